@@ -1,0 +1,1 @@
+"""The blueprint: what an environment is, on every substrate."""

@@ -1,0 +1,79 @@
+"""Database role on AWS: RDS PostgreSQL, private, KMS-encrypted, TLS forced, with a master
+password that RDS manages in Secrets Manager (it never appears in config or state)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.context import AwsContext, child
+from components.roles import role_token
+
+
+class Database(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    engine_version: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, ctx: AwsContext, *, subnet_ids: list[pulumi.Output[str]],
+                 security_group_id: pulumi.Input[str], key_arn: pulumi.Input[str],
+                 parent: pulumi.Resource) -> None:
+        super().__init__(role_token("aws", "Database"), name, None, child(parent))
+        shape, scale = ctx.spec.shape.database, ctx.spec.scale.database
+        major = str(shape.major_version)
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=subnet_ids, tags=ctx.tagged(f"{name}-subnets"),
+            opts=child(self),
+        )
+        params = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=f"postgres{major}",
+            description=f"stageline {ctx.spec.identity.stage}: TLS only, connection logging",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
+            ],
+            tags=ctx.tagged(f"{name}-params"),
+            opts=child(self),
+        )
+        instance = aws.rds.Instance(
+            f"{name}-postgres",
+            engine=shape.engine,
+            engine_version=major,
+            instance_class=scale.instance_class,
+            allocated_storage=scale.storage_gb,
+            max_allocated_storage=scale.storage_gb * 2,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=key_arn,
+            db_name=shape.name,
+            port=shape.port,
+            username="stageline",
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key_arn,
+            iam_database_authentication_enabled=True,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[security_group_id],
+            parameter_group_name=params.name,
+            publicly_accessible=False,
+            multi_az=scale.multi_az,
+            backup_retention_period=scale.backup_retention_days,
+            deletion_protection=scale.deletion_protection,
+            skip_final_snapshot=not scale.deletion_protection,
+            final_snapshot_identifier=f"stageline-{ctx.spec.identity.stack}-final",
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=key_arn,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            apply_immediately=False,
+            tags=ctx.tagged(f"{name}-postgres"),
+            # Where the stage protects its data, `pulumi destroy` leaves the database in place.
+            opts=child(self, retain_on_delete=scale.deletion_protection),
+        )
+        self.endpoint = instance.endpoint
+        self.engine_version = instance.engine_version
+        self.master_secret_arn = instance.master_user_secrets.apply(
+            lambda secrets: secrets[0].secret_arn if secrets else ""
+        )
+        self.register_outputs({"endpoint": self.endpoint, "engineVersion": self.engine_version})

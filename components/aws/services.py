@@ -1,0 +1,294 @@
+"""Services role on AWS: ECS Fargate services in private subnets behind one HTTPS load balancer.
+
+Each service answers at ``https://{service}.{domain}``; HTTP only redirects to HTTPS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.context import AwsContext, assume_role_policy, child, policy_json
+from components.roles import role_token
+from components.spec.model import digest_of
+
+
+@dataclass(frozen=True)
+class ServicesInputs:
+    """What the services role needs from the other roles."""
+
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    lb_security_group_id: pulumi.Output[str]
+    tasks_security_group_id: pulumi.Output[str]
+    repository_urls: dict[str, pulumi.Output[str]]
+    repository_arns: dict[str, pulumi.Output[str]]
+    log_groups: dict[str, pulumi.Output[str]]
+    access_log_bucket: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    database_secret_arn: pulumi.Output[str]
+    database_endpoint: pulumi.Output[str]
+    app_secret_arns: dict[str, pulumi.Output[str]]
+    bucket_name: pulumi.Output[str]
+
+
+class Services(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    service_urls: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, ctx: AwsContext, inputs: ServicesInputs,
+                 parent: pulumi.Resource) -> None:
+        super().__init__(role_token("aws", "Services"), name, None, child(parent))
+        spec = ctx.spec
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            tags=ctx.tagged(f"{name}-cluster"),
+            opts=child(self),
+        )
+        execution_role = self._execution_role(name, ctx, inputs)
+        task_role = aws.iam.Role(
+            f"{name}-task-role",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            tags=ctx.tagged(f"{name}-task-role"),
+            opts=child(self),
+        )
+        https = self._load_balancer(name, ctx, inputs)
+
+        self.service_urls = {}
+        for priority, service in enumerate(sorted(spec.shape.services), start=1):
+            host = f"{service}.{spec.identity.domain}"
+            target_group = self._service(
+                name, service, ctx, inputs, execution_role.arn, task_role.arn
+            )
+            aws.lb.ListenerRule(
+                f"{name}-{service}-route",
+                listener_arn=https.arn,
+                priority=priority,
+                conditions=[aws.lb.ListenerRuleConditionArgs(
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host]))],
+                actions=[aws.lb.ListenerRuleActionArgs(
+                    type="forward", target_group_arn=target_group.arn)],
+                tags=ctx.tagged(f"{name}-{service}-route"),
+                opts=child(self),
+            )
+            self.service_urls[service] = pulumi.Output.from_input(f"https://{host}")
+        self.url = self.service_urls[sorted(spec.shape.services)[0]]
+        self.register_outputs({"url": self.url, "serviceUrls": self.service_urls})
+
+    def _execution_role(self, name: str, ctx: AwsContext, inputs: ServicesInputs) -> aws.iam.Role:
+        """Lets ECS pull the stage's images, write logs and read the secrets it injects."""
+        role = aws.iam.Role(
+            f"{name}-execution-role",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            tags=ctx.tagged(f"{name}-execution-role"),
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution-managed",
+            role=role.name,
+            policy_arn=ctx.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+            ),
+            opts=child(self),
+        )
+        secret_arns = [inputs.database_secret_arn, *inputs.app_secret_arns.values()]
+        aws.iam.RolePolicy(
+            f"{name}-execution-secrets",
+            role=role.id,
+            policy=pulumi.Output.all(inputs.key_arn, *secret_arns).apply(
+                lambda a: policy_json([
+                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                     "Resource": sorted(a[1:])},
+                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": a[0]},
+                ])
+            ),
+            opts=child(self),
+        )
+        return role
+
+    def _load_balancer(self, name: str, ctx: AwsContext,
+                       inputs: ServicesInputs) -> aws.lb.Listener:
+        spec = ctx.spec
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=spec.identity.domain,
+            subject_alternative_names=[f"*.{spec.identity.domain}"],
+            validation_method="DNS",
+            tags=ctx.tagged(f"{name}-certificate"),
+            opts=child(self),
+        )
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            subnets=inputs.public_subnet_ids,
+            security_groups=[inputs.lb_security_group_id],
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=spec.scale.load_balancer_deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=inputs.access_log_bucket, enabled=spec.shape.logging.access_logs,
+                prefix="alb"),
+            tags=ctx.tagged(f"{name}-alb"),
+            opts=child(self),
+        )
+        aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="redirect",
+                redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                    port="443", protocol="HTTPS", status_code="HTTP_301"),
+            )],
+            tags=ctx.tagged(f"{name}-http"),
+            opts=child(self),
+        )
+        return aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=spec.shape.tls.alb_policy,
+            certificate_arn=certificate.arn,
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response",
+                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="text/plain", message_body="not found", status_code="404"),
+            )],
+            tags=ctx.tagged(f"{name}-https"),
+            opts=child(self),
+        )
+
+    def _service(self, name: str, service: str, ctx: AwsContext, inputs: ServicesInputs,
+                 execution_role_arn: pulumi.Output[str],
+                 task_role_arn: pulumi.Output[str]) -> aws.lb.TargetGroup:
+        spec = ctx.spec
+        shape, scale = spec.shape.services[service], spec.scale.service(service)
+        prefix = f"{name}-{service}"
+        target_group = aws.lb.TargetGroup(
+            f"{prefix}-tg",
+            target_type="ip",
+            port=shape.port,
+            protocol="HTTP",
+            vpc_id=inputs.vpc_id,
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                path=shape.health_path, matcher="200", interval=15, healthy_threshold=2),
+            tags=ctx.tagged(f"{prefix}-tg"),
+            opts=child(self),
+        )
+        # The image runs from the stage's own registry, pinned by the release's digest.
+        image = pulumi.Output.concat(
+            inputs.repository_urls[service], "@", digest_of(spec.release.images[service])
+        )
+        secrets = {"DATABASE_SECRET": inputs.database_secret_arn, **{
+            f"APP_SECRET_{k.upper()}": arn for k, arn in sorted(inputs.app_secret_arns.items())
+        }}
+        definitions = pulumi.Output.all(
+            image=image, log_group=inputs.log_groups[service], db=inputs.database_endpoint,
+            bucket=inputs.bucket_name, secrets=secrets,
+        ).apply(lambda a: self._container_definitions(service, ctx, a))
+        task = aws.ecs.TaskDefinition(
+            f"{prefix}-task",
+            family=f"stageline-{spec.identity.stack}-{service}",
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            cpu=str(scale.cpu),
+            memory=str(scale.memory),
+            execution_role_arn=execution_role_arn,
+            task_role_arn=task_role_arn,
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="ARM64"),
+            container_definitions=definitions,
+            tags=ctx.tagged(f"{prefix}-task"),
+            opts=child(self),
+        )
+        ecs_service = aws.ecs.Service(
+            f"{prefix}-service",
+            cluster=self.cluster.arn,
+            task_definition=task.arn,
+            launch_type="FARGATE",
+            desired_count=scale.min_replicas,
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=inputs.private_subnet_ids,
+                security_groups=[inputs.tasks_security_group_id],
+                assign_public_ip=False,
+            ),
+            load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
+                target_group_arn=target_group.arn, container_name=service,
+                container_port=shape.port)],
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
+                enable=True, rollback=True),
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            tags=ctx.tagged(f"{prefix}-service"),
+            # Autoscaling owns the running count after creation.
+            opts=child(self, ignore_changes=["desiredCount"]),
+        )
+        scaling = aws.appautoscaling.Target(
+            f"{prefix}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat(
+                "service/", self.cluster.name, "/", ecs_service.name),
+            min_capacity=scale.min_replicas,
+            max_capacity=scale.max_replicas,
+            tags=ctx.tagged(f"{prefix}-scaling"),
+            opts=child(self),
+        )
+        aws.appautoscaling.Policy(
+            f"{prefix}-cpu",
+            policy_type="TargetTrackingScaling",
+            service_namespace=scaling.service_namespace,
+            scalable_dimension=scaling.scalable_dimension,
+            resource_id=scaling.resource_id,
+            target_tracking_scaling_policy_configuration=(
+                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=60,
+                    predefined_metric_specification=aws.appautoscaling.
+                    PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="ECSServiceAverageCPUUtilization"),
+                )
+            ),
+            opts=child(self),
+        )
+        return target_group
+
+    @staticmethod
+    def _container_definitions(service: str, ctx: AwsContext, a: dict[str, Any]) -> str:
+        spec = ctx.spec
+        shape, scale = spec.shape.services[service], spec.scale.service(service)
+        health = f"wget -q -O /dev/null http://127.0.0.1:{shape.port}{shape.health_path} || exit 1"
+        return json.dumps([{
+            "name": service,
+            "image": a["image"],
+            "essential": True,
+            "cpu": scale.cpu,
+            "memory": scale.memory,
+            "privileged": False,
+            "readonlyRootFilesystem": True,
+            "user": "10001",
+            "portMappings": [{"containerPort": shape.port, "protocol": "tcp"}],
+            "environment": [
+                {"name": "STAGELINE_STAGE", "value": spec.identity.stage},
+                {"name": "STAGELINE_RELEASE", "value": spec.release.id},
+                {"name": "STAGELINE_SERVICE", "value": service},
+                {"name": "PORT", "value": str(shape.port)},
+                {"name": "HEALTH_PATH", "value": shape.health_path},
+                {"name": "DATABASE_ENDPOINT", "value": a["db"]},
+                {"name": "BUCKET_NAME", "value": a["bucket"]},
+            ],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(a["secrets"].items())],
+            "healthCheck": {"command": ["CMD-SHELL", health], "interval": 15, "retries": 3,
+                            "timeout": 5, "startPeriod": 30},
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": a["log_group"], "awslogs-region": ctx.region,
+                "awslogs-stream-prefix": service}},
+        }], sort_keys=True)

@@ -1,0 +1,64 @@
+"""The Environment component: one stage, built from the blueprint on the spec's substrate."""
+
+from __future__ import annotations
+
+import importlib
+
+import pulumi
+
+from components.roles import Roles, Substrate
+from components.spec import StageSpec
+from components.spec.model import digest_of
+
+# Substrates load lazily: an AWS stage never imports the Azure SDK.
+SUBSTRATES = {
+    "aws": "components.aws:build",
+    "azure": "components.azure:build",
+    "docker": "components.docker:build",
+}
+
+
+def substrate(cloud: str) -> Substrate:
+    module, _, attr = SUBSTRATES[cloud].partition(":")
+    build: Substrate = getattr(importlib.import_module(module), attr)
+    return build
+
+
+class Environment(pulumi.ComponentResource):
+    """A whole stage: network, keys, logs, registry, database, storage and services."""
+
+    service_url: pulumi.Output[str]
+    service_urls: dict[str, pulumi.Output[str]]
+    registry_url: pulumi.Output[str]
+    database_endpoint: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, spec: StageSpec, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        cloud = spec.identity.cloud
+        super().__init__(f"stageline:{cloud}:Environment", name, None, opts)
+        self.spec = spec
+        self.roles: Roles = substrate(cloud)(name, spec, self)
+        self.service_url = self.roles.services.url
+        self.service_urls = self.roles.services.service_urls
+        self.registry_url = self.roles.registry.registry_url
+        self.database_endpoint = self.roles.database.endpoint
+        self.bucket_name = self.roles.storage.bucket_name
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, object]:
+        """The stack outputs every substrate exports; promotion and status read these."""
+        identity = self.spec.identity
+        return {
+            "stage": identity.stage,
+            "cloud": identity.cloud,
+            "release": self.spec.release.id,
+            "digests": {n: digest_of(i) for n, i in sorted(self.spec.release.images.items())},
+            "serviceUrl": self.service_url,
+            "serviceUrls": self.service_urls,
+            "healthPaths": {n: s.health_path for n, s in sorted(self.spec.shape.services.items())},
+            "registryUrl": self.registry_url,
+            "databaseEndpoint": self.database_endpoint,
+            "bucketName": self.bucket_name,
+        }

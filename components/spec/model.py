@@ -1,0 +1,259 @@
+"""The stage spec: one typed model of an environment, split into shape, scale and identity.
+
+*Shape* is what every stage shares and may never differ; its defaults live here and only here.
+*Scale* is what may differ per stage (sizes, counts, retention, protection).
+*Identity* is what names a stage (stage, cloud, region, CIDR, tags).
+
+Field names are camelCase, as they appear in stack files and in the engine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic.alias_generators import to_camel
+
+DIGEST_PATTERN = r"^[a-z0-9]+(?:[._\-/:][a-z0-9]+)*@sha256:[0-9a-f]{64}$"
+"""An image reference pinned by digest: ``repo@sha256:<64 hex>`` (no tag)."""
+
+ImageRef = Annotated[
+    str,
+    StringConstraints(pattern=DIGEST_PATTERN),
+    Field(description="Image pinned by digest, e.g. registry/app@sha256:<64 hex>; tags are refused."),
+]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+HealthPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# CloudWatch accepts only these retention periods (days); Log Analytics takes any of them too.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+FARGATE_CPU = (256, 512, 1024, 2048, 4096)
+
+
+def _cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"expected an IPv4 network such as 10.10.0.0/16 ({exc})") from None
+    if not 16 <= net.prefixlen <= 22:
+        raise ValueError("expected a prefix length between /16 and /22")
+    if not net.is_private:
+        raise ValueError("expected a private (RFC 1918) range")
+    return str(net)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+class Model(BaseModel):
+    """Base: camelCase keys, no unknown keys, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+# ---------------------------------------------------------------- shape
+
+
+class ServiceShape(Model):
+    """A service as every stage runs it."""
+
+    port: Port = Field(description="Container port the service listens on.")
+    health_path: HealthPath = Field(description="HTTP path that answers 200 with the version.")
+    public: bool = Field(default=True, description="Routed from the load balancer.")
+
+
+class DatabaseShape(Model):
+    """The database every stage runs: engine and major version never differ."""
+
+    engine: Literal["postgres"] = "postgres"
+    major_version: int = Field(default=16, ge=13, le=17, description="PostgreSQL major version.")
+    port: Port = 5432
+    name: Name = Field(default="app", description="Initial database name.")
+
+
+class NetworkShape(Model):
+    """Network layout rules applied to each stage's CIDR."""
+
+    az_count: int = Field(default=2, ge=2, le=3, description="Availability zones to span.")
+    subnet_bits: int = Field(default=4, ge=2, le=6, description="Bits added to the CIDR per subnet.")
+
+
+class TlsShape(Model):
+    min_version: Literal["1.2", "1.3"] = "1.2"
+    # TLS 1.3 with 1.2 fallback; the AWS-recommended policy for ALBs.
+    alb_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+class EncryptionShape(Model):
+    at_rest: bool = Field(default=True, description="Customer-managed keys for data at rest.")
+    in_transit: bool = Field(default=True, description="TLS required on every data path.")
+
+
+class LoggingShape(Model):
+    flow_logs: bool = True
+    access_logs: bool = True
+
+
+def _default_services() -> dict[str, ServiceShape]:
+    return {
+        "api": ServiceShape(port=8080, health_path="/healthz"),
+        "web": ServiceShape(port=8080, health_path="/healthz"),
+    }
+
+
+class Shape(Model):
+    """What every stage shares. The defaults below are the blueprint."""
+
+    services: dict[Name, ServiceShape] = Field(default_factory=_default_services, min_length=1)
+    database: DatabaseShape = DatabaseShape()
+    network: NetworkShape = NetworkShape()
+    tls: TlsShape = TlsShape()
+    encryption: EncryptionShape = EncryptionShape()
+    logging: LoggingShape = LoggingShape()
+
+
+# ---------------------------------------------------------------- scale
+
+
+def _fargate_cpu(value: int) -> int:
+    if value not in FARGATE_CPU:
+        raise ValueError(f"expected one of {', '.join(map(str, FARGATE_CPU))}")
+    return value
+
+
+class ServiceScale(Model):
+    cpu: Annotated[int, AfterValidator(_fargate_cpu)] = Field(
+        default=256, description="CPU units (256..4096; 1024 = one vCPU)."
+    )
+    memory: int = Field(default=512, ge=128, le=30720, description="Memory in MiB.")
+    min_replicas: int = Field(default=1, ge=1, le=100)
+    max_replicas: int = Field(default=2, ge=1, le=100)
+
+
+
+class DatabaseScale(Model):
+    instance_class: str = Field(default="db.t4g.micro", pattern=r"^[a-z0-9_.-]+$")
+    storage_gb: int = Field(default=20, ge=20, le=65536)
+    backup_retention_days: int = Field(default=1, ge=1, le=35)
+    multi_az: bool = False
+    deletion_protection: bool = False
+
+
+class Scale(Model):
+    """What may differ per stage; which keys a stage may set is in the pipeline file."""
+
+    services: dict[Name, ServiceScale] = Field(default_factory=dict)
+    database: DatabaseScale = DatabaseScale()
+    log_retention_days: RetentionDays = 30
+    nat_gateways: Literal["single", "perAz"] = "single"
+    load_balancer_deletion_protection: bool = False
+
+    def service(self, name: str) -> ServiceScale:
+        return self.services.get(name, ServiceScale())
+
+
+# ---------------------------------------------------------------- identity
+
+
+class Tags(Model):
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    cost_center: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class Identity(Model):
+    stage: Name
+    stack: str
+    project: str = "stageline"
+    cloud: Literal["aws", "azure", "docker"] = "aws"
+    region: str = Field(min_length=1)
+    cidr: Cidr
+    domain: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")] = Field(
+        description="DNS name the stage's services answer under ({service}.{domain})."
+    )
+    tags: Tags
+
+    def resource_tags(self) -> dict[str, str]:
+        """The tags every taggable resource carries."""
+        return {
+            **self.tags.extra,
+            "stage": self.stage,
+            "project": self.project,
+            "owner": self.tags.owner,
+            "cost-center": self.tags.cost_center,
+            "managed-by": "pulumi",
+        }
+
+
+# ---------------------------------------------------------------- the whole stage
+
+
+class Release(Model):
+    """What runs: an id and an image (pinned by digest) per service."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "unreleased"
+    images: dict[Name, ImageRef]
+
+
+class StageSpec(Model):
+    identity: Identity
+    shape: Shape = Shape()
+    scale: Scale = Scale()
+    release: Release
+    secret_keys: tuple[str, ...] = Field(
+        default=(), description="Services whose app secret is a secure: value in the stack file."
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field rules, as (model path, what was expected); empty when the spec holds."""
+        found: list[tuple[str, str]] = []
+        services = sorted(self.shape.services)
+        for name in sorted(set(self.release.images) - set(services)):
+            found.append((f"release.images.{name}", f"a service of the shape ({services})"))
+        for name in sorted(set(self.scale.services) - set(services)):
+            found.append((f"scale.services.{name}", f"a service of the shape ({services})"))
+        for name in sorted(set(services) - set(self.release.images)):
+            found.append((f"release.images.{name}", "an image pinned by digest for every service"))
+        for name, scale in sorted(self.scale.services.items()):
+            if scale.max_replicas < scale.min_replicas:
+                found.append((f"scale.services.{name}.maxReplicas", "at least minReplicas"))
+        if self.identity.stage == "live":
+            if not self.scale.database.deletion_protection:
+                found.append(("scale.database.deletionProtection", "true in live"))
+            if not self.scale.database.multi_az:
+                found.append(("scale.database.multiAz", "true in live"))
+        return found
+
+
+def digest_of(image: str) -> str:
+    """The ``sha256:...`` part of a digest-pinned reference."""
+    return image.rsplit("@", 1)[1]
+
+
+def repository_of(image: str) -> str:
+    return image.rsplit("@", 1)[0]
+
+
+def is_digest_ref(image: str) -> bool:
+    return re.match(DIGEST_PATTERN, image) is not None

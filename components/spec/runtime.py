@@ -1,0 +1,31 @@
+"""Load this stack's spec from the config the Pulumi engine handed to the program."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import config as runtime_config
+
+from components.spec.loader import SpecError, load_spec
+from components.spec.model import StageSpec
+
+
+def current_spec(stacks_dir: str = "stacks") -> StageSpec:
+    """This stack's StageSpec; a bad config stops the program with the file and key named."""
+    stack = pulumi.get_stack()
+    # The language host passes config in PULUMI_CONFIG; tests and inline programs set it directly.
+    values: dict[str, str] = {**pulumi.runtime.get_config_env(), **runtime_config.CONFIG.get()}
+    secret = [k for k in values if pulumi.runtime.is_config_secret(k)]
+    secret += pulumi.runtime.get_config_secret_keys_env()
+    try:
+        return load_spec(
+            values, stack=stack, source=f"{stacks_dir}/Pulumi.{stack}.yaml", secret_keys=secret
+        )
+    except SpecError as exc:
+        raise pulumi.RunError(f"invalid stage configuration:\n{exc}") from None
+
+
+def app_secret_values() -> pulumi.Output[dict[str, str]]:
+    """The ``stageline:secrets`` map as one secret Output (offline renders: unknown values)."""
+    values = pulumi.Config("stageline").get_secret_object("secrets")
+    return pulumi.Output.secret(values if values is not None else {})  # type: ignore[arg-type]

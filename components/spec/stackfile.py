@@ -1,0 +1,113 @@
+"""Read a stack file into the flat config map that the Pulumi CLI hands to a program.
+
+Mirrors the CLI: project-level config from ``Pulumi.yaml`` first, the stack file over it; keys
+without a namespace belong to the project; objects travel as JSON strings. ``secure:`` values are
+never decrypted: they become the engine's *unknown* marker and their keys are listed as secret.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.spec.loader import PROJECT, UNKNOWN, Problem, SpecError, load_spec
+from components.spec.model import StageSpec
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One stack's config as the CLI would pass it (``PULUMI_CONFIG``)."""
+
+    stack: str
+    source: str
+    values: dict[str, str]
+    secret_keys: tuple[str, ...]
+
+    def spec(self) -> StageSpec:
+        return load_spec(
+            self.values, stack=self.stack, source=self.source, secret_keys=self.secret_keys
+        )
+
+
+def stack_file(stacks_dir: Path, stack: str) -> Path:
+    return stacks_dir / f"Pulumi.{stack}.yaml"
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(str(path), [Problem(what, "file not found")]) from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise SpecError(str(path), [Problem(what, f"not valid YAML{line}")]) from None
+
+
+def _desecure(value: Any) -> tuple[Any, bool]:
+    """Replace every ``{secure: ...}`` with the unknown marker; report whether there was one."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return UNKNOWN, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], inner = _desecure(v)
+            found = found or inner
+        return out, found
+    if isinstance(value, list):
+        items = [_desecure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _qualify(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def project_defaults(project_file: Path) -> dict[str, Any]:
+    """Project-level config values and declared defaults from ``Pulumi.yaml``."""
+    doc = _read_yaml(project_file, "config")
+    out: dict[str, Any] = {}
+    for key, decl in ((doc or {}).get("config") or {}).items():
+        if isinstance(decl, dict) and ("default" in decl or "value" in decl):
+            out[_qualify(key)] = decl.get("value", decl.get("default"))
+        elif not isinstance(decl, dict):
+            out[_qualify(key)] = decl
+    return out
+
+
+def read_stack(stacks_dir: Path, stack: str, project_file: Path | None = None) -> StackConfig:
+    """The config the CLI would pass for ``stack``; raises SpecError naming the file."""
+    path = stack_file(stacks_dir, stack)
+    doc = _read_yaml(path, "config")
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise SpecError(str(path), [Problem("config", "expected a mapping at the top level")])
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise SpecError(str(path), [Problem("config", "expected a mapping of keys to values")])
+    project_file = project_file or stacks_dir.parent / "Pulumi.yaml"
+    merged = project_defaults(project_file) if project_file.exists() else {}
+    merged.update({_qualify(str(k)): v for k, v in config.items()})
+    values: dict[str, str] = {}
+    secret: list[str] = []
+    for key, raw in merged.items():
+        value, is_secret = _desecure(raw)
+        values[key] = _encode(value)
+        if is_secret:
+            secret.append(key)
+    return StackConfig(stack, str(path), values, tuple(sorted(secret)))

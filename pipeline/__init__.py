@@ -1,0 +1,1 @@
+"""stageline's pipeline: render stages offline, compare them, and move releases through them."""

@@ -1,0 +1,165 @@
+"""Render stages offline: the real ``__main__.py`` under Pulumi's mock runtime.
+
+Each stage renders in its own process, forked from a server that has already imported the SDKs,
+so no runtime state is shared between stacks and both cores are used. Config reaches the program
+exactly as the CLI passes it (``PULUMI_CONFIG``); ``secure:`` values arrive as unknowns and are
+never decrypted. The captured graph lists every registered resource in the engine's terms.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import runpy
+import sys
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.spec.loader import UNKNOWN
+from components.spec.stackfile import StackConfig
+
+SECRET = "[secret]"
+UNKNOWN_VALUE = "[unknown]"
+# Imported once in the fork server, so every stage process starts warm.
+PRELOAD = ["pulumi", "pulumi_aws", "pydantic", "yaml", "components.aws", "pipeline.mocks"]
+
+
+@dataclass
+class StageRender:
+    """One stage's desired state, or the reason it could not be rendered."""
+
+    stack: str
+    source: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "source": self.source, "resources": self.resources,
+                "outputs": self.outputs, "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StageRender:
+        return cls(data["stack"], data["source"], data["resources"], data["outputs"],
+                   data["error"])
+
+
+def _plain(value: Any) -> Any:
+    """Deserialized engine values as JSON: secrets masked, unknowns marked."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value == UNKNOWN:
+        return UNKNOWN_VALUE
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the engine carries every number as a double
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def _capturing_monitor(mocks: Any) -> Any:
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+
+    class CapturingMonitor(MockMonitor):  # type: ignore[misc]
+        """The mock monitor, also keeping each registration as the engine received it."""
+
+        def __init__(self) -> None:
+            super().__init__(mocks)
+            self.graph: list[dict[str, Any]] = []
+            self.outputs: dict[str, Any] = {}
+            self.stack_urn = ""
+
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = response.urn
+                return response
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            self.graph.append({
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": request.parent if request.parent != self.stack_urn else "",
+                "custom": bool(request.custom),
+                "inputs": _plain(inputs),
+                "options": {
+                    "protect": bool(request.protect),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "ignoreChanges": sorted(request.ignoreChanges),
+                    "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+                },
+            })
+            return response
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+            if request.urn == self.stack_urn:
+                props = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+                self.outputs = _plain(props)
+            return super().RegisterResourceOutputs(request)
+
+    return CapturingMonitor()
+
+
+def render_stage(project_dir: str, config: StackConfig) -> StageRender:
+    """Run the program for one stack. Call in a fresh process: the runtime is process-global."""
+    import pulumi
+    from pulumi.runtime.settings import set_root_resource
+    from pulumi.runtime.stack import run_in_stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    from pipeline.mocks import StageMocks
+
+    result = StageRender(config.stack, config.source)
+    os.environ["PULUMI_CONFIG"] = json.dumps(config.values)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(config.secret_keys))
+    region = config.values.get("aws:region") or config.values.get(
+        "azure-native:location", "local")
+    mocks = StageMocks(config.stack, region)
+    monitor = _capturing_monitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="stageline", stack=config.stack, preview=False, monitor=monitor
+    )
+    # set_mocks makes a placeholder root stack; the program runs in its own, as under the CLI.
+    set_root_resource(None)
+    program = str(Path(project_dir) / "__main__.py")
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+    except Exception as exc:  # noqa: BLE001 - reported per stage, not raised
+        result.error = f"{type(exc).__name__}: {exc}"
+    result.resources = monitor.graph
+    result.outputs = monitor.outputs
+    return result
+
+
+def _render_json(project_dir: str, config: StackConfig) -> dict[str, Any]:
+    return render_stage(project_dir, config).to_json()
+
+
+def render_stages(
+    project_dir: Path, configs: Iterable[StackConfig], jobs: int | None = None
+) -> dict[str, StageRender]:
+    """Render every stage, each in a fresh process from a warm fork server."""
+    configs = list(configs)
+    if not configs:
+        return {}
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    workers = min(len(configs), jobs or os.cpu_count() or 1)
+    # max_tasks_per_child=1: one stage per process, so no runtime state crosses stacks.
+    with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = {c.stack: pool.submit(_render_json, str(project_dir), c) for c in configs}
+        return {stack: StageRender.from_json(f.result()) for stack, f in futures.items()}

@@ -6,6 +6,7 @@ import importlib
 
 import pulumi
 
+from components.bindings import Binding
 from components.roles import Roles, Substrate
 from components.spec import StageSpec
 from components.spec.model import digest_of
@@ -16,6 +17,12 @@ SUBSTRATES = {
     "azure": "components.azure:build",
     "docker": "components.docker:build",
 }
+
+
+def bindings(cloud: str) -> tuple[Binding, ...]:
+    """The substrate's table of scale and identity bindings, for the parity check."""
+    table: tuple[Binding, ...] = importlib.import_module(f"components.{cloud}.bindings").BINDINGS
+    return table
 
 
 def substrate(cloud: str) -> Substrate:

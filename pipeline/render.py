@@ -39,13 +39,17 @@ class StageRender:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "source": self.source, "resources": self.resources,
-                "outputs": self.outputs, "error": self.error}
+        return {
+            "stack": self.stack,
+            "source": self.source,
+            "resources": self.resources,
+            "outputs": self.outputs,
+            "error": self.error,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StageRender:
-        return cls(data["stack"], data["source"], data["resources"], data["outputs"],
-                   data["error"])
+        return cls(data["stack"], data["source"], data["resources"], data["outputs"], data["error"])
 
 
 def _plain(value: Any) -> Any:
@@ -71,7 +75,7 @@ def _capturing_monitor(mocks: Any) -> Any:
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor
 
-    class CapturingMonitor(MockMonitor):  # type: ignore[misc]
+    class CapturingMonitor(MockMonitor):
         """The mock monitor, also keeping each registration as the engine received it."""
 
         def __init__(self) -> None:
@@ -81,33 +85,35 @@ def _capturing_monitor(mocks: Any) -> Any:
             self.stack_urn = ""
 
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-            response = super().RegisterResource(request)
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type == "pulumi:pulumi:Stack":
                 self.stack_urn = response.urn
                 return response
             inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
-            self.graph.append({
-                "urn": response.urn,
-                "type": request.type,
-                "name": request.name,
-                "parent": request.parent if request.parent != self.stack_urn else "",
-                "custom": bool(request.custom),
-                "inputs": _plain(inputs),
-                "options": {
-                    "protect": bool(request.protect),
-                    "retainOnDelete": bool(request.retainOnDelete),
-                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                    "ignoreChanges": sorted(request.ignoreChanges),
-                    "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
-                },
-            })
+            self.graph.append(
+                {
+                    "urn": response.urn,
+                    "type": request.type,
+                    "name": request.name,
+                    "parent": request.parent if request.parent != self.stack_urn else "",
+                    "custom": bool(request.custom),
+                    "inputs": _plain(inputs),
+                    "options": {
+                        "protect": bool(request.protect),
+                        "retainOnDelete": bool(request.retainOnDelete),
+                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                        "ignoreChanges": sorted(request.ignoreChanges),
+                        "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+                    },
+                }
+            )
             return response
 
         def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
             if request.urn == self.stack_urn:
                 props = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
                 self.outputs = _plain(props)
-            return super().RegisterResourceOutputs(request)
+            return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     return CapturingMonitor()
 
@@ -124,21 +130,24 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
     result = StageRender(config.stack, config.source)
     os.environ["PULUMI_CONFIG"] = json.dumps(config.values)
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(config.secret_keys))
-    region = config.values.get("aws:region") or config.values.get(
-        "azure-native:location", "local")
+    region = config.values.get("aws:region") or config.values.get("azure-native:location", "local")
     mocks = StageMocks(config.stack, region)
     monitor = _capturing_monitor(mocks)
     pulumi.runtime.set_mocks(
         mocks, project="stageline", stack=config.stack, preview=False, monitor=monitor
     )
     # set_mocks makes a placeholder root stack; the program runs in its own, as under the CLI.
-    set_root_resource(None)
+    set_root_resource(None)  # type: ignore[arg-type]
     program = str(Path(project_dir) / "__main__.py")
     if project_dir not in sys.path:
         sys.path.insert(0, project_dir)
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
-    except Exception as exc:  # noqa: BLE001 - reported per stage, not raised
+
+        def program_main() -> None:
+            runpy.run_path(program, run_name="__main__")
+
+        _sync_await(run_in_stack(program_main))
+    except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     result.resources = monitor.graph
     result.outputs = monitor.outputs

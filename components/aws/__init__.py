@@ -24,13 +24,17 @@ def build(name: str, spec: StageSpec, parent: pulumi.Resource) -> Roles:
     network = Network(f"{name}-network", ctx, logs.flow_log_group_arn, parent)
     registry = Registry(f"{name}-registry", ctx, keys.key_arn, parent)
     database = Database(
-        f"{name}-database", ctx, subnet_ids=network.private_subnet_ids,
-        security_group_id=network.database_security_group_id, key_arn=keys.key_arn,
+        f"{name}-database",
+        ctx,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=network.database_security_group_id,
+        key_arn=keys.key_arn,
         parent=parent,
     )
     storage = Storage(f"{name}-storage", ctx, keys.key_arn, parent)
     services = Services(
-        f"{name}-services", ctx,
+        f"{name}-services",
+        ctx,
         ServicesInputs(
             vpc_id=network.network_id,
             public_subnet_ids=network.public_subnet_ids,

@@ -15,14 +15,23 @@ class Database(pulumi.ComponentResource):
     engine_version: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: AwsContext, *, subnet_ids: list[pulumi.Output[str]],
-                 security_group_id: pulumi.Input[str], key_arn: pulumi.Input[str],
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: AwsContext,
+        *,
+        subnet_ids: list[pulumi.Output[str]],
+        security_group_id: pulumi.Input[str],
+        key_arn: pulumi.Input[str],
+        parent: pulumi.Resource,
+    ) -> None:
         super().__init__(role_token("aws", "Database"), name, None, child(parent))
         shape, scale = ctx.spec.shape.database, ctx.spec.scale.database
         major = str(shape.major_version)
         subnets = aws.rds.SubnetGroup(
-            f"{name}-subnets", subnet_ids=subnet_ids, tags=ctx.tagged(f"{name}-subnets"),
+            f"{name}-subnets",
+            subnet_ids=subnet_ids,
+            tags=ctx.tagged(f"{name}-subnets"),
             opts=child(self),
         )
         params = aws.rds.ParameterGroup(
@@ -74,6 +83,6 @@ class Database(pulumi.ComponentResource):
         self.endpoint = instance.endpoint
         self.engine_version = instance.engine_version
         self.master_secret_arn = instance.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn if secrets else ""
+            lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
         self.register_outputs({"endpoint": self.endpoint, "engineVersion": self.engine_version})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 import pulumi_aws as aws
 
@@ -9,13 +11,22 @@ from components.aws.context import AwsContext, child, policy_json
 from components.roles import role_token
 
 
+def _entry(name: str) -> Callable[[dict[str, str]], str]:
+    return lambda values: values[name]
+
+
 class Keys(pulumi.ComponentResource):
     key_id: pulumi.Output[str]
     key_arn: pulumi.Output[str]
     secret_ids: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, ctx: AwsContext, secret_values: pulumi.Output[dict[str, str]],
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: AwsContext,
+        secret_values: pulumi.Output[dict[str, str]],
+        parent: pulumi.Resource,
+    ) -> None:
         super().__init__(role_token("aws", "Keys"), name, None, child(parent))
         policy = pulumi.Output.all(ctx.account_id, ctx.partition).apply(
             lambda a: self._key_policy(a[0], a[1], ctx.region)
@@ -48,9 +59,7 @@ class Keys(pulumi.ComponentResource):
             aws.secretsmanager.SecretVersion(
                 f"{name}-{secret_name.lower()}-value",
                 secret_id=secret.id,
-                secret_string=pulumi.Output.secret(
-                    secret_values.apply(lambda v, n=secret_name: v[n])
-                ),
+                secret_string=secret_values.apply(_entry(secret_name)),  # stays secret
                 opts=child(self),
             )
             self.secret_ids[secret_name] = secret.arn
@@ -61,14 +70,34 @@ class Keys(pulumi.ComponentResource):
     @staticmethod
     def _key_policy(account_id: str, partition: str, region: str) -> str:
         root = f"arn:{partition}:iam::{account_id}:root"
-        return policy_json([
-            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root},
-             "Action": "kms:*", "Resource": "*"},
-            {"Sid": "CloudWatchLogsEncrypt", "Effect": "Allow",
-             "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                        "kms:Describe*"],
-             "Resource": "*",
-             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                       f"arn:{partition}:logs:{region}:{account_id}:*"}}},
-        ])
+        return policy_json(
+            [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncrypt",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:{partition}:logs:{region}:{account_id}:*"
+                            )
+                        }
+                    },
+                },
+            ]
+        )

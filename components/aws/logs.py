@@ -17,15 +17,19 @@ class Logs(pulumi.ComponentResource):
     service_log_groups: dict[str, pulumi.Output[str]]
     access_log_bucket: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str],
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str], parent: pulumi.Resource
+    ) -> None:
         super().__init__(role_token("aws", "Logs"), name, None, child(parent))
         retention = ctx.spec.scale.log_retention_days
 
         def group(suffix: str) -> aws.cloudwatch.LogGroup:
             return aws.cloudwatch.LogGroup(
-                f"{name}-{suffix}", retention_in_days=retention, kms_key_id=key_arn,
-                tags=ctx.tagged(f"{name}-{suffix}"), opts=child(self),
+                f"{name}-{suffix}",
+                retention_in_days=retention,
+                kms_key_id=key_arn,
+                tags=ctx.tagged(f"{name}-{suffix}"),
+                opts=child(self),
             )
 
         self.flow_log_group_arn = group("flow").arn
@@ -35,31 +39,45 @@ class Logs(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-expiry",
             bucket=bucket.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-access-logs", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=retention),
-            )],
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=retention
+                    ),
+                )
+            ],
             opts=child(self),
         )
         aws.s3.BucketPolicy(
             f"{name}-access-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, ctx.account_id).apply(
-                lambda a: policy_json([
-                    deny_insecure_transport(a[0]),
-                    {"Sid": "LoadBalancerLogDelivery", "Effect": "Allow",
-                     "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                     "Action": "s3:PutObject", "Resource": f"{a[0]}/AWSLogs/{a[1]}/*"},
-                ])
+                lambda a: policy_json(
+                    [
+                        deny_insecure_transport(a[0]),
+                        {
+                            "Sid": "LoadBalancerLogDelivery",
+                            "Effect": "Allow",
+                            "Principal": {
+                                "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+                            },
+                            "Action": "s3:PutObject",
+                            "Resource": f"{a[0]}/AWSLogs/{a[1]}/*",
+                        },
+                    ]
+                )
             ),
             opts=child(self, depends_on=[bucket]),
         )
         self.access_log_bucket = bucket.bucket
         self.log_sink_id = self.flow_log_group_arn
-        self.register_outputs({
-            "logSinkId": self.log_sink_id,
-            "serviceLogGroups": self.service_log_groups,
-            "accessLogBucket": self.access_log_bucket,
-        })
-
+        self.register_outputs(
+            {
+                "logSinkId": self.log_sink_id,
+                "serviceLogGroups": self.service_log_groups,
+                "accessLogBucket": self.access_log_bucket,
+            }
+        )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import AwsContext, assume_role_policy, child, policy_json
 from components.roles import role_token
+
+
+def _nth(index: int) -> Callable[[list[str]], str]:
+    return lambda names: names[index]
 
 
 class Network(pulumi.ComponentResource):
@@ -21,8 +26,13 @@ class Network(pulumi.ComponentResource):
     tasks_security_group_id: pulumi.Output[str]
     database_security_group_id: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: AwsContext, flow_log_group_arn: pulumi.Input[str],
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: AwsContext,
+        flow_log_group_arn: pulumi.Input[str],
+        parent: pulumi.Resource,
+    ) -> None:
         super().__init__(role_token("aws", "Network"), name, None, child(parent))
         shape = ctx.spec.shape.network
         cidr = ipaddress.IPv4Network(ctx.spec.identity.cidr)
@@ -52,19 +62,24 @@ class Network(pulumi.ComponentResource):
             f"{name}-igw", vpc_id=self.vpc.id, tags=ctx.tagged(f"{name}-igw"), opts=child(self)
         )
         public_rt = aws.ec2.RouteTable(
-            f"{name}-public-rt", vpc_id=self.vpc.id, tags=ctx.tagged(f"{name}-public-rt"),
+            f"{name}-public-rt",
+            vpc_id=self.vpc.id,
+            tags=ctx.tagged(f"{name}-public-rt"),
             opts=child(self),
         )
         aws.ec2.Route(
-            f"{name}-public-default", route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child(self),
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child(self),
         )
 
         self.public_subnet_ids, self.private_subnet_ids = [], []
         nat_count = shape.az_count if ctx.spec.scale.nat_gateways == "perAz" else 1
         nat_ids: list[pulumi.Output[str]] = []
         for index in range(shape.az_count):
-            zone = zones.apply(lambda names, i=index: names[i])
+            zone = zones.apply(_nth(index))
             public = aws.ec2.Subnet(
                 f"{name}-public-{index}",
                 vpc_id=self.vpc.id,
@@ -84,31 +99,44 @@ class Network(pulumi.ComponentResource):
                 opts=child(self),
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-public-{index}-rta", subnet_id=public.id, route_table_id=public_rt.id,
+                f"{name}-public-{index}-rta",
+                subnet_id=public.id,
+                route_table_id=public_rt.id,
                 opts=child(self),
             )
             if index < nat_count:
                 eip = aws.ec2.Eip(
-                    f"{name}-nat-{index}-eip", domain="vpc", tags=ctx.tagged(f"{name}-nat-{index}"),
+                    f"{name}-nat-{index}-eip",
+                    domain="vpc",
+                    tags=ctx.tagged(f"{name}-nat-{index}"),
                     opts=child(self),
                 )
                 nat = aws.ec2.NatGateway(
-                    f"{name}-nat-{index}", allocation_id=eip.id, subnet_id=public.id,
-                    tags=ctx.tagged(f"{name}-nat-{index}"), opts=child(self, depends_on=[igw]),
+                    f"{name}-nat-{index}",
+                    allocation_id=eip.id,
+                    subnet_id=public.id,
+                    tags=ctx.tagged(f"{name}-nat-{index}"),
+                    opts=child(self, depends_on=[igw]),
                 )
                 nat_ids.append(nat.id)
             private_rt = aws.ec2.RouteTable(
-                f"{name}-private-{index}-rt", vpc_id=self.vpc.id,
-                tags=ctx.tagged(f"{name}-private-{index}-rt"), opts=child(self),
+                f"{name}-private-{index}-rt",
+                vpc_id=self.vpc.id,
+                tags=ctx.tagged(f"{name}-private-{index}-rt"),
+                opts=child(self),
             )
             aws.ec2.Route(
-                f"{name}-private-{index}-default", route_table_id=private_rt.id,
-                destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_ids[index % nat_count],
+                f"{name}-private-{index}-default",
+                route_table_id=private_rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat_ids[index % nat_count],
                 opts=child(self),
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-private-{index}-rta", subnet_id=private.id,
-                route_table_id=private_rt.id, opts=child(self),
+                f"{name}-private-{index}-rta",
+                subnet_id=private.id,
+                route_table_id=private_rt.id,
+                opts=child(self),
             )
             self.public_subnet_ids.append(public.id)
             self.private_subnet_ids.append(private.id)
@@ -117,11 +145,13 @@ class Network(pulumi.ComponentResource):
             self._flow_logs(name, ctx, flow_log_group_arn)
         self._security_groups(name, ctx)
         self.network_id = self.vpc.id
-        self.register_outputs({
-            "networkId": self.network_id,
-            "publicSubnetIds": self.public_subnet_ids,
-            "privateSubnetIds": self.private_subnet_ids,
-        })
+        self.register_outputs(
+            {
+                "networkId": self.network_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )
 
     def _flow_logs(self, name: str, ctx: AwsContext, group_arn: pulumi.Input[str]) -> None:
         """All traffic of the VPC to CloudWatch Logs (CIS AWS 3.7)."""
@@ -134,12 +164,22 @@ class Network(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",
             role=role.id,
-            policy=pulumi.Output.from_input(group_arn).apply(lambda arn: policy_json([{
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
-                           "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
-                "Resource": [arn, f"{arn}:*"],
-            }])),
+            policy=pulumi.Output.from_input(group_arn).apply(
+                lambda arn: policy_json(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                            ],
+                            "Resource": [arn, f"{arn}:*"],
+                        }
+                    ]
+                )
+            ),
             opts=child(self),
         )
         aws.ec2.FlowLog(
@@ -155,10 +195,14 @@ class Network(pulumi.ComponentResource):
 
     def _security_groups(self, name: str, ctx: AwsContext) -> None:
         """Internet -> load balancer (443, 80) -> tasks (service ports) -> database (its port)."""
+
         def group(role: str, purpose: str) -> aws.ec2.SecurityGroup:
             return aws.ec2.SecurityGroup(
-                f"{name}-{role}-sg", vpc_id=self.vpc.id, description=purpose,
-                tags=ctx.tagged(f"{name}-{role}-sg"), opts=child(self),
+                f"{name}-{role}-sg",
+                vpc_id=self.vpc.id,
+                description=purpose,
+                tags=ctx.tagged(f"{name}-{role}-sg"),
+                opts=child(self),
             )
 
         lb = group("lb", "Load balancer: HTTPS and the HTTP redirect from the internet")
@@ -166,42 +210,72 @@ class Network(pulumi.ComponentResource):
         database = group("db", "Database: only from the service tasks")
         for port in (443, 80):
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-lb-in-{port}", security_group_id=lb.id, ip_protocol="tcp",
-                from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
+                f"{name}-lb-in-{port}",
+                security_group_id=lb.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4="0.0.0.0/0",
                 description=f"Internet to the load balancer on {port}",
-                tags=ctx.tagged(f"{name}-lb-in-{port}"), opts=child(self),
+                tags=ctx.tagged(f"{name}-lb-in-{port}"),
+                opts=child(self),
             )
         for port in sorted({s.port for s in ctx.spec.shape.services.values()}):
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-tasks-in-{port}", security_group_id=tasks.id, ip_protocol="tcp",
-                from_port=port, to_port=port, referenced_security_group_id=lb.id,
-                description="Load balancer to the services", tags=ctx.tagged(f"{name}-tasks-in"),
+                f"{name}-tasks-in-{port}",
+                security_group_id=tasks.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=lb.id,
+                description="Load balancer to the services",
+                tags=ctx.tagged(f"{name}-tasks-in"),
                 opts=child(self),
             )
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-lb-out-{port}", security_group_id=lb.id, ip_protocol="tcp",
-                from_port=port, to_port=port, referenced_security_group_id=tasks.id,
-                description="Load balancer to the services", tags=ctx.tagged(f"{name}-lb-out"),
+                f"{name}-lb-out-{port}",
+                security_group_id=lb.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=tasks.id,
+                description="Load balancer to the services",
+                tags=ctx.tagged(f"{name}-lb-out"),
                 opts=child(self),
             )
         db_port = ctx.spec.shape.database.port
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-db-in", security_group_id=database.id, ip_protocol="tcp",
-            from_port=db_port, to_port=db_port, referenced_security_group_id=tasks.id,
-            description="Services to the database", tags=ctx.tagged(f"{name}-db-in"),
+            f"{name}-db-in",
+            security_group_id=database.id,
+            ip_protocol="tcp",
+            from_port=db_port,
+            to_port=db_port,
+            referenced_security_group_id=tasks.id,
+            description="Services to the database",
+            tags=ctx.tagged(f"{name}-db-in"),
             opts=child(self),
         )
         # Tasks reach the registry, Secrets Manager, logs and the database through NAT/VPC.
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-out-https", security_group_id=tasks.id, ip_protocol="tcp",
-            from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
-            description="Services to AWS APIs over HTTPS", tags=ctx.tagged(f"{name}-tasks-out"),
+            f"{name}-tasks-out-https",
+            security_group_id=tasks.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="Services to AWS APIs over HTTPS",
+            tags=ctx.tagged(f"{name}-tasks-out"),
             opts=child(self),
         )
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-out-db", security_group_id=tasks.id, ip_protocol="tcp",
-            from_port=db_port, to_port=db_port, referenced_security_group_id=database.id,
-            description="Services to the database", tags=ctx.tagged(f"{name}-tasks-out-db"),
+            f"{name}-tasks-out-db",
+            security_group_id=tasks.id,
+            ip_protocol="tcp",
+            from_port=db_port,
+            to_port=db_port,
+            referenced_security_group_id=database.id,
+            description="Services to the database",
+            tags=ctx.tagged(f"{name}-tasks-out-db"),
             opts=child(self),
         )
         self.lb_security_group_id = lb.id

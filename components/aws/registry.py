@@ -11,12 +11,23 @@ from components.aws.context import AwsContext, child
 from components.roles import role_token
 
 # Keep the newest images; releases are pinned by digest, so old ones are safe to expire.
-_LIFECYCLE = json.dumps({"rules": [{
-    "rulePriority": 1,
-    "description": "Keep the newest 100 images",
-    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100},
-    "action": {"type": "expire"},
-}]}, sort_keys=True)
+_LIFECYCLE = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "Keep the newest 100 images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 100,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    },
+    sort_keys=True,
+)
 
 
 class Registry(pulumi.ComponentResource):
@@ -24,8 +35,9 @@ class Registry(pulumi.ComponentResource):
     repository_urls: dict[str, pulumi.Output[str]]
     repository_arns: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str],
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str], parent: pulumi.Resource
+    ) -> None:
         super().__init__(role_token("aws", "Registry"), name, None, child(parent))
         self.repository_urls, self.repository_arns = {}, {}
         for service in sorted(ctx.spec.shape.services):
@@ -33,14 +45,20 @@ class Registry(pulumi.ComponentResource):
                 f"{name}-{service}",
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
-                    scan_on_push=True),
-                encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
-                    encryption_type="KMS", kms_key=key_arn)],
+                    scan_on_push=True
+                ),
+                encryption_configurations=[
+                    aws.ecr.RepositoryEncryptionConfigurationArgs(
+                        encryption_type="KMS", kms_key=key_arn
+                    )
+                ],
                 tags=ctx.tagged(f"{name}-{service}"),
                 opts=child(self),
             )
             aws.ecr.LifecyclePolicy(
-                f"{name}-{service}-lifecycle", repository=repo.name, policy=_LIFECYCLE,
+                f"{name}-{service}-lifecycle",
+                repository=repo.name,
+                policy=_LIFECYCLE,
                 opts=child(self),
             )
             self.repository_urls[service] = repo.repository_url
@@ -48,6 +66,9 @@ class Registry(pulumi.ComponentResource):
         self.registry_url = pulumi.Output.concat(
             ctx.account_id, ".dkr.ecr.", ctx.region, ".amazonaws.com"
         )
-        self.register_outputs({
-            "registryUrl": self.registry_url, "repositoryUrls": self.repository_urls,
-        })
+        self.register_outputs(
+            {
+                "registryUrl": self.registry_url,
+                "repositoryUrls": self.repository_urls,
+            }
+        )

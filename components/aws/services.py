@@ -41,8 +41,9 @@ class Services(pulumi.ComponentResource):
     url: pulumi.Output[str]
     service_urls: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, ctx: AwsContext, inputs: ServicesInputs,
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self, name: str, ctx: AwsContext, inputs: ServicesInputs, parent: pulumi.Resource
+    ) -> None:
         super().__init__(role_token("aws", "Services"), name, None, child(parent))
         spec = ctx.spec
         self.cluster = aws.ecs.Cluster(
@@ -70,10 +71,14 @@ class Services(pulumi.ComponentResource):
                 f"{name}-{service}-route",
                 listener_arn=https.arn,
                 priority=priority,
-                conditions=[aws.lb.ListenerRuleConditionArgs(
-                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host]))],
-                actions=[aws.lb.ListenerRuleActionArgs(
-                    type="forward", target_group_arn=target_group.arn)],
+                conditions=[
+                    aws.lb.ListenerRuleConditionArgs(
+                        host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host])
+                    )
+                ],
+                actions=[
+                    aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
+                ],
                 tags=ctx.tagged(f"{name}-{service}-route"),
                 opts=child(self),
             )
@@ -102,18 +107,22 @@ class Services(pulumi.ComponentResource):
             f"{name}-execution-secrets",
             role=role.id,
             policy=pulumi.Output.all(inputs.key_arn, *secret_arns).apply(
-                lambda a: policy_json([
-                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                     "Resource": sorted(a[1:])},
-                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": a[0]},
-                ])
+                lambda a: policy_json(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": sorted(a[1:]),
+                        },
+                        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": a[0]},
+                    ]
+                )
             ),
             opts=child(self),
         )
         return role
 
-    def _load_balancer(self, name: str, ctx: AwsContext,
-                       inputs: ServicesInputs) -> aws.lb.Listener:
+    def _load_balancer(self, name: str, ctx: AwsContext, inputs: ServicesInputs) -> aws.lb.Listener:
         spec = ctx.spec
         certificate = aws.acm.Certificate(
             f"{name}-certificate",
@@ -132,8 +141,10 @@ class Services(pulumi.ComponentResource):
             drop_invalid_header_fields=True,
             enable_deletion_protection=spec.scale.load_balancer_deletion_protection,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=inputs.access_log_bucket, enabled=spec.shape.logging.access_logs,
-                prefix="alb"),
+                bucket=inputs.access_log_bucket,
+                enabled=spec.shape.logging.access_logs,
+                prefix="alb",
+            ),
             tags=ctx.tagged(f"{name}-alb"),
             opts=child(self),
         )
@@ -142,11 +153,14 @@ class Services(pulumi.ComponentResource):
             load_balancer_arn=self.load_balancer.arn,
             port=80,
             protocol="HTTP",
-            default_actions=[aws.lb.ListenerDefaultActionArgs(
-                type="redirect",
-                redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                    port="443", protocol="HTTPS", status_code="HTTP_301"),
-            )],
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        port="443", protocol="HTTPS", status_code="HTTP_301"
+                    ),
+                )
+            ],
             tags=ctx.tagged(f"{name}-http"),
             opts=child(self),
         )
@@ -157,18 +171,27 @@ class Services(pulumi.ComponentResource):
             protocol="HTTPS",
             ssl_policy=spec.shape.tls.alb_policy,
             certificate_arn=certificate.arn,
-            default_actions=[aws.lb.ListenerDefaultActionArgs(
-                type="fixed-response",
-                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                    content_type="text/plain", message_body="not found", status_code="404"),
-            )],
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        content_type="text/plain", message_body="not found", status_code="404"
+                    ),
+                )
+            ],
             tags=ctx.tagged(f"{name}-https"),
             opts=child(self),
         )
 
-    def _service(self, name: str, service: str, ctx: AwsContext, inputs: ServicesInputs,
-                 execution_role_arn: pulumi.Output[str],
-                 task_role_arn: pulumi.Output[str]) -> aws.lb.TargetGroup:
+    def _service(
+        self,
+        name: str,
+        service: str,
+        ctx: AwsContext,
+        inputs: ServicesInputs,
+        execution_role_arn: pulumi.Output[str],
+        task_role_arn: pulumi.Output[str],
+    ) -> aws.lb.TargetGroup:
         spec = ctx.spec
         shape, scale = spec.shape.services[service], spec.scale.service(service)
         prefix = f"{name}-{service}"
@@ -180,7 +203,8 @@ class Services(pulumi.ComponentResource):
             vpc_id=inputs.vpc_id,
             deregistration_delay=30,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                path=shape.health_path, matcher="200", interval=15, healthy_threshold=2),
+                path=shape.health_path, matcher="200", interval=15, healthy_threshold=2
+            ),
             tags=ctx.tagged(f"{prefix}-tg"),
             opts=child(self),
         )
@@ -188,12 +212,16 @@ class Services(pulumi.ComponentResource):
         image = pulumi.Output.concat(
             inputs.repository_urls[service], "@", digest_of(spec.release.images[service])
         )
-        secrets = {"DATABASE_SECRET": inputs.database_secret_arn, **{
-            f"APP_SECRET_{k.upper()}": arn for k, arn in sorted(inputs.app_secret_arns.items())
-        }}
+        secrets = {
+            "DATABASE_SECRET": inputs.database_secret_arn,
+            **{f"APP_SECRET_{k.upper()}": arn for k, arn in sorted(inputs.app_secret_arns.items())},
+        }
         definitions = pulumi.Output.all(
-            image=image, log_group=inputs.log_groups[service], db=inputs.database_endpoint,
-            bucket=inputs.bucket_name, secrets=secrets,
+            image=image,
+            log_group=inputs.log_groups[service],
+            db=inputs.database_endpoint,
+            bucket=inputs.bucket_name,
+            secrets=secrets,
         ).apply(lambda a: self._container_definitions(service, ctx, a))
         task = aws.ecs.TaskDefinition(
             f"{prefix}-task",
@@ -205,7 +233,8 @@ class Services(pulumi.ComponentResource):
             execution_role_arn=execution_role_arn,
             task_role_arn=task_role_arn,
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture="ARM64"),
+                operating_system_family="LINUX", cpu_architecture="ARM64"
+            ),
             container_definitions=definitions,
             tags=ctx.tagged(f"{prefix}-task"),
             opts=child(self),
@@ -221,11 +250,16 @@ class Services(pulumi.ComponentResource):
                 security_groups=[inputs.tasks_security_group_id],
                 assign_public_ip=False,
             ),
-            load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
-                target_group_arn=target_group.arn, container_name=service,
-                container_port=shape.port)],
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=target_group.arn,
+                    container_name=service,
+                    container_port=shape.port,
+                )
+            ],
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
-                enable=True, rollback=True),
+                enable=True, rollback=True
+            ),
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             tags=ctx.tagged(f"{prefix}-service"),
@@ -236,8 +270,7 @@ class Services(pulumi.ComponentResource):
             f"{prefix}-scaling",
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
-            resource_id=pulumi.Output.concat(
-                "service/", self.cluster.name, "/", ecs_service.name),
+            resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", ecs_service.name),
             min_capacity=scale.min_replicas,
             max_capacity=scale.max_replicas,
             tags=ctx.tagged(f"{prefix}-scaling"),
@@ -252,9 +285,9 @@ class Services(pulumi.ComponentResource):
             target_tracking_scaling_policy_configuration=(
                 aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
                     target_value=60,
-                    predefined_metric_specification=aws.appautoscaling.
-                    PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                        predefined_metric_type="ECSServiceAverageCPUUtilization"),
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="ECSServiceAverageCPUUtilization"
+                    ),
                 )
             ),
             opts=child(self),
@@ -266,29 +299,46 @@ class Services(pulumi.ComponentResource):
         spec = ctx.spec
         shape, scale = spec.shape.services[service], spec.scale.service(service)
         health = f"wget -q -O /dev/null http://127.0.0.1:{shape.port}{shape.health_path} || exit 1"
-        return json.dumps([{
-            "name": service,
-            "image": a["image"],
-            "essential": True,
-            "cpu": scale.cpu,
-            "memory": scale.memory,
-            "privileged": False,
-            "readonlyRootFilesystem": True,
-            "user": "10001",
-            "portMappings": [{"containerPort": shape.port, "protocol": "tcp"}],
-            "environment": [
-                {"name": "STAGELINE_STAGE", "value": spec.identity.stage},
-                {"name": "STAGELINE_RELEASE", "value": spec.release.id},
-                {"name": "STAGELINE_SERVICE", "value": service},
-                {"name": "PORT", "value": str(shape.port)},
-                {"name": "HEALTH_PATH", "value": shape.health_path},
-                {"name": "DATABASE_ENDPOINT", "value": a["db"]},
-                {"name": "BUCKET_NAME", "value": a["bucket"]},
+        return json.dumps(
+            [
+                {
+                    "name": service,
+                    "image": a["image"],
+                    "essential": True,
+                    "cpu": scale.cpu,
+                    "memory": scale.memory,
+                    "privileged": False,
+                    "readonlyRootFilesystem": True,
+                    "user": "10001",
+                    "portMappings": [{"containerPort": shape.port, "protocol": "tcp"}],
+                    "environment": [
+                        {"name": "STAGELINE_STAGE", "value": spec.identity.stage},
+                        {"name": "STAGELINE_RELEASE", "value": spec.release.id},
+                        {"name": "STAGELINE_SERVICE", "value": service},
+                        {"name": "PORT", "value": str(shape.port)},
+                        {"name": "HEALTH_PATH", "value": shape.health_path},
+                        {"name": "DATABASE_ENDPOINT", "value": a["db"]},
+                        {"name": "BUCKET_NAME", "value": a["bucket"]},
+                    ],
+                    "secrets": [
+                        {"name": k, "valueFrom": v} for k, v in sorted(a["secrets"].items())
+                    ],
+                    "healthCheck": {
+                        "command": ["CMD-SHELL", health],
+                        "interval": 15,
+                        "retries": 3,
+                        "timeout": 5,
+                        "startPeriod": 30,
+                    },
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": a["log_group"],
+                            "awslogs-region": ctx.region,
+                            "awslogs-stream-prefix": service,
+                        },
+                    },
+                }
             ],
-            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(a["secrets"].items())],
-            "healthCheck": {"command": ["CMD-SHELL", health], "interval": 15, "retries": 3,
-                            "timeout": 5, "startPeriod": 30},
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": a["log_group"], "awslogs-region": ctx.region,
-                "awslogs-stream-prefix": service}},
-        }], sort_keys=True)
+            sort_keys=True,
+        )

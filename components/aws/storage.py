@@ -12,14 +12,18 @@ from components.roles import role_token
 def deny_insecure_transport(bucket_arn: str) -> dict[str, object]:
     """Bucket policy statement refusing any request not made over TLS."""
     return {
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
 
-def private_bucket(name: str, ctx: AwsContext, parent: pulumi.Resource,
-                   kms_key_arn: pulumi.Input[str] | None) -> aws.s3.Bucket:
+def private_bucket(
+    name: str, ctx: AwsContext, parent: pulumi.Resource, kms_key_arn: pulumi.Input[str] | None
+) -> aws.s3.Bucket:
     """A bucket with all four public-access blocks, owner-enforced ACLs, encryption and
     versioning. ``kms_key_arn=None`` means SSE-S3 (for log delivery that cannot use KMS)."""
     bucket = aws.s3.Bucket(name, tags=ctx.tagged(name), opts=child(parent))
@@ -38,27 +42,31 @@ def private_bucket(name: str, ctx: AwsContext, parent: pulumi.Resource,
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=child(parent),
     )
+    by_default = (
+        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+    )
     default = (
-        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)
-        if kms_key_arn is not None else
-        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="AES256")
+        by_default(sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)
+        if kms_key_arn is not None
+        else by_default(sse_algorithm="AES256")
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption",
         bucket=bucket.id,
-        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-            apply_server_side_encryption_by_default=default,
-            bucket_key_enabled=kms_key_arn is not None,
-        )],
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=default,
+                bucket_key_enabled=kms_key_arn is not None,
+            )
+        ],
         opts=child(parent),
     )
     aws.s3.BucketVersioning(
         f"{name}-versioning",
         bucket=bucket.id,
         versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-            status="Enabled"),
+            status="Enabled"
+        ),
         opts=child(parent),
     )
     return bucket
@@ -68,8 +76,9 @@ class Storage(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str],
-                 parent: pulumi.Resource) -> None:
+    def __init__(
+        self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str], parent: pulumi.Resource
+    ) -> None:
         super().__init__(role_token("aws", "Storage"), name, None, child(parent))
         bucket = private_bucket(f"{name}-bucket", ctx, self, kms_key_arn=key_arn)
         aws.s3.BucketPolicy(

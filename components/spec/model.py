@@ -28,15 +28,39 @@ DIGEST_PATTERN = r"^[a-z0-9]+(?:[._\-/:][a-z0-9]+)*@sha256:[0-9a-f]{64}$"
 ImageRef = Annotated[
     str,
     StringConstraints(pattern=DIGEST_PATTERN),
-    Field(description="Image pinned by digest, e.g. registry/app@sha256:<64 hex>; tags are refused."),
+    Field(
+        description="Image pinned by digest, e.g. registry/app@sha256:<64 hex>; tags are refused."
+    ),
 ]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 HealthPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 # CloudWatch accepts only these retention periods (days); Log Analytics takes any of them too.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 FARGATE_CPU = (256, 512, 1024, 2048, 4096)
 
 
@@ -96,7 +120,9 @@ class NetworkShape(Model):
     """Network layout rules applied to each stage's CIDR."""
 
     az_count: int = Field(default=2, ge=2, le=3, description="Availability zones to span.")
-    subnet_bits: int = Field(default=4, ge=2, le=6, description="Bits added to the CIDR per subnet.")
+    subnet_bits: int = Field(
+        default=4, ge=2, le=6, description="Bits added to the CIDR per subnet."
+    )
 
 
 class TlsShape(Model):
@@ -149,7 +175,6 @@ class ServiceScale(Model):
     memory: int = Field(default=512, ge=128, le=30720, description="Memory in MiB.")
     min_replicas: int = Field(default=1, ge=1, le=100)
     max_replicas: int = Field(default=2, ge=1, le=100)
-
 
 
 class DatabaseScale(Model):

@@ -28,4 +28,4 @@ def current_spec(stacks_dir: str = "stacks") -> StageSpec:
 def app_secret_values() -> pulumi.Output[dict[str, str]]:
     """The ``stageline:secrets`` map as one secret Output (offline renders: unknown values)."""
     values = pulumi.Config("stageline").get_secret_object("secrets")
-    return pulumi.Output.secret(values if values is not None else {})  # type: ignore[arg-type]
+    return pulumi.Output.secret(values if values is not None else {})

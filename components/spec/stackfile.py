@@ -110,4 +110,12 @@ def read_stack(stacks_dir: Path, stack: str, project_file: Path | None = None) -
         values[key] = _encode(value)
         if is_secret:
             secret.append(key)
-    return StackConfig(stack, str(path), values, tuple(sorted(secret)))
+    return StackConfig(stack, _display(path), values, tuple(sorted(secret)))
+
+
+def _display(path: Path) -> str:
+    """The path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

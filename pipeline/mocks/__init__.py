@@ -30,7 +30,10 @@ class Facts:
 
     @property
     def suffix(self) -> str:
-        return hashlib.sha256(f"{self.stack}/{self.name}".encode()).hexdigest()[:8]
+        # Derived from the name without its stack prefix, so the same resource in two stages
+        # gets the same suffix and references compare equal once the stack name is normalized.
+        base = self.name.removeprefix(f"{self.stack}-")
+        return hashlib.sha256(base.encode()).hexdigest()[:8]
 
     @property
     def physical(self) -> str:
@@ -49,14 +52,18 @@ class StageMocks(pulumi.runtime.Mocks):
         self.stack = stack
         self.region = region
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         facts = Facts(self.stack, self.region, args.name)
         computed = RESOURCES.get(args.typ)
         outputs = computed(args.inputs, facts) if computed else {}
         resource_id = outputs.pop("id", None) or facts.physical
         return resource_id, {**args.inputs, **outputs}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answer = CALLS.get(args.token)
         if answer is None:
             return {}, [("token", f"the offline renderer has no mock for invoke {args.token}")]

@@ -25,37 +25,62 @@ def _zones(args: dict[str, Any], f: Facts) -> dict[str, Any]:
 CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a, f: {
-        "accountId": f.account_id, "arn": f"arn:aws:iam::{f.account_id}:user/ci",
-        "id": f.account_id, "userId": "AIDAEXAMPLE"},
+        "accountId": f.account_id,
+        "arn": f"arn:aws:iam::{f.account_id}:user/ci",
+        "id": f.account_id,
+        "userId": "AIDAEXAMPLE",
+    },
     "aws:index/getPartition:getPartition": lambda a, f: {
-        "partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
-        "reverseDnsPrefix": "com.amazonaws"},
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "id": "aws",
+        "reverseDnsPrefix": "com.amazonaws",
+    },
     "aws:index/getRegion:getRegion": lambda a, f: {
-        "region": f.region, "name": f.region, "id": f.region,
-        "endpoint": f"ec2.{f.region}.amazonaws.com", "description": f.region},
+        "region": f.region,
+        "name": f.region,
+        "id": f.region,
+        "endpoint": f"ec2.{f.region}.amazonaws.com",
+        "description": f.region,
+    },
 }
 
 
 def _bucket(i: dict[str, Any], f: Facts) -> dict[str, Any]:
     name = f.physical.lower()
-    return {"bucket": name, "arn": f"arn:aws:s3:::{name}",
-            "bucketRegionalDomainName": f"{name}.s3.{f.region}.amazonaws.com"}
+    return {
+        "bucket": name,
+        "arn": f"arn:aws:s3:::{name}",
+        "bucketRegionalDomainName": f"{name}.s3.{f.region}.amazonaws.com",
+    }
 
 
 def _repository(i: dict[str, Any], f: Facts) -> dict[str, Any]:
     name = f.physical.lower()
-    return {"name": name, "arn": _arn("ecr", f"repository/{name}", f),
-            "registryId": f.account_id,
-            "repositoryUrl": f"{f.account_id}.dkr.ecr.{f.region}.amazonaws.com/{name}"}
+    return {
+        "name": name,
+        "arn": _arn("ecr", f"repository/{name}", f),
+        "registryId": f.account_id,
+        "repositoryUrl": f"{f.account_id}.dkr.ecr.{f.region}.amazonaws.com/{name}",
+    }
 
 
 def _rds(i: dict[str, Any], f: Facts) -> dict[str, Any]:
     host = f"{f.physical}.c9akciq32.{f.region}.rds.amazonaws.com"
     secret = _arn("secretsmanager", f"secret:rds!db-{f.suffix}", f)
-    return {"arn": _arn("rds", f"db:{f.physical}", f), "address": host,
-            "endpoint": f"{host}:{int(i.get('port', 5432))}", "identifier": f.physical,
-            "masterUserSecrets": [{"secretArn": secret, "secretStatus": "active",
-                                   "kmsKeyId": i.get("masterUserSecretKmsKeyId", "")}]}
+    return {
+        "arn": _arn("rds", f"db:{f.physical}", f),
+        "address": host,
+        "endpoint": f"{host}:{int(i.get('port', 5432))}",
+        "identifier": f.physical,
+        "masterUserSecrets": [
+            {
+                "secretArn": secret,
+                "secretStatus": "active",
+                "kmsKeyId": i.get("masterUserSecretKmsKeyId", ""),
+            }
+        ],
+    }
 
 
 def _kms(i: dict[str, Any], f: Facts) -> dict[str, Any]:
@@ -64,8 +89,11 @@ def _kms(i: dict[str, Any], f: Facts) -> dict[str, Any]:
 
 
 def _lb(i: dict[str, Any], f: Facts) -> dict[str, Any]:
-    return {"arn": _arn("elasticloadbalancing", f"loadbalancer/app/{f.physical}/{f.suffix}", f),
-            "dnsName": f"{f.physical}.{f.region}.elb.amazonaws.com", "zoneId": "Z32O12XQLNTSW2"}
+    return {
+        "arn": _arn("elasticloadbalancing", f"loadbalancer/app/{f.physical}/{f.suffix}", f),
+        "dnsName": f"{f.physical}.{f.region}.elb.amazonaws.com",
+        "zoneId": "Z32O12XQLNTSW2",
+    }
 
 
 def _arn_only(service: str, kind: str) -> Any:
@@ -83,8 +111,11 @@ RESOURCES = {
     "aws:kms/key:Key": _kms,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:iam/role:Role": _iam_role,
-    "aws:ec2/vpc:Vpc": lambda i, f: {"id": f"vpc-{f.suffix}", "arn": _arn("ec2", f"vpc/vpc-{f.suffix}", f),
-                                     "defaultSecurityGroupId": f"sg-d{f.suffix}"},
+    "aws:ec2/vpc:Vpc": lambda i, f: {
+        "id": f"vpc-{f.suffix}",
+        "arn": _arn("ec2", f"vpc/vpc-{f.suffix}", f),
+        "defaultSecurityGroupId": f"sg-d{f.suffix}",
+    },
     "aws:ec2/subnet:Subnet": lambda i, f: {"id": f"subnet-{f.suffix}"},
     "aws:ec2/securityGroup:SecurityGroup": lambda i, f: {"id": f"sg-{f.suffix}"},
     "aws:ec2/internetGateway:InternetGateway": lambda i, f: {"id": f"igw-{f.suffix}"},
@@ -92,20 +123,31 @@ RESOURCES = {
     "aws:ec2/eip:Eip": lambda i, f: {"id": f"eipalloc-{f.suffix}", "publicIp": "203.0.113.10"},
     "aws:ec2/routeTable:RouteTable": lambda i, f: {"id": f"rtb-{f.suffix}"},
     "aws:cloudwatch/logGroup:LogGroup": lambda i, f: {
-        "name": f.physical, "arn": _arn("logs", f"log-group:{f.physical}", f)},
+        "name": f.physical,
+        "arn": _arn("logs", f"log-group:{f.physical}", f),
+    },
     "aws:ecs/cluster:Cluster": lambda i, f: {
-        "name": f.physical, "arn": _arn("ecs", f"cluster/{f.physical}", f)},
+        "name": f.physical,
+        "arn": _arn("ecs", f"cluster/{f.physical}", f),
+    },
     "aws:ecs/service:Service": lambda i, f: {"name": f.physical},
     "aws:ecs/taskDefinition:TaskDefinition": lambda i, f: {
-        "arn": _arn("ecs", f"task-definition/{i.get('family', f.physical)}:1", f), "revision": 1},
+        "arn": _arn("ecs", f"task-definition/{i.get('family', f.physical)}:1", f),
+        "revision": 1,
+    },
     "aws:lb/targetGroup:TargetGroup": lambda i, f: {
-        "arn": _arn("elasticloadbalancing", f"targetgroup/{f.physical}/{f.suffix}", f)},
+        "arn": _arn("elasticloadbalancing", f"targetgroup/{f.physical}/{f.suffix}", f)
+    },
     "aws:lb/listener:Listener": lambda i, f: {
-        "arn": _arn("elasticloadbalancing", f"listener/app/{f.physical}/{f.suffix}", f)},
+        "arn": _arn("elasticloadbalancing", f"listener/app/{f.physical}/{f.suffix}", f)
+    },
     "aws:acm/certificate:Certificate": lambda i, f: {
-        "arn": _arn("acm", f"certificate/{f.suffix}", f), "status": "PENDING_VALIDATION"},
+        "arn": _arn("acm", f"certificate/{f.suffix}", f),
+        "status": "PENDING_VALIDATION",
+    },
     "aws:secretsmanager/secret:Secret": lambda i, f: {
-        "arn": _arn("secretsmanager", f"secret:{f.physical}", f)},
+        "arn": _arn("secretsmanager", f"secret:{f.physical}", f)
+    },
     "aws:rds/subnetGroup:SubnetGroup": lambda i, f: {"name": f.physical},
     "aws:rds/parameterGroup:ParameterGroup": lambda i, f: {"name": f.physical},
 }

@@ -1,0 +1,76 @@
+"""``python -m pipeline``: plan stages offline (and, in later modules, promote and diff them)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pipeline.plan import EXIT_INVALID, make_plan
+from pipeline.stages import StagesError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Each module adds its own subcommands: register(subparsers) -> None.
+COMMAND_MODULES: list[str] = []
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from pipeline import report
+
+    try:
+        plan = make_plan(PROJECT_DIR, Path(args.stacks_dir), args.stack or None, jobs=args.jobs)
+    except StagesError as exc:
+        print(f"plan: invalid configuration, nothing rendered:\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    formats: dict[str, Callable[..., str]] = {
+        "table": report.table,
+        "markdown": report.markdown,
+        "json": report.as_json,
+    }
+    print(formats[args.format](plan))
+    for stack, error in plan.render_errors.items():
+        print(f"plan: {stack} did not render: {error}", file=sys.stderr)
+    return plan.exit_code()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="stageline: render, compare and promote the stages of one blueprint.",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    plan = commands.add_parser(
+        "plan",
+        help="render every stage offline and show how they differ",
+        description="Render each stage's program under Pulumi's mock runtime (no cloud, no CLI)"
+        " and report its resources and the parity matrix. Exit 0 clean, 1 parity or mandatory"
+        " policy violations, 2 invalid configuration.",
+    )
+    plan.add_argument(
+        "--stack",
+        action="append",
+        metavar="NAME",
+        help="stage to render (repeatable; default: every stage in the pipeline)",
+    )
+    plan.add_argument(
+        "--stacks-dir",
+        default=str(PROJECT_DIR / "stacks"),
+        metavar="DIR",
+        help="directory of stack files and pipeline.yaml (default: stacks)",
+    )
+    plan.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    plan.add_argument(
+        "--jobs", type=int, default=None, help="stages rendered at once (default: one per core)"
+    )
+    plan.set_defaults(func=_plan)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code

@@ -1,0 +1,120 @@
+"""The pipeline file (``stacks/pipeline.yaml``): stage order, soak, approval and scale keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from components.bindings import glob_match
+from components.spec.loader import Problem, SpecError
+
+DEFAULT_FILE = "pipeline.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class Stage(_Model):
+    stack: str = Field(description="Pulumi stack name (stacks/Pulumi.<stack>.yaml).")
+    soak_minutes: int = Field(
+        default=0, ge=0, description="Time a release must run here before it moves on."
+    )
+    approval: Literal["none", "required"] = "none"
+    auto_promote: bool = Field(
+        default=False, description="Continuous deployment may skip approval."
+    )
+    scale_keys: tuple[str, ...] | None = Field(
+        default=None, description="Scale keys this stage may set; default: the file's scaleKeys."
+    )
+    verify_commands: tuple[str, ...] = Field(
+        default=(), description="Extra verification commands run after the health check."
+    )
+
+
+class Pipeline(_Model):
+    stages: tuple[Stage, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Pipeline:
+        stacks = [s.stack for s in self.stages]
+        if len(set(stacks)) != len(stacks):
+            raise ValueError("a stack appears twice in one pipeline")
+        return self
+
+
+class LocalStage(_Model):
+    """A stack rendered and compared with a pipeline, but outside promotion."""
+
+    stack: str
+    compares_with: str = Field(description="Pipeline whose shape this stack must match.")
+    substrate_differences: tuple[str, ...] = Field(
+        default=(), description="Shape keys that differ because of the substrate, declared once."
+    )
+
+
+class PipelineFile(_Model):
+    scale_keys: tuple[str, ...]
+    pipelines: dict[str, Pipeline] = Field(min_length=1)
+    local: tuple[LocalStage, ...] = ()
+
+    def stacks(self) -> Iterator[tuple[str, str]]:
+        """(pipeline name, stack) for every stack, pipelines first, then local stacks."""
+        for name, pipeline in self.pipelines.items():
+            for stage in pipeline.stages:
+                yield name, stage.stack
+        for local in self.local:
+            yield local.compares_with, local.stack
+
+    def pipeline_of(self, stack: str) -> str | None:
+        return next((p for p, s in self.stacks() if s == stack), None)
+
+    def stage(self, stack: str) -> Stage | None:
+        for pipeline in self.pipelines.values():
+            for stage in pipeline.stages:
+                if stage.stack == stack:
+                    return stage
+        return None
+
+    def local_stage(self, stack: str) -> LocalStage | None:
+        return next((s for s in self.local if s.stack == stack), None)
+
+    def allowed_scale_keys(self, stack: str) -> tuple[str, ...]:
+        stage = self.stage(stack)
+        if stage is not None and stage.scale_keys is not None:
+            return stage.scale_keys
+        return self.scale_keys
+
+    def allows(self, stack: str, scale_key: str) -> bool:
+        """Whether ``stack`` may set ``scale_key`` (dotted, e.g. services.api.cpu)."""
+        return any(glob_match(scale_key, p) for p in self.allowed_scale_keys(stack))
+
+
+def load_pipeline(stacks_dir: Path) -> PipelineFile:
+    path = stacks_dir / DEFAULT_FILE
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(str(path), [Problem("pipelines", "file not found")]) from None
+    except yaml.YAMLError:
+        raise SpecError(str(path), [Problem("pipelines", "not valid YAML")]) from None
+    try:
+        return PipelineFile.model_validate(doc or {})
+    except ValidationError as exc:
+        raise SpecError(
+            str(path),
+            [
+                Problem(
+                    ".".join(str(p) for p in e["loc"]) or "pipelines",
+                    e["msg"].removeprefix("Value error, "),
+                )
+                for e in exc.errors()
+            ],
+        ) from None

@@ -1,0 +1,83 @@
+"""``plan``: render every stage offline and report resources, parity and policy per stage."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.parity import ParityReport, parity
+from pipeline.render import StageRender, render_stages
+from pipeline.stages import Stages, load_stages
+
+EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INVALID = 0, 1, 2
+
+
+def role_of(resource: dict[str, Any]) -> str:
+    """The blueprint role a resource belongs to, read from its URN's type chain."""
+    urn: str = resource["urn"]
+    chain = urn.split("::")[2].split("$")
+    for token in chain:
+        parts = token.split(":")
+        if parts[0] == "stageline" and parts[-1] != "Environment":
+            return parts[-1]
+    return "Environment"
+
+
+@dataclass
+class Plan:
+    stages: Stages
+    renders: dict[str, StageRender]
+    parity: ParityReport
+    policy: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Policy findings per stack: [{"policy", "enforcement", "urn", "message"}]."""
+
+    @property
+    def render_errors(self) -> dict[str, str]:
+        return {s: r.error for s, r in self.renders.items() if r.error}
+
+    @property
+    def mandatory(self) -> list[dict[str, Any]]:
+        return [v for vs in self.policy.values() for v in vs if v["enforcement"] == "mandatory"]
+
+    def exit_code(self) -> int:
+        if self.render_errors:
+            return EXIT_INVALID
+        if self.parity.violations or self.mandatory:
+            return EXIT_VIOLATIONS
+        return EXIT_CLEAN
+
+    def roles(self, stack: str) -> dict[str, dict[str, int]]:
+        counts: dict[str, Counter[str]] = {}
+        for resource in self.renders[stack].resources:
+            if resource["custom"]:
+                counts.setdefault(role_of(resource), Counter())[resource["type"]] += 1
+        return {role: dict(sorted(c.items())) for role, c in sorted(counts.items())}
+
+    def to_json(self) -> dict[str, Any]:
+        stacks: dict[str, Any] = {}
+        for stack, render in self.renders.items():
+            spec = self.stages.specs[stack]
+            stacks[stack] = {
+                "stage": spec.identity.stage,
+                "cloud": spec.identity.cloud,
+                "pipeline": self.stages.definition.pipeline_of(stack),
+                "source": render.source,
+                "error": render.error,
+                "roles": self.roles(stack),
+                "resources": render.resources,
+                "outputs": render.outputs,
+                "violations": self.policy.get(stack, []),
+            }
+        return {"stacks": stacks, "parity": self.parity.to_json(), "exitCode": self.exit_code()}
+
+
+def make_plan(
+    project_dir: Path, stacks_dir: Path, selected: list[str] | None = None, jobs: int | None = None
+) -> Plan:
+    """Validate, render and compare; raises StagesError before rendering on bad config."""
+    stages = load_stages(stacks_dir, selected)
+    renders = render_stages(project_dir, stages.configs.values(), jobs=jobs)
+    ok = {s: r for s, r in renders.items() if not r.error}
+    return Plan(stages, renders, parity(ok, stages.specs, stages.definition))

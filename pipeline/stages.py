@@ -1,0 +1,127 @@
+"""Load and check the stages a command works on, before anything is rendered or deployed."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.spec import Problem, SpecError, StackConfig, StageSpec, read_stack
+from pipeline.definition import PipelineFile, load_pipeline
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The pipeline file and, per selected stack, its config and validated spec."""
+
+    definition: PipelineFile
+    configs: dict[str, StackConfig]
+    specs: dict[str, StageSpec]
+
+
+class StagesError(Exception):
+    """One or more stack files are invalid; every problem names its file and key."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+def _scale_keys(value: object, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [
+            k
+            for key, item in value.items()
+            for k in _scale_keys(item, f"{prefix}.{key}" if prefix else str(key))
+        ]
+    return [prefix]
+
+
+def _check_scale_keys(definition: PipelineFile, config: StackConfig) -> list[Problem]:
+    raw = config.values.get("stageline:scale")
+    if raw is None:
+        return []
+    keys = _scale_keys(json.loads(raw))
+    return [
+        Problem(
+            f"stageline:scale.{key}",
+            "a scale key the pipeline file lets this stage set (stacks/pipeline.yaml scaleKeys)",
+        )
+        for key in keys
+        if not definition.allows(config.stack, key)
+    ]
+
+
+def _check_cidrs(
+    definition: PipelineFile, specs: dict[str, StageSpec], configs: dict[str, StackConfig]
+) -> list[SpecError]:
+    errors = []
+    for name, pipeline in definition.pipelines.items():
+        stacks = [s.stack for s in pipeline.stages if s.stack in specs]
+        for i, first in enumerate(stacks):
+            for second in stacks[i + 1 :]:
+                a = ipaddress.IPv4Network(specs[first].identity.cidr)
+                b = ipaddress.IPv4Network(specs[second].identity.cidr)
+                if a.overlaps(b):
+                    errors.append(
+                        SpecError(
+                            configs[second].source,
+                            [
+                                Problem(
+                                    "stageline:cidr",
+                                    f"expected a range that does not overlap {first}'s {a} "
+                                    f"(pipeline {name}), got {b}",
+                                )
+                            ],
+                        )
+                    )
+    return errors
+
+
+def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
+    """Read the pipeline file and the selected stacks (default: all); raise StagesError."""
+    try:
+        definition = load_pipeline(stacks_dir)
+    except SpecError as exc:
+        raise StagesError([exc]) from None
+    known = [stack for _, stack in definition.stacks()]
+    stacks = selected or known
+    errors: list[SpecError] = []
+    unknown = [s for s in stacks if s not in known]
+    if unknown:
+        errors.append(
+            SpecError(
+                str(stacks_dir / "pipeline.yaml"),
+                [Problem("pipelines", f"no stack {s!r}; expected one of {known}") for s in unknown],
+            )
+        )
+        raise StagesError(errors)
+    configs: dict[str, StackConfig] = {}
+    specs: dict[str, StageSpec] = {}
+    for stack in stacks:
+        try:
+            config = read_stack(stacks_dir, stack)
+            scale_problems = _check_scale_keys(definition, config)
+            if scale_problems:
+                raise SpecError(config.source, scale_problems)
+            specs[stack] = config.spec()
+            configs[stack] = config
+        except SpecError as exc:
+            errors.append(exc)
+    # Overlap is checked against every stage of the pipeline, selected or not.
+    if not errors:
+        others: dict[str, StackConfig] = {}
+        other_specs: dict[str, StageSpec] = {}
+        for stack in known:
+            if stack in configs:
+                continue
+            try:  # an unselected stack that is itself invalid is reported when it is selected
+                others[stack] = read_stack(stacks_dir, stack)
+                other_specs[stack] = others[stack].spec()
+            except SpecError:
+                others.pop(stack, None)
+        errors += _check_cidrs(definition, {**other_specs, **specs}, {**others, **configs})
+    if errors:
+        raise StagesError(errors)
+    return Stages(definition, configs, specs)

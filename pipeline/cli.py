@@ -35,6 +35,22 @@ def _plan(args: argparse.Namespace) -> int:
     return plan.exit_code()
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from components.spec.schema import SCHEMA_FILE, render_schema
+
+    target = Path(args.stacks_dir) / SCHEMA_FILE
+    text = render_schema()
+    if args.check:
+        current = target.read_text() if target.exists() else ""
+        if current != text:
+            print(f"schema: {target} is stale; run python -m pipeline schema", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(text)
+    print(f"schema: wrote {target}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m pipeline",
@@ -65,6 +81,14 @@ def parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=None, help="stages rendered at once (default: one per core)"
     )
     plan.set_defaults(func=_plan)
+    schema = commands.add_parser(
+        "schema",
+        help="write the JSON Schema of stack files (stacks/stageline.schema.json)",
+        description="Export the stage spec as JSON Schema, so editors complete stack files.",
+    )
+    schema.add_argument("--stacks-dir", default=str(PROJECT_DIR / "stacks"), metavar="DIR")
+    schema.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    schema.set_defaults(func=_schema)
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands)
     return root

@@ -137,9 +137,13 @@ def load_spec(
         "cidr": values.get("cidr"),
         "domain": values.get("domain"),
         "tags": {
-            "owner": values.get("owner"),
-            "costCenter": values.get("costCenter"),
-            "extra": values.get("tags", {}),
+            key: value
+            for key, value in (
+                ("owner", values.get("owner")),
+                ("costCenter", values.get("costCenter")),
+                ("extra", values.get("tags", {})),
+            )
+            if value is not None
         },
     }
     data: dict[str, Any] = {

@@ -66,6 +66,8 @@ def _desecure(value: Any) -> tuple[Any, bool]:
 
 
 def _encode(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):

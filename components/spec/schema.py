@@ -1,0 +1,85 @@
+"""JSON Schema for stack files, so editors complete and check ``stacks/Pulumi.<stack>.yaml``.
+
+Stack files start with ``# yaml-language-server: $schema=stageline.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from components.spec.loader import KEYS
+from components.spec.model import Identity, ImageRef, Name, Scale, Shape, Tags
+
+SCHEMA_FILE = "stageline.schema.json"
+
+
+def _field(model: type[Identity] | type[Tags], name: str) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True)
+    prop: dict[str, Any] = schema["properties"][name]
+    return prop
+
+
+def stack_file_schema() -> dict[str, Any]:
+    """The schema of a whole stack file: the ``config:`` keys stageline reads, and theirs only."""
+    scale = Scale.model_json_schema(by_alias=True)
+    shape = Shape.model_json_schema(by_alias=True)
+    images = TypeAdapter(dict[Name, ImageRef]).json_schema()
+    secure = {
+        "type": "object",
+        "properties": {"secure": {"type": "string"}},
+        "required": ["secure"],
+        "additionalProperties": False,
+    }
+    keys: dict[str, Any] = {
+        "stage": _field(Identity, "stage"),
+        "cloud": _field(Identity, "cloud"),
+        "cidr": {"type": "string", "pattern": r"^\d+\.\d+\.\d+\.\d+/\d+$"},
+        "domain": _field(Identity, "domain"),
+        "owner": _field(Tags, "owner"),
+        "costCenter": _field(Tags, "costCenter"),
+        "release": {"type": "string", "pattern": r"^[A-Za-z0-9._-]{1,64}$"},
+        "images": images,
+        "scale": scale,
+        "shape": shape,
+        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+        "secrets": {"type": "object", "additionalProperties": secure},
+    }
+    properties = {}
+    for key, schema in keys.items():
+        schema = {k: v for k, v in schema.items() if k != "$defs"}
+        schema.setdefault("description", KEYS[key])
+        properties[f"stageline:{key}"] = schema
+    defs = {**scale.get("$defs", {}), **shape.get("$defs", {})}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "stageline stack file",
+        "type": "object",
+        "properties": {
+            "config": {
+                "type": "object",
+                "properties": {
+                    **properties,
+                    "aws:region": {"type": "string", "description": "AWS region of the stage."},
+                    "azure-native:location": {
+                        "type": "string",
+                        "description": "Azure region of the stage.",
+                    },
+                },
+                # Other providers' keys (namespace:key) are theirs to check; ours are closed.
+                "patternProperties": {"^(?!stageline:)[a-zA-Z0-9-]+:": {}},
+                "additionalProperties": False,
+            },
+            "secretsprovider": {"type": "string"},
+            "encryptedkey": {"type": "string"},
+            "encryptionsalt": {"type": "string"},
+            "environment": {},
+        },
+        "$defs": defs,
+    }
+
+
+def render_schema() -> str:
+    return json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n"

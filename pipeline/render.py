@@ -25,7 +25,7 @@ from components.spec.stackfile import StackConfig
 SECRET = "[secret]"
 UNKNOWN_VALUE = "[unknown]"
 # Imported once in the fork server, so every stage process starts warm.
-PRELOAD = ["pulumi", "pulumi_aws", "pydantic", "yaml", "components.aws", "pipeline.mocks"]
+PRELOAD = ["pulumi", "pydantic", "yaml", "pipeline.mocks", "pipeline.warm"]
 
 
 @dataclass
@@ -166,6 +166,9 @@ def render_stages(
     if not configs:
         return {}
     context = multiprocessing.get_context("forkserver")
+    # The fork server reads this when it starts (once per process): warm only the clouds in use.
+    clouds = sorted({c.values.get("stageline:cloud", "aws") for c in configs})
+    os.environ.setdefault("STAGELINE_WARM", ",".join(clouds))
     context.set_forkserver_preload(PRELOAD)
     workers = min(len(configs), jobs or os.cpu_count() or 1)
     # max_tasks_per_child=1: one stage per process, so no runtime state crosses stacks.

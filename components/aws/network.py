@@ -205,78 +205,46 @@ class Network(pulumi.ComponentResource):
                 opts=child(self),
             )
 
+        def allow(
+            rule: str,
+            group: aws.ec2.SecurityGroup,
+            port: int,
+            description: str,
+            *,
+            egress: bool = False,
+            peer: aws.ec2.SecurityGroup | None = None,
+        ) -> None:
+            """One TCP port to or from a peer group, or the internet when there is no peer."""
+            kind = aws.vpc.SecurityGroupEgressRule if egress else aws.vpc.SecurityGroupIngressRule
+            kind(
+                f"{name}-{rule}",
+                security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=None if peer else "0.0.0.0/0",
+                referenced_security_group_id=peer.id if peer else None,
+                description=description,
+                tags=ctx.tagged(f"{name}-{rule}"),
+                opts=child(self),
+            )
+
         lb = group("lb", "Load balancer: HTTPS and the HTTP redirect from the internet")
         tasks = group("tasks", "Service tasks: only from the load balancer")
         database = group("db", "Database: only from the service tasks")
         for port in (443, 80):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-lb-in-{port}",
-                security_group_id=lb.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4="0.0.0.0/0",
-                description=f"Internet to the load balancer on {port}",
-                tags=ctx.tagged(f"{name}-lb-in-{port}"),
-                opts=child(self),
-            )
+            allow(f"lb-in-{port}", lb, port, f"Internet to the load balancer on {port}")
         for port in sorted({s.port for s in ctx.spec.shape.services.values()}):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-tasks-in-{port}",
-                security_group_id=tasks.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=lb.id,
-                description="Load balancer to the services",
-                tags=ctx.tagged(f"{name}-tasks-in"),
-                opts=child(self),
-            )
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-lb-out-{port}",
-                security_group_id=lb.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=tasks.id,
-                description="Load balancer to the services",
-                tags=ctx.tagged(f"{name}-lb-out"),
-                opts=child(self),
+            allow(f"tasks-in-{port}", tasks, port, "Load balancer to the services", peer=lb)
+            allow(
+                f"lb-out-{port}", lb, port, "Load balancer to the services", egress=True, peer=tasks
             )
         db_port = ctx.spec.shape.database.port
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-db-in",
-            security_group_id=database.id,
-            ip_protocol="tcp",
-            from_port=db_port,
-            to_port=db_port,
-            referenced_security_group_id=tasks.id,
-            description="Services to the database",
-            tags=ctx.tagged(f"{name}-db-in"),
-            opts=child(self),
-        )
-        # Tasks reach the registry, Secrets Manager, logs and the database through NAT/VPC.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-out-https",
-            security_group_id=tasks.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            description="Services to AWS APIs over HTTPS",
-            tags=ctx.tagged(f"{name}-tasks-out"),
-            opts=child(self),
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-out-db",
-            security_group_id=tasks.id,
-            ip_protocol="tcp",
-            from_port=db_port,
-            to_port=db_port,
-            referenced_security_group_id=database.id,
-            description="Services to the database",
-            tags=ctx.tagged(f"{name}-tasks-out-db"),
-            opts=child(self),
+        allow("db-in", database, db_port, "Services to the database", peer=tasks)
+        # Tasks reach ECR, Secrets Manager and CloudWatch over HTTPS through the NAT gateway.
+        allow("tasks-out-https", tasks, 443, "Services to AWS APIs over HTTPS", egress=True)
+        allow(
+            "tasks-out-db", tasks, db_port, "Services to the database", egress=True, peer=database
         )
         self.lb_security_group_id = lb.id
         self.tasks_security_group_id = tasks.id

@@ -13,16 +13,24 @@ from pipeline.stages import StagesError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Each module adds its own subcommands: register(subparsers) -> None.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "pipeline.diff.command",
+    "pipeline.policy.command",
+    "pipeline.promote.cli",
+]
 
 
 def _plan(args: argparse.Namespace) -> int:
     from pipeline import report
+    from pipeline.policy import PolicyConfigError, PolicyPackError
 
     try:
         plan = make_plan(PROJECT_DIR, Path(args.stacks_dir), args.stack or None, jobs=args.jobs)
     except StagesError as exc:
         print(f"plan: invalid configuration, nothing rendered:\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except (PolicyPackError, PolicyConfigError) as exc:
+        print(f"plan: the policy pack could not check the stages:\n{exc}", file=sys.stderr)
         return EXIT_INVALID
     formats: dict[str, Callable[..., str]] = {
         "table": report.table,

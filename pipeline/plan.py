@@ -32,6 +32,8 @@ class Plan:
     parity: ParityReport
     policy: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Policy findings per stack: [{"policy", "enforcement", "urn", "message"}]."""
+    compliance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per stack: the stage's rules run and passed, advisory and mandatory finding counts."""
 
     @property
     def render_errors(self) -> dict[str, str]:
@@ -74,10 +76,25 @@ class Plan:
 
 
 def make_plan(
-    project_dir: Path, stacks_dir: Path, selected: list[str] | None = None, jobs: int | None = None
+    project_dir: Path,
+    stacks_dir: Path,
+    selected: list[str] | None = None,
+    jobs: int | None = None,
+    policy: bool = True,
 ) -> Plan:
-    """Validate, render and compare; raises StagesError before rendering on bad config."""
+    """Validate, render, compare and check policy; raises StagesError before rendering on bad
+    config, PolicyPackError or PolicyConfigError if the policy pack cannot judge the stages."""
+    from pipeline.policy.check import check_stages, pack_for_plan, summary
+
     stages = load_stages(stacks_dir, selected)
-    renders = render_stages(project_dir, stages.configs.values(), jobs=jobs)
-    ok = {s: r for s, r in renders.items() if not r.error}
-    return Plan(stages, renders, parity(ok, stages.specs, stages.definition))
+    # The pack boots while the stages render: one pack process for the whole plan.
+    with pack_for_plan(project_dir, enabled=policy) as pack:
+        renders = render_stages(project_dir, stages.configs.values(), jobs=jobs)
+        ok = {s: r for s, r in renders.items() if not r.error}
+        plan = Plan(stages, renders, parity(ok, stages.specs, stages.definition))
+        if pack is not None:
+            configs = {s: c.values for s, c in stages.configs.items()}
+            results = check_stages(pack, ok, configs)
+            plan.policy = {s: r.findings() for s, r in results.items()}
+            plan.compliance = {s: summary(r) for s, r in results.items()}
+    return plan

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline.parity import Row
 from pipeline.plan import Plan
+from pipeline.policy.check import compliance_markdown
 
 
 def _short(value: Any, width: int = 28) -> str:
@@ -104,7 +105,8 @@ def markdown(plan: Plan) -> str:
             f"| `{stack}` | {spec.identity.cloud} | {custom} | "
             f"{len(plan.roles(stack))} | {mandatory} / {advisory} |"
         )
-    out += ["", f"### Parity ({_verdict_counts(plan.parity.rows)})", ""]
+    out += ["", *compliance_markdown(plan.compliance, plan.policy)]
+    out += [f"### Parity ({_verdict_counts(plan.parity.rows)})", ""]
     if plan.parity.rows:
         stacks = list(plan.renders)
         out.append("| resource | property | " + " | ".join(stacks) + " | verdict |")

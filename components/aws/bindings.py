@@ -17,6 +17,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding(RDS, "deletionProtection", "scale:database.deletionProtection"),
     Binding(RDS, "skipFinalSnapshot", "scale:database.deletionProtection"),
     Binding(RDS, "options.retainOnDelete", "scale:database.deletionProtection"),
+    Binding(RDS, "options.protect", "scale:database.deletionProtection"),
     Binding(TASK, "cpu", "scale:services.*.cpu"),
     Binding(TASK, "memory", "scale:services.*.memory"),
     Binding(TASK, "containerDefinitions[*].cpu", "scale:services.*.cpu"),

@@ -77,8 +77,11 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             apply_immediately=False,
             tags=ctx.tagged(f"{name}-postgres"),
-            # Where the stage protects its data, `pulumi destroy` leaves the database in place.
-            opts=child(self, retain_on_delete=scale.deletion_protection),
+            # Where the stage protects its data, Pulumi refuses to delete the database (protect;
+            # policy checks it) and `pulumi destroy` leaves it in place (retainOnDelete).
+            opts=child(
+                self, retain_on_delete=scale.deletion_protection, protect=scale.deletion_protection
+            ),
         )
         self.endpoint = instance.endpoint
         self.engine_version = instance.engine_version

@@ -1,0 +1,160 @@
+"""A rendered stage in the engine's wire terms: AnalyzeRequest per resource, AnalyzeStackRequest.
+
+What the engine sends, and how this module reproduces it from an offline render:
+- ``properties``: the resource's inputs (Analyze) -- the render has exactly these. Secrets,
+  masked as ``[secret]`` by the renderer, go back on the wire as secret-signature objects;
+  ``[unknown]`` becomes the engine's unknown sentinel, so rules see what they see in preview.
+- ``options``: protect, ignoreChanges, deleteBeforeReplace, additionalSecretOutputs and the
+  parent URN (the stack's URN for top-level resources). The protocol has no retainOnDelete.
+- ``provider``: custom resources get their package's default provider, whose inputs are the
+  stack config under that package's namespace (``aws:region`` -> ``region``) plus ``version``.
+- AnalyzeStack: every resource with its parent, plus the stack resource (with the stack's
+  outputs) and the default providers. After an update the engine would send outputs; offline,
+  inputs are what exists (mock outputs are not captured), which is what preview shows too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+from google.protobuf import struct_pb2  # type: ignore[import-untyped]
+from pulumi.runtime.proto import analyzer_pb2
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+MASKED_SECRET, MASKED_UNKNOWN = "[secret]", "[unknown]"
+
+
+def engine_value(value: Any) -> Any:
+    """A rendered (JSON) value as the engine marshals it."""
+    if value == MASKED_SECRET:
+        return {SECRET_SIG_KEY: SECRET_SIG, "value": MASKED_SECRET}
+    if value == MASKED_UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: engine_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [engine_value(v) for v in value]
+    return value
+
+
+def struct(properties: dict[str, Any]) -> Any:
+    message = struct_pb2.Struct()
+    message.update(engine_value(properties))
+    return message
+
+
+@cache
+def provider_version(package: str) -> str:
+    try:
+        return metadata.version(f"pulumi_{package.replace('-', '_')}")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+@dataclass
+class StageGraph:
+    """One rendered stack, with what the engine would know about it."""
+
+    stack: str
+    project: str
+    resources: list[dict[str, Any]]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stack_urn(self) -> str:
+        prefix = f"urn:pulumi:{self.stack}::{self.project}"
+        return f"{prefix}::pulumi:pulumi:Stack::{self.project}-{self.stack}"
+
+    def provider_urn(self, package: str) -> str:
+        name = f"default_{provider_version(package).replace('.', '_')}"
+        return f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::{name}"
+
+    def provider_inputs(self, package: str) -> dict[str, Any]:
+        prefix = f"{package}:"
+        inputs: dict[str, Any] = {
+            k.removeprefix(prefix): v for k, v in self.config.items() if k.startswith(prefix)
+        }
+        inputs["version"] = provider_version(package)
+        return inputs
+
+    def packages(self) -> list[str]:
+        return sorted({r["type"].split(":")[0] for r in self.resources if r["custom"]})
+
+
+def _options(resource: dict[str, Any], graph: StageGraph) -> Any:
+    opts = resource.get("options", {})
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=bool(opts.get("protect")),
+        ignoreChanges=list(opts.get("ignoreChanges", [])),
+        deleteBeforeReplace=bool(opts.get("deleteBeforeReplace")),
+        deleteBeforeReplaceDefined="deleteBeforeReplace" in opts,
+        additionalSecretOutputs=list(opts.get("additionalSecretOutputs", [])),
+        parent=resource.get("parent") or graph.stack_urn,
+    )
+
+
+def _provider(resource: dict[str, Any], graph: StageGraph) -> Any:
+    if not resource["custom"]:
+        return None
+    package = resource["type"].split(":")[0]
+    urn = graph.provider_urn(package)
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=f"pulumi:providers:{package}",
+        properties=struct(graph.provider_inputs(package)),
+        urn=urn,
+        name=urn.rsplit("::", 1)[1],
+    )
+
+
+def analyze_request(resource: dict[str, Any], graph: StageGraph) -> Any:
+    return analyzer_pb2.AnalyzeRequest(
+        type=resource["type"],
+        properties=struct(resource.get("inputs", {})),
+        urn=resource["urn"],
+        name=resource["name"],
+        options=_options(resource, graph),
+        provider=_provider(resource, graph),
+    )
+
+
+def stack_request(graph: StageGraph) -> Any:
+    resources = [
+        analyzer_pb2.AnalyzerResource(
+            type="pulumi:pulumi:Stack",
+            properties=struct(graph.outputs),
+            urn=graph.stack_urn,
+            name=f"{graph.project}-{graph.stack}",
+            options=analyzer_pb2.AnalyzerResourceOptions(),
+        )
+    ]
+    for package in graph.packages():
+        urn = graph.provider_urn(package)
+        resources.append(
+            analyzer_pb2.AnalyzerResource(
+                type=f"pulumi:providers:{package}",
+                properties=struct(graph.provider_inputs(package)),
+                urn=urn,
+                name=urn.rsplit("::", 1)[1],
+                options=analyzer_pb2.AnalyzerResourceOptions(parent=graph.stack_urn),
+                parent=graph.stack_urn,
+            )
+        )
+    for resource in graph.resources:
+        resources.append(
+            analyzer_pb2.AnalyzerResource(
+                type=resource["type"],
+                properties=struct(resource.get("inputs", {})),
+                urn=resource["urn"],
+                name=resource["name"],
+                options=_options(resource, graph),
+                provider=_provider(resource, graph),
+                parent=resource.get("parent") or graph.stack_urn,
+            )
+        )
+    return analyzer_pb2.AnalyzeStackRequest(resources=resources)

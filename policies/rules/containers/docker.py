@@ -1,0 +1,119 @@
+"""Docker container rules: images pinned by digest, never privileged, never on the host's
+network, and secrets only as mounted files (``*_FILE`` variables), never plain env values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+
+from ..graph import as_list
+from ..rule import RuleSet
+
+RULES = RuleSet("containers")
+
+CONTAINER = "docker:index/container:Container"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL", re.IGNORECASE
+)
+
+
+def env_vars(props: Any) -> Iterator[tuple[str, str]]:
+    """(name, value) of each ``NAME=value`` entry of a container's envs."""
+    for entry in as_list(props.get("envs")):
+        if isinstance(entry, str):
+            name, _, value = entry.partition("=")
+            yield name, value
+
+
+@RULES.resource(
+    "docker-remoteimage-pinned-by-digest",
+    types=(REMOTE_IMAGE,),
+    description="Images are pulled by @sha256 digest, never by a tag alone.",
+    severity=Severity.HIGH,
+    remediation="Name the image as repo@sha256:<digest> (a tag may stay for readers:"
+    " repo:tag@sha256:<digest>); take the digest from the release or the registry.",
+)
+def docker_remoteimage_pinned_by_digest(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    name = args.props.get("name")
+    if isinstance(name, str) and not DIGEST_REF.match(name):
+        report(f"image {name} is not pinned by digest", None)
+
+
+@RULES.resource(
+    "docker-container-image-pinned-by-digest",
+    types=(CONTAINER,),
+    description="Containers run an image by digest (or the image id of a pinned RemoteImage).",
+    severity=Severity.HIGH,
+    remediation="Run the container from a docker.RemoteImage pinned by digest (its repoDigest"
+    " or imageId), never from a tag such as name:latest.",
+)
+def docker_container_image_pinned_by_digest(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    image = args.props.get("image")
+    # Unknown until the RemoteImage is pulled (preview): that image is checked by its own rule.
+    if isinstance(image, str) and not (DIGEST_REF.match(image) or IMAGE_ID.match(image)):
+        report(f"image {image} is not pinned by digest", None)
+
+
+@RULES.resource(
+    "docker-container-disallow-privileged",
+    types=(CONTAINER,),
+    description="Containers do not run privileged and do not add every capability back.",
+    severity=Severity.CRITICAL,
+    remediation="Remove privileged: true (and capabilities.adds ALL); add only the specific"
+    " Linux capability the process needs.",
+)
+def docker_container_disallow_privileged(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.props.get("privileged") is True:
+        report("privileged is true", None)
+    capabilities = args.props.get("capabilities") or {}
+    adds = {str(c).upper() for c in as_list(capabilities.get("adds"))}
+    if adds & {"ALL", "CAP_ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"}:
+        report(f"capabilities.adds grants {', '.join(sorted(adds))}", None)
+
+
+@RULES.resource(
+    "docker-container-disallow-host-network",
+    types=(CONTAINER,),
+    description="Containers use the stage's own networks, never the host's network, PID or IPC"
+    " namespace.",
+    severity=Severity.HIGH,
+    remediation="Remove networkMode/pidMode/ipcMode host and attach the container to the"
+    " stage's network (networksAdvanced).",
+)
+def docker_container_disallow_host_network(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    for key in ("networkMode", "pidMode", "ipcMode"):
+        if args.props.get(key) == "host":
+            report(f"{key} is host", None)
+
+
+@RULES.resource(
+    "docker-container-secrets-not-in-plain-env",
+    types=(CONTAINER,),
+    description="Secrets reach containers as mounted files named by *_FILE variables, never as"
+    " plain environment values (which docker inspect shows to anyone on the host).",
+    severity=Severity.CRITICAL,
+    remediation="Upload the secret as a file (uploads[].content from a Pulumi secret,"
+    " permissions 0400) under /run/secrets and pass its path as NAME_FILE.",
+)
+def docker_container_secrets_not_in_plain_env(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    for name, value in env_vars(args.props):
+        if SECRET_NAME.search(name) and not name.endswith("_FILE"):
+            report(f"{name} is a plain environment value", None)
+        elif name.endswith("_FILE") and not value.startswith("/"):
+            report(f"{name} is not a path to a mounted file", None)

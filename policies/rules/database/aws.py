@@ -1,0 +1,135 @@
+"""AWS database rules: private, encrypted, TLS forced, backed up for as long as the stage
+requires, multi-AZ and protected against deletion where the stage serves users."""
+
+from __future__ import annotations
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+
+from ..graph import as_list, number
+from ..rule import RuleSet, checkov, cis_aws, config_schema
+
+RULES = RuleSet("database")
+
+INSTANCE = "aws:rds/instance:Instance"
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+# The parameter that makes each engine refuse unencrypted connections.
+TLS_PARAMETER = {"postgres": "rds.force_ssl", "mysql": "require_secure_transport"}
+
+
+@RULES.resource(
+    "aws-rds-instance-disallow-public-access",
+    types=(INSTANCE,),
+    description="Database instances are not publicly accessible.",
+    severity=Severity.CRITICAL,
+    remediation="Set publiclyAccessible to false and place the instance in private subnets.",
+    references=(cis_aws("2.3.3"), checkov("CKV_AWS_17")),
+)
+def aws_rds_instance_disallow_public_access(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.props.get("publiclyAccessible") is True:
+        report("publiclyAccessible is true", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-storage-encrypted",
+    types=(INSTANCE,),
+    description="Database storage is encrypted at rest.",
+    severity=Severity.HIGH,
+    remediation="Set storageEncrypted to true with the stage's KMS key (kmsKeyId); an existing"
+    " instance needs a snapshot restore to change it.",
+    references=(cis_aws("2.3.1"), checkov("CKV_AWS_16")),
+)
+def aws_rds_instance_storage_encrypted(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.props.get("storageEncrypted") is not True:
+        report("storageEncrypted is not true", None)
+
+
+@RULES.resource(
+    "aws-rds-parametergroup-force-tls",
+    types=(PARAMETER_GROUP,),
+    description="Database parameter groups refuse connections without TLS.",
+    severity=Severity.HIGH,
+    remediation="Set rds.force_ssl = 1 (PostgreSQL) or require_secure_transport = 1 (MySQL) in"
+    " the instance's parameter group.",
+    references=(checkov("CKV2_AWS_69"),),
+)
+def aws_rds_parametergroup_force_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    family = str(args.props.get("family", ""))
+    parameter = next((p for e, p in TLS_PARAMETER.items() if family.startswith(e)), None)
+    if parameter is None:
+        return
+    values = {
+        p.get("name"): str(number(p.get("value"))) for p in as_list(args.props.get("parameters"))
+    }
+    if values.get(parameter) not in ("1", "ON", "on"):
+        report(f"{parameter} is {values.get(parameter, 'not set')}, expected 1", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-backup-retention",
+    types=(INSTANCE,),
+    description="Automated backups are kept at least as long as the stage requires.",
+    severity=Severity.HIGH,
+    remediation="Raise stageline:scale.database.backupRetentionDays in the stack file to at"
+    " least the stage's minimumDays (policies/config/<stage>.json).",
+    references=(checkov("CKV_AWS_133"),),
+    config=config_schema({"minimumDays": {"type": "integer", "minimum": 0, "maximum": 35}}),
+)
+def aws_rds_instance_backup_retention(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    minimum = int(args.get_config().get("minimumDays", 1))
+    days = int(args.props.get("backupRetentionPeriod", 0) or 0)
+    if days < minimum:
+        report(f"backupRetentionPeriod is {days} day(s), the stage requires {minimum}", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-multi-az",
+    types=(INSTANCE,),
+    description="Database instances run in more than one availability zone.",
+    severity=Severity.HIGH,
+    remediation="Set stageline:scale.database.multiAz: true in the stack file.",
+    references=(checkov("CKV_AWS_157"),),
+)
+def aws_rds_instance_multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.props.get("multiAz") is not True:
+        report("multiAz is not true", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-deletion-protection",
+    types=(INSTANCE,),
+    description="Database instances have deletion protection and Pulumi's protect option.",
+    severity=Severity.HIGH,
+    remediation="Set stageline:scale.database.deletionProtection: true; the blueprint then sets"
+    " deletionProtection and the protect resource option. (retainOnDelete alone cannot be"
+    " checked: the analyzer protocol does not carry it.)",
+    references=(checkov("CKV_AWS_293"),),
+)
+def aws_rds_instance_deletion_protection(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.props.get("deletionProtection") is not True:
+        report("deletionProtection is not true", None)
+    if not args.opts.protect:
+        report("the protect resource option is not set", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-auto-minor-version-upgrade",
+    types=(INSTANCE,),
+    description="Database instances take minor engine upgrades automatically.",
+    severity=Severity.LOW,
+    remediation="Set autoMinorVersionUpgrade to true (upgrades run in the maintenance window).",
+    references=(cis_aws("2.3.2"), checkov("CKV_AWS_226")),
+    stage_advisory=True,
+)
+def aws_rds_instance_auto_minor_version_upgrade(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.props.get("autoMinorVersionUpgrade") is False:
+        report("autoMinorVersionUpgrade is false", None)

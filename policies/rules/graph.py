@@ -1,0 +1,67 @@
+"""Reading the engine's view of resources: JSON documents, names, companions in a stack."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource
+
+
+def document(value: Any) -> Any:
+    """A JSON document given as a string (IAM policies, container definitions) or as data."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def statements(policy: Any) -> list[Mapping[str, Any]]:
+    """The statements of an IAM-style policy document, always as a list."""
+    doc = document(policy)
+    if not isinstance(doc, Mapping):
+        return []
+    found = doc.get("Statement", [])
+    found = [found] if isinstance(found, Mapping) else found
+    return [s for s in found if isinstance(s, Mapping)]
+
+
+def number(value: Any) -> Any:
+    """A number as people write it: the wire carries every number as a double (80.0 -> 80)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def as_list(value: Any) -> list[Any]:
+    """A value or list of values as a list (the pack hands lists over as read-only proxies)."""
+    if value is None:
+        return []
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return list(value)
+    return [value]
+
+
+def names(resource: PolicyResource, value: Any) -> bool:
+    """Whether ``value`` is this resource's physical name: explicit, its id, or an autoname
+    (logical name plus Pulumi's random hex suffix)."""
+    if not isinstance(value, str) or not value:
+        return False
+    props = resource.props
+    for key in ("bucket", "name", "id"):
+        if props.get(key) == value:
+            return True
+    return re.fullmatch(rf"{re.escape(resource.name)}-[0-9a-f]{{7,8}}", value) is not None
+
+
+def of_type(resources: Iterable[PolicyResource], *types: str) -> Iterator[PolicyResource]:
+    return (r for r in resources if r.resource_type in types)
+
+
+def companions(
+    resources: list[PolicyResource], target: PolicyResource, type_token: str, key: str = "bucket"
+) -> list[PolicyResource]:
+    """Resources of ``type_token`` whose ``key`` property names ``target``."""
+    return [r for r in of_type(resources, type_token) if names(target, r.props.get(key))]

@@ -1,0 +1,5 @@
+"""Parity between stages rules, one module per provider (aws.py, azure.py, docker.py)."""
+
+from ..rule import discover
+
+POLICIES = discover(__name__, __path__)

@@ -1,0 +1,63 @@
+"""AWS parity rules (stack rules, pins from the policy config): every stage runs the same
+database engine and major version, and has each blueprint component exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+
+from ..graph import of_type
+from ..rule import RuleSet, config_schema
+
+RULES = RuleSet("parity")
+
+INSTANCE = "aws:rds/instance:Instance"
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+ENVIRONMENT = "stageline:aws:Environment"
+
+
+@RULES.stack(
+    "aws-rds-instance-engine-pinned",
+    description="Database instances run the pinned engine and major version in every stage.",
+    severity=Severity.HIGH,
+    remediation="Change the engine or major version in the blueprint (components/spec/model.py"
+    " DatabaseShape) and the pin in every policies/config/<stage>.json together.",
+    config=config_schema({"engine": {"type": "string"}, "majorVersion": {"type": "integer"}}),
+)
+def aws_rds_instance_engine_pinned(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    # Policy config crosses the wire as a protobuf Struct: every number arrives as a float.
+    engine, major = config.get("engine"), str(int(config.get("majorVersion", 0)))
+    for instance in of_type(args.resources, INSTANCE):
+        found = instance.props.get("engine")
+        version = str(instance.props.get("engineVersion", "")).split(".")[0]
+        if found != engine or version != major:
+            report(
+                f"{instance.name} runs {found} {version or '?'}, pinned {engine} {major}",
+                instance.urn,
+            )
+    for group in of_type(args.resources, PARAMETER_GROUP):
+        family = group.props.get("family")
+        if family and family != f"{engine}{major}":
+            report(f"{group.name} is for {family}, pinned {engine}{major}", group.urn)
+
+
+@RULES.stack(
+    "aws-stageline-component-exactly-once",
+    description="Every blueprint component (stageline:aws:<Role>) is present exactly once.",
+    severity=Severity.HIGH,
+    remediation="Build the stage with components.environment.Environment, which creates each"
+    " role once; do not add or drop roles per stage.",
+    config=config_schema({"roles": {"type": "array", "items": {"type": "string"}, "minItems": 1}}),
+)
+def aws_stageline_component_exactly_once(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    counts = Counter(r.resource_type for r in args.resources)
+    if not counts[ENVIRONMENT]:
+        args.not_applicable("not an AWS stage")
+    for role in ["Environment", *args.get_config().get("roles", [])]:
+        token = f"stageline:aws:{role}"
+        if counts[token] != 1:
+            report(f"{token} is present {counts[token]} time(s), expected once", None)

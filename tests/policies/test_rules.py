@@ -1,0 +1,321 @@
+"""Every rule, over gRPC: the shipped stage is the compliant baseline, and each case changes one
+property (or adds/drops one resource) and expects exactly that rule to fire."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pipeline.policy import PolicyHarness
+from tests.policies.conftest import Shipped
+
+Change = Callable[[list[dict[str, Any]]], None]
+
+RDS = "aws:rds/instance:Instance"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+LISTENER = "aws:lb/listener:Listener"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+REPO = "aws:ecr/repository:Repository"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def resource(resources: list[dict[str, Any]], type_token: str, suffix: str) -> dict[str, Any]:
+    found = [r for r in resources if r["type"] == type_token and r["name"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {type_token} named *{suffix}, found {len(found)}"
+    return found[0]
+
+
+def set_input(type_token: str, suffix: str, path: str, value: Any) -> Change:
+    """Set one input (dotted path; digits index lists) of one resource."""
+
+    def change(resources: list[dict[str, Any]]) -> None:
+        target: Any = resource(resources, type_token, suffix)["inputs"]
+        *parents, last = path.split(".")
+        for key in parents:
+            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return change
+
+
+def set_option(type_token: str, suffix: str, option: str, value: Any) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        resource(resources, type_token, suffix)["options"][option] = value
+
+    return change
+
+
+def set_container(suffix: str, key: str, value: Any) -> Change:
+    """Change the first container of a task definition (a JSON string on the wire)."""
+
+    def change(resources: list[dict[str, Any]]) -> None:
+        inputs = resource(resources, TASK, suffix)["inputs"]
+        containers = json.loads(inputs["containerDefinitions"])
+        containers[0][key] = value(containers[0][key]) if callable(value) else value
+        inputs["containerDefinitions"] = json.dumps(containers)
+
+    return change
+
+
+def drop(type_token: str, suffix: str) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        resources.remove(resource(resources, type_token, suffix))
+
+    return change
+
+
+def repository_policy(principal: Any) -> Change:
+    """Add an ECR repository policy (the blueprint has none) granting pull to ``principal``."""
+
+    def change(resources: list[dict[str, Any]]) -> None:
+        repo = resource(resources, REPO, "registry-api")
+        statement = {"Sid": "Pull", "Effect": "Allow", "Principal": principal}
+        statement["Action"] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        resources.append(
+            {
+                **repo,
+                "urn": repo["urn"].replace(
+                    "aws:ecr/repository:Repository", "aws:ecr/repositoryPolicy:RepositoryPolicy"
+                )
+                + "-policy",
+                "type": "aws:ecr/repositoryPolicy:RepositoryPolicy",
+                "name": repo["name"] + "-policy",
+                "inputs": {
+                    "repository": repo["name"] + "-cf3a75f1",
+                    "policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+                },
+            }
+        )
+
+    return change
+
+
+def without_tag(type_token: str, suffix: str, tag: str) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        del resource(resources, type_token, suffix)["inputs"]["tags"][tag]
+
+    return change
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    policy: str
+    change: Change
+    message: str
+    urn: str
+    """Name of the resource the finding must point at (URN suffix)."""
+    stack: str = "live"
+    enforcement: str = "mandatory"
+
+
+CASES = [
+    Case("ssh-from-anywhere", "aws-ec2-securitygroup-disallow-public-admin-ingress",
+         lambda rs: (set_input(INGRESS, "lb-in-443", "fromPort", 22)(rs),
+                     set_input(INGRESS, "lb-in-443", "toPort", 22)(rs)),
+         "ingress from 0.0.0.0/0 reaches port 22", "live-network-lb-in-443"),
+    Case("db-port-from-ipv6-anywhere", "aws-ec2-securitygroup-disallow-public-admin-ingress",
+         set_input(INGRESS, "db-in", "cidrIpv6", "::/0"),
+         "ingress from ::/0 reaches port 5432", "live-network-db-in"),
+    Case("inline-all-protocols", "aws-ec2-securitygroup-disallow-public-admin-ingress",
+         set_input("aws:ec2/securityGroup:SecurityGroup", "db-sg", "ingress",
+                   [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]),
+         "ingress from 0.0.0.0/0 reaches port 3389", "live-network-db-sg"),
+    Case("default-sg-open", "aws-ec2-defaultsecuritygroup-no-rules",
+         set_input("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", "egress",
+                   [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]),
+         "the default security group has 1 egress rule(s)", "live-network-default-sg"),
+    Case("no-flow-log", "aws-ec2-vpc-flow-logs-enabled",
+         drop("aws:ec2/flowLog:FlowLog", "flow-log"),
+         "VPC live-network-vpc has no flow log", "live-network-vpc"),
+    Case("subnet-public-ip", "aws-ec2-subnet-disallow-public-ip-on-launch",
+         set_input("aws:ec2/subnet:Subnet", "public-0", "mapPublicIpOnLaunch", True),
+         "mapPublicIpOnLaunch is true", "live-network-public-0"),
+    Case("service-public-ip", "aws-ecs-service-disallow-public-ip",
+         set_input("aws:ecs/service:Service", "api-service",
+                   "networkConfiguration.assignPublicIp", True),
+         "assignPublicIp is true", "live-services-api-service"),
+    Case("http-forwards", "aws-lb-listener-https-or-redirect",
+         set_input(LISTENER, "services-http", "defaultActions.0.redirect.protocol", "HTTP"),
+         "port 80 serves HTTP without redirecting to HTTPS", "live-services-http"),
+    Case("tls-1.0-policy", "aws-lb-listener-tls12-policy",
+         set_input(LISTENER, "services-https", "sslPolicy", "ELBSecurityPolicy-TLS13-1-0-2021-06"),
+         "allows protocols older than TLS 1.2", "live-services-https"),
+    Case("default-tls-policy", "aws-lb-listener-tls12-policy",
+         set_input(LISTENER, "services-https", "sslPolicy", None),
+         "sslPolicy ELBSecurityPolicy-2016-08", "live-services-https"),
+    Case("no-access-logs", "aws-lb-loadbalancer-access-logs",
+         set_input(ALB, "alb", "accessLogs.enabled", False),
+         "accessLogs are not enabled", "live-services-alb"),
+    Case("invalid-headers-live", "aws-lb-loadbalancer-drop-invalid-headers",
+         set_input(ALB, "alb", "dropInvalidHeaderFields", False),
+         "dropInvalidHeaderFields is not true", "live-services-alb"),
+    Case("invalid-headers-dev", "aws-lb-loadbalancer-drop-invalid-headers",
+         set_input(ALB, "alb", "dropInvalidHeaderFields", False),
+         "dropInvalidHeaderFields is not true", "dev-services-alb", "dev", "advisory"),
+    Case("alb-deletable-live", "aws-lb-loadbalancer-deletion-protection",
+         set_input(ALB, "alb", "enableDeletionProtection", False),
+         "enableDeletionProtection is not true", "live-services-alb"),
+    Case("mutable-tags", "aws-ecr-repository-immutable-tags",
+         set_input(REPO, "registry-api", "imageTagMutability", "MUTABLE"),
+         "imageTagMutability is MUTABLE", "live-registry-api"),
+    Case("no-scan", "aws-ecr-repository-scan-on-push",
+         set_input(REPO, "registry-web", "imageScanningConfiguration.scanOnPush", False),
+         "scanOnPush is not true", "live-registry-web"),
+    Case("public-repository", "aws-ecr-repositorypolicy-disallow-public-access",
+         repository_policy({"AWS": "*"}),
+         "statement Pull allows", "live-registry-api-policy"),
+    Case("image-by-tag", "aws-ecs-taskdefinition-image-pinned-by-digest",
+         set_container("api-task", "image", lambda i: i.split("@")[0] + ":latest"),
+         "is not an ECR image pinned by digest", "live-services-api-task"),
+    Case("image-other-region", "aws-ecs-taskdefinition-image-pinned-by-digest",
+         set_container("web-task", "image", lambda i: i.replace("eu-west-1", "us-east-1")),
+         "container web: image comes from us-east-1, not eu-west-1", "live-services-web-task"),
+    Case("image-other-stage", "aws-ecs-taskdefinition-image-from-stage-registry",
+         set_container("api-task", "image", lambda i: i.replace("live-registry", "dev-registry")),
+         "is not in a repository of this stack", "live-services-api-task"),
+    Case("plain-secret", "aws-ecs-taskdefinition-secrets-by-reference",
+         set_container("api-task", "environment",
+                       lambda env: [*env, {"name": "DB_PASSWORD", "value": "hunter2"}]),
+         "DB_PASSWORD is a plain environment value", "live-services-api-task"),
+    Case("secret-not-arn", "aws-ecs-taskdefinition-secrets-by-reference",
+         set_container("web-task", "secrets", [{"name": "DATABASE_SECRET", "valueFrom": "x"}]),
+         "secret DATABASE_SECRET is not an ARN reference", "live-services-web-task"),
+    Case("privileged", "aws-ecs-taskdefinition-disallow-privileged",
+         set_container("api-task", "privileged", True),
+         "container api is privileged", "live-services-api-task"),
+    Case("writable-root-live", "aws-ecs-taskdefinition-readonly-root-filesystem",
+         set_container("web-task", "readonlyRootFilesystem", False),
+         "container web has a writable root filesystem", "live-services-web-task"),
+    Case("writable-root-dev", "aws-ecs-taskdefinition-readonly-root-filesystem",
+         set_container("web-task", "readonlyRootFilesystem", False),
+         "container web has a writable root filesystem", "dev-services-web-task", "dev",
+         "advisory"),
+    Case("no-insights", "aws-ecs-cluster-container-insights",
+         set_input("aws:ecs/cluster:Cluster", "cluster", "settings.0.value", "disabled"),
+         "containerInsights setting is not enabled", "live-services-cluster"),
+    Case("public-db", "aws-rds-instance-disallow-public-access",
+         set_input(RDS, "postgres", "publiclyAccessible", True),
+         "publiclyAccessible is true", "live-database-postgres"),
+    Case("unencrypted-db", "aws-rds-instance-storage-encrypted",
+         set_input(RDS, "postgres", "storageEncrypted", False),
+         "storageEncrypted is not true", "live-database-postgres"),
+    Case("tls-optional", "aws-rds-parametergroup-force-tls",
+         set_input("aws:rds/parameterGroup:ParameterGroup", "params", "parameters.0.value", "0"),
+         "rds.force_ssl is 0, expected 1", "live-database-params"),
+    Case("short-backups-live", "aws-rds-instance-backup-retention",
+         set_input(RDS, "postgres", "backupRetentionPeriod", 7),
+         "backupRetentionPeriod is 7 day(s), the stage requires 14", "live-database-postgres"),
+    Case("single-az-live", "aws-rds-instance-multi-az",
+         set_input(RDS, "postgres", "multiAz", False),
+         "multiAz is not true", "live-database-postgres"),
+    Case("unprotected-live", "aws-rds-instance-deletion-protection",
+         set_option(RDS, "postgres", "protect", False),
+         "the protect resource option is not set", "live-database-postgres"),
+    Case("deletable-live", "aws-rds-instance-deletion-protection",
+         set_input(RDS, "postgres", "deletionProtection", False),
+         "deletionProtection is not true", "live-database-postgres"),
+    Case("no-minor-upgrades-dev", "aws-rds-instance-auto-minor-version-upgrade",
+         set_input(RDS, "postgres", "autoMinorVersionUpgrade", False),
+         "autoMinorVersionUpgrade is false", "dev-database-postgres", "dev", "advisory"),
+    Case("public-policy-allowed", "aws-s3-bucket-public-access-block",
+         set_input("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                   "storage-bucket-public-access", "blockPublicPolicy", False),
+         "blockPublicPolicy not true", "live-storage-bucket-public-access"),
+    Case("no-public-access-block", "aws-s3-bucket-public-access-block",
+         drop("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+              "logs-access-public-access"),
+         "bucket live-logs-access has no public access block", "live-logs-access"),
+    Case("no-encryption", "aws-s3-bucket-encryption",
+         drop("aws:s3/bucketServerSideEncryptionConfiguration:"
+              "BucketServerSideEncryptionConfiguration", "storage-bucket-encryption"),
+         "bucket live-storage-bucket has no default encryption", "live-storage-bucket"),
+    Case("plain-http-allowed", "aws-s3-bucket-tls-only-policy",
+         set_input("aws:s3/bucketPolicy:BucketPolicy", "storage-bucket-policy", "policy",
+                   json.dumps({"Version": "2012-10-17", "Statement": []})),
+         "bucket live-storage-bucket has no policy denying plain HTTP", "live-storage-bucket"),
+    Case("versioning-suspended", "aws-s3-bucket-versioning",
+         set_input("aws:s3/bucketVersioning:BucketVersioning", "storage-bucket-versioning",
+                   "versioningConfiguration.status", "Suspended"),
+         "bucket live-storage-bucket does not have versioning enabled", "live-storage-bucket"),
+    Case("no-rotation", "aws-kms-key-rotation-enabled",
+         set_input("aws:kms/key:Key", "keys-data", "enableKeyRotation", False),
+         "enableKeyRotation is not true", "live-keys-data"),
+    Case("short-logs-live", "aws-cloudwatch-loggroup-retention",
+         set_input("aws:cloudwatch/logGroup:LogGroup", "logs-api", "retentionInDays", 90),
+         "retentionInDays is 90, the stage requires at least 365", "live-logs-api"),
+    Case("untagged-owner", "aws-all-taggable-required-tags",
+         without_tag("aws:ec2/vpc:Vpc", "network-vpc", "owner"),
+         "missing tag(s): owner", "live-network-vpc"),
+    Case("wrong-stage-tag", "aws-all-taggable-required-tags",
+         set_input("aws:kms/key:Key", "keys-data", "tags.stage", "dev"),
+         "tag stage is dev, but this is the live stage", "live-keys-data"),
+    Case("engine-drift", "aws-rds-instance-engine-pinned",
+         set_input(RDS, "postgres", "engineVersion", "15.4"),
+         "live-database-postgres runs postgres 15, pinned postgres 16", "live-database-postgres"),
+    Case("missing-component", "aws-stageline-component-exactly-once",
+         drop("stageline:aws:Storage", "live-storage"),
+         "stageline:aws:Storage is present 0 time(s)", "pulumi:pulumi:Stack::stageline-live"),
+]  # fmt: skip
+
+
+def _seen(diagnostics: list[Any]) -> list[tuple[str, str, str, str]]:
+    return [(d.policy, d.enforcement, d.urn, d.message) for d in diagnostics]
+
+
+@pytest.mark.parametrize("stack", ["dev", "live"])
+def test_shipped_stage_is_the_compliant_baseline(
+    pack: PolicyHarness, shipped: dict[str, Shipped], stack: str
+) -> None:
+    result = pack.analyze(shipped[stack].graph())
+    assert result.diagnostics == [], f"{stack}: {_seen(result.diagnostics)}"
+    assert result.passed == result.enabled
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_changing_one_property_fires_exactly_that_rule(
+    pack: PolicyHarness, shipped: dict[str, Shipped], case: Case
+) -> None:
+    result = pack.analyze(shipped[case.stack].graph(case.change))
+    seen = _seen(result.diagnostics)
+    assert result.diagnostics, f"{case.policy} did not fire for {case.urn}"
+    assert {d.policy for d in result.diagnostics} == {case.policy}, f"{case.urn}: {seen}"
+    match = [
+        d
+        for d in result.diagnostics
+        if d.urn.endswith(f"::{case.urn}") and case.message in d.message
+    ]
+    assert match, f"no finding on {case.urn} saying {case.message!r}: {seen}"
+    assert all(d.enforcement == case.enforcement for d in match), f"{case.urn}: {seen}"
+
+
+def test_disabled_rule_stays_silent_outside_live(
+    pack: PolicyHarness, shipped: dict[str, Shipped]
+) -> None:
+    """Deletion protection is a live rule: dev's config disables it, so dev passes without it."""
+    graph = shipped["dev"].graph(set_input(ALB, "alb", "enableDeletionProtection", False))
+    result = pack.analyze(graph)
+    assert result.diagnostics == [], _seen(result.diagnostics)
+    assert "aws-lb-loadbalancer-deletion-protection" not in result.enabled
+
+
+def test_repository_policy_naming_an_account_is_compliant(
+    pack: PolicyHarness, shipped: dict[str, Shipped]
+) -> None:
+    change = repository_policy({"AWS": "arn:aws:iam::123456789012:root"})
+    result = pack.analyze(shipped["live"].graph(change))
+    assert result.diagnostics == [], _seen(result.diagnostics)
+
+
+def test_every_aws_rule_has_a_failing_case(pack: PolicyHarness) -> None:
+    """This module covers the AWS rules; other providers' rules have their own test modules."""
+    names = {p.name for p in pack.policies() if p.name.startswith("aws-")}
+    covered = {c.policy for c in CASES}
+    assert names - covered == set(), f"rules without a failing case: {sorted(names - covered)}"

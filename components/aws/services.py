@@ -112,7 +112,7 @@ class Services(pulumi.ComponentResource):
                         {
                             "Effect": "Allow",
                             "Action": "secretsmanager:GetSecretValue",
-                            "Resource": sorted(a[1:]),
+                            "Resource": list(a[1:]),  # fixed order: database, then app secrets
                         },
                         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": a[0]},
                     ]

@@ -1,0 +1,83 @@
+"""``python -m pipeline diff``: the desired-state diff of every stage between two revisions.
+
+Exit 0 when the head adds no parity or mandatory policy violation, 1 when it does, 2 for a bad
+revision, invalid configuration, or a revision that does not render.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.diff import DiffError, diff_revisions
+from pipeline.diff.compare import EXIT_INVALID
+from pipeline.diff.output import as_json, markdown, table
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+FORMATS: dict[str, Callable[..., str]] = {"table": table, "markdown": markdown, "json": as_json}
+
+
+def _write(path: str, text: str) -> None:
+    """Write whole or not at all: a reader never sees half a comment."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        result = diff_revisions(
+            PROJECT_DIR, args.base, args.head, args.stack or None, jobs=args.jobs
+        )
+    except DiffError as exc:
+        from pipeline.diff.masking import Masker
+
+        print(f"diff: {Masker(exc.secrets).text(str(exc))}", file=sys.stderr)
+        return EXIT_INVALID
+    text = result.masker.text(FORMATS[args.format](result))
+    if args.output:
+        _write(args.output, text)
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+    if args.json_output:
+        _write(args.json_output, result.masker.text(as_json(result)) + "\n")
+    return result.exit_code()
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "diff",
+        help="show what a change does to every stage (offline, no secrets)",
+        description="Render every stage at two revisions, each with its own code, and show the"
+        " resources added, removed and changed per stage, stateful replacements, and parity and"
+        " mandatory policy findings at head. Exit 0 clean, 1 new violations at head, 2 bad"
+        " revision or invalid configuration.",
+    )
+    parser.add_argument("--base", required=True, metavar="REV", help="revision to compare from")
+    parser.add_argument(
+        "--head", metavar="REV", default=None, help="revision to compare to (default: working tree)"
+    )
+    parser.add_argument(
+        "--stack", action="append", metavar="NAME", help="stage to compare (repeatable)"
+    )
+    parser.add_argument("--format", choices=sorted(FORMATS), default="table")
+    parser.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
+    parser.add_argument(
+        "--json-output", metavar="FILE", help="also write the full diff as JSON to FILE"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="stages each revision renders at once"
+    )
+    parser.set_defaults(func=run)

@@ -1,0 +1,187 @@
+"""``diff`` for people: a terminal table, one pull-request comment in Markdown, and JSON.
+
+The Markdown comment covers every stage, folds each stage's details in ``<details>``, and stays
+under GitHub's comment limit: what does not fit is cut, and a note says how much and where.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.diff.compare import DiffResult, Finding, ResourceChange, StageDiff
+
+COMMENT_LIMIT = 65_536
+"""GitHub refuses issue and pull-request comments longer than this many characters."""
+MARKER = "<!-- stageline-diff -->"
+"""First line of the comment; the preview workflow finds its sticky comment by it."""
+_RESERVE = 1_500  # room kept for closing tags and the note on what was cut
+
+
+def _value(value: Any, width: int) -> str:
+    text = "(absent)" if value is None else json.dumps(value, sort_keys=True)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _counts(diff: StageDiff) -> str:
+    counts = f"+{len(diff.added)} added, -{len(diff.removed)} removed, ~{len(diff.changed)} changed"
+    if diff.destroying:
+        counts += f", {len(diff.destroying)} stateful resource(s) destroyed"
+    return counts
+
+
+def _flag(change: ResourceChange) -> str:
+    if change.replaced_by:
+        return f"REPLACE (stateful; forced by {', '.join(change.replaced_by)})"
+    if change.destroys_data:
+        return "DELETE (stateful, not retained)"
+    return ""
+
+
+def _summary(result: DiffResult) -> str:
+    new = result.new_findings
+    if new:
+        parity = sum(1 for f in new if f.kind == "parity")
+        return (
+            f"{parity} new parity violation(s), {len(new) - parity} new mandatory policy"
+            " violation(s) at head (exit 1)"
+        )
+    return "no new parity or mandatory policy violation at head (exit 0)"
+
+
+def _finding_line(finding: Finding) -> str:
+    tag = "NEW " if finding.new else ""
+    return f"{tag}{finding.kind} {finding.stack} {finding.rule}: {finding.message}  [{finding.urn}]"
+
+
+def table(result: DiffResult) -> str:
+    out = [f"stageline diff  base {result.base}  ->  head {result.head}", ""]
+    symbols = {"add": "+", "remove": "-", "change": "~"}
+    for stack, diff in result.stages.items():
+        out.append(f"{stack}: {'no changes' if diff.empty else _counts(diff)}")
+        if diff.note:
+            out.append(f"  ({diff.note})")
+        for change in diff.resources():
+            flag = _flag(change)
+            out.append(
+                f"  {symbols[change.action]} {change.type}  {change.name}"
+                + (f"  {flag}" if flag else "")
+            )
+            for prop in change.changes:
+                out.append(f"      {prop.path}: {_value(prop.old, 60)} -> {_value(prop.new, 60)}")
+        out.append("")
+    out.append(f"Findings at head ({len(result.findings)}, {len(result.new_findings)} new)")
+    out += [f"  {_finding_line(f)}" for f in result.findings]
+    out += ["", f"Result: {_summary(result)}"]
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+class _Comment:
+    """Lines of Markdown added while they fit; counts what had to be left out, per section."""
+
+    def __init__(self, limit: int) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+        self.limit = limit - _RESERVE
+        self.cut: dict[str, int] = {}
+
+    def add(self, line: str, section: str = "") -> bool:
+        if self.size + len(line) + 1 > self.limit:
+            if section:
+                self.cut[section] = self.cut.get(section, 0) + 1
+            return False
+        self.lines.append(line)
+        self.size += len(line) + 1
+        return True
+
+    def force(self, line: str) -> None:
+        """Closing tags and the final note: always written, paid for by the reserve."""
+        self.lines.append(line)
+        self.size += len(line) + 1
+
+
+def _stage_lines(diff: StageDiff) -> list[str]:
+    lines = []
+    symbols = {"add": "➕ added", "remove": "➖ removed", "change": "✏️ changed"}
+    for change in diff.resources():
+        flag = _flag(change)
+        lines.append(
+            f"- {symbols[change.action]} `{change.type}` **{_cell(change.name)}**"
+            + (f" — ⚠️ **{flag}**" if flag else "")
+        )
+        for prop in change.changes:
+            lines.append(
+                f"  - `{_cell(prop.path)}`: `{_cell(_value(prop.old, 80))}` → "
+                f"`{_cell(_value(prop.new, 80))}`"
+            )
+    return lines
+
+
+def markdown(result: DiffResult, limit: int = COMMENT_LIMIT) -> str:
+    comment = _Comment(limit)
+    for line in (
+        MARKER,
+        "## stageline diff",
+        "",
+        f"Base `{result.base}` → head `{result.head}`. **{_summary(result)}**",
+        "",
+        "| stage | added | removed | changed | stateful destroyed |",
+        "|---|---|---|---|---|",
+    ):
+        comment.force(line)
+    for stack, diff in result.stages.items():
+        comment.force(
+            f"| `{stack}` | {len(diff.added)} | {len(diff.removed)} | {len(diff.changed)} | "
+            f"{len(diff.destroying) or ''}{' ⚠️' if diff.destroying else ''} |"
+        )
+    comment.force("")
+    destroying = [(s, c) for s, d in result.stages.items() for c in d.destroying]
+    if destroying:
+        comment.force("### ⚠️ Stateful resources destroyed")
+        comment.force("")
+        for stack, change in destroying:
+            comment.add(
+                f"- `{stack}` `{change.type}` **{change.name}**: {_flag(change)}", "warnings"
+            )
+        comment.force("")
+    if result.findings:
+        comment.add(
+            f"### Findings at head ({len(result.findings)}, {len(result.new_findings)} new)"
+        )
+        comment.add("")
+        # New findings first: they decide the exit code and must survive any cut.
+        for finding in sorted(result.findings, key=lambda f: not f.new):
+            line = f"- {'🆕 ' if finding.new else ''}**{finding.kind}** `{finding.stack}` "
+            line += f"`{_cell(finding.rule)}`: {_cell(finding.message)}"
+            comment.add(line, "findings")
+        comment.add("")
+    for stack, diff in result.stages.items():
+        if diff.empty and not diff.note:
+            continue
+        heading = f"<details><summary><b>{stack}</b>: {_counts(diff)}</summary>"
+        if not comment.add(heading, stack):
+            comment.cut[stack] = comment.cut.get(stack, 0) + len(_stage_lines(diff))
+            continue
+        comment.add("")
+        if diff.note:
+            comment.add(f"_{diff.note}_", stack)
+        for line in _stage_lines(diff):
+            comment.add(line, stack)
+        comment.force("")
+        comment.force("</details>")
+        comment.force("")
+    if comment.cut:
+        parts = ", ".join(f"{n} line(s) of {where}" for where, n in comment.cut.items())
+        comment.force(
+            f"> ✂️ Cut to stay under GitHub's {COMMENT_LIMIT:,}-character comment limit: {parts}."
+            " The full diff is in the JSON output (`python -m pipeline diff --format json`)."
+        )
+    return "\n".join(comment.lines) + "\n"
+
+
+def as_json(result: DiffResult) -> str:
+    return json.dumps(result.to_json(), indent=2, sort_keys=True)

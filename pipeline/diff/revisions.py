@@ -1,0 +1,246 @@
+"""Render the stages of two revisions, each with its own code, side by side.
+
+A commit is checked out in a temporary ``git worktree`` and rendered there by its own
+``python -m pipeline plan --format json`` (its own ``__main__.py``, components and pipeline),
+run with this interpreter, so a change to the blueprint shows up as a change of desired state.
+The working tree is rendered the same way in place. Both revisions render at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.spec.loader import SpecError
+from pipeline.definition import load_pipeline
+from pipeline.diff.masking import secret_values
+
+WORKING_TREE = "working tree"
+RENDER_TIMEOUT = 900  # seconds; a hung render must not hold a CI runner forever
+
+
+class DiffError(Exception):
+    """Two revisions cannot be compared; the message names the revision, or the file and key.
+
+    ``secrets`` holds the secret values of the stack files involved, for masking the message.
+    """
+
+    def __init__(self, message: str, secrets: set[str] | None = None) -> None:
+        super().__init__(message)
+        self.secrets = secrets or set()
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A commit (or the working tree when ``commit`` is None), with the name the user gave."""
+
+    label: str
+    commit: str | None = None
+
+    def __str__(self) -> str:
+        if self.commit is None:
+            return WORKING_TREE
+        short = self.commit[:12]
+        return short if self.label.startswith(short) else f"{self.label} ({short})"
+
+
+@dataclass
+class RenderedRevision:
+    """The plan of one revision, as its own ``plan --format json`` printed it."""
+
+    role: str  # base | head
+    revision: Revision
+    plan: dict[str, Any]
+    secrets: set[str] = field(default_factory=set)
+    order: list[str] = field(default_factory=list)
+    """Stacks in pipeline order (the plan's JSON lists them alphabetically)."""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120
+    )
+    if done.returncode != 0:
+        raise DiffError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def repository(project_dir: Path) -> tuple[Path, str]:
+    """The git top level holding the project, and the project's path inside it."""
+    try:
+        top = _git(project_dir, "rev-parse", "--show-toplevel")
+        prefix = _git(project_dir, "rev-parse", "--show-prefix")
+    except (DiffError, FileNotFoundError) as exc:
+        raise DiffError(f"{project_dir} is not inside a git repository: {exc}") from None
+    return Path(top), prefix.rstrip("/")
+
+
+def resolve(project_dir: Path, role: str, rev: str | None) -> Revision:
+    """The commit ``rev`` names, or the working tree for None; DiffError for a bad revision."""
+    if rev is None:
+        return Revision(WORKING_TREE)
+    if not rev or rev.startswith("-"):
+        raise DiffError(f"{role} revision {rev!r} is not a revision name")
+    try:
+        commit = _git(project_dir, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except DiffError:
+        raise DiffError(
+            f"{role} revision {rev!r} is not a commit in this repository "
+            "(a shallow clone needs `git fetch --unshallow` or checkout fetch-depth: 0)"
+        ) from None
+    return Revision(rev, commit)
+
+
+@contextmanager
+def checkout(top: Path, revision: Revision) -> Iterator[Path]:
+    """A temporary worktree of ``revision``, removed again however the block ends."""
+    assert revision.commit is not None
+    parent = Path(tempfile.mkdtemp(prefix="stageline-diff-"))
+    tree = parent / revision.commit[:12]
+    try:
+        _git(top, "worktree", "add", "--detach", "--quiet", str(tree), revision.commit)
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(tree)],
+            cwd=top,
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(parent, ignore_errors=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
+
+
+def _plan_command(stacks: list[str] | None, jobs: int | None) -> list[str]:
+    command = [sys.executable, "-m", "pipeline", "plan", "--format", "json"]
+    for stack in stacks or []:
+        command += ["--stack", stack]
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    return command
+
+
+def _environment(in_worktree: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    # The revision's own code must come first: nothing from this checkout on the path.
+    env.pop("PYTHONPATH", None)
+    if in_worktree:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _parse(role: str, revision: Revision, done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    where = f"{role} revision {revision}"
+    try:
+        plan: dict[str, Any] = json.loads(done.stdout)
+        if not isinstance(plan, dict) or "stacks" not in plan:
+            raise ValueError("not a plan")
+    except ValueError:
+        detail = done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}"
+        if "invalid configuration" in detail:
+            raise DiffError(f"{where} has invalid configuration:\n{detail}") from None
+        raise DiffError(f"{where} failed to render (`pipeline plan` said):\n{detail}") from None
+    failed = {s: v.get("error") for s, v in plan["stacks"].items() if v.get("error")}
+    if failed:
+        lines = "\n".join(f"  {stack}: {error}" for stack, error in failed.items())
+        raise DiffError(f"{where} failed to render:\n{lines}")
+    return plan
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Kill a render still running, with the stage processes it started."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _stage_order(stacks_dir: Path, plan: dict[str, Any]) -> list[str]:
+    try:
+        order = [stack for _, stack in load_pipeline(stacks_dir).stacks()]
+    except SpecError:  # the revision rendered, so this is an older pipeline file format
+        order = []
+    return [s for s in order if s in plan["stacks"]] + sorted(set(plan["stacks"]) - set(order))
+
+
+def render_revisions(
+    project_dir: Path,
+    base: Revision,
+    head: Revision,
+    stacks: list[str] | None = None,
+    jobs: int | None = None,
+) -> tuple[RenderedRevision, RenderedRevision]:
+    """Render both revisions at once, each with its own code; DiffError names what failed."""
+    top, prefix = repository(project_dir)
+    with ExitStack() as cleanup:
+        places: dict[str, tuple[Revision, Path]] = {}
+        for role, revision in (("base", base), ("head", head)):
+            if revision.commit is None:
+                places[role] = (revision, project_dir)
+                continue
+            tree = cleanup.enter_context(checkout(top, revision))
+            project = tree / prefix if prefix else tree
+            if not (project / "pipeline" / "__main__.py").is_file():
+                raise DiffError(
+                    f"{role} revision {revision} has no pipeline package "
+                    f"({prefix + '/' if prefix else ''}pipeline/__main__.py): it cannot render "
+                    "its stages, so there is nothing to compare with"
+                )
+            places[role] = (revision, project)
+        running = {
+            role: subprocess.Popen(
+                _plan_command(stacks, jobs),
+                cwd=project,
+                env=_environment(revision.commit is not None),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # its own process group: stopping it stops its renders
+            )
+            for role, (revision, project) in places.items()
+        }
+        results: dict[str, RenderedRevision] = {}
+        secrets: set[str] = set()
+        errors: list[str] = []
+        with ThreadPoolExecutor(len(running)) as waiters:
+            waiting = {
+                waiters.submit(process.communicate, timeout=RENDER_TIMEOUT): role
+                for role, process in running.items()
+            }
+            for future in as_completed(waiting):
+                role = waiting[future]
+                revision, project = places[role]
+                process = running[role]
+                try:
+                    out, err = future.result()
+                except subprocess.TimeoutExpired:
+                    _stop(process)
+                    errors.append(f"{role} revision {revision} did not render in {RENDER_TIMEOUT}s")
+                    continue
+                found = secret_values(project / "stacks")
+                secrets |= found
+                done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+                try:
+                    plan = _parse(role, revision, done)
+                except DiffError as exc:
+                    errors.append(str(exc))
+                    # No diff without both sides: stop the other render instead of waiting.
+                    for other in running.values():
+                        _stop(other)
+                    break
+                results[role] = RenderedRevision(
+                    role, revision, plan, found, _stage_order(project / "stacks", plan)
+                )
+        if errors:
+            raise DiffError("\n".join(errors), secrets)
+        return results["base"], results["head"]

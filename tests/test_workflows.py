@@ -1,0 +1,75 @@
+"""The CI/CD workflows validate against GitHub's workflow schema and pass zizmor offline."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_four_workflows_exist() -> None:
+    names = {p.name for p in WORKFLOWS}
+    assert {"preview.yml", "preview-comment.yml", "deploy.yml", "drift.yml"} <= names, names
+
+
+def test_workflows_match_the_github_workflow_schema() -> None:
+    done = _run(
+        str(BIN / "check-jsonschema"),
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *map(str, WORKFLOWS),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_finds_nothing_at_medium_or_above() -> None:
+    done = _run(
+        str(BIN / "zizmor"),
+        "--offline",
+        "--min-severity",
+        "medium",
+        "--format",
+        "plain",
+        str(PROJECT_DIR / ".github" / "workflows"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_and_pinned_actions(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    assert doc.get("permissions") == {}, f"{path.name}: top-level permissions must be {{}}"
+    assert "pull_request_target" not in doc[True], f"{path.name}: pull_request_target is unsafe"
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} must declare its permissions"
+        for step in job.get("steps", []):
+            uses = step.get("uses")
+            if uses:
+                assert PINNED.match(uses), f"{path.name}: {name} uses {uses} (not a full SHA)"
+            if uses and uses.startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{path.name}: {name}"
+
+
+def test_deploys_never_overlap_and_live_needs_the_protected_environment() -> None:
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
+    for name, job in doc["jobs"].items():
+        assert job["concurrency"]["cancel-in-progress"] is False, name
+    live = doc["jobs"]["live"]
+    assert live["environment"] == "live"
+    run = next(s["run"] for s in live["steps"] if "promote" in s.get("run", ""))
+    assert "${{" not in run, "the approver reaches the command through env, not inline"

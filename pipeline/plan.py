@@ -14,15 +14,20 @@ from pipeline.stages import Stages, load_stages
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INVALID = 0, 1, 2
 
 
+def role_of_urn(urn: str) -> str:
+    """The blueprint role in a URN's type chain (``stageline:aws:Database`` -> Database)."""
+    parts = urn.split("::")
+    chain = parts[2].split("$") if len(parts) > 2 else []
+    for token in chain:
+        pieces = token.split(":")
+        if pieces[0] == "stageline" and pieces[-1] != "Environment":
+            return pieces[-1]
+    return "Environment"
+
+
 def role_of(resource: dict[str, Any]) -> str:
     """The blueprint role a resource belongs to, read from its URN's type chain."""
-    urn: str = resource["urn"]
-    chain = urn.split("::")[2].split("$")
-    for token in chain:
-        parts = token.split(":")
-        if parts[0] == "stageline" and parts[-1] != "Environment":
-            return parts[-1]
-    return "Environment"
+    return role_of_urn(str(resource["urn"]))
 
 
 @dataclass

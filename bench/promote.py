@@ -1,0 +1,160 @@
+"""Promotion: orchestration time per stage (engine excluded) and a rehearsal of every stage."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.definition import load_pipeline
+from pipeline.promote.deployer import PolicyOptions, PolicyResult, Preview, ReleaseConfig
+from pipeline.promote.offline import release_config_of
+from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request, stage_policy
+from pipeline.promote.rehearsal import rehearse
+from pipeline.promote.release import ReleaseStore, make_release
+from pipeline.promote.verification import VerifyResult
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "test", "staging", "live")
+ORCHESTRATION_TARGET = 0.2  # seconds per stage
+REHEARSAL_TARGET = 5.0  # seconds for all four stages
+ROUNDS = 5
+
+
+class InstantDeployer:
+    """Answers at once and clocks itself, so engine time can be subtracted exactly."""
+
+    def __init__(self, stacks_dir: Path) -> None:
+        from components.spec import read_stack
+
+        self.config = {s: release_config_of(read_stack(stacks_dir, s)) for s in STACKS}
+        self.deployed = dict(self.config)
+        self.engine = 0.0
+
+    def _timed(self, started: float) -> None:
+        self.engine += time.perf_counter() - started
+
+    def set_images(self, stack: str, config: ReleaseConfig) -> ReleaseConfig:
+        started = time.perf_counter()
+        previous, self.config[stack] = self.config[stack], config
+        self._timed(started)
+        return previous
+
+    def preview(self, stack: str, policy: PolicyOptions) -> Preview:
+        return Preview([], PolicyResult("not run"), f"plan-{stack}")
+
+    def up(self, stack: str, preview: Preview) -> None:
+        self.deployed[stack] = self.config[stack]
+
+    def outputs(self, stack: str) -> Mapping[str, Any]:
+        started = time.perf_counter()
+        deployed = self.deployed[stack]
+        digests = {s: i.rsplit("@", 1)[1] for s, i in deployed.images.items()}
+        self._timed(started)
+        return {"release": deployed.release, "digests": digests}
+
+    def pending_operations(self, stack: str) -> list[str]:
+        return []
+
+
+def _release(state: Path, seed: int) -> str:
+    images = {
+        s: f"ghcr.io/stageline/{s}@sha256:{seed:060d}{i:04d}" for i, s in enumerate(("api", "web"))
+    }
+    release, _ = ReleaseStore(state).save(make_release(PROJECT_DIR, images))
+    return release.id
+
+
+def orchestration(workdir: Path) -> list[float]:
+    """Seconds of orchestration per stage for a dev-to-live promotion, engine time removed."""
+    per_stage = []
+    definition = load_pipeline(PROJECT_DIR / "stacks")
+    for round_ in range(ROUNDS):
+        state = workdir / f"state{round_}"
+        release = _release(state, round_)
+        deployer = InstantDeployer(PROJECT_DIR / "stacks")
+        verify_time = 0.0
+
+        def verify(stage: str, outputs: Mapping[str, Any], rid: str) -> VerifyResult:
+            nonlocal verify_time
+            started = time.perf_counter()
+            result = VerifyResult(outputs.get("release") == rid, "instant")
+            verify_time += time.perf_counter() - started
+            return result
+
+        for target, hours in (("staging", 0), ("live", 2)):
+            orchestrator = Orchestrator(
+                deployer,
+                definition,
+                state,
+                verify=verify,
+                clock=lambda h=hours: datetime.now(UTC) + timedelta(hours=h),
+            )
+            started = time.perf_counter()
+            outcome = orchestrator.promote(Request(release, target, approver="bench"))
+            elapsed = time.perf_counter() - started
+            assert outcome.code == EXIT_OK, outcome.message
+            stages = 3 if target == "staging" else 1
+            engine = deployer.engine + verify_time
+            deployer.engine = verify_time = 0.0
+            per_stage += [(elapsed - engine) / stages] * stages
+    return per_stage
+
+
+def rehearsal(workdir: Path) -> tuple[list[float], str]:
+    state = workdir / "rehearsal"
+    release = _release(state, 99)
+    definition = load_pipeline(PROJECT_DIR / "stacks")
+    policy = stage_policy(PROJECT_DIR, None, None)
+    times, note = [], ""
+    for _ in range(3):
+        started = time.perf_counter()
+        report = rehearse(
+            PROJECT_DIR,
+            PROJECT_DIR / "stacks",
+            state,
+            definition,
+            Request(release, "live"),
+            policy=policy,
+        )
+        times.append(time.perf_counter() - started)
+        note = ", ".join(f"{s.stack}: policy {s.policy['status']}" for s in report.stages)
+    return times, note
+
+
+def run() -> str:
+    workdir = Path(tempfile.mkdtemp(prefix="stageline-bench-promote-"))
+    try:
+        per_stage = orchestration(workdir)
+        rehearsals, note = rehearsal(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    median = statistics.median(per_stage)
+    worst = max(per_stage)
+    first, warm = rehearsals[0], statistics.median(rehearsals[1:])
+    verdict = "meets" if median <= ORCHESTRATION_TARGET else "misses"
+    rehearsal_verdict = "meets" if first <= REHEARSAL_TARGET else "misses"
+    return "\n".join(
+        [
+            "## Promotion",
+            "",
+            f"Orchestration per stage, engine excluded ({ROUNDS} dev-to-live promotions with an"
+            " instant deployer; ledger appends with fsync, lock, eligibility and gates included):"
+            f" median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms; target"
+            f" {ORCHESTRATION_TARGET * 1000:.0f} ms: {verdict}.",
+            "",
+            f"Rehearsal of all four stages (8 renders under the mock runtime, policy pack): first"
+            f" run {first:.2f} s (fork server and pack start included), then median"
+            f" {warm:.2f} s; target {REHEARSAL_TARGET:.0f} s: {rehearsal_verdict} ({note}).",
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,362 @@
+"""Subcommands: ``release``, ``promote``, ``status``, ``history``, ``metrics``, ``ledger``.
+
+Exit codes: 0 done, 1 stopped (a gate, a failed update or verification, a rollback), 2 refused
+(bad input; nothing deployed, nothing written), 3 busy (another promotion or update holds a lock),
+130 interrupted (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from components.spec import SpecError
+from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.promote.deployer import Deployer
+from pipeline.promote.events import JsonLines, Progress
+from pipeline.promote.ledger import Ledger, LedgerError
+from pipeline.promote.orchestrator import (
+    EXIT_INVALID,
+    EXIT_OK,
+    Orchestrator,
+    PromotionError,
+    Request,
+    stage_policy,
+)
+from pipeline.promote.release import ReleaseError, ReleaseStore, make_release, parse_images
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        default=str(PROJECT_DIR / ".stageline"),
+        metavar="DIR",
+        help="releases, ledger and locks (default: .stageline)",
+    )
+    parser.add_argument(
+        "--stacks-dir", default=str(PROJECT_DIR / "stacks"), metavar="DIR", help=argparse.SUPPRESS
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _definition(args: argparse.Namespace) -> PipelineFile:
+    return load_pipeline(Path(args.stacks_dir))
+
+
+def _services(stacks_dir: Path, definition: PipelineFile) -> frozenset[str]:
+    """The blueprint's services, read from the first stage's spec (shape never differs)."""
+    from components.spec import read_stack
+
+    first = next(s.stack for p in definition.pipelines.values() for s in p.stages)
+    return frozenset(read_stack(stacks_dir, first).spec().shape.services)
+
+
+def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Path) -> Deployer:
+    """``automation`` (default) or ``MODULE:FACTORY`` called with (project, stacks, state) dirs."""
+    if spec == "automation":
+        from pipeline.promote.automation import AutomationDeployer
+
+        return AutomationDeployer(project_dir)
+    module, _, attr = spec.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    deployer: Deployer = factory(project_dir, stacks_dir, state_dir)
+    return deployer
+
+
+# ---------------------------------------------------------------------- release
+
+
+def _release_create(args: argparse.Namespace) -> int:
+    try:
+        definition = _definition(args)
+        services = _services(Path(args.stacks_dir), definition)
+        images = parse_images(args.image or [], services)
+        release, created = ReleaseStore(Path(args.state_dir)).save(
+            make_release(PROJECT_DIR, images)
+        )
+    except (ReleaseError, SpecError) as exc:
+        return _fail(f"release create: refused, nothing written:\n{exc}")
+    if args.json:
+        print(json.dumps(release.to_json(), indent=2))
+    else:
+        print(f"{release.id} ({'created' if created else 'exists already, unchanged'})")
+    return EXIT_OK
+
+
+def _release_show(args: argparse.Namespace) -> int:
+    try:
+        release = ReleaseStore(Path(args.state_dir)).get(args.release)
+    except ReleaseError as exc:
+        return _fail(str(exc))
+    print(json.dumps(release.to_json(), indent=2))
+    return EXIT_OK
+
+
+def _release_list(args: argparse.Namespace) -> int:
+    releases = ReleaseStore(Path(args.state_dir)).all()
+    if args.json:
+        print(json.dumps([r.to_json() for r in releases], indent=2))
+    for release in releases if not args.json else []:
+        print(f"{release.id}  {release.created}  {release.commit[:12]}  {release.policy_pack}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- promote
+
+
+def _confirm_on_terminal(stage: str, release: str, reason: str) -> str | None:
+    print(f"{reason}. Type the stage name ({stage}) to promote {release}:", file=sys.stderr)
+    try:
+        answer = input("> ").strip()
+    except EOFError:
+        return None
+    return getpass.getuser() if answer == stage else None
+
+
+def _promote(args: argparse.Namespace) -> int:
+    if args.approve != bool(args.approver):
+        return _fail("promote: --approve and --approver NAME go together (who approved?)")
+    events = JsonLines() if args.json else Progress()
+    request = Request(
+        args.release,
+        args.to,
+        args.pipeline,
+        rollback=args.rollback,
+        auto=args.auto,
+        approver=args.approver,
+    )
+    stacks_dir, state_dir = Path(args.stacks_dir), Path(args.state_dir)
+    try:
+        definition = _definition(args)
+        services = _services(stacks_dir, definition)
+    except SpecError as exc:
+        return _fail(f"promote: invalid configuration, nothing deployed:\n{exc}")
+    policy = stage_policy(
+        PROJECT_DIR,
+        Path(args.policy_pack) if args.policy_pack else None,
+        Path(args.policy_pack_config) if args.policy_pack_config else None,
+    )
+    if args.rehearse:
+        from pipeline.promote.rehearsal import rehearse
+
+        try:
+            report = rehearse(
+                PROJECT_DIR,
+                stacks_dir,
+                state_dir,
+                definition,
+                request,
+                policy=policy,
+                events=events,
+            )
+        except PromotionError as exc:
+            return _fail(f"promote --rehearse: {exc}")
+        if args.json:
+            print(json.dumps(report.to_json(), sort_keys=True))
+        else:
+            print(report.markdown())
+        return report.exit_code()
+    from pipeline.promote.verification import HealthCheck
+
+    confirm = _confirm_on_terminal if sys.stdin.isatty() and not args.json else None
+    orchestrator = Orchestrator(
+        make_deployer(args.deployer, PROJECT_DIR, stacks_dir, state_dir),
+        definition,
+        state_dir,
+        policy=policy,
+        verify=HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout)),
+        events=events,
+        confirm=confirm,
+        services=services,
+    )
+    outcome = orchestrator.promote(request)
+    if args.json:
+        events("result", **outcome.to_json())
+    else:
+        print(f"promote: {outcome.outcome}: {outcome.message}", file=sys.stderr)
+    return outcome.code
+
+
+# ---------------------------------------------------------------------- status & co
+
+
+def _view(args: argparse.Namespace) -> Any:
+    from pipeline.promote.history import LedgerView
+
+    ledger = Ledger(Path(args.state_dir) / "ledger.jsonl")
+    check = ledger.verify()
+    if not check.ok:
+        print(
+            "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
+            file=sys.stderr,
+        )
+    return LedgerView(ledger.entries())
+
+
+def _status(args: argparse.Namespace) -> int:
+    from pipeline.promote.insight import status
+
+    definition = _definition(args)
+    name = args.pipeline or next(iter(definition.pipelines))
+    if name not in definition.pipelines:
+        return _fail(
+            f"status: no pipeline {name!r}; expected one of {sorted(definition.pipelines)}"
+        )
+    if args.offline:
+        from components.spec import read_stack
+
+        def outputs(stack: str) -> dict[str, Any]:
+            return {
+                "release": read_stack(Path(args.stacks_dir), stack).values.get("stageline:release")
+            }
+    else:
+        deployer = make_deployer(
+            args.deployer, PROJECT_DIR, Path(args.stacks_dir), Path(args.state_dir)
+        )
+        outputs = deployer.outputs  # type: ignore[assignment]
+    rows = status(definition.pipelines[name], outputs, _view(args))
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], indent=2))
+        return EXIT_OK
+    print(f"{'stage':<10} {'runs':<22} {'last verified':<50} next")
+    for row in rows:
+        upcoming = f"{row.next_release}: {row.next_verdict}" if row.next_release else "-"
+        print(f"{row.stack:<10} {row.runs or '-':<22} {row.verified or '-':<50} {upcoming}")
+    return EXIT_OK
+
+
+def _history(args: argparse.Namespace) -> int:
+    view = _view(args)
+    entries = [e for e in view.entries if not args.stage or e.get("stage") == args.stage]
+    entries = entries[-args.limit :] if args.limit else entries
+    if args.json:
+        for entry in entries:
+            print(json.dumps(entry, sort_keys=True))
+        return EXIT_OK
+    for e in entries:
+        where = f"{e.get('stage', '')}:{e['step']}" if e.get("stage") else e["step"]
+        what = e.get("status") or e.get("outcome") or ""
+        print(
+            f"{e['seq']:>5} {e['time']}  {e.get('release', ''):<20} {where:<22} {what:<10}"
+            f" {e.get('detail') or ''}".rstrip()
+        )
+    return EXIT_OK
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from pipeline.promote.insight import metrics
+
+    definition = _definition(args)
+    pipeline = definition.pipelines[args.pipeline or next(iter(definition.pipelines))]
+    stage = args.stage or pipeline.stages[-1].stack
+    commit_times = {r.id: r.commit_time for r in ReleaseStore(Path(args.state_dir)).all()}
+    result = metrics(_view(args), stage, commit_times, days=args.days)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:<26} {value}")
+    return EXIT_OK
+
+
+def _ledger_verify(args: argparse.Namespace) -> int:
+    ledger = Ledger(Path(args.state_dir) / "ledger.jsonl")
+    try:
+        check = ledger.verify()
+    except LedgerError as exc:
+        return _fail(str(exc), 1)
+    if args.json:
+        print(json.dumps({"entries": check.entries, "problems": check.problems, "ok": check.ok}))
+    elif check.ok:
+        print(f"ledger: {check.entries} entries, chain and head verify")
+    else:
+        print("ledger: does NOT verify:\n  " + "\n  ".join(check.problems), file=sys.stderr)
+    return EXIT_OK if check.ok else 1
+
+
+def register(commands: Any) -> None:
+    release = commands.add_parser("release", help="make and inspect immutable releases")
+    release_commands = release.add_subparsers(dest="release_command", required=True)
+    create = release_commands.add_parser(
+        "create",
+        help="record a release: every service's digest, the commit and the policy pack",
+    )
+    create.add_argument(
+        "--image", action="append", metavar="SERVICE=REPO@sha256:DIGEST", help="repeat per service"
+    )
+    _common(create)
+    create.set_defaults(func=_release_create)
+    show = release_commands.add_parser("show", help="print one release")
+    show.add_argument("release")
+    _common(show)
+    show.set_defaults(func=_release_show)
+    listing = release_commands.add_parser("list", help="every stored release, oldest first")
+    _common(listing)
+    listing.set_defaults(func=_release_list)
+
+    promote = commands.add_parser(
+        "promote",
+        help="move a release through the pipeline up to a stage",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    promote.add_argument("release", metavar="RELEASE")
+    promote.add_argument("--to", required=True, metavar="STAGE")
+    promote.add_argument("--pipeline", metavar="NAME", help="default: the first in the file")
+    promote.add_argument("--rollback", action="store_true", help="return STAGE to RELEASE")
+    promote.add_argument("--auto", action="store_true", help="continuous deployment (autoPromote)")
+    promote.add_argument("--approve", action="store_true", help="approve stages that need it")
+    promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
+    promote.add_argument("--rehearse", action="store_true", help="offline: diff, policy, gates")
+    promote.add_argument("--policy-pack", metavar="DIR", help="default: policies/")
+    promote.add_argument(
+        "--policy-pack-config", metavar="FILE", help="default: policies/config/<stage>.json"
+    )
+    promote.add_argument("--deployer", default="automation", metavar="automation|MODULE:FACTORY")
+    promote.add_argument(
+        "--health-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long verification waits for the health paths (default 300)",
+    )
+    _common(promote)
+    promote.set_defaults(func=_promote)
+
+    stat = commands.add_parser("status", help="which release each stage runs, what may move next")
+    stat.add_argument("--pipeline", metavar="NAME")
+    stat.add_argument("--offline", action="store_true", help="read stack files, not stack outputs")
+    stat.add_argument("--deployer", default="automation", metavar="automation|MODULE:FACTORY")
+    _common(stat)
+    stat.set_defaults(func=_status)
+
+    history = commands.add_parser("history", help="the ledger, oldest first")
+    history.add_argument("--stage", metavar="STACK")
+    history.add_argument("--limit", type=int, default=0, metavar="N", help="last N entries")
+    _common(history)
+    history.set_defaults(func=_history)
+
+    metric = commands.add_parser("metrics", help="deployment frequency, lead time, CFR, restore")
+    metric.add_argument("--pipeline", metavar="NAME")
+    metric.add_argument("--stage", metavar="STACK", help="default: the pipeline's last stage")
+    metric.add_argument("--days", type=int, default=30)
+    _common(metric)
+    metric.set_defaults(func=_metrics)
+
+    ledger = commands.add_parser("ledger", help="check the promotion ledger")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    verify = ledger_commands.add_parser("verify", help="detect edited, removed or moved entries")
+    _common(verify)
+    verify.set_defaults(func=_ledger_verify)

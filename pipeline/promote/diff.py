@@ -1,0 +1,150 @@
+"""Desired-state diffs and the preview gate's reading of them.
+
+A change is *release-only* when the resource's old and new inputs become equal once each side's
+release id and image digests are replaced by placeholders: then the release is all
+that changed it. The gate stops on anything else, and on any destructive operation on a stateful
+resource (database, storage, keys, registry: the roles that hold data or identity).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from components.spec.model import digest_of
+from pipeline.parity import flatten
+from pipeline.plan import role_of_urn as role_of
+from pipeline.promote.deployer import DESTRUCTIVE_OPS, Change, ReleaseConfig
+
+STATEFUL_ROLES = frozenset({"Database", "Storage", "Keys", "Registry"})
+
+
+def is_stateful(change: Change) -> bool:
+    return role_of(change.urn) in STATEFUL_ROLES
+
+
+def running_config(outputs: Mapping[str, Any]) -> ReleaseConfig:
+    """What a stack runs, from its ``release`` and ``digests`` outputs."""
+    digests = outputs.get("digests") or {}
+    return ReleaseConfig(
+        str(outputs.get("release", "")), {s: f"@{d}" for s, d in sorted(digests.items())}
+    )
+
+
+def _substitutions(config: ReleaseConfig) -> list[tuple[re.Pattern[str], str]]:
+    # Digests, not whole references: programs often run the digest from their own registry.
+    # Placeholders name no service, since the release decides every image.
+    subs = [(re.compile(re.escape(digest_of(i))), "{digest}") for i in config.images.values()]
+    if config.release:
+        word = re.escape(config.release)
+        subs.append((re.compile(rf"(?<![A-Za-z0-9._-]){word}(?![A-Za-z0-9._-])"), "{release}"))
+    return subs
+
+
+def normalize(value: Any, config: ReleaseConfig) -> Any:
+    subs = _substitutions(config)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            for pattern, placeholder in subs:
+                item = pattern.sub(placeholder, item)
+            return item
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
+
+
+def changed_paths(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[str, ...]:
+    a, b = flatten(dict(old or {})), flatten(dict(new or {}))
+    return tuple(sorted(p for p in set(a) | set(b) if a.get(p, _ABSENT) != b.get(p, _ABSENT)))
+
+
+_ABSENT = object()
+
+
+def desired_state_diff(
+    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> list[Change]:
+    """Compare two rendered graphs (engine terms) resource by resource, matched by URN."""
+    old = {r["urn"]: r for r in before}
+    new = {r["urn"]: r for r in after}
+    changes = []
+    for urn in list(new) + [u for u in old if u not in new]:
+        was, now = old.get(urn), new.get(urn)
+        resource = now or was
+        assert resource is not None
+        old_state = _state(was)
+        new_state = _state(now)
+        if was is None:
+            op = "create"
+        elif now is None:
+            op = "delete"
+        elif old_state == new_state:
+            op = "same"
+        else:
+            op = "update"
+        paths = changed_paths(old_state, new_state) if op == "update" else ()
+        changes.append(Change(urn, resource["type"], op, old_state, new_state, paths))
+    return changes
+
+
+def _state(resource: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if resource is None:
+        return None
+    return {"inputs": resource.get("inputs", {}), "options": resource.get("options", {})}
+
+
+def release_only(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool:
+    """Whether the release alone explains this change."""
+    if change.op == "same":
+        return True
+    if change.op != "update" or change.old is None or change.new is None:
+        return False
+    return bool(normalize(change.old, old) == normalize(change.new, new))
+
+
+def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseConfig) -> list[str]:
+    """Why the preview gate stops; empty when the preview changes only what the release does."""
+    findings = []
+    for change in changes:
+        if change.op in DESTRUCTIVE_OPS and is_stateful(change):
+            findings.append(
+                f"{change.urn}: would {change.op} a stateful resource ({role_of(change.urn)})"
+            )
+        elif not release_only(change, old, new):
+            what = ", ".join(change.paths[:4]) + (" ..." if len(change.paths) > 4 else "")
+            findings.append(
+                f"{change.urn}: {change.op} beyond the release" + (f" ({what})" if what else "")
+            )
+    return findings
+
+
+def _show(value: Any, width: int = 60) -> str:
+    text = "(absent)" if value is _ABSENT else json.dumps(value, default=str)
+    # Long values differ at the end more often (digests, ids): keep the tail.
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+def diff_lines(changes: Sequence[Change], limit: int = 40) -> list[str]:
+    """A readable diff: one line per operation, one per changed property."""
+    marks = {"create": "+", "delete": "-", "update": "~", "replace": "+-"}
+    lines: list[str] = []
+    for change in changes:
+        if change.op == "same":
+            continue
+        lines.append(f"{marks.get(change.op, '?')} {change.op:<7} {change.urn}")
+        if change.op == "update":
+            a, b = flatten(change.old or {}), flatten(change.new or {})
+            for path in change.paths[:8]:
+                old_value, new_value = a.get(path, _ABSENT), b.get(path, _ABSENT)
+                lines.append(f"      {path}: {_show(old_value)} -> {_show(new_value)}")
+        if len(lines) >= limit:
+            lines.append("      ...")
+            break
+    return lines

@@ -1,0 +1,124 @@
+"""``status`` (what each stage runs, what may move next) and ``metrics`` (the four DORA keys)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipeline.definition import Pipeline
+from pipeline.promote.gates import approval_needed, upstream_verdict
+from pipeline.promote.history import LedgerView, parse_time
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    stack: str
+    runs: str | None
+    verified: str | None
+    next_release: str | None
+    next_verdict: str
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def status(
+    pipeline: Pipeline,
+    outputs: Callable[[str], Mapping[str, Any]],
+    view: LedgerView,
+    now: datetime | None = None,
+) -> list[StageStatus]:
+    """Per stage: the release its stack reports (outputs), its last verification, and whether
+    the release verified upstream may move in now."""
+    now = now or datetime.now(UTC)
+    rows: list[StageStatus] = []
+    runs: dict[str, str | None] = {}
+    for index, stage in enumerate(pipeline.stages):
+        try:
+            release = outputs(stage.stack).get("release")
+            runs[stage.stack] = str(release) if release is not None else None
+        except Exception as exc:  # a stack that cannot be read is shown, not fatal
+            runs[stage.stack] = f"(unreadable: {exc})"
+        last = view.last_verified(stage.stack)
+        verified = f"{last['release']} at {last['time']}" if last else None
+        candidate, verdict = None, "-"
+        if index > 0:
+            upstream = pipeline.stages[index - 1].stack
+            upstream_last = view.last_verified(upstream)
+            if upstream_last and upstream_last["release"] != runs[stage.stack]:
+                candidate = str(upstream_last["release"])
+                gate = upstream_verdict(pipeline, index, candidate, view, now)
+                verdict = gate.reason if not gate.ok else "eligible"
+                needed = approval_needed(stage, auto=False)
+                if gate.ok and needed:
+                    verdict = f"eligible; {needed}"
+        rows.append(StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict))
+    return rows
+
+
+def _median_hours(values: list[timedelta]) -> float | None:
+    if not values:
+        return None
+    return round(statistics.median(v.total_seconds() for v in values) / 3600, 2)
+
+
+def metrics(
+    view: LedgerView,
+    stage: str,
+    commit_times: Mapping[str, str],
+    now: datetime | None = None,
+    days: int = 30,
+) -> dict[str, Any]:
+    """Deployment frequency, lead time (commit to verified in ``stage``), change failure rate
+    and time to restore, over the last ``days`` days of the ledger."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
+    entries = [
+        e for e in view.entries if e.get("stage") == stage and parse_time(e["time"]) >= since
+    ]
+    attempts = [
+        e
+        for e in entries
+        if e.get("kind") == "forward" and e.get("step") == "up" and e.get("status") == "started"
+    ]
+    outcomes = [
+        e
+        for e in entries
+        if e.get("kind") == "forward"
+        and (
+            (e.get("step") == "verify" and e.get("status") in ("completed", "failed"))
+            or (e.get("step") == "up" and e.get("status") == "failed")
+        )
+    ]
+    successes = [e for e in outcomes if e["status"] == "completed"]
+    failures = [e for e in outcomes if e["status"] == "failed"]
+    lead_times = [
+        parse_time(e["time"]) - parse_time(commit_times[e["release"]])
+        for e in successes
+        if e["release"] in commit_times
+    ]
+    restores: list[timedelta] = []
+    verified_times = [
+        parse_time(e["time"])
+        for e in entries
+        if e.get("step") == "verify" and e.get("status") == "completed"
+    ]
+    for failure in failures:
+        failed_at = parse_time(failure["time"])
+        after = [t for t in verified_times if t > failed_at]
+        if after:
+            restores.append(min(after) - failed_at)
+    return {
+        "stage": stage,
+        "windowDays": days,
+        "deployments": len(attempts),
+        "deploymentsPerWeek": round(len(successes) / days * 7, 2),
+        "leadTimeHoursMedian": _median_hours(lead_times),
+        "changeFailureRate": round(len(failures) / len(outcomes), 3) if outcomes else None,
+        "timeToRestoreHoursMedian": _median_hours(restores),
+        "failures": len(failures),
+        "restored": len(restores),
+    }

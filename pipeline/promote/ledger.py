@@ -1,0 +1,196 @@
+"""The ledger: append-only JSON Lines, each entry hash-chained to the one before.
+
+Each entry carries ``seq``, the previous entry's ``hash`` as ``prev`` and its own ``hash`` (SHA-256
+of the canonical JSON of every other field), so an edited, removed or reordered entry breaks the
+chain. A removed *last* entry leaves a valid chain, so the head (``seq`` and ``hash`` of the newest
+entry) is also kept in ``<ledger>.head``; it may lag the ledger by one entry (a crash between the
+two writes) but never lead it.
+
+An append is one ``write`` on an ``O_APPEND`` descriptor followed by ``fsync``: a killed process
+leaves the entry whole or absent. Only power loss can tear the last line; ``verify`` reports that
+and the next append cuts the torn line off (it was never acknowledged).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.promote.files import fsync_dir, write_atomic
+
+GENESIS = "0" * 64
+CHAIN_FIELDS = ("seq", "prev", "hash")
+
+
+class LedgerError(Exception):
+    """The ledger cannot be read or does not verify."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Ledger:
+    """One ledger file and its head file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.head_path = path.with_name(path.name + ".head")
+
+    # ------------------------------------------------------------------ reading
+
+    def _lines(self) -> tuple[list[str], bool]:
+        """Complete lines, and whether a torn (unterminated) last line was found."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return [], False
+        text = raw.decode("utf-8", errors="replace")
+        torn = bool(text) and not text.endswith("\n")
+        lines = text.split("\n")
+        complete = lines[:-1]  # the piece after the last newline is empty or torn
+        return [line for line in complete if line.strip()], torn
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every complete entry, parsed (not verified)."""
+        lines, _ = self._lines()
+        out = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                raise LedgerError(f"{self.path}:{number}: not a JSON entry") from None
+        return out
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.entries())
+
+    def _head(self) -> dict[str, Any] | None:
+        try:
+            head: dict[str, Any] = json.loads(self.head_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return {"seq": -1, "hash": "unreadable"}
+        return head
+
+    def verify(self) -> Verification:
+        """Check the chain and the head; every problem names the line."""
+        lines, torn = self._lines()
+        problems: list[str] = []
+        prev = GENESIS
+        entries: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, start=1):
+            where = f"{self.path}:{number}"
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                problems.append(f"{where}: not a JSON entry")
+                prev = "?"
+                continue
+            if not isinstance(entry, dict) or any(k not in entry for k in CHAIN_FIELDS):
+                problems.append(f"{where}: missing seq/prev/hash")
+                continue
+            if entry["seq"] != number - 1:
+                problems.append(
+                    f"{where}: seq {entry['seq']} where {number - 1} was expected"
+                    " (an entry was removed, inserted or moved)"
+                )
+            if entry["prev"] != prev:
+                problems.append(
+                    f"{where}: prev does not match the entry before"
+                    " (an entry was removed, inserted or moved)"
+                )
+            if entry_hash(entry) != entry["hash"]:
+                problems.append(f"{where}: hash does not match the content (the entry was edited)")
+            prev = entry["hash"]
+            entries.append(entry)
+        if torn:
+            problems.append(
+                f"{self.path}:{len(lines) + 1}: last line is incomplete (a write torn by power"
+                " loss; it was never acknowledged and the next append removes it)"
+            )
+        head = self._head()
+        if head is None:
+            # No head yet is "one behind" only while the ledger holds a single entry.
+            if len(entries) > 1:
+                problems.append(f"{self.head_path}: missing, the ledger's newest entry is unknown")
+        else:
+            seq = head.get("seq", -1)
+            if not isinstance(seq, int) or seq < 0 or seq >= len(entries):
+                problems.append(
+                    f"{self.head_path}: head is entry {seq} but the ledger ends at"
+                    f" {len(entries) - 1} (entries were removed from the end)"
+                )
+            elif entries[seq]["hash"] != head.get("hash"):
+                problems.append(f"{self.head_path}: head hash does not match entry {seq}")
+            elif seq < len(entries) - 2:
+                problems.append(
+                    f"{self.head_path}: head is entry {seq}, more than one behind the ledger"
+                    f" ({len(entries) - 1})"
+                )
+        return Verification(len(entries), problems)
+
+    # ------------------------------------------------------------------ writing
+
+    def _cut_torn_tail(self) -> None:
+        raw = self.path.read_bytes()
+        keep = raw.rfind(b"\n") + 1
+        with open(self.path, "r+b") as handle:
+            handle.truncate(keep)
+            os.fsync(handle.fileno())
+
+    def append(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Append one entry (chained, timestamped), fsync it, then move the head. Returns it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new_file = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            # Promotions of different pipelines may share one ledger: one writer at a time.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            lines, torn = self._lines()
+            if torn:
+                self._cut_torn_tail()
+            prev, seq = GENESIS, 0
+            if lines:
+                try:
+                    last = json.loads(lines[-1])
+                    prev, seq = last["hash"], last["seq"] + 1
+                except (ValueError, KeyError, TypeError):
+                    raise LedgerError(
+                        f"{self.path}:{len(lines)}: last entry unreadable; run `ledger verify`"
+                    ) from None
+            entry: dict[str, Any] = {"seq": seq, "prev": prev, "time": now_iso(), **fields}
+            entry["hash"] = entry_hash(entry)
+            line = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            os.write(fd, line)  # one write: a killed process cannot leave half of it
+            os.fsync(fd)
+            if new_file:
+                fsync_dir(self.path.parent)
+            write_atomic(self.head_path, json.dumps({"seq": seq, "hash": entry["hash"]}) + "\n")
+        finally:
+            os.close(fd)  # closing releases the flock
+        return entry

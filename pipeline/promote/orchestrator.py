@@ -1,0 +1,623 @@
+"""Promote one release through a pipeline's stages: check everything, then per stage set the
+images, preview with policy, gate the preview, update held to the saved plan, verify, record.
+
+Every step is written to the ledger when it starts and when it ends, so a promotion killed at any
+point can be resumed from its last completed step. Bad input is refused before anything is
+deployed or written. A failed update or verification rolls that stage back and stops.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.definition import Pipeline, PipelineFile, Stage
+from pipeline.promote.deployer import (
+    Deployer,
+    DeployError,
+    PolicyOptions,
+    ReleaseConfig,
+    StackBusyError,
+)
+from pipeline.promote.diff import diff_lines, gate_findings, running_config
+from pipeline.promote.events import Sink, quiet
+from pipeline.promote.gates import (
+    Verdict,
+    approval_verdict,
+    direction_verdict,
+    upstream_verdict,
+)
+from pipeline.promote.history import LedgerView, Unfinished
+from pipeline.promote.ledger import Ledger
+from pipeline.promote.lock import LockHeldError, PromotionLock
+from pipeline.promote.release import Release, ReleaseError, ReleaseStore
+from pipeline.promote.verification import HealthCheck, VerifyResult, run_commands
+
+EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
+Commands = Callable[[tuple[str, ...], str, str, Mapping[str, Any]], VerifyResult]
+Confirm = Callable[[str, str, str], str | None]
+"""(stage, release, reason) -> approver name, or None when declined."""
+
+
+class PromotionError(Exception):
+    """Refused before anything ran: bad input or an ineligible release. Exit 2."""
+
+
+@dataclass(frozen=True)
+class Request:
+    release: str
+    target: str
+    pipeline: str | None = None
+    rollback: bool = False
+    auto: bool = False
+    approver: str | None = None
+
+
+@dataclass
+class Outcome:
+    code: int
+    outcome: str
+    message: str
+    stages: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "outcome": self.outcome,
+            "message": self.message,
+            "stages": self.stages,
+        }
+
+
+def stage_policy(
+    project_dir: Path, pack: Path | None, config: Path | None
+) -> Callable[[str], PolicyOptions]:
+    """Policy options per stage: ``--policy-pack`` (default policies/) and the stage's config
+    (``--policy-pack-config``, default policies/config/<stage>.json when it exists)."""
+    default_pack = project_dir / "policies"
+
+    def options(stage: str) -> PolicyOptions:
+        chosen_pack = pack or (
+            default_pack if (default_pack / "PulumiPolicy.yaml").exists() else None
+        )
+        chosen_config = config
+        if chosen_config is None:
+            candidate = project_dir / "policies" / "config" / f"{stage}.json"
+            chosen_config = candidate if candidate.exists() else None
+        return PolicyOptions(chosen_pack, chosen_config)
+
+    return options
+
+
+@dataclass
+class Walk:
+    """What a request resolves to: the pipeline, the release and the stages to deploy in order."""
+
+    pipeline: str
+    release: Release
+    stages: list[Stage]
+    approver: str | None
+    verdicts: dict[str, list[Verdict]]
+    resume: Unfinished | None = None
+    supersede: Unfinished | None = None
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        deployer: Deployer,
+        definition: PipelineFile,
+        state_dir: Path,
+        *,
+        ledger: Ledger | None = None,
+        policy: Callable[[str], PolicyOptions] | None = None,
+        verify: Verifier | None = None,
+        commands: Commands = run_commands,
+        events: Sink = quiet,
+        confirm: Confirm | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        services: frozenset[str] | None = None,
+    ) -> None:
+        self.deployer = deployer
+        self.definition = definition
+        self.state_dir = state_dir
+        self.ledger = ledger or Ledger(state_dir / "ledger.jsonl")
+        self.releases = ReleaseStore(state_dir)
+        self.policy = policy or (lambda stage: PolicyOptions(None, None))
+        self.verify = verify or HealthCheck()
+        self.commands = commands
+        self.emit = events
+        self.confirm = confirm
+        self.clock = clock
+        self.services = services
+
+    # ------------------------------------------------------------------ checks
+
+    def pipeline_named(self, name: str | None) -> tuple[str, Pipeline]:
+        pipelines = self.definition.pipelines
+        chosen = name or next(iter(pipelines))
+        if chosen not in pipelines:
+            raise PromotionError(
+                f"stacks/pipeline.yaml: pipelines.{chosen}: no such pipeline;"
+                f" expected one of {sorted(pipelines)}"
+            )
+        return chosen, pipelines[chosen]
+
+    def view(self) -> LedgerView:
+        check = self.ledger.verify()
+        if not check.ok:
+            raise PromotionError(
+                "the ledger does not verify; nothing was deployed:\n  "
+                + "\n  ".join(check.problems)
+            )
+        return LedgerView(self.ledger.entries())
+
+    def holds(self, stack: str) -> str | None:
+        release = self.deployer.outputs(stack).get("release")
+        return str(release) if release is not None else None
+
+    def resolve(self, request: Request) -> Walk:
+        """Check the request against the pipeline, the ledger and the stacks; raise
+        PromotionError (nothing deployed, nothing written) when it may not go ahead."""
+        name, pipeline = self.pipeline_named(request.pipeline)
+        order = [s.stack for s in pipeline.stages]
+        if request.target not in order:
+            raise PromotionError(
+                f"stacks/pipeline.yaml: pipelines.{name}.stages: no stage {request.target!r};"
+                f" expected one of {order}"
+            )
+        try:
+            release = self.releases.get(request.release)
+        except ReleaseError as exc:
+            raise PromotionError(str(exc)) from None
+        if self.services is not None and set(release.images) != set(self.services):
+            raise PromotionError(
+                f"release {release.id} has images for {sorted(release.images)} but the blueprint"
+                f" runs {sorted(self.services)}"
+            )
+        view = self.view()
+        unfinished = view.unfinished(name)
+        if (
+            unfinished is not None
+            and unfinished.release == release.id
+            and unfinished.target == request.target
+            and unfinished.rollback == request.rollback
+        ):
+            walk_stages = [pipeline.stages[order.index(s)] for s in self._walk_of(unfinished)]
+            approver = self._approver_of(unfinished)
+            return Walk(name, release, walk_stages, approver, {}, resume=unfinished)
+
+        target_index = order.index(request.target)
+        if request.rollback:
+            indices = [target_index]
+        else:
+            held = [
+                i
+                for i in range(target_index + 1)
+                if self.holds(order[i]) == release.id
+                and view.verified_at(order[i], release.id) is not None
+            ]
+            first = next((i for i in range(target_index + 1) if i not in held), None)
+            indices = [] if first is None else list(range(first, target_index + 1))
+        created = {r.id: r.created for r in self.releases.all()}
+        verdicts: dict[str, list[Verdict]] = {}
+        problems: list[str] = []
+        walked: set[str] = set()
+        approver = request.approver
+        needs_confirmation: list[tuple[Stage, str]] = []
+        for index in indices:
+            stage = pipeline.stages[index]
+            found = [
+                direction_verdict(
+                    stage.stack,
+                    release.id,
+                    self.holds(stage.stack),
+                    view,
+                    created,
+                    request.rollback,
+                )
+            ]
+            if not request.rollback:
+                found.append(
+                    upstream_verdict(
+                        pipeline, index, release.id, view, self.clock(), frozenset(walked)
+                    )
+                )
+            approval = approval_verdict(stage, request.auto, approver)
+            found.append(approval)
+            verdicts[stage.stack] = found
+            for verdict in found:
+                if verdict.gate == "approval" and not verdict.ok:
+                    needs_confirmation.append((stage, verdict.reason))
+                elif not verdict.ok:
+                    problems.append(f"{stage.stack}: {verdict.gate}: {verdict.reason}")
+            walked.add(stage.stack)
+        if problems:
+            problems += [
+                f"{stage.stack}: approval: {reason}" for stage, reason in needs_confirmation
+            ]
+            raise PromotionError("refused, nothing deployed:\n  " + "\n  ".join(problems))
+        for stage, reason in needs_confirmation:
+            name_given = self.confirm(stage.stack, release.id, reason) if self.confirm else None
+            if not name_given:
+                raise PromotionError(f"refused, nothing deployed:\n  {stage.stack}: {reason}")
+            approver = name_given
+            verdicts[stage.stack][-1] = Verdict("approval", "ok", f"confirmed by {approver}")
+        supersede = unfinished
+        return Walk(
+            name,
+            release,
+            [pipeline.stages[i] for i in indices],
+            approver,
+            verdicts,
+            None,
+            supersede,
+        )
+
+    @staticmethod
+    def _walk_of(unfinished: Unfinished) -> list[str]:
+        start = next(e for e in unfinished.entries if e.get("step") == "start")
+        stages: list[str] = start.get("stages", [])
+        return stages
+
+    @staticmethod
+    def _approver_of(unfinished: Unfinished) -> str | None:
+        start = next(e for e in unfinished.entries if e.get("step") == "start")
+        approver: str | None = start.get("approver")
+        return approver
+
+    # ------------------------------------------------------------------ run
+
+    def promote(self, request: Request, lock: PromotionLock | None = None) -> Outcome:
+        """Resolve and run a request under the pipeline's promotion lock."""
+        try:
+            name, _ = self.pipeline_named(request.pipeline)
+        except PromotionError as exc:
+            return Outcome(EXIT_INVALID, "refused", str(exc))
+        lock = lock or PromotionLock(self.state_dir / "locks" / f"{name}.lock")
+        try:
+            lock.acquire()
+        except LockHeldError as exc:
+            return Outcome(EXIT_BUSY, "busy", str(exc))
+        try:
+            if lock.taken_over:
+                owner = lock.taken_over
+                self.emit(
+                    "note",
+                    message=f"took over a stale lock of pid {owner.get('pid')} on"
+                    f" {owner.get('host')} (started {owner.get('started')})",
+                )
+            try:
+                walk = self.resolve(request)
+            except PromotionError as exc:
+                return Outcome(EXIT_INVALID, "refused", str(exc))
+            return self.run(walk, request)
+        finally:
+            lock.release()
+
+    def _record(self, walk: Walk, promotion: str, **fields: Any) -> dict[str, Any]:
+        """Append an entry; ``release``/``digests`` default to the promoted release."""
+        return self.ledger.append(
+            {
+                "promotion": promotion,
+                "pipeline": walk.pipeline,
+                "release": walk.release.id,
+                "digests": walk.release.digests,
+                "approver": walk.approver,
+                **fields,
+            }
+        )
+
+    def run(self, walk: Walk, request: Request) -> Outcome:
+        if not walk.stages:
+            message = f"every stage up to {request.target} already runs {walk.release.id}"
+            self.emit("promotion", message=message)
+            return Outcome(EXIT_OK, "nothing to do", message)
+        if walk.resume is not None:
+            promotion = walk.resume.promotion
+            self._note_resume(walk, promotion)
+        else:
+            if walk.supersede is not None:
+                old = walk.supersede
+                self._note_interrupted(walk, old, announce=True)
+                self._record(
+                    walk,
+                    old.promotion,
+                    release_superseded=old.release,
+                    step="finish",
+                    outcome="superseded",
+                    detail=f"superseded by a promotion of {walk.release.id}",
+                )
+            promotion = f"p-{self.clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            self._record(
+                walk,
+                promotion,
+                step="start",
+                target=request.target,
+                rollback=request.rollback,
+                auto=request.auto,
+                stages=[s.stack for s in walk.stages],
+                approver=walk.approver,
+                verdicts={
+                    s: [{"gate": v.gate, "outcome": v.outcome, "reason": v.reason} for v in vs]
+                    for s, vs in walk.verdicts.items()
+                },
+            )
+        self.emit(
+            "promotion",
+            message=f"{walk.release.id} -> {request.target} via"
+            f" {', '.join(s.stack for s in walk.stages)} ({promotion})",
+            promotion=promotion,
+        )
+        stages: dict[str, str] = {}
+        try:
+            for stage in walk.stages:
+                kind = "rollback" if request.rollback else "forward"
+                result = self._stage(walk, promotion, stage, kind)
+                stages[stage.stack] = result.outcome
+                if result.code != EXIT_OK:
+                    self._record(
+                        walk,
+                        promotion,
+                        step="finish",
+                        outcome=result.outcome,
+                        detail=result.message,
+                    )
+                    result.stages = stages
+                    return result
+        except KeyboardInterrupt:
+            # Not a finish: the promotion stays resumable from its last completed step.
+            self._record(walk, promotion, step="interrupted", detail="Ctrl-C")
+            return Outcome(EXIT_INTERRUPTED, "interrupted", "interrupted; run again to resume")
+        outcome = "rolled back" if request.rollback else "promoted"
+        message = f"{walk.release.id} {outcome} to {request.target}"
+        self._record(walk, promotion, step="finish", outcome=outcome, detail=message)
+        self.emit("promotion", message=message)
+        return Outcome(EXIT_OK, outcome, message, stages)
+
+    def _note_interrupted(self, walk: Walk, unfinished: Unfinished, announce: bool) -> list[str]:
+        step = unfinished.interrupted()
+        if step is None:
+            return []
+        pending: list[str] = []
+        if step["step"] == "up":
+            try:
+                pending = self.deployer.pending_operations(step["stage"])
+            except DeployError as exc:
+                pending = [f"(could not read pending operations: {exc})"]
+            self.emit(
+                "note",
+                stage=step["stage"],
+                message=f"an update of {step['stage']} was interrupted; pending operations:"
+                f" {', '.join(pending) or 'none reported'}. If the state looks wrong run"
+                f" `pulumi refresh --stack {step['stage']}` before going on.",
+            )
+        elif announce:
+            self.emit(
+                "note",
+                stage=step["stage"],
+                message=f"{step['step']} was interrupted in {unfinished.promotion}",
+            )
+        return pending
+
+    def _note_resume(self, walk: Walk, promotion: str) -> None:
+        assert walk.resume is not None
+        step = walk.resume.interrupted()
+        pending = self._note_interrupted(walk, walk.resume, announce=False)
+        where = f"{step['stage']} {step['step']}" if step else "between steps"
+        self.emit("note", message=f"resuming {promotion}, interrupted at {where}")
+        self._record(
+            walk,
+            promotion,
+            step="resume",
+            interrupted=({"stage": step["stage"], "step": step["step"]} if step else None),
+            pending=pending,
+        )
+
+    # ------------------------------------------------------------------ one stage
+
+    def _step(
+        self,
+        walk: Walk,
+        promotion: str,
+        stage: str,
+        kind: str,
+        step: str,
+        status: str,
+        target: ReleaseConfig,
+        **fields: Any,
+    ) -> None:
+        self._record(
+            walk,
+            promotion,
+            stage=stage,
+            kind=kind,
+            step=step,
+            status=status,
+            release=target.release,
+            digests={s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())},
+            promoting=walk.release.id,
+            **fields,
+        )
+        shown = {k: v for k, v in fields.items() if k in ("detail", "diff")}
+        self.emit("step", stage=stage, kind=kind, step=step, status=status, **shown)
+
+    def _stage(self, walk: Walk, promotion: str, stage: Stage, kind: str) -> Outcome:
+        """Deploy the walk's release to one stage; roll back if its update or checks fail."""
+        done = walk.resume.completed(stage.stack, kind) if walk.resume else set()
+        if "verify" in done:
+            self.emit(
+                "step",
+                stage=stage.stack,
+                kind=kind,
+                step="verify",
+                status="skipped",
+                detail="verified before the interruption",
+            )
+            return Outcome(EXIT_OK, "verified", "")
+        rolling_back = walk.resume is not None and any(
+            e.get("stage") == stage.stack and e.get("kind") == "rollback"
+            for e in walk.resume.entries
+        )
+        if kind == "forward" and rolling_back:
+            return self._rollback(walk, promotion, stage, "resuming an interrupted rollback")
+        target = ReleaseConfig(walk.release.id, walk.release.images)
+        result = self._deploy(walk, promotion, stage, kind, target, done)
+        if result.outcome in ("up failed", "verification failed") and kind == "forward":
+            return self._rollback(walk, promotion, stage, result.message)
+        return result
+
+    def _previous_config(
+        self, walk: Walk, promotion: str, stage: str, kind: str
+    ) -> ReleaseConfig | None:
+        for entry in reversed(self.ledger.entries()):
+            if (
+                entry.get("promotion") == promotion
+                and entry.get("stage") == stage
+                and entry.get("kind") == kind
+                and entry.get("step") == "set-images"
+                and entry.get("status") == "completed"
+            ):
+                prev = entry["previous"]
+                return ReleaseConfig(prev["release"], prev["images"])
+        return None
+
+    def _deploy(
+        self,
+        walk: Walk,
+        promotion: str,
+        stage: Stage,
+        kind: str,
+        target: ReleaseConfig,
+        done: set[str],
+    ) -> Outcome:
+        stack = stage.stack
+        rid = target.release
+
+        def step(name: str, status: str, **fields: Any) -> None:
+            self._step(walk, promotion, stack, kind, name, status, target, **fields)
+
+        previous = self._previous_config(walk, promotion, stack, kind) if done else None
+        if "set-images" not in done or previous is None:
+            step("set-images", "started")
+            try:
+                previous = self.deployer.set_images(stack, target)
+            except DeployError as exc:
+                step("set-images", "failed", detail=str(exc))
+                return Outcome(EXIT_STOPPED, "stopped", f"{stack}: set-images failed: {exc}")
+            step(
+                "set-images",
+                "completed",
+                previous={"release": previous.release, "images": previous.images},
+                detail=f"{previous.release} -> {rid}",
+            )
+
+        def restore(reason: str, code: int = EXIT_STOPPED, outcome: str = "stopped") -> Outcome:
+            assert previous is not None
+            try:
+                self.deployer.set_images(stack, previous)
+            except DeployError as exc:
+                reason += f"; restoring {previous.release} in the stack config failed: {exc}"
+            return Outcome(code, outcome, f"{stack}: {reason}")
+
+        if "up" not in done:
+            try:  # the gate compares with what the stack runs, whatever its config says
+                running = running_config(self.deployer.outputs(stack))
+            except DeployError:
+                running = previous
+            policy = self.policy(stack)
+            step("preview", "started", policy=policy.describe())
+            try:
+                preview = self.deployer.preview(stack, policy)
+            except StackBusyError as exc:
+                step("preview", "failed", detail=f"stack locked by another update: {exc}")
+                return restore(f"stack locked by another update ({exc})", EXIT_BUSY, "busy")
+            except DeployError as exc:
+                step("preview", "failed", detail=str(exc))
+                return restore(f"preview failed: {exc}")
+            counts = ", ".join(f"{n} {op}" for op, n in preview.counts().items() if op != "same")
+            step(
+                "preview",
+                "completed",
+                preview=preview.summary(),
+                policy=preview.policy.to_json(),
+                detail=f"{counts or 'no changes'}; policy {preview.policy.status}",
+            )
+            findings = gate_findings(preview.changes, running or target, target)
+            findings += [
+                f"{v.get('urn', '')}: policy {v.get('policy')}: {v.get('message')}"
+                for v in preview.policy.mandatory
+            ]
+            if findings:
+                step(
+                    "gate",
+                    "failed",
+                    findings=findings,
+                    detail=f"{len(findings)} finding(s); stack config restored",
+                    diff=diff_lines(preview.changes) + findings,
+                )
+                return restore("preview gate stopped the promotion: " + "; ".join(findings[:3]))
+            step("gate", "completed", detail="only the release changes")
+            step("up", "started", plan=preview.plan)
+            try:
+                self.deployer.up(stack, preview)
+            except StackBusyError as exc:
+                step("up", "failed", detail=f"stack locked by another update: {exc}")
+                return restore(f"stack locked by another update ({exc})", EXIT_BUSY, "busy")
+            except DeployError as exc:
+                step("up", "failed", detail=str(exc))
+                return Outcome(EXIT_STOPPED, "up failed", f"{stack}: up failed: {exc}")
+            step("up", "completed")
+
+        step("verify", "started")
+        try:
+            outputs = self.deployer.outputs(stack)
+        except DeployError as exc:
+            result = VerifyResult(False, f"cannot read stack outputs: {exc}")
+        else:
+            result = self.verify(stack, outputs, rid)
+            if result.ok and stage.verify_commands:
+                result = self.commands(stage.verify_commands, stack, rid, outputs)
+        if not result.ok:
+            step("verify", "failed", detail=result.detail)
+            return Outcome(EXIT_STOPPED, "verification failed", f"{stack}: {result.detail}")
+        step("verify", "completed", detail=result.detail)
+        return Outcome(EXIT_OK, "verified", result.detail)
+
+    def _rollback(self, walk: Walk, promotion: str, stage: Stage, why: str) -> Outcome:
+        """Return ``stage`` to its last verified release by the same path, then stop."""
+        stack = stage.stack
+        view = LedgerView(self.ledger.entries())
+        last = view.last_verified(stack, other_than=walk.release.id)
+        target: ReleaseConfig | None = None
+        if last is not None:
+            try:
+                back = self.releases.get(last["release"])
+                target = ReleaseConfig(back.id, back.images)
+            except ReleaseError as exc:
+                self.emit("note", stage=stack, message=f"cannot roll back: {exc}")
+        if target is None:
+            # Never verified here before: return to what ran before this promotion.
+            target = self._previous_config(walk, promotion, stack, "forward")
+        if target is None:
+            return Outcome(EXIT_STOPPED, "failed", f"{stack}: {why}; nothing to roll back to")
+        self.emit("note", stage=stack, message=f"{why}; rolling back to {target.release}")
+        done = walk.resume.completed(stack, "rollback") if walk.resume else set()
+        result = self._deploy(walk, promotion, stage, "rollback", target, done)
+        if result.code == EXIT_OK:
+            return Outcome(
+                EXIT_STOPPED,
+                "rolled back",
+                f"{stack}: {why}; rolled back to {target.release}; later stages untouched",
+            )
+        return Outcome(
+            EXIT_STOPPED,
+            "rollback failed",
+            f"{stack}: {why}; rollback to {target.release} failed: {result.message}",
+        )

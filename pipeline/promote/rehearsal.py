@@ -1,0 +1,214 @@
+"""Rehearsal: the whole promotion offline, for a pull request to show what it would do.
+
+The offline renderer stands in for the Automation API: each stage of the walk is rendered as its
+stack file says now and again from a temporary copy with the release's config applied (two
+parallel batches). Per stage the report gives the desired-state diff, the policy result and each
+gate's verdict. Nothing is deployed and nothing is written to the ledger.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.definition import PipelineFile
+from pipeline.promote.deployer import PolicyOptions, ReleaseConfig
+from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
+from pipeline.promote.events import Sink, quiet
+from pipeline.promote.gates import approval_verdict, direction_verdict, upstream_verdict
+from pipeline.promote.history import LedgerView
+from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
+from pipeline.promote.orchestrator import PromotionError, Request
+from pipeline.promote.policy import not_run, policy_checker
+from pipeline.promote.release import Release, ReleaseError, ReleaseStore
+
+
+@dataclass
+class StageRehearsal:
+    stack: str
+    current: str
+    counts: dict[str, int]
+    diff: list[str]
+    policy: dict[str, Any]
+    gates: list[dict[str, str]]
+
+    @property
+    def blocked(self) -> bool:
+        return any(g["verdict"] in ("stop", "refuse") for g in self.gates)
+
+
+@dataclass
+class RehearsalReport:
+    release: str
+    target: str
+    pipeline: str
+    stages: list[StageRehearsal] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def exit_code(self) -> int:
+        return 1 if any(s.blocked for s in self.stages) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "target": self.target,
+            "pipeline": self.pipeline,
+            "seconds": round(self.seconds, 3),
+            "exitCode": self.exit_code(),
+            "stages": [s.__dict__ | {"blocked": s.blocked} for s in self.stages],
+        }
+
+    def markdown(self) -> str:
+        lines = [
+            f"## Rehearsal: {self.release} to {self.target} (pipeline {self.pipeline})",
+            "",
+            "Offline: rendered under Pulumi's mock runtime; nothing deployed or recorded.",
+            "",
+        ]
+        if not self.stages:
+            lines.append(f"Every stage up to {self.target} already runs {self.release}.")
+        for stage in self.stages:
+            counts = ", ".join(f"{n} {op}" for op, n in stage.counts.items()) or "no resources"
+            lines += [f"### {stage.stack} (runs {stage.current})", "", f"Resources: {counts}."]
+            note = f" ({stage.policy['note']})" if stage.policy.get("note") else ""
+            lines += [f"Policy: {stage.policy['status']}{note}.", "", "| gate | verdict | why |"]
+            lines.append("|---|---|---|")
+            lines += [f"| {g['gate']} | {g['verdict']} | {g['reason']} |" for g in stage.gates]
+            if stage.diff:
+                lines += ["", "```diff", *stage.diff, "```"]
+            lines.append("")
+        return "\n".join(lines)
+
+
+def rehearse(
+    project_dir: Path,
+    stacks_dir: Path,
+    state_dir: Path,
+    definition: PipelineFile,
+    request: Request,
+    *,
+    policy: Any = None,
+    events: Sink = quiet,
+    jobs: int | None = None,
+) -> RehearsalReport:
+    """Rehearse ``request``; raises PromotionError on bad input, like a real promotion."""
+    started = datetime.now(UTC)
+    pipelines = definition.pipelines
+    name = request.pipeline or next(iter(pipelines))
+    if name not in pipelines:
+        raise PromotionError(f"no pipeline {name!r}; expected one of {sorted(pipelines)}")
+    pipeline = pipelines[name]
+    order = [s.stack for s in pipeline.stages]
+    if request.target not in order:
+        raise PromotionError(
+            f"stacks/pipeline.yaml: pipelines.{name}.stages: no stage {request.target!r};"
+            f" expected one of {order}"
+        )
+    try:
+        release: Release = ReleaseStore(state_dir).get(request.release)
+    except ReleaseError as exc:
+        raise PromotionError(str(exc)) from None
+    from pipeline.promote.ledger import Ledger
+
+    ledger = Ledger(state_dir / "ledger.jsonl")
+    view = LedgerView(ledger.entries() if ledger.verify().ok else [])
+    policy_for = policy or (lambda stage: PolicyOptions(None, None))
+    report = RehearsalReport(release.id, request.target, name)
+    target_index = order.index(request.target)
+    with (
+        tempfile.TemporaryDirectory(prefix="stageline-rehearsal-") as tmp,
+        policy_checker(policy_for(request.target)) as checker,
+    ):
+        deployer = OfflineDeployer(project_dir, stacks_dir, Path(tmp), jobs=jobs)
+        current = {s: release_config_of(deployer.config(s)) for s in order[: target_index + 1]}
+        if request.rollback:
+            indices = [target_index]
+        else:
+            first = next(
+                (i for i in range(target_index + 1) if current[order[i]].release != release.id),
+                None,
+            )
+            indices = [] if first is None else list(range(first, target_index + 1))
+        walk = [order[i] for i in indices]
+        events("rehearsal", message=f"{release.id} -> {request.target} via {', '.join(walk)}")
+        if not walk:
+            return report
+        deployer.prime(walk)  # batch 1: the stages as their stack files stand
+        new = ReleaseConfig(release.id, release.images)
+        for stack in walk:
+            write_release_config(deployer.stacks_dir, stack, new)
+        desired = deployer.render(walk)  # batch 2: the stages with the release applied
+        created = {r.id: r.created for r in ReleaseStore(state_dir).all()}
+        walked: set[str] = set()
+        for index in indices:
+            stage = pipeline.stages[index]
+            stack = stage.stack
+            changes = desired_state_diff(
+                deployer.deployed[stack].resources, desired[stack].resources
+            )
+            result = (
+                checker(stack, desired[stack], deployer.config(stack).values)
+                if checker is not None
+                else not_run("no policy pack (policies/PulumiPolicy.yaml) or harness")
+            )
+            gates = []
+            for verdict in (
+                direction_verdict(
+                    stack, release.id, current[stack].release, view, created, request.rollback
+                ),
+                *(
+                    []
+                    if request.rollback
+                    else [
+                        upstream_verdict(
+                            pipeline, index, release.id, view, datetime.now(UTC), frozenset(walked)
+                        )
+                    ]
+                ),
+                approval_verdict(stage, request.auto, request.approver),
+            ):
+                outcome = verdict.outcome
+                if verdict.gate == "approval" and not verdict.ok:
+                    outcome = "needs approval"
+                elif verdict.gate == "soak" and not verdict.ok:
+                    outcome = "hold"
+                gates.append({"gate": verdict.gate, "verdict": outcome, "reason": verdict.reason})
+            findings = gate_findings(changes, current[stack], new)
+            findings += [f"policy {v.get('policy')}: {v.get('message')}" for v in result.mandatory]
+            gates.append(
+                {
+                    "gate": "preview",
+                    "verdict": "stop" if findings else "ok",
+                    "reason": "; ".join(findings[:3]) if findings else "only the release changes",
+                }
+            )
+            gates.append(
+                {"gate": "verification", "verdict": "not run", "reason": "rehearsal (offline)"}
+            )
+            counts: dict[str, int] = {}
+            for change in changes:
+                counts[change.op] = counts.get(change.op, 0) + 1
+            report.stages.append(
+                StageRehearsal(
+                    stack,
+                    current[stack].release,
+                    dict(sorted(counts.items())),
+                    diff_lines(changes),
+                    result.to_json(),
+                    gates,
+                )
+            )
+            events(
+                "step",
+                stage=stack,
+                kind="rehearsal",
+                step="preview",
+                status="failed" if report.stages[-1].blocked else "completed",
+                detail=", ".join(f"{g['gate']} {g['verdict']}" for g in gates),
+            )
+            walked.add(stack)
+    report.seconds = (datetime.now(UTC) - started).total_seconds()
+    return report

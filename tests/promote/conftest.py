@@ -1,0 +1,75 @@
+"""Fixtures for promotion tests: a state dir, releases, the fake cloud and an orchestrator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.definition import load_pipeline
+from pipeline.promote.orchestrator import Orchestrator
+from pipeline.promote.release import Release, ReleaseStore, make_release
+from pipeline.promote.verification import HealthCheck
+from tests.conftest import PROJECT_DIR
+from tests.promote.fakes import FileDeployer, HealthServer
+
+SERVICES = ("api", "web")
+
+
+def images(seed: str) -> dict[str, str]:
+    """A digest-pinned image per service, distinct per seed."""
+    return {
+        s: f"ghcr.io/stageline/{s}@sha256:{(seed * 63)[:63]}{i}" for i, s in enumerate(SERVICES)
+    }
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def make_release_in(state_dir: Path) -> Callable[..., Release]:
+    def make(seed: str, created: datetime | None = None) -> Release:
+        release, _ = ReleaseStore(state_dir).save(
+            make_release(PROJECT_DIR, images(seed), now=created)
+        )
+        return release
+
+    return make
+
+
+@pytest.fixture
+def cloud(stacks_copy: Path, state_dir: Path) -> FileDeployer:
+    return FileDeployer(stacks_copy, state_dir)
+
+
+@pytest.fixture
+def health(cloud: FileDeployer) -> Iterator[HealthServer]:
+    with HealthServer(cloud) as server:
+        cloud.health_url = server.url
+        yield server
+
+
+@pytest.fixture
+def orchestrator(
+    cloud: FileDeployer, health: HealthServer, stacks_copy: Path, state_dir: Path
+) -> Callable[..., Orchestrator]:
+    """An orchestrator over the fake cloud, verifying through the real local HTTP server."""
+
+    def build(**overrides: Any) -> Orchestrator:
+        options: dict[str, Any] = {
+            "verify": HealthCheck(timeout=0.6, interval=0.05),
+            "services": frozenset(SERVICES),
+            **overrides,
+        }
+        return Orchestrator(cloud, load_pipeline(stacks_copy), state_dir, **options)
+
+    return build
+
+
+def hours_ago(hours: float) -> datetime:
+    return datetime.now(UTC) - timedelta(hours=hours)

@@ -1,0 +1,123 @@
+"""Eligibility, table by table: verified upstream, soak, approval, direction and rollback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pipeline.definition import Pipeline, Stage
+from pipeline.promote.gates import (
+    approval_verdict,
+    direction_verdict,
+    upstream_verdict,
+)
+from pipeline.promote.history import LedgerView
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+PIPELINE = Pipeline(
+    stages=(
+        Stage(stack="dev", auto_promote=True),
+        Stage(stack="test", auto_promote=True),
+        Stage(stack="staging", soak_minutes=60),
+        Stage(stack="live", approval="required"),
+    )
+)
+
+
+def verify(stage: str, release: str, status: str, minutes_ago: int) -> dict[str, Any]:
+    time = (NOW - timedelta(minutes=minutes_ago)).isoformat()
+    return {"stage": stage, "step": "verify", "status": status, "release": release, "time": time}
+
+
+@pytest.mark.parametrize(
+    ("case", "index", "entries", "walked", "outcome", "says"),
+    [
+        ("first stage", 0, [], (), "ok", "first stage"),
+        ("verified upstream", 1, [verify("dev", "R", "completed", 5)], (), "ok", "verified in dev"),
+        ("never verified upstream", 1, [], (), "refuse", "not skipped"),
+        (
+            "upstream verification failed last",
+            1,
+            [verify("dev", "R", "completed", 50), verify("dev", "R", "failed", 10)],
+            (),
+            "refuse",
+            "not verified in dev",
+        ),
+        ("other release verified", 1, [verify("dev", "S", "completed", 5)], (), "refuse", "dev"),
+        ("deployed upstream by this walk", 1, [], ("dev",), "ok", "by this promotion"),
+        (
+            "soak not over",
+            3,
+            [verify("staging", "R", "completed", 20)],
+            (),
+            "wait",
+            "41 of 60 min left",
+        ),
+        ("soak over", 3, [verify("staging", "R", "completed", 61)], (), "ok", "verified"),
+        ("soak cannot pass in one walk", 3, [], ("staging",), "refuse", "soaks a release 60"),
+    ],
+)
+def test_upstream(case, index, entries, walked, outcome, says):
+    verdict = upstream_verdict(PIPELINE, index, "R", LedgerView(entries), NOW, frozenset(walked))
+    assert verdict.outcome == outcome, f"{case}: {verdict}"
+    assert says in verdict.reason, f"{case}: {verdict.reason}"
+
+
+@pytest.mark.parametrize(
+    ("stage", "auto", "approver", "outcome", "says"),
+    [
+        ("dev", False, None, "ok", "no approval required"),
+        ("dev", True, None, "ok", "autoPromote"),
+        ("staging", False, None, "ok", "no approval required"),
+        ("staging", True, None, "refuse", "autoPromote is off"),
+        ("staging", True, "ci-bot", "ok", "approved by ci-bot"),
+        ("live", False, None, "refuse", "requires approval"),
+        ("live", True, None, "refuse", "requires approval"),
+        ("live", False, "alice", "ok", "approved by alice"),
+    ],
+)
+def test_approval(stage, auto, approver, outcome, says):
+    chosen = next(s for s in PIPELINE.stages if s.stack == stage)
+    verdict = approval_verdict(chosen, auto, approver)
+    assert (verdict.outcome, says in verdict.reason) == (outcome, True), verdict
+
+
+def test_auto_promote_skips_required_approval_when_the_stage_allows_it():
+    stage = Stage(stack="live", approval="required", auto_promote=True)
+    assert approval_verdict(stage, True, None).ok
+    assert not approval_verdict(stage, False, None).ok
+
+
+@pytest.mark.parametrize(
+    ("case", "release", "holds", "entries", "created", "rollback", "outcome"),
+    [
+        ("new release", "R2", "R1", [], {"R1": "1", "R2": "2"}, False, "ok"),
+        ("older release", "R1", "R2", [], {"R1": "1", "R2": "2"}, False, "refuse"),
+        (
+            "replaced release",
+            "R1",
+            "R2",
+            [verify("dev", "R1", "completed", 9), verify("dev", "R2", "completed", 5)],
+            {},
+            False,
+            "refuse",
+        ),
+        ("unknown history", "R1", "bootstrap", [], {"R1": "1"}, False, "ok"),
+        (
+            "rollback to a verified release",
+            "R1",
+            "R2",
+            [verify("dev", "R1", "completed", 9), verify("dev", "R2", "completed", 5)],
+            {},
+            True,
+            "ok",
+        ),
+        ("rollback to a stranger", "R3", "R2", [], {}, True, "refuse"),
+        ("rollback to what runs", "R2", "R2", [], {}, True, "refuse"),
+    ],
+)
+def test_direction_and_rollback(case, release, holds, entries, created, rollback, outcome):
+    verdict = direction_verdict("dev", release, holds, LedgerView(entries), created, rollback)
+    assert verdict.outcome == outcome, f"{case}: {verdict}"

@@ -98,6 +98,11 @@ def substitutions(spec: StageSpec) -> list[tuple[re.Pattern[str], str]]:
         if token and token not in seen:
             seen.add(token)
             out.append((_token_pattern(token, name_like), placeholder))
+    # Names that allow only letters and digits (Azure storage accounts, registries) start with
+    # the stack name without its punctuation: azure-dev -> azuredevst1a2b3c4d.
+    compact = re.sub(r"[^a-z0-9]", "", identity.stack.lower())
+    if compact and compact != identity.stack:
+        out.append((re.compile(rf"(?<![A-Za-z0-9.]){re.escape(compact)}(?=[a-z0-9])"), "{stack}"))
     return out
 
 
@@ -244,7 +249,9 @@ def compare_shapes(
         values = {s: shapes[s].get(path, _ABSENT) for s in stacks}
         if len({json.dumps(v, default=str) for v in values.values()}) < 2:
             continue
-        reference = _reference(values, stacks)
+        # The pipeline's stages set the reference; a local stage never outvotes them.
+        pipeline_stacks = [s for s in stacks if definition.local_stage(s) is None] or stacks
+        reference = _reference({s: values[s] for s in pipeline_stacks}, pipeline_stacks)
         odd = [s for s, v in values.items() if v != reference]
         declared = all(
             (local := definition.local_stage(s)) is not None

@@ -1,0 +1,120 @@
+"""What every Docker role of one stage shares: the spec, its labels, log rotation, and the check
+that the shape asks for nothing one Docker host cannot provide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from components.docker import images
+from components.spec import StageSpec
+
+LOG_DRIVER = "json-file"
+# Rotation keeps a stage's logs to at most 3 x 10 MB per container on the host.
+LOG_OPTS = {"max-size": "10m", "max-file": "3"}
+SECRETS_DIR = "/run/secrets"
+# Services run on a read-only root, and Docker copies files only into a writable root or a
+# volume: each service replica gets a small volume here for its CA and secret files.
+SERVICE_FILES_DIR = "/run/stageline"
+# Names containers answer under on the stage's private network (network aliases).
+DATABASE_HOST = "database"
+STORAGE_HOST = "storage"
+
+
+@dataclass(frozen=True)
+class DockerContext:
+    spec: StageSpec
+    tags: dict[str, str]
+
+    @classmethod
+    def of(cls, spec: StageSpec) -> DockerContext:
+        return cls(spec=spec, tags=spec.identity.resource_tags())
+
+    @property
+    def stack(self) -> str:
+        return self.spec.identity.stack
+
+    def container_labels(self, name: str) -> list[docker.ContainerLabelArgs]:
+        """The stage's tags as labels (sorted, so every stage lists them in the same order)."""
+        return [
+            docker.ContainerLabelArgs(label=k, value=v)
+            for k, v in sorted({**self.tags, "name": name}.items())
+        ]
+
+    def network_labels(self, name: str) -> list[docker.NetworkLabelArgs]:
+        return [
+            docker.NetworkLabelArgs(label=k, value=v)
+            for k, v in sorted({**self.tags, "name": name}.items())
+        ]
+
+    def volume_labels(self, name: str) -> list[docker.VolumeLabelArgs]:
+        return [
+            docker.VolumeLabelArgs(label=k, value=v)
+            for k, v in sorted({**self.tags, "name": name}.items())
+        ]
+
+
+def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def hardened(**kwargs: Any) -> dict[str, Any]:
+    """Container arguments every container of a stage shares: never privileged, no new
+    privileges, every capability dropped unless listed, logs rotated, restarted on failure."""
+    adds = kwargs.pop("cap_add", [])
+    return {
+        "privileged": False,
+        "security_opts": ["no-new-privileges:true"],
+        "capabilities": docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=adds),
+        "log_driver": LOG_DRIVER,
+        "log_opts": LOG_OPTS,
+        "restart": "unless-stopped",
+        "init": True,
+        **kwargs,
+    }
+
+
+def unrealizable(spec: StageSpec) -> list[tuple[str, str]]:
+    """Shape settings one Docker host cannot honour, as (config key, what was expected).
+
+    A stage on Docker states these differences in its stack file (and pipeline.yaml declares
+    them as substrate differences), so they show in the parity report instead of being dropped.
+    """
+    found = []
+    shape = spec.shape
+    if shape.encryption.at_rest:
+        found.append(
+            (
+                "stageline:shape.encryption.atRest",
+                "false on docker: volumes are not encrypted with a customer-managed key",
+            )
+        )
+    if shape.logging.flow_logs:
+        found.append(
+            (
+                "stageline:shape.logging.flowLogs",
+                "false on docker: a bridge network keeps no flow logs",
+            )
+        )
+    major = shape.database.major_version
+    if images.postgres(major) is None:
+        found.append(
+            (
+                "stageline:shape.database.majorVersion",
+                f"one of {sorted(images.POSTGRES)} on docker (no pinned image for {major};"
+                " add its digest to components/docker/images.py)",
+            )
+        )
+    return found
+
+
+def check_substrate(spec: StageSpec) -> None:
+    """Stop before any Docker resource is declared if the shape cannot be honoured here."""
+    problems = unrealizable(spec)
+    if problems:
+        source = f"stacks/Pulumi.{spec.identity.stack}.yaml"
+        lines = "\n".join(f"{source}: {key}: expected {what}" for key, what in problems)
+        raise pulumi.RunError(f"invalid stage configuration for docker:\n{lines}")

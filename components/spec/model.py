@@ -178,7 +178,8 @@ class ServiceScale(Model):
 
 
 class DatabaseScale(Model):
-    instance_class: str = Field(default="db.t4g.micro", pattern=r"^[a-z0-9_.-]+$")
+    # The cloud's own size name: db.t4g.micro on AWS, Standard_B1ms on Azure.
+    instance_class: str = Field(default="db.t4g.micro", pattern=r"^[A-Za-z0-9_.-]+$")
     storage_gb: int = Field(default=20, ge=20, le=65536)
     backup_retention_days: int = Field(default=1, ge=1, le=35)
     multi_az: bool = False
@@ -268,6 +269,10 @@ class StageSpec(Model):
                 found.append(("scale.database.deletionProtection", "true in live"))
             if not self.scale.database.multi_az:
                 found.append(("scale.database.multiAz", "true in live"))
+        if self.identity.cloud == "azure":
+            from components.spec.azure import azure_problems
+
+            found += azure_problems(self)
         return found
 
 

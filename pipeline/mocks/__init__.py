@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from pipeline.mocks import aws
+from pipeline.mocks import aws, azure, docker
 
 Outputs = Callable[[dict[str, Any], "Facts"], dict[str, Any]]
 
@@ -41,8 +41,8 @@ class Facts:
         return f"{self.name}-{self.suffix}"[:63]
 
 
-RESOURCES: dict[str, Outputs] = {**aws.RESOURCES}
-CALLS: dict[str, Outputs] = {**aws.CALLS}
+RESOURCES: dict[str, Outputs] = {**aws.RESOURCES, **azure.RESOURCES, **docker.RESOURCES}
+CALLS: dict[str, Outputs] = {**aws.CALLS, **azure.CALLS, **docker.CALLS}
 
 
 class StageMocks(pulumi.runtime.Mocks):

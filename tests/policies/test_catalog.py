@@ -17,6 +17,9 @@ LIVE_ONLY = {
     "aws-lb-loadbalancer-deletion-protection",
     "aws-rds-instance-multi-az",
     "aws-rds-instance-deletion-protection",
+    "azure-dbforpostgresql-server-zone-redundant-ha",
+    "azure-dbforpostgresql-server-geo-redundant-backup",
+    "azure-keyvault-vault-purge-protection",
 }
 
 

@@ -1,0 +1,52 @@
+"""What Azure accepts of a stage's scale, checked with the rest of the spec before anything is
+declared (the keys are shared with AWS; their ranges are not)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from components.spec.model import StageSpec
+
+# PostgreSQL flexible server: provisioned storage sizes (GiB) and backup retention (days).
+POSTGRES_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+POSTGRES_BACKUP_DAYS = range(7, 36)
+# Log Analytics: interactive retention (days) of a PerGB2018 workspace.
+LOG_ANALYTICS_DAYS = range(30, 731)
+
+
+def azure_problems(spec: StageSpec) -> list[tuple[str, str]]:
+    """(model path, what was expected) for each scale value Azure would refuse."""
+    scale, found = spec.scale, []
+    db = scale.database
+    if not db.instance_class.startswith("Standard_"):
+        found.append(
+            ("scale.database.instanceClass", "an Azure flexible-server SKU such as Standard_B1ms")
+        )
+    elif db.multi_az and db.instance_class.startswith("Standard_B"):
+        found.append(
+            (
+                "scale.database.instanceClass",
+                "a General Purpose or Memory Optimized SKU (Standard_D*, Standard_E*) when "
+                "multiAz is true: burstable servers have no zone-redundant HA",
+            )
+        )
+    if db.storage_gb not in POSTGRES_STORAGE_GB:
+        sizes = ", ".join(map(str, POSTGRES_STORAGE_GB))
+        found.append(("scale.database.storageGb", f"one of {sizes} on azure"))
+    if db.backup_retention_days not in POSTGRES_BACKUP_DAYS:
+        found.append(("scale.database.backupRetentionDays", "between 7 and 35 on azure"))
+    if scale.log_retention_days not in LOG_ANALYTICS_DAYS:
+        found.append(("scale.logRetentionDays", "between 30 and 730 on azure (Log Analytics)"))
+    for name in sorted(spec.shape.services):
+        service = scale.service(name)
+        # Container Apps pair 0.5 GiB of memory with every 0.25 vCPU.
+        if service.memory != 2 * service.cpu:
+            found.append(
+                (
+                    f"scale.services.{name}.memory",
+                    f"twice the cpu units ({2 * service.cpu}) on azure: Container Apps pair "
+                    "0.5 GiB with each 0.25 vCPU",
+                )
+            )
+    return found

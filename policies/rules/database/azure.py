@@ -1,0 +1,123 @@
+"""Azure database rules: PostgreSQL flexible servers only inside the VNet, TLS required,
+Entra ID sign-in only, backups kept long enough, zone-redundant and geo-backed-up in live."""
+
+from __future__ import annotations
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+
+from ..graph import number
+from ..rule import RuleSet, checkov, config_schema
+
+RULES = RuleSet("database")
+
+SERVER = "azure-native:dbforpostgresql:Server"
+CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
+TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-server-disallow-public-access",
+    types=(SERVER,),
+    description="The server has no public endpoint: it lives in a delegated subnet and public"
+    " network access is disabled.",
+    severity=Severity.CRITICAL,
+    remediation="Set network.delegatedSubnetResourceId and privateDnsZoneArmResourceId, and"
+    " network.publicNetworkAccess to Disabled.",
+)
+def azure_dbforpostgresql_server_disallow_public_access(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    network = args.props.get("network") or {}
+    if network.get("publicNetworkAccess") != "Disabled":
+        report("network.publicNetworkAccess is not Disabled", None)
+    if not network.get("delegatedSubnetResourceId"):
+        report("the server is not in a delegated subnet of the stage's VNet", None)
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-configuration-require-tls",
+    types=(CONFIGURATION,),
+    description="Server parameters keep TLS required (require_secure_transport on) at version"
+    " 1.2 or later.",
+    severity=Severity.HIGH,
+    remediation="Set require_secure_transport to on and ssl_min_protocol_version to TLSv1.2"
+    " or TLSv1.3.",
+)
+def azure_dbforpostgresql_configuration_require_tls(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    name, value = args.props.get("configurationName"), str(args.props.get("value", ""))
+    if name == "require_secure_transport" and value.lower() != "on":
+        report(f"require_secure_transport is {value}, expected on", None)
+    if name == "ssl_min_protocol_version" and value not in TLS_VERSIONS:
+        report(f"ssl_min_protocol_version is {value}, expected TLSv1.2 or later", None)
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-server-entra-only",
+    types=(SERVER,),
+    description="Sign-in is with Entra ID only: no password authentication and no"
+    " administrator password in config or state.",
+    severity=Severity.HIGH,
+    remediation="Set authConfig.activeDirectoryAuth to Enabled and passwordAuth to Disabled;"
+    " drop administratorLoginPassword and add an Entra administrator.",
+)
+def azure_dbforpostgresql_server_entra_only(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    auth = args.props.get("authConfig") or {}
+    if str(auth.get("passwordAuth", "")).lower() != "disabled":
+        report("authConfig.passwordAuth is not Disabled", None)
+    if str(auth.get("activeDirectoryAuth", "")).lower() != "enabled":
+        report("authConfig.activeDirectoryAuth is not Enabled", None)
+    if args.props.get("administratorLoginPassword") is not None:
+        report("administratorLoginPassword is set", None)
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-server-backup-retention",
+    types=(SERVER,),
+    description="Backups are kept at least the stage's minimum number of days.",
+    severity=Severity.HIGH,
+    remediation="Raise scale.database.backupRetentionDays in the stack file (7 to 35 on Azure).",
+    config=config_schema({"minimumDays": {"type": "integer", "minimum": 7, "maximum": 35}}),
+)
+def azure_dbforpostgresql_server_backup_retention(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    minimum = int(args.get_config().get("minimumDays", 7))
+    days = number((args.props.get("backup") or {}).get("backupRetentionDays", 7))
+    if days < minimum:
+        report(f"backup.backupRetentionDays is {days} day(s), the stage requires {minimum}", None)
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-server-zone-redundant-ha",
+    types=(SERVER,),
+    description="The server has a zone-redundant standby.",
+    severity=Severity.HIGH,
+    remediation="Set scale.database.multiAz to true with a General Purpose or Memory"
+    " Optimized SKU (highAvailability.mode ZoneRedundant).",
+)
+def azure_dbforpostgresql_server_zone_redundant_ha(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    mode = (args.props.get("highAvailability") or {}).get("mode")
+    if mode != "ZoneRedundant":
+        report(f"highAvailability.mode is {mode}, not ZoneRedundant", None)
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-server-geo-redundant-backup",
+    types=(SERVER,),
+    description="Backups are also kept in the paired region.",
+    severity=Severity.MEDIUM,
+    remediation="Set scale.database.deletionProtection to true (backup.geoRedundantBackup"
+    " Enabled); it can only be chosen when the server is created.",
+    references=(checkov("CKV_AZURE_136"),),
+)
+def azure_dbforpostgresql_server_geo_redundant_backup(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if (args.props.get("backup") or {}).get("geoRedundantBackup") != "Enabled":
+        report("backup.geoRedundantBackup is not Enabled", None)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pulumi_policy import PolicyResource
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs
 
 
 def document(value: Any) -> Any:
@@ -65,3 +65,15 @@ def companions(
 ) -> list[PolicyResource]:
     """Resources of ``type_token`` whose ``key`` property names ``target``."""
     return [r for r in of_type(resources, type_token) if names(target, r.props.get(key))]
+
+
+def report_missing_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The identity tags the rule's config requires, and a stage tag naming this stage."""
+    config = args.get_config()
+    tags = args.props.get("tags") or {}
+    missing = [k for k in config.get("requiredKeys", []) if not tags.get(k)]
+    if missing:
+        report(f"missing tag(s): {', '.join(missing)}", None)
+    stage = config.get("stage")
+    if stage and tags.get("stage") and tags.get("stage") != stage:
+        report(f"tag stage is {tags.get('stage')}, but this is the {stage} stage", None)

@@ -18,8 +18,14 @@ from pipeline.render import StageRender
 from policies.rules.tags.azure import TAGGABLE
 from tests.conftest import PROJECT_DIR, STACKS_DIR
 from tests.policies.conftest import Shipped
-
-Change = Callable[[list[dict[str, Any]]], None]
+from tests.policies.mutate import (
+    Change,
+    assert_only,
+    drop_input,
+    resource,
+    seen,
+    set_input,
+)
 
 APP = "azure-native:app:ContainerApp"
 SERVER = "azure-native:dbforpostgresql:Server"
@@ -45,39 +51,6 @@ def shipped(stages: dict[str, StageRender]) -> dict[str, Shipped]:
         for stack, render in stages.items()
         if stack in ("azure-dev", "azure-live")
     }
-
-
-def resource(resources: list[dict[str, Any]], type_token: str, suffix: str) -> dict[str, Any]:
-    found = [r for r in resources if r["type"] == type_token and r["name"].endswith(suffix)]
-    assert len(found) == 1, f"expected one {type_token} named *{suffix}, found {len(found)}"
-    return found[0]
-
-
-def set_input(type_token: str, suffix: str, path: str, value: Any) -> Change:
-    """Set one input (dotted path; digits index lists) of one resource."""
-
-    def change(resources: list[dict[str, Any]]) -> None:
-        target: Any = resource(resources, type_token, suffix)["inputs"]
-        *parents, last = path.split(".")
-        for key in parents:
-            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
-        if isinstance(target, list):
-            target[int(last)] = value
-        else:
-            target[last] = value
-
-    return change
-
-
-def drop_input(type_token: str, suffix: str, path: str) -> Change:
-    def change(resources: list[dict[str, Any]]) -> None:
-        target: Any = resource(resources, type_token, suffix)["inputs"]
-        *parents, last = path.split(".")
-        for key in parents:
-            target = target[int(key)] if key.isdigit() else target[key]
-        del target[last]
-
-    return change
 
 
 def image(suffix: str, rewrite: Callable[[str], str]) -> Change:
@@ -227,16 +200,12 @@ CASES = [
 ]  # fmt: skip
 
 
-def _seen(diagnostics: list[Any]) -> list[tuple[str, str, str, str]]:
-    return [(d.policy, d.enforcement, d.urn, d.message) for d in diagnostics]
-
-
 @pytest.mark.parametrize("stage", ["dev", "live"])
 def test_shipped_azure_stage_is_the_compliant_baseline(
     pack: PolicyHarness, shipped: dict[str, Shipped], stage: str
 ) -> None:
     result = pack.analyze(shipped[stage].graph())
-    assert result.diagnostics == [], f"azure-{stage}: {_seen(result.diagnostics)}"
+    assert result.diagnostics == [], f"azure-{stage}: {seen(result.diagnostics)}"
     azure_rules = {p.name for p in pack.policies() if p.name.startswith("azure-")}
     ran = set(result.enabled) & azure_rules
     assert ran, "no Azure rule ran"
@@ -254,16 +223,7 @@ def test_changing_one_property_fires_exactly_that_rule(
     pack: PolicyHarness, shipped: dict[str, Shipped], case: Case
 ) -> None:
     result = pack.analyze(shipped[case.stage].graph(case.change))
-    seen = _seen(result.diagnostics)
-    assert result.diagnostics, f"{case.policy} did not fire for {case.urn}"
-    assert {d.policy for d in result.diagnostics} == {case.policy}, f"{case.urn}: {seen}"
-    match = [
-        d
-        for d in result.diagnostics
-        if d.urn.endswith(f"::{case.urn}") and case.message in d.message
-    ]
-    assert match, f"no finding on {case.urn} saying {case.message!r}: {seen}"
-    assert all(d.enforcement == case.enforcement for d in match), f"{case.urn}: {seen}"
+    assert_only(result.diagnostics, case.policy, case.urn, case.message, case.enforcement)
 
 
 def test_live_only_rules_stay_silent_in_dev(
@@ -274,7 +234,7 @@ def test_live_only_rules_stay_silent_in_dev(
         set_input(SERVER, "database-postgres", "highAvailability.mode", "Disabled")
     )
     result = pack.analyze(graph)
-    assert result.diagnostics == [], _seen(result.diagnostics)
+    assert result.diagnostics == [], seen(result.diagnostics)
     assert "azure-keyvault-vault-purge-protection" not in result.enabled
 
 

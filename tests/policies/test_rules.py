@@ -4,7 +4,6 @@ property (or adds/drops one resource) and expects exactly that rule to fire."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +11,14 @@ import pytest
 
 from pipeline.policy import PolicyHarness
 from tests.policies.conftest import Shipped
-
-Change = Callable[[list[dict[str, Any]]], None]
+from tests.policies.mutate import (
+    Change,
+    assert_only,
+    resource,
+    seen,
+    set_input,
+    set_option,
+)
 
 RDS = "aws:rds/instance:Instance"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -21,35 +26,6 @@ LISTENER = "aws:lb/listener:Listener"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 REPO = "aws:ecr/repository:Repository"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-
-
-def resource(resources: list[dict[str, Any]], type_token: str, suffix: str) -> dict[str, Any]:
-    found = [r for r in resources if r["type"] == type_token and r["name"].endswith(suffix)]
-    assert len(found) == 1, f"expected one {type_token} named *{suffix}, found {len(found)}"
-    return found[0]
-
-
-def set_input(type_token: str, suffix: str, path: str, value: Any) -> Change:
-    """Set one input (dotted path; digits index lists) of one resource."""
-
-    def change(resources: list[dict[str, Any]]) -> None:
-        target: Any = resource(resources, type_token, suffix)["inputs"]
-        *parents, last = path.split(".")
-        for key in parents:
-            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
-        if isinstance(target, list):
-            target[int(last)] = value
-        else:
-            target[last] = value
-
-    return change
-
-
-def set_option(type_token: str, suffix: str, option: str, value: Any) -> Change:
-    def change(resources: list[dict[str, Any]]) -> None:
-        resource(resources, type_token, suffix)["options"][option] = value
-
-    return change
 
 
 def set_container(suffix: str, key: str, value: Any) -> Change:
@@ -266,16 +242,12 @@ CASES = [
 ]  # fmt: skip
 
 
-def _seen(diagnostics: list[Any]) -> list[tuple[str, str, str, str]]:
-    return [(d.policy, d.enforcement, d.urn, d.message) for d in diagnostics]
-
-
 @pytest.mark.parametrize("stack", ["dev", "live"])
 def test_shipped_stage_is_the_compliant_baseline(
     pack: PolicyHarness, shipped: dict[str, Shipped], stack: str
 ) -> None:
     result = pack.analyze(shipped[stack].graph())
-    assert result.diagnostics == [], f"{stack}: {_seen(result.diagnostics)}"
+    assert result.diagnostics == [], f"{stack}: {seen(result.diagnostics)}"
     assert result.passed == result.enabled
 
 
@@ -284,16 +256,7 @@ def test_changing_one_property_fires_exactly_that_rule(
     pack: PolicyHarness, shipped: dict[str, Shipped], case: Case
 ) -> None:
     result = pack.analyze(shipped[case.stack].graph(case.change))
-    seen = _seen(result.diagnostics)
-    assert result.diagnostics, f"{case.policy} did not fire for {case.urn}"
-    assert {d.policy for d in result.diagnostics} == {case.policy}, f"{case.urn}: {seen}"
-    match = [
-        d
-        for d in result.diagnostics
-        if d.urn.endswith(f"::{case.urn}") and case.message in d.message
-    ]
-    assert match, f"no finding on {case.urn} saying {case.message!r}: {seen}"
-    assert all(d.enforcement == case.enforcement for d in match), f"{case.urn}: {seen}"
+    assert_only(result.diagnostics, case.policy, case.urn, case.message, case.enforcement)
 
 
 def test_disabled_rule_stays_silent_outside_live(
@@ -302,7 +265,7 @@ def test_disabled_rule_stays_silent_outside_live(
     """Deletion protection is a live rule: dev's config disables it, so dev passes without it."""
     graph = shipped["dev"].graph(set_input(ALB, "alb", "enableDeletionProtection", False))
     result = pack.analyze(graph)
-    assert result.diagnostics == [], _seen(result.diagnostics)
+    assert result.diagnostics == [], seen(result.diagnostics)
     assert "aws-lb-loadbalancer-deletion-protection" not in result.enabled
 
 
@@ -311,7 +274,7 @@ def test_repository_policy_naming_an_account_is_compliant(
 ) -> None:
     change = repository_policy({"AWS": "arn:aws:iam::123456789012:root"})
     result = pack.analyze(shipped["live"].graph(change))
-    assert result.diagnostics == [], _seen(result.diagnostics)
+    assert result.diagnostics == [], seen(result.diagnostics)
 
 
 def test_every_aws_rule_has_a_failing_case(pack: PolicyHarness) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
+from ..graph import report_missing_tags
 from ..rule import RuleSet, config_schema
 
 RULES = RuleSet("tags")
@@ -59,11 +60,4 @@ TAGGABLE = frozenset(
     ),
 )
 def aws_all_taggable_required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    config = args.get_config()
-    tags = args.props.get("tags") or {}
-    missing = [k for k in config.get("requiredKeys", []) if not tags.get(k)]
-    if missing:
-        report(f"missing tag(s): {', '.join(missing)}", None)
-    stage = config.get("stage")
-    if stage and tags.get("stage") and tags.get("stage") != stage:
-        report(f"tag stage is {tags.get('stage')}, but this is the {stage} stage", None)
+    report_missing_tags(args, report)

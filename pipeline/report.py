@@ -45,6 +45,17 @@ def _verdict_counts(rows: list[Row]) -> str:
     return ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "none"
 
 
+def _by_pipeline(plan: Plan) -> list[tuple[str, list[str], list[Row]]]:
+    """Per pipeline: its rendered stacks (local ones last) and its non-identity rows."""
+    out = []
+    for name in plan.stages.definition.pipelines:
+        stacks = [s for p, s in plan.stages.definition.stacks() if p == name and s in plan.renders]
+        shown = [r for r in plan.parity.rows if r.pipeline == name and r.verdict != "identity"]
+        if shown:
+            out.append((name, stacks, shown))
+    return out
+
+
 def table(plan: Plan) -> str:
     out: list[str] = []
     for stack, render in plan.renders.items():
@@ -66,17 +77,16 @@ def table(plan: Plan) -> str:
             )
         out.append("")
     rows = plan.parity.rows
-    stacks = list(plan.renders)
     out.append(f"Parity matrix ({_verdict_counts(rows)})")
-    shown_rows = [r for r in rows if r.verdict != "identity"]
     if rows:
         out.append(
             "  (identity differences such as CIDRs and owner tags: --format json lists them)"
         )
-    if shown_rows:
+    for pipeline, stacks, shown in _by_pipeline(plan):
+        out.append(f"  pipeline {pipeline}")
         header = f"  {'resource':<34} {'property':<32} " + " ".join(f"{s:<14}" for s in stacks)
         out.append(header + " verdict")
-        for row in shown_rows:
+        for row in shown:
             cells = " ".join(f"{_short(row.values.get(s), 14):<14}" for s in stacks)
             out.append(
                 f"  {_short(_resource_label(row), 34):<34} {_short(row.property, 32):<32} "
@@ -107,15 +117,16 @@ def markdown(plan: Plan) -> str:
         )
     out += ["", *compliance_markdown(plan.compliance, plan.policy)]
     out += [f"### Parity ({_verdict_counts(plan.parity.rows)})", ""]
-    if plan.parity.rows:
-        stacks = list(plan.renders)
+    for pipeline, stacks, shown in _by_pipeline(plan):
+        out += [f"Pipeline `{pipeline}`", ""]
         out.append("| resource | property | " + " | ".join(stacks) + " | verdict |")
         out.append("|---|---|" + "---|" * len(stacks) + "---|")
-        for row in [r for r in plan.parity.rows if r.verdict != "identity"]:
+        for row in shown:
             cells = " | ".join(
                 f"`{_short(row.values.get(s), 24)}`" if s in row.values else "" for s in stacks
             )
             out.append(f"| {_resource_label(row)} | `{row.property}` | {cells} | {row.verdict} |")
+        out.append("")
     if plan.parity.violations:
         out += ["", "### Parity violations", ""]
         out += [f"- **{v.stack}** `{v.property}`: {v.message}" for v in plan.parity.violations]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from policies.rules.tags.azure import TAGGABLE
 from tests.conftest import PROJECT_DIR, STACKS_DIR
 from tests.policies.conftest import Shipped
 from tests.policies.mutate import (
+    Case,
     Change,
     assert_only,
     drop_input,
@@ -75,18 +75,6 @@ def nsg_rule(suffix: str, **rule: Any) -> Change:
         rules.insert(0, {"direction": "Inbound", "access": "Allow", "protocol": "Tcp", **rule})
 
     return change
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    policy: str
-    change: Change
-    message: str
-    urn: str
-    """Name of the resource the finding must point at (URN suffix)."""
-    stage: str = "live"
-    enforcement: str = "mandatory"
 
 
 CASES = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from pipeline.policy import PolicyHarness, StageGraph
 from pipeline.policy.check import project_of
 from pipeline.stages import load_stages
 from tests.conftest import PROJECT_DIR, STACKS_DIR, render
+from tests.policies.mutate import Case
 
 Change = Callable[[list[dict[str, Any]]], None]
 CONTAINER = "docker:index/container:Container"
@@ -65,15 +65,6 @@ def set_input(type_token: str, name: str, key: str, value: Any) -> Change:
         inputs[key] = value(inputs.get(key)) if callable(value) else value
 
     return change
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    policy: str
-    change: Change
-    message: str
-    urn: str
 
 
 CASES = [

@@ -6,9 +6,24 @@ Shared by the AWS, Azure and Docker rule tests: a compliant baseline, one change
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Change = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One failing fixture: a change to a compliant stage and the one finding it must cause."""
+
+    id: str
+    policy: str
+    change: Change
+    message: str
+    urn: str
+    """Name of the resource the finding must point at (URN suffix)."""
+    stage: str = "live"
+    enforcement: str = "mandatory"
 
 
 def resource(resources: list[dict[str, Any]], type_token: str, suffix: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ property (or adds/drops one resource) and expects exactly that rule to fire."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from pipeline.policy import PolicyHarness
 from tests.policies.conftest import Shipped
 from tests.policies.mutate import (
+    Case,
     Change,
     assert_only,
     resource,
@@ -78,18 +78,6 @@ def without_tag(type_token: str, suffix: str, tag: str) -> Change:
         del resource(resources, type_token, suffix)["inputs"]["tags"][tag]
 
     return change
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    policy: str
-    change: Change
-    message: str
-    urn: str
-    """Name of the resource the finding must point at (URN suffix)."""
-    stack: str = "live"
-    enforcement: str = "mandatory"
 
 
 CASES = [
@@ -255,7 +243,7 @@ def test_shipped_stage_is_the_compliant_baseline(
 def test_changing_one_property_fires_exactly_that_rule(
     pack: PolicyHarness, shipped: dict[str, Shipped], case: Case
 ) -> None:
-    result = pack.analyze(shipped[case.stack].graph(case.change))
+    result = pack.analyze(shipped[case.stage].graph(case.change))
     assert_only(result.diagnostics, case.policy, case.urn, case.message, case.enforcement)
 
 

@@ -1,4 +1,4 @@
-"""``python -m pipeline``: plan stages offline (and, in later modules, promote and diff them)."""
+"""``python -m pipeline``: every stageline command (plan, diff, policies, promote, ...)."""
 
 from __future__ import annotations
 

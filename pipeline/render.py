@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import runpy
+import signal
 import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +27,7 @@ from components.spec.stackfile import StackConfig
 SECRET = "[secret]"
 UNKNOWN_VALUE = "[unknown]"
 # Imported once in the fork server, so every stage process starts warm.
-PRELOAD = ["pulumi", "pydantic", "yaml", "pipeline.mocks", "pipeline.warm"]
+PRELOAD = ["pipeline.worker", "pulumi", "pydantic", "yaml", "pipeline.mocks", "pipeline.warm"]
 
 
 @dataclass
@@ -189,6 +190,19 @@ def render_stages(
     context.set_forkserver_preload(PRELOAD)
     workers = min(len(configs), jobs or os.cpu_count() or 1)
     # max_tasks_per_child=1: one stage per process, so no runtime state crosses stacks.
-    with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {c.stack: pool.submit(_render_json, str(project_dir), c) for c in configs}
+    pool = ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1)
+    try:
+        # A Ctrl-C while a worker is being forked would orphan it half-started: hold the signal
+        # until every stage is submitted, then take it while waiting for the results.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            futures = {c.stack: pool.submit(_render_json, str(project_dir), c) for c in configs}
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return {stack: StageRender.from_json(f.result()) for stack, f in futures.items()}
+    except BaseException:
+        # Interrupted: start no further stage, and let the running ones finish before we go.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)

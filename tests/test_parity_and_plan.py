@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +144,20 @@ def test_unknown_stack_exits_2() -> None:
     result = plan("--stack", "prod")
     assert result.returncode == 2
     assert "no stack 'prod'" in result.stderr
+
+
+def test_ctrl_c_stops_plan_cleanly() -> None:
+    """One line and exit 130: no traceback from the stage processes or the fork server."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "plan"],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)  # a full plan takes several seconds: the signal lands mid-run
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err == "plan: interrupted\n"
+    assert out == ""

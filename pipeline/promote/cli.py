@@ -147,6 +147,7 @@ def _promote(args: argparse.Namespace) -> int:
         PROJECT_DIR,
         Path(args.policy_pack) if args.policy_pack else None,
         Path(args.policy_pack_config) if args.policy_pack_config else None,
+        stacks_dir,
     )
     if args.rehearse:
         from pipeline.promote.rehearsal import rehearse

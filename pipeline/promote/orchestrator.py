@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from components.spec import SpecError, read_stack
 from pipeline.definition import Pipeline, PipelineFile, Stage
 from pipeline.promote.deployer import (
     Deployer,
@@ -76,18 +77,24 @@ class Outcome:
 
 
 def stage_policy(
-    project_dir: Path, pack: Path | None, config: Path | None
+    project_dir: Path, pack: Path | None, config: Path | None, stacks_dir: Path | None = None
 ) -> Callable[[str], PolicyOptions]:
-    """Policy options per stage: ``--policy-pack`` (default policies/) and the stage's config
-    (``--policy-pack-config``, default policies/config/<stage>.json when it exists)."""
+    """Policy options per stack: ``--policy-pack`` (default policies/) and the config of the
+    stack's *stage* (``--policy-pack-config``, default policies/config/<stage>.json when it
+    exists), so azure-live is held to live.json like live."""
     default_pack = project_dir / "policies"
+    stacks = stacks_dir or project_dir / "stacks"
 
-    def options(stage: str) -> PolicyOptions:
+    def options(stack: str) -> PolicyOptions:
         chosen_pack = pack or (
             default_pack if (default_pack / "PulumiPolicy.yaml").exists() else None
         )
         chosen_config = config
         if chosen_config is None:
+            try:
+                stage = read_stack(stacks, stack).values.get("stageline:stage", stack)
+            except SpecError:
+                stage = stack  # the spec check reports the stack file; policy falls back
             candidate = project_dir / "policies" / "config" / f"{stage}.json"
             chosen_config = candidate if candidate.exists() else None
         return PolicyOptions(chosen_pack, chosen_config)

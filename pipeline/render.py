@@ -147,8 +147,7 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
     result = StageRender(config.stack, config.source)
     os.environ["PULUMI_CONFIG"] = json.dumps(config.values)
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(config.secret_keys))
-    region = config.values.get("aws:region") or config.values.get("azure-native:location", "local")
-    mocks = StageMocks(config.stack, region)
+    mocks = StageMocks(config.stack, config.region)
     monitor = _capturing_monitor(mocks)
     pulumi.runtime.set_mocks(
         mocks, project="stageline", stack=config.stack, preview=False, monitor=monitor

@@ -55,6 +55,12 @@ class SpecError(Exception):
         return "\n".join(f"{self.source}: {p.key}: {p.message}" for p in self.problems)
 
 
+def region_of(config: Mapping[str, str]) -> str | None:
+    """The stage's region, read from its cloud's provider key (Docker has none: local)."""
+    key = REGION_KEYS.get(config.get(f"{PROJECT}:cloud", "aws"))
+    return config.get(key) if key else "local"
+
+
 def _config_key(path: tuple[str | int, ...], cloud: str) -> str:
     """Map a model path (identity.tags.owner) to the config key that feeds it."""
     parts = [str(p) for p in path]
@@ -126,8 +132,7 @@ def load_spec(
         raise SpecError(source, problems)
 
     cloud = str(values.get("cloud", "aws"))
-    region_key = REGION_KEYS.get(cloud)
-    region = config.get(region_key) if region_key else "local"
+    region = region_of(config)
     identity = {
         "stage": values.get("stage"),
         "stack": stack,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from components.spec.loader import PROJECT, UNKNOWN, Problem, SpecError, load_spec
+from components.spec.loader import PROJECT, UNKNOWN, Problem, SpecError, load_spec, region_of
 from components.spec.model import StageSpec
 
 
@@ -26,6 +26,10 @@ class StackConfig:
     source: str
     values: dict[str, str]
     secret_keys: tuple[str, ...]
+
+    @property
+    def region(self) -> str:
+        return region_of(self.values) or ""
 
     def spec(self) -> StageSpec:
         return load_spec(

@@ -17,6 +17,7 @@ from typing import Any
 
 from components.spec import SpecError, read_stack
 from pipeline.definition import Pipeline, PipelineFile, Stage
+from pipeline.policy.config import config_path
 from pipeline.promote.deployer import (
     Deployer,
     DeployError,
@@ -95,7 +96,7 @@ def stage_policy(
                 stage = read_stack(stacks, stack).values.get("stageline:stage", stack)
             except SpecError:
                 stage = stack  # the spec check reports the stack file; policy falls back
-            candidate = project_dir / "policies" / "config" / f"{stage}.json"
+            candidate = config_path(project_dir / "policies" / "config", stage)
             chosen_config = candidate if candidate.exists() else None
         return PolicyOptions(chosen_pack, chosen_config)
 

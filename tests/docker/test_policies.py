@@ -4,7 +4,7 @@ each case changes one property of it and expects exactly that rule to fire."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,9 +13,8 @@ from pipeline.policy import PolicyHarness, StageGraph
 from pipeline.policy.check import project_of
 from pipeline.stages import load_stages
 from tests.conftest import PROJECT_DIR, STACKS_DIR, render
-from tests.policies.mutate import Case
+from tests.policies.mutate import Case, Change, set_input
 
-Change = Callable[[list[dict[str, Any]]], None]
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 DOCKER_RULES = {
@@ -50,21 +49,6 @@ def graph(
     if change is not None:
         change(resources)
     return StageGraph("local", project_of(resources), resources, outputs, config)
-
-
-def inputs_of(resources: list[dict[str, Any]], type_token: str, name: str) -> dict[str, Any]:
-    found = [r for r in resources if r["type"] == type_token and r["name"] == name]
-    assert len(found) == 1, f"expected one {type_token} named {name}"
-    inputs: dict[str, Any] = found[0]["inputs"]
-    return inputs
-
-
-def set_input(type_token: str, name: str, key: str, value: Any) -> Change:
-    def change(resources: list[dict[str, Any]]) -> None:
-        inputs = inputs_of(resources, type_token, name)
-        inputs[key] = value(inputs.get(key)) if callable(value) else value
-
-    return change
 
 
 CASES = [

@@ -42,15 +42,15 @@ def _walk(target: Any, keys: list[str], create: bool) -> Any:
 
 
 def set_input(type_token: str, suffix: str, path: str, value: Any) -> Change:
-    """Set one input (dotted path; digits index lists) of one resource."""
+    """Set one input (dotted path; digits index lists) of one resource; a callable ``value``
+    gets the current value and returns the new one."""
 
     def change(resources: list[dict[str, Any]]) -> None:
         *parents, last = path.split(".")
         target = _walk(resource(resources, type_token, suffix)["inputs"], parents, create=True)
-        if isinstance(target, list):
-            target[int(last)] = value
-        else:
-            target[last] = value
+        key: Any = int(last) if isinstance(target, list) else last
+        current = target[key] if isinstance(target, list) else target.get(key)
+        target[key] = value(current) if callable(value) else value
 
     return change
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pipeline.arguments import Parser, existing_directory, positive_int
 from pipeline.plan import EXIT_INVALID, make_plan
 from pipeline.stages import StagesError
 
@@ -60,7 +61,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
+    root = Parser(
         prog="python -m pipeline",
         description="stageline: render, compare and promote the stages of one blueprint.",
     )
@@ -80,13 +81,17 @@ def parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--stacks-dir",
+        type=existing_directory,
         default=str(PROJECT_DIR / "stacks"),
         metavar="DIR",
         help="directory of stack files and pipeline.yaml (default: stacks)",
     )
     plan.add_argument("--format", choices=["table", "markdown", "json"], default="table")
     plan.add_argument(
-        "--jobs", type=int, default=None, help="stages rendered at once (default: one per core)"
+        "--jobs",
+        type=positive_int,
+        default=None,
+        help="stages rendered at once (default: one per core)",
     )
     plan.set_defaults(func=_plan)
     schema = commands.add_parser(
@@ -94,7 +99,9 @@ def parser() -> argparse.ArgumentParser:
         help="write the JSON Schema of stack files (stacks/stageline.schema.json)",
         description="Export the stage spec as JSON Schema, so editors complete stack files.",
     )
-    schema.add_argument("--stacks-dir", default=str(PROJECT_DIR / "stacks"), metavar="DIR")
+    schema.add_argument(
+        "--stacks-dir", type=existing_directory, default=str(PROJECT_DIR / "stacks"), metavar="DIR"
+    )
     schema.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     schema.set_defaults(func=_schema)
     for module in COMMAND_MODULES:

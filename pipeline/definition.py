@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.bindings import glob_match
+from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
 
 DEFAULT_FILE = "pipeline.yaml"
@@ -99,12 +99,7 @@ class PipelineFile(_Model):
 
 def load_pipeline(stacks_dir: Path) -> PipelineFile:
     path = stacks_dir / DEFAULT_FILE
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), [Problem("pipelines", "file not found")]) from None
-    except yaml.YAMLError:
-        raise SpecError(str(path), [Problem("pipelines", "not valid YAML")]) from None
+    doc = read_yaml(path, "pipelines")
     try:
         return PipelineFile.model_validate(doc or {})
     except ValidationError as exc:

@@ -202,10 +202,18 @@ class Scale(Model):
 # ---------------------------------------------------------------- identity
 
 
+MAX_TAGS = 50
+"""Tags per resource: AWS allows 50 user tags (Tagging AWS resources, "Tag naming limits and
+requirements"), Azure 50 tag name/value pairs (Azure Resource Manager, "Use tags to organize
+your Azure resources"). Keys up to 128 and values up to 256 characters fit both."""
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+
 class Tags(Model):
     owner: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     cost_center: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    extra: dict[str, str] = Field(default_factory=dict)
+    extra: dict[TagKey, TagValue] = Field(default_factory=dict)
 
 
 class Identity(Model):
@@ -264,6 +272,17 @@ class StageSpec(Model):
         for name, scale in sorted(self.scale.services.items()):
             if scale.max_replicas < scale.min_replicas:
                 found.append((f"scale.services.{name}.maxReplicas", "at least minReplicas"))
+        tags = self.identity.resource_tags()
+        if len(tags) > MAX_TAGS:
+            blueprint = len(tags) - len(self.identity.tags.extra)
+            found.append(
+                (
+                    "identity.tags.extra",
+                    f"at most {MAX_TAGS - blueprint} extra tags (AWS and Azure allow {MAX_TAGS}"
+                    f" per resource and the blueprint sets {blueprint}), got"
+                    f" {len(self.identity.tags.extra)}",
+                )
+            )
         if self.identity.stage == "live":
             if not self.scale.database.deletion_protection:
                 found.append(("scale.database.deletionProtection", "true in live"))

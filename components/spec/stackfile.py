@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from components.spec.bounded import read_yaml
 from components.spec.loader import PROJECT, UNKNOWN, Problem, SpecError, load_spec, region_of
 from components.spec.model import StageSpec
 
@@ -42,14 +41,7 @@ def stack_file(stacks_dir: Path, stack: str) -> Path:
 
 
 def _read_yaml(path: Path, what: str) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), [Problem(what, "file not found")]) from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise SpecError(str(path), [Problem(what, f"not valid YAML{line}")]) from None
+    return read_yaml(path, what, _display(path))
 
 
 def _desecure(value: Any) -> tuple[Any, bool]:

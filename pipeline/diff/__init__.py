@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.diff.compare import DiffResult, compare
 from pipeline.diff.masking import Masker
-from pipeline.diff.revisions import DiffError, render_revisions, resolve
+from pipeline.diff.revisions import RENDER_TIMEOUT, DiffError, render_revisions, resolve
 
 __all__ = ["DiffError", "DiffResult", "diff_revisions"]
 
@@ -17,6 +17,7 @@ def diff_revisions(
     head: str | None = None,
     stacks: list[str] | None = None,
     jobs: int | None = None,
+    timeout: float = RENDER_TIMEOUT,
 ) -> DiffResult:
     """Render ``base`` and ``head`` (None: the working tree) and diff every stage.
 
@@ -29,6 +30,7 @@ def diff_revisions(
         resolve(project_dir, "head", head),
         stacks,
         jobs,
+        timeout,
     )
     masker = Masker(old.secrets | new.secrets)
     old.plan, new.plan = masker.data(old.plan), masker.data(new.plan)

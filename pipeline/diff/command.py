@@ -14,9 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.arguments import positive_int, positive_seconds
 from pipeline.diff import DiffError, diff_revisions
 from pipeline.diff.compare import EXIT_INVALID
 from pipeline.diff.output import as_json, markdown, table
+from pipeline.diff.revisions import RENDER_TIMEOUT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 FORMATS: dict[str, Callable[..., str]] = {"table": table, "markdown": markdown, "json": as_json}
@@ -39,7 +41,12 @@ def _write(path: str, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         result = diff_revisions(
-            PROJECT_DIR, args.base, args.head, args.stack or None, jobs=args.jobs
+            PROJECT_DIR,
+            args.base,
+            args.head,
+            args.stack or None,
+            jobs=args.jobs,
+            timeout=args.timeout,
         )
     except DiffError as exc:
         from pipeline.diff.masking import Masker
@@ -78,6 +85,13 @@ def register(commands: Any) -> None:
         "--json-output", metavar="FILE", help="also write the full diff as JSON to FILE"
     )
     parser.add_argument(
-        "--jobs", type=int, default=None, help="stages each revision renders at once"
+        "--jobs", type=positive_int, default=None, help="stages each revision renders at once"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=RENDER_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up when both revisions have not rendered by then (default: {RENDER_TIMEOUT})",
     )
     parser.set_defaults(func=run)

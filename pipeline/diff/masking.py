@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+from components.spec.bounded import read_yaml
+from components.spec.loader import SpecError
 
 MASK = "[secret]"
 MIN_LENGTH = 4
@@ -49,9 +50,10 @@ def secret_values(stacks_dir: Path) -> set[str]:
     found: set[str] = set()
     for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            # A file that does not parse cannot be rendered either; its text is never printed.
+            doc = read_yaml(path, "config")
+        except SpecError:
+            # A file that does not parse (or is past the bounds) cannot be rendered either; the
+            # bounds check before rendering refuses it, and its text is never printed.
             continue
         config = doc.get("config") if isinstance(doc, dict) else None
         if not isinstance(config, dict):

@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.spec.bounded import read_yaml
 from components.spec.loader import SpecError
 from pipeline.definition import load_pipeline
 from pipeline.diff.masking import secret_values
 
 WORKING_TREE = "working tree"
-RENDER_TIMEOUT = 900  # seconds; a hung render must not hold a CI runner forever
+RENDER_TIMEOUT = 900
+"""Seconds both revisions together may take to render (``diff --timeout``); a hung render must
+not hold a CI runner forever."""
 
 
 class DiffError(Exception):
@@ -173,14 +176,36 @@ def _stage_order(stacks_dir: Path, plan: dict[str, Any]) -> list[str]:
     return [s for s in order if s in plan["stacks"]] + sorted(set(plan["stacks"]) - set(order))
 
 
+def check_bounds(role: str, revision: Revision, stacks_dir: Path) -> None:
+    """Hold a revision's stack and pipeline files to this checkout's input bounds.
+
+    The base revision renders with its own (possibly older) loader, so the bounds are applied
+    here first, to both sides: an alias bomb in either revision is refused before any render.
+    """
+    paths = [*sorted(stacks_dir.glob("Pulumi.*.yaml")), stacks_dir / "pipeline.yaml"]
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            continue
+        try:
+            read_yaml(path, "config" if path.name.startswith("Pulumi.") else "pipelines")
+        except SpecError as exc:
+            raise DiffError(
+                f"{role} revision {revision} has invalid configuration:\n{exc}"
+            ) from None
+
+
 def render_revisions(
     project_dir: Path,
     base: Revision,
     head: Revision,
     stacks: list[str] | None = None,
     jobs: int | None = None,
+    timeout: float = RENDER_TIMEOUT,
 ) -> tuple[RenderedRevision, RenderedRevision]:
-    """Render both revisions at once, each with its own code; DiffError names what failed."""
+    """Render both revisions at once, each with its own code; DiffError names what failed.
+
+    Both renders share one deadline of ``timeout`` seconds; past it both are stopped.
+    """
     top, prefix = repository(project_dir)
     with ExitStack() as cleanup:
         places: dict[str, tuple[Revision, Path]] = {}
@@ -197,6 +222,8 @@ def render_revisions(
                     "its stages, so there is nothing to compare with"
                 )
             places[role] = (revision, project)
+        for role, (revision, project) in places.items():
+            check_bounds(role, revision, project / "stacks")
         running = {
             role: subprocess.Popen(
                 _plan_command(stacks, jobs),
@@ -214,7 +241,7 @@ def render_revisions(
         errors: list[str] = []
         with ThreadPoolExecutor(len(running)) as waiters:
             waiting = {
-                waiters.submit(process.communicate, timeout=RENDER_TIMEOUT): role
+                waiters.submit(process.communicate, timeout=timeout): role
                 for role, process in running.items()
             }
             for future in as_completed(waiting):
@@ -225,7 +252,10 @@ def render_revisions(
                     out, err = future.result()
                 except subprocess.TimeoutExpired:
                     _stop(process)
-                    errors.append(f"{role} revision {revision} did not render in {RENDER_TIMEOUT}s")
+                    errors.append(
+                        f"{role} revision {revision} did not render within the {timeout:g} s "
+                        "limit; stopped (raise it with --timeout SECONDS)"
+                    )
                     continue
                 found = secret_values(project / "stacks")
                 secrets |= found

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.spec.bounded import read_json
+from components.spec.loader import SpecError
+
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
@@ -92,14 +95,14 @@ def _type_problem(value: Any, schema: dict[str, Any]) -> str | None:
 
 def resolve(path: Path, stage: str, policies: list[PolicyMeta]) -> StageConfig:
     """Read ``path`` and resolve it for ``policies``; raise PolicyConfigError on any problem."""
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
+    if not path.exists():
         raise PolicyConfigError(
             path, [("(file)", f"no policy config for stage {stage!r}; expected {path.name}")]
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise PolicyConfigError(path, [("(file)", f"not valid JSON: {exc}")]) from None
+        )
+    try:
+        raw = read_json(path, "(file)")
+    except SpecError as exc:
+        raise PolicyConfigError(path, [(p.key, p.message) for p in exc.problems]) from None
     if not isinstance(raw, dict):
         raise PolicyConfigError(path, [("(file)", "expected an object of policy names")])
     known = {p.name: p for p in policies}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
+from pipeline.arguments import existing_directory, state_directory
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.deployer import Deployer
 from pipeline.promote.events import JsonLines, Progress
@@ -36,12 +37,17 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
+        type=state_directory,
         default=str(PROJECT_DIR / ".stageline"),
         metavar="DIR",
         help="releases, ledger and locks (default: .stageline)",
     )
     parser.add_argument(
-        "--stacks-dir", default=str(PROJECT_DIR / "stacks"), metavar="DIR", help=argparse.SUPPRESS
+        "--stacks-dir",
+        type=existing_directory,
+        default=str(PROJECT_DIR / "stacks"),
+        metavar="DIR",
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 

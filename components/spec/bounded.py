@@ -214,3 +214,13 @@ def read_json(path: Path, key: str, source: str | None = None) -> Any:
     """Read and parse a JSON file within every bound; SpecError names the file and key."""
     where = source or str(path)
     return parse_json(read_text(path, key, where), where, key)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_yaml(doc: Any) -> str:
+    """YAML text that :func:`read_yaml` accepts: a value used twice is written out twice."""
+    return yaml.dump(doc, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)

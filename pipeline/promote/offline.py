@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from components.spec.bounded import dump_yaml
 from components.spec.stackfile import StackConfig, read_stack, stack_file
 from pipeline.promote.deployer import (
     DeployError,
@@ -52,7 +53,7 @@ def write_release_config(stacks_dir: Path, stack: str, config: ReleaseConfig) ->
     )
     values["stageline:release"] = config.release
     values["stageline:images"] = dict(sorted(config.images.items()))
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(doc), encoding="utf-8")
     return previous
 
 

@@ -15,6 +15,7 @@ import yaml
 from components.docker import images
 from components.docker.context import DockerContext
 from components.docker.services import caddyfile
+from components.spec.bounded import dump_yaml
 from pipeline.parity import compare_shapes
 from pipeline.render import SECRET, StageRender
 from pipeline.stages import load_stages
@@ -34,7 +35,7 @@ def add_local_stack(stacks_dir: Path, stack: str, change: Any = None) -> None:
     pipeline = stacks_dir / "pipeline.yaml"
     doc = yaml.safe_load(pipeline.read_text())
     doc["local"].append({**doc["local"][0], "stack": stack})
-    pipeline.write_text(yaml.safe_dump(doc, sort_keys=False))
+    pipeline.write_text(dump_yaml(doc))
     if change is not None:
         edit_stack(stacks_dir, stack, change)
 

@@ -24,6 +24,11 @@ class _Model(BaseModel):
 
 class Stage(_Model):
     stack: str = Field(description="Pulumi stack name (stacks/Pulumi.<stack>.yaml).")
+    stage: str | None = Field(
+        default=None,
+        description="The stage this stack is (its stack file's stageline:stage must say the"
+        " same; policy config and live's rules key on it). Default: the stack name.",
+    )
     soak_minutes: int = Field(
         default=0, ge=0, description="Time a release must run here before it moves on."
     )
@@ -47,6 +52,14 @@ class Pipeline(_Model):
         stacks = [s.stack for s in self.stages]
         if len(set(stacks)) != len(stacks):
             raise ValueError("a stack appears twice in one pipeline")
+        claimed: dict[str, str] = {}
+        for stage in self.stages:
+            name = stage.stage or stage.stack
+            if name in claimed:
+                raise ValueError(
+                    f"stacks {claimed[name]!r} and {stage.stack!r} both claim stage {name!r}"
+                )
+            claimed[name] = stage.stack
         return self
 
 
@@ -54,6 +67,7 @@ class LocalStage(_Model):
     """A stack rendered and compared with a pipeline, but outside promotion."""
 
     stack: str
+    stage: str | None = Field(default=None, description="Its stage. Default: the stack name.")
     compares_with: str = Field(description="Pipeline whose shape this stack must match.")
     substrate_differences: tuple[str, ...] = Field(
         default=(), description="Shape keys that differ because of the substrate, declared once."
@@ -82,6 +96,13 @@ class PipelineFile(_Model):
                 if stage.stack == stack:
                     return stage
         return None
+
+    def stage_name(self, stack: str) -> str | None:
+        """The stage the pipeline file binds ``stack`` to (None: not in the file)."""
+        bound = self.stage(stack) or self.local_stage(stack)
+        if bound is None:
+            return None
+        return bound.stage or bound.stack
 
     def local_stage(self, stack: str) -> LocalStage | None:
         return next((s for s in self.local if s.stack == stack), None)

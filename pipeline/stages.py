@@ -38,6 +38,25 @@ def _scale_keys(value: object, prefix: str = "") -> list[str]:
     return [prefix]
 
 
+def _check_stage(definition: PipelineFile, config: StackConfig) -> list[Problem]:
+    """A stack is the stage the pipeline file binds it to: it cannot relabel itself.
+
+    Policy config and live's rules key on ``stageline:stage``, which the stack file sets; so a
+    stack file saying ``dev`` for the pipeline's live stack would otherwise plan clean.
+    """
+    bound = definition.stage_name(config.stack)
+    claimed = config.values.get("stageline:stage")
+    if bound is None or claimed == bound:
+        return []
+    return [
+        Problem(
+            "stageline:stage",
+            f"expected {bound!r}: the pipeline file (pipeline.yaml) binds stack"
+            f" {config.stack!r} to stage {bound!r}, got {claimed!r}",
+        )
+    ]
+
+
 def _check_scale_keys(definition: PipelineFile, config: StackConfig) -> list[Problem]:
     raw = config.values.get("stageline:scale")
     if raw is None:
@@ -102,7 +121,9 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
     for stack in stacks:
         try:
             config = read_stack(stacks_dir, stack)
-            scale_problems = _check_scale_keys(definition, config)
+            scale_problems = _check_stage(definition, config) + _check_scale_keys(
+                definition, config
+            )
             if scale_problems:
                 raise SpecError(config.source, scale_problems)
             specs[stack] = config.spec()

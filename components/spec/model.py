@@ -288,6 +288,11 @@ class StageSpec(Model):
                 found.append(("scale.database.deletionProtection", "true in live"))
             if not self.scale.database.multi_az:
                 found.append(("scale.database.multiAz", "true in live"))
+            # Azure's Container Apps ingress has no load balancer of its own to protect; its
+            # live protections are the database's (deletionProtection: lock, geo backups,
+            # vault purge protection; multiAz: zone-redundant HA), required above.
+            if self.identity.cloud == "aws" and not self.scale.load_balancer_deletion_protection:
+                found.append(("scale.loadBalancerDeletionProtection", "true in live"))
         if self.identity.cloud == "azure":
             from components.spec.azure import azure_problems
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from components.spec import SpecError, read_stack
-from pipeline.definition import Pipeline, PipelineFile, Stage
+from components.spec import SpecError
+from pipeline.definition import Pipeline, PipelineFile, Stage, load_pipeline
 from pipeline.policy.config import config_path
 from pipeline.promote.deployer import (
     Deployer,
@@ -92,10 +92,10 @@ def stage_policy(
         )
         chosen_config = config
         if chosen_config is None:
-            try:
-                stage = read_stack(stacks, stack).values.get("stageline:stage", stack)
+            try:  # the stage the pipeline file binds the stack to, never the stack's own claim
+                stage = load_pipeline(stacks).stage_name(stack) or stack
             except SpecError:
-                stage = stack  # the spec check reports the stack file; policy falls back
+                stage = stack  # the spec check reports the pipeline file; policy falls back
             candidate = config_path(project_dir / "policies" / "config", stage)
             chosen_config = candidate if candidate.exists() else None
         return PolicyOptions(chosen_pack, chosen_config)

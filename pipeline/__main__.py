@@ -2,6 +2,13 @@
 
 import sys
 
-from pipeline.cli import main
+try:
+    # Importing the CLI imports the SDKs, which takes a while on a loaded machine: a Ctrl-C
+    # that lands there ends with the same one line as one that lands mid-command.
+    from pipeline.cli import main
+except KeyboardInterrupt:
+    command = next((w for w in sys.argv[1:] if not w.startswith("-")), "pipeline")
+    print(f"{command}: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

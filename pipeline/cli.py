@@ -110,10 +110,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
+        # Building the parser imports every command module: a Ctrl-C can land there too.
+        args = parser().parse_args(words)
         code: int = args.func(args)
     except KeyboardInterrupt:
-        print(f"{args.command}: interrupted", file=sys.stderr)
+        command = next((w for w in words if not w.startswith("-")), "pipeline")
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
     return code

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Each module exposes run() -> str: a Markdown section with its own measured figures.
-SECTIONS = ["bench.render", "bench.policy", "bench.diff", "bench.promote"]
+SECTIONS = ["bench.render", "bench.policy", "bench.diff", "bench.promote", "bench.engine"]
 
 
 def machine() -> str:

@@ -73,9 +73,42 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
+# The wire form's special values (sdk/go/common/resource/sig/sig.go).
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+
+
+def _from_wire(value: Any) -> Any:
+    """A registration's inputs as the engine keeps them: a secret masks only itself.
+
+    The SDK's deserializer marks a whole object secret when any leaf is, so a block holding one
+    secret (Azure's log-analytics shared key) lost every other value; the real engine keeps the
+    secret at its leaf (the engine lane compares the two).
+    """
+    from pulumi.runtime import rpc
+
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                return SECRET
+            return _from_wire(value["value"]) if "value" in value else UNKNOWN_VALUE
+        if sig is not None:  # assets, archives, resource references: as the SDK reads them
+            return _plain(rpc.deserialize_property(value, keep_unknowns=True))
+        return {k: _from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_wire(v) for v in value]
+    return _plain(value)
+
+
 def _capturing_monitor(mocks: Any) -> Any:
+    from google.protobuf import json_format  # type: ignore[import-untyped]
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_project, get_stack
 
     class CapturingMonitor(MockMonitor):
         """The mock monitor, also keeping each registration as the engine received it."""
@@ -86,12 +119,23 @@ def _capturing_monitor(mocks: Any) -> Any:
             self.outputs: dict[str, Any] = {}
             self.stack_urn = ""
 
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            # The engine's rule (pkg/resource/deploy/source_eval.go, resource.NewURN at v3.274.0):
+            # a child's type is qualified by its parent's whole qualified type, except under the
+            # root stack. The SDK's MockMonitor keeps only the parent's last type, so nested
+            # components got URNs the real engine never makes (the engine lane caught it).
+            if parent:
+                qualified = parent.split("::")[2]
+                if qualified != "pulumi:pulumi:Stack":
+                    type_ = f"{qualified}${type_}"
+            return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
+
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type == "pulumi:pulumi:Stack":
                 self.stack_urn = response.urn
                 return response
-            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            inputs = json_format.MessageToDict(request.object)
             self.graph.append(
                 {
                     "urn": response.urn,
@@ -99,7 +143,7 @@ def _capturing_monitor(mocks: Any) -> Any:
                     "name": request.name,
                     "parent": request.parent if request.parent != self.stack_urn else "",
                     "custom": bool(request.custom),
-                    "inputs": _plain(inputs),
+                    "inputs": _from_wire(inputs),
                     "options": {
                         "protect": bool(request.protect),
                         "retainOnDelete": bool(request.retainOnDelete),

@@ -112,6 +112,8 @@ class AutomationDeployer:
     def __init__(self, project_dir: Path, plan_dir: Path | None = None) -> None:
         self.project_dir = project_dir
         self.plan_dir = plan_dir or Path(tempfile.mkdtemp(prefix="stageline-plans-"))
+        # The CLI writes the saved plan into this directory but does not create it.
+        self.plan_dir.mkdir(parents=True, exist_ok=True)
 
     def _stack(self, stack: str) -> Any:
         from pulumi import automation as auto

@@ -18,7 +18,7 @@ def test_app_secrets_are_key_vault_references(stacks_copy: Path) -> None:
     dev = render(stacks_copy, "azure-dev")["azure-dev"]
     assert dev.error is None, dev.error
     secret = one(dev, "azure-native:keyvault:Secret")
-    assert secret["inputs"]["properties"] == SECRET, f"{secret['urn']} value must stay secret"
+    assert secret["inputs"]["properties"]["value"] == SECRET, f"{secret['urn']} must stay secret"
     assert secret["inputs"]["secretName"] == "app-secret-apikey", secret["urn"]
     vault_name = one(dev, "azure-native:keyvault:Vault")["inputs"]["vaultName"]
     uri = f"https://{vault_name}.vault.azure.net/secrets/app-secret-apikey"

@@ -171,9 +171,12 @@ def test_generated_passwords_and_keys_reach_containers_only_as_secret_files(
         for name, value in envs(container).items():
             if secret_name.search(name):
                 assert name.endswith("_FILE") and value.startswith("/"), f"{urn}: {name}"
-        # Every container is handed a password or a private key, so the engine holds its file
-        # uploads as a secret (the renderer masks a list that holds one secret as a whole).
-        assert container["inputs"]["uploads"] == SECRET, urn
+        # Every container is handed a password or a private key: each such upload's content is
+        # secret at its leaf, as the engine keeps it; public files (the CA) stay readable.
+        uploads = container["inputs"]["uploads"]
+        secret_files = [u for u in uploads if u["content"] == SECRET]
+        assert secret_files, urn
+        assert all(u["content"] != SECRET for u in uploads if u["file"].endswith(".crt")), urn
     for password in by_type(stage, "random:index/randomPassword:RandomPassword"):
         assert password["inputs"]["length"] >= 32, password["urn"]
         assert "result" in password["options"]["additionalSecretOutputs"], password["urn"]

@@ -74,8 +74,9 @@ def test_promotion_over_real_renders(stacks_copy, state_dir, make_release_in, tm
     )
     result = orch.promote(Request(release.id, "test"))
     assert result.code == EXIT_STOPPED, result.message
-    assert "urn:pulumi:test::stageline::stageline:aws:Database$aws:rds/instance:Instance" in (
-        result.message
+    assert (
+        "urn:pulumi:test::stageline::stageline:aws:Environment$stageline:aws:Database$aws:rds/instance:Instance"
+        in (result.message)
     ), result.message
     gate = next(s for s in steps if s.get("step") == "gate" and s.get("stage") == "test")
     assert any("instanceClass" in line for line in gate["diff"]), gate["diff"]

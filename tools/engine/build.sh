@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build the pinned Pulumi CLI and stageline's Python language host into a cache outside the
+# repository, keyed by the module's go.sum and the host's source; print the bin directory.
+# Does nothing but print when that build is already there. Needs Go and the Go module proxy.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cache_root="${STAGELINE_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageline/engine}"
+key="$(cat "$here/go.sum" "$here/go.mod" "$here/languagehost/main.go" | sha256sum | cut -c1-16)"
+bin="$cache_root/$key/bin"
+if [[ -x "$bin/pulumi" && -x "$bin/pulumi-language-python" && -f "$bin/.complete" ]]; then
+  echo "$bin"
+  exit 0
+fi
+command -v go >/dev/null || { echo "engine: Go is not installed; cannot build the Pulumi CLI" >&2; exit 3; }
+# The CLI version is the one go.mod pins for pkg/v3 (stamped, since the Automation API refuses a
+# CLI that reports no version).
+version="$(cd "$here" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)"
+sdk_dir="$(cd "$here" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+mkdir -p "$bin.tmp"
+start=$(date +%s)
+echo "engine: building pulumi $version and the Python language host into $bin (cold: minutes)" >&2
+(
+  cd "$here"
+  export CGO_ENABLED=0
+  go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
+    -o "$bin.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  go build -ldflags "-X main.version=${version#v}" \
+    -o "$bin.tmp/pulumi-language-python" ./languagehost
+)
+# Pulumi's own launcher for Python programs, shipped in the sdk/v3 module.
+install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$bin.tmp/"
+touch "$bin.tmp/.complete"
+rm -rf "$bin" && mv "$bin.tmp" "$bin"
+echo "engine: built in $(( $(date +%s) - start )) s" >&2
+echo "$bin"

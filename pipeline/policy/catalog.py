@@ -10,6 +10,25 @@ from pipeline.policy.config import PolicyMeta, StageConfig, resolve
 from pipeline.policy.harness import PolicyHarness
 
 CATALOG_FILE = "CATALOG.md"
+FIXTURES = {
+    "aws-": "the rendered `live` stage; failing cases in `tests/policies/test_rules.py`",
+    "azure-": "the rendered `azure-live` stage; failing cases in `tests/azure/test_policies.py`",
+    "docker-": "the rendered `local` stage; failing cases in `tests/docker/test_policies.py`",
+}
+"""Where each substrate's compliant baseline and one-change failing cases live."""
+NOT_EXPRESSIBLE = [
+    "**Docker, encryption at rest:** one host has no key service; volumes are not encrypted"
+    " with a managed key (declared as a substrate difference in `stacks/pipeline.yaml`).",
+    "**Docker, flow logs:** a bridge network keeps none (also a declared substrate difference).",
+    "**Docker, identity and access:** no IAM or role assignments; the container rules"
+    " (user, capabilities, mounts, security options) stand in for them.",
+    "**Docker, deletion protection:** no lock exists; `retainOnDelete` keeps volumes on"
+    " `pulumi destroy`, and the Analyzer cannot see resource options of that kind.",
+    "**Azure, load balancer deletion protection:** Container Apps ingress has no load"
+    " balancer of its own; live's protection is the database's management lock (or `protect`),"
+    " zone-redundant HA and the vault's purge protection.",
+]
+"""Controls the AWS pack has that a substrate cannot express, so auditors see the gap."""
 STAGE_ORDER = ("dev", "test", "staging", "live")
 REFERENCE_TAG, DOMAIN_TAG = "ref:", "domain:"
 
@@ -72,6 +91,11 @@ def render_catalog(harness: PolicyHarness) -> str:
         if thresholds:
             out.append("- **Config per stage:** " + ", ".join(thresholds))
         out.append(f"- **Remediation:** {p.remediation}")
+        fixture = next((f for prefix, f in FIXTURES.items() if p.name.startswith(prefix)), None)
+        if fixture:
+            out.append(f"- **Fixtures:** compliant baseline {fixture}")
+    out += ["", "## Controls a substrate cannot express", ""]
+    out += [f"- {line}" for line in NOT_EXPRESSIBLE]
     return "\n".join(out) + "\n"
 
 

@@ -11,6 +11,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 
 from ..graph import as_list, document, names, of_type
 from ..rule import RuleSet, checkov
+from ..secrets import has_url_credentials, is_secret_name
 
 RULES = RuleSet("containers")
 
@@ -23,9 +24,6 @@ IMAGE = re.compile(
 )
 # Registry host and repository of any reference (digest or tag); pinning is the other rule's job.
 REPOSITORY_OF = re.compile(r"^[^/]+/(?P<repository>[^@:]+)")
-SECRET_NAME = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE
-)
 SECRET_REFERENCE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):")
 
 
@@ -96,9 +94,13 @@ def aws_ecs_taskdefinition_secrets_by_reference(
     for container in containers(args.props):
         name = container.get("name")
         for variable in as_list(container.get("environment")):
-            if SECRET_NAME.search(str(variable.get("name", ""))):
+            if is_secret_name(str(variable.get("name", ""))):
                 report(
                     f"container {name}: {variable.get('name')} is a plain environment value", None
+                )
+            elif has_url_credentials(str(variable.get("value", ""))):
+                report(
+                    f"container {name}: {variable.get('name')} embeds credentials in a URL", None
                 )
         for secret in as_list(container.get("secrets")):
             if not SECRET_REFERENCE.match(str(secret.get("valueFrom", ""))):

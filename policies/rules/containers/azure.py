@@ -11,6 +11,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 
 from ..graph import as_list, of_type
 from ..rule import RuleSet
+from ..secrets import has_url_credentials, is_secret_name
 
 RULES = RuleSet("containers")
 
@@ -18,9 +19,6 @@ APP = "azure-native:app:ContainerApp"
 REGISTRY = "azure-native:containerregistry:Registry"
 IMAGE = re.compile(
     r"^(?P<host>[a-z0-9]+\.azurecr\.io)/(?P<repository>[a-z0-9._/-]+)@sha256:[0-9a-f]{64}$"
-)
-SECRET_NAME = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE
 )
 
 
@@ -138,8 +136,14 @@ def azure_app_containerapp_secrets_by_reference(
     for container in containers(args.props):
         for variable in as_list(container.get("env")):
             name = str(variable.get("name", ""))
-            if SECRET_NAME.search(name) and variable.get("value") is not None:
+            value = variable.get("value")
+            if is_secret_name(name) and value is not None:
                 report(
                     f"container {container.get('name')}: {name} is a plain environment value",
+                    None,
+                )
+            elif isinstance(value, str) and has_url_credentials(value):
+                report(
+                    f"container {container.get('name')}: {name} embeds credentials in a URL",
                     None,
                 )

@@ -11,6 +11,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..graph import as_list
 from ..rule import RuleSet
+from ..secrets import has_url_credentials, is_secret_name
 
 RULES = RuleSet("containers")
 
@@ -18,9 +19,6 @@ CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
-SECRET_NAME = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL", re.IGNORECASE
-)
 
 
 def env_vars(props: Any) -> Iterator[tuple[str, str]]:
@@ -43,7 +41,7 @@ def docker_remoteimage_pinned_by_digest(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
     name = args.props.get("name")
-    if isinstance(name, str) and not DIGEST_REF.match(name):
+    if isinstance(name, str) and not DIGEST_REF.fullmatch(name):
         report(f"image {name} is not pinned by digest", None)
 
 
@@ -60,7 +58,7 @@ def docker_container_image_pinned_by_digest(
 ) -> None:
     image = args.props.get("image")
     # Unknown until the RemoteImage is pulled (preview): that image is checked by its own rule.
-    if isinstance(image, str) and not (DIGEST_REF.match(image) or IMAGE_ID.match(image)):
+    if isinstance(image, str) and not (DIGEST_REF.fullmatch(image) or IMAGE_ID.fullmatch(image)):
         report(f"image {image} is not pinned by digest", None)
 
 
@@ -113,7 +111,9 @@ def docker_container_secrets_not_in_plain_env(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
     for name, value in env_vars(args.props):
-        if SECRET_NAME.search(name) and not name.endswith("_FILE"):
+        if is_secret_name(name):
             report(f"{name} is a plain environment value", None)
         elif name.endswith("_FILE") and not value.startswith("/"):
             report(f"{name} is not a path to a mounted file", None)
+        elif has_url_credentials(value):
+            report(f"{name} embeds credentials in a URL", None)

@@ -3,6 +3,7 @@ network, never through a port published on the host."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
@@ -39,3 +40,42 @@ def docker_container_database_port_not_published(
         engine = DATABASE_PORTS.get(internal) if isinstance(internal, int) else None
         if engine or is_database:
             report(f"port {internal} ({engine or 'the database'}) is published on the host", None)
+
+
+def _settings(command: list[str]) -> dict[str, str]:
+    """``-c name=value`` server settings of a postgres command line."""
+    found: dict[str, str] = {}
+    for flag, value in itertools.pairwise(command):
+        if flag == "-c" and "=" in value:
+            name, _, setting = value.partition("=")
+            found[name.strip()] = setting.strip()
+    return found
+
+
+@RULES.resource(
+    "docker-container-database-tls-and-password-auth",
+    types=(CONTAINER,),
+    description="A PostgreSQL container serves TLS (ssl=on) and never trusts a connection"
+    " without a password; its clients verify the server (PGSSLMODE verify-full or verify-ca).",
+    severity=Severity.CRITICAL,
+    remediation="Start postgres with -c ssl=on and the stage CA's certificate; remove"
+    " POSTGRES_HOST_AUTH_METHOD=trust and any --auth=trust in POSTGRES_INITDB_ARGS; give clients"
+    " PGSSLMODE=verify-full and PGSSLROOTCERT.",
+)
+def docker_container_database_tls_and_password_auth(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    envs = dict(str(e).partition("=")[::2] for e in as_list(args.props.get("envs")))
+    mode = envs.get("PGSSLMODE")
+    if mode is not None and mode not in ("verify-full", "verify-ca"):
+        report(f"PGSSLMODE is {mode}: the client does not verify the database's certificate", None)
+    image = args.props.get("image")
+    if not (isinstance(image, str) and re.search(r"(^|/)(postgres|postgis)[:@/-]", image)):
+        return
+    command = [str(c) for c in as_list(args.props.get("command"))]
+    if _settings(command).get("ssl", "off").lower() not in ("on", "true", "1"):
+        report("the server does not enable TLS (-c ssl=on)", None)
+    if envs.get("POSTGRES_HOST_AUTH_METHOD", "").lower() == "trust":
+        report("POSTGRES_HOST_AUTH_METHOD is trust: no password is asked", None)
+    if re.search(r"--auth(-host|-local)?[= ]trust", envs.get("POSTGRES_INITDB_ARGS", "")):
+        report("POSTGRES_INITDB_ARGS sets trust authentication", None)

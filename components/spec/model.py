@@ -310,4 +310,5 @@ def repository_of(image: str) -> str:
 
 
 def is_digest_ref(image: str) -> bool:
-    return re.match(DIGEST_PATTERN, image) is not None
+    # fullmatch: with re.match, ``$`` also matches before a trailing newline.
+    return re.fullmatch(DIGEST_PATTERN, image) is not None

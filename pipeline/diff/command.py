@@ -53,13 +53,15 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"diff: {Masker(exc.secrets).text(str(exc))}", file=sys.stderr)
         return EXIT_INVALID
-    text = result.masker.text(FORMATS[args.format](result))
+    # The result's data is masked structurally already (diff_revisions): no pass over the text,
+    # which could break JSON or the comment marker.
+    text = FORMATS[args.format](result)
     if args.output:
         _write(args.output, text)
     else:
         print(text, end="" if text.endswith("\n") else "\n")
     if args.json_output:
-        _write(args.json_output, result.masker.text(as_json(result)) + "\n")
+        _write(args.json_output, as_json(result) + "\n")
     return result.exit_code()
 
 

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.policy.harness import PolicyHarness, StageCompliance
+from pipeline.policy.config import resolve
+from pipeline.policy.harness import PolicyHarness, StageCompliance, stage_of
 from pipeline.policy.wire import StageGraph
 
 PACK_DIR = "policies"
@@ -32,8 +33,10 @@ def check_stages(
     harness: PolicyHarness,
     renders: Mapping[str, Any],
     configs: Mapping[str, Mapping[str, str]],
+    config_file: Path | None = None,
 ) -> dict[str, StageCompliance]:
-    """Analyze each rendered stack (a StageRender) with its stage's policy config."""
+    """Analyze each rendered stack (a StageRender) with its stage's policy config, or with
+    ``config_file`` when given (``--policy-pack-config FILE``)."""
     results: dict[str, StageCompliance] = {}
     for stack, render in renders.items():
         graph = StageGraph(
@@ -43,7 +46,10 @@ def check_stages(
             outputs=render.outputs,
             config=dict(configs.get(stack, {})),
         )
-        results[stack] = harness.analyze(graph)
+        config = None
+        if config_file is not None:
+            config = resolve(config_file, stage_of(graph), harness.policies())
+        results[stack] = harness.analyze(graph, config)
     return results
 
 

@@ -19,17 +19,24 @@ from pipeline.render import StageRender
 class PolicyChecker:
     """One running pack, checking rendered stages one at a time."""
 
-    def __init__(self, harness: Any) -> None:
+    def __init__(self, harness: Any, config_file: Path | None = None) -> None:
         self.harness = harness
+        self.config_file = config_file
+        """``--policy-pack-config FILE``: read exactly this file, whatever the stage."""
 
     def __call__(self, stack: str, render: StageRender, config: Mapping[str, str]) -> PolicyResult:
         from pipeline.policy.check import check_stages
+        from pipeline.policy.config import PolicyConfigError
         from pipeline.policy.process import PolicyPackError
 
         try:
-            result = check_stages(self.harness, {stack: render}, {stack: dict(config)})[stack]
+            result = check_stages(
+                self.harness, {stack: render}, {stack: dict(config)}, self.config_file
+            )[stack]
         except PolicyPackError as exc:
             return PolicyResult("failed", note=f"policy pack error: {exc}")
+        except PolicyConfigError as exc:
+            return PolicyResult("failed", note=f"policy config error: {exc}")
         findings = result.findings()
         mandatory = [f for f in findings if f["enforcement"] == "mandatory"]
         return PolicyResult(
@@ -50,9 +57,8 @@ def policy_checker(options: PolicyOptions) -> Iterator[PolicyChecker | None]:
     except ImportError:
         yield None
         return
-    config_dir = options.config.parent if options.config else None
-    with PolicyHarness(Path(options.pack), config_dir).start() as harness:
-        yield PolicyChecker(harness)
+    with PolicyHarness(Path(options.pack)).start() as harness:
+        yield PolicyChecker(harness, options.config)
 
 
 def not_run(reason: str) -> PolicyResult:

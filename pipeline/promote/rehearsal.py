@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from components.spec import SpecError
 from pipeline.definition import PipelineFile
-from pipeline.promote.deployer import PolicyOptions, ReleaseConfig
+from pipeline.promote.deployer import DeployError, PolicyOptions, ReleaseConfig
 from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
 from pipeline.promote.events import Sink, quiet
 from pipeline.promote.gates import approval_verdict, direction_verdict, upstream_verdict
@@ -123,7 +124,10 @@ def rehearse(
         policy_checker(policy_for(request.target)) as checker,
     ):
         deployer = OfflineDeployer(project_dir, stacks_dir, Path(tmp), jobs=jobs)
-        current = {s: release_config_of(deployer.config(s)) for s in order[: target_index + 1]}
+        try:
+            current = {s: release_config_of(deployer.config(s)) for s in order[: target_index + 1]}
+        except SpecError as exc:
+            raise PromotionError(f"invalid configuration, nothing rehearsed:\n{exc}") from None
         if request.rollback:
             indices = [target_index]
         else:
@@ -136,11 +140,14 @@ def rehearse(
         events("rehearsal", message=f"{release.id} -> {request.target} via {', '.join(walk)}")
         if not walk:
             return report
-        deployer.prime(walk)  # batch 1: the stages as their stack files stand
         new = ReleaseConfig(release.id, release.images)
-        for stack in walk:
-            write_release_config(deployer.stacks_dir, stack, new)
-        desired = deployer.render(walk)  # batch 2: the stages with the release applied
+        try:
+            deployer.prime(walk)  # batch 1: the stages as their stack files stand
+            for stack in walk:
+                write_release_config(deployer.stacks_dir, stack, new)
+            desired = deployer.render(walk)  # batch 2: the stages with the release applied
+        except (DeployError, SpecError) as exc:
+            raise PromotionError(f"a stage did not render, nothing rehearsed: {exc}") from None
         created = {r.id: r.created for r in ReleaseStore(state_dir).all()}
         walked: set[str] = set()
         for index in indices:

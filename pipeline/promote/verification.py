@@ -10,6 +10,7 @@ import os
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,16 @@ class HealthCheck:
         targets = health_targets(outputs)
         if not targets:
             return VerifyResult(False, f"{stage}: no serviceUrl/serviceUrls in the stack outputs")
+        for service, url in targets.items():
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                # urlopen would raise on it; a stage whose outputs are not URLs fails verification
+                # (and is rolled back) like one that does not answer.
+                return VerifyResult(
+                    False,
+                    f"{stage}: the service URL of {service} is {url!r}, not an http(s):// URL"
+                    " (check the serviceUrl/serviceUrls outputs)",
+                )
         deadline = time.monotonic() + self.timeout
         pending = dict(targets)
         last: dict[str, str] = {}

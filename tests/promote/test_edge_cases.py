@@ -1,0 +1,91 @@
+"""Promotion edge cases found by probing: each fails cleanly instead of crashing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.definition import load_pipeline
+from pipeline.promote.deployer import PolicyOptions
+from pipeline.promote.orchestrator import PromotionError, Request
+from pipeline.promote.rehearsal import rehearse
+from pipeline.promote.release import ReleaseError, parse_images
+from pipeline.promote.verification import HealthCheck
+from tests.conftest import PROJECT_DIR
+
+DIGEST = "ghcr.io/acme/api@sha256:" + "a" * 64
+
+
+def test_service_url_without_scheme_fails_verification() -> None:
+    result = HealthCheck(timeout=0.1, interval=0.01)(
+        "dev", {"serviceUrls": {"api": "api.dev.example.com"}}, "r-1"
+    )
+    assert not result.ok
+    assert "'api.dev.example.com/healthz', not an http(s):// URL" in result.detail
+
+
+def test_service_url_without_scheme_after_up_rolls_back(orchestrator, cloud, make_release_in):
+    cloud.health_url = cloud.health_url.split("://", 1)[1]  # host:port, no scheme
+    release = make_release_in("noscheme")
+    result = orchestrator().promote(Request(release.id, "dev"))
+    # The fake's URLs lack the scheme for every release, so the rolled-back stage cannot be
+    # verified either: the promotion ends "rollback failed", cleanly, with the stage rolled back.
+    assert result.outcome in ("rolled back", "rollback failed"), result.message
+    assert "not an http(s):// URL" in result.message, result.message
+    assert cloud.runs("dev") == "bootstrap"
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", " ", "\t"])
+def test_image_reference_with_trailing_whitespace_is_refused(suffix: str) -> None:
+    assert parse_images([f"api={DIGEST}"], ["api"]) == {"api": DIGEST}
+    with pytest.raises(ReleaseError, match="expected REPO@sha256"):
+        parse_images([f"api={DIGEST}{suffix}"], ["api"])
+
+
+def _broken_project(tmp_path: Path) -> Path:
+    """The project with a program that fails for every stage (the stack files stay valid)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "__main__.py").write_text("raise RuntimeError('the blueprint is broken')\n")
+    return project
+
+
+def test_rehearsal_reports_a_stage_that_fails_to_render(
+    stacks_copy, state_dir, make_release_in, tmp_path
+):
+    release = make_release_in("c")
+    with pytest.raises(PromotionError, match=r"did not render.*the blueprint is broken"):
+        rehearse(
+            _broken_project(tmp_path),
+            stacks_copy,
+            state_dir,
+            load_pipeline(stacks_copy),
+            Request(release.id, "dev"),
+            policy=lambda stage: PolicyOptions(None, None),
+        )
+
+
+def test_rehearsal_reads_the_policy_config_file_it_is_given(
+    stacks_copy, state_dir, make_release_in, tmp_path
+):
+    """``--rehearse --policy-pack-config FILE`` reads FILE, not ``<stage>.json`` beside it."""
+    config = tmp_path / "elsewhere" / "custom.json"
+    config.parent.mkdir()
+    live = json.loads((PROJECT_DIR / "policies" / "config" / "dev.json").read_text())
+    config.write_text(json.dumps(live))
+    release = make_release_in("d")
+    report = rehearse(
+        PROJECT_DIR,
+        stacks_copy,
+        state_dir,
+        load_pipeline(stacks_copy),
+        Request(release.id, "dev"),
+        policy=lambda stage: PolicyOptions(PROJECT_DIR / "policies", config),
+    )
+    [stage] = report.stages
+    assert stage.policy["status"] in ("passed", "failed"), stage.policy
+    assert "(custom.json)" in json.dumps(stage.policy), stage.policy

@@ -2,8 +2,9 @@
 
 Resources are matched by URN (the same stack at both revisions). A resource is *added*,
 *removed* or *changed*; a change lists each differing input or resource option (old -> new), with
-JSON documents held in strings opened up, as ``plan``'s parity does. A stateful resource is
-flagged when a change replaces it or when it is removed without ``retainOnDelete``.
+JSON documents held in strings opened up, as ``plan``'s parity does. A change is marked as a
+replacement when the provider would replace (``components.replacement``); a stateful resource is
+flagged when it is replaced or removed without ``retainOnDelete``.
 Findings (parity violations and mandatory policy violations) are those of the head; each is
 *new* unless the base had the same one.
 """
@@ -15,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from components.replacement import forcing_paths, is_stateful
 from pipeline.diff.masking import Masker
-from pipeline.diff.replacement import STATEFUL_TYPES, replacing_properties
 from pipeline.diff.revisions import RenderedRevision, Revision
 from pipeline.parity import flatten
 
@@ -40,7 +41,7 @@ class ResourceChange:
     action: str  # add | remove | change
     changes: tuple[PropertyChange, ...] = ()
     replaced_by: tuple[str, ...] = ()
-    """Changed properties that make the provider replace this stateful resource."""
+    """Changed properties that make the provider replace this resource (components.replacement)."""
     stateful: bool = False
     retained: bool = False
 
@@ -157,8 +158,8 @@ def _change(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
         new["name"],
         "change",
         tuple(changes),
-        tuple(replacing_properties(type_token, [c.path for c in changes])),
-        type_token in STATEFUL_TYPES,
+        forcing_paths(type_token, [c.path for c in changes]),
+        is_stateful(type_token),
     )
 
 
@@ -168,7 +169,7 @@ def _one_sided(resource: dict[str, Any], action: str) -> ResourceChange:
         resource["type"],
         resource["name"],
         action,
-        stateful=resource["type"] in STATEFUL_TYPES,
+        stateful=is_stateful(resource["type"]),
         retained=bool(resource.get("options", {}).get("retainOnDelete")),
     )
 

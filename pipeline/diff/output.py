@@ -32,7 +32,8 @@ def _counts(diff: StageDiff) -> str:
 
 def _flag(change: ResourceChange) -> str:
     if change.replaced_by:
-        return f"REPLACE (stateful; forced by {', '.join(change.replaced_by)})"
+        kind = "REPLACE (stateful; " if change.stateful else "replace ("
+        return f"{kind}forced by {', '.join(change.replaced_by)})"
     if change.destroys_data:
         return "DELETE (stateful, not retained)"
     return ""
@@ -111,7 +112,7 @@ def _stage_lines(diff: StageDiff) -> list[str]:
         flag = _flag(change)
         lines.append(
             f"- {symbols[change.action]} `{change.type}` **{_cell(change.name)}**"
-            + (f" — ⚠️ **{flag}**" if flag else "")
+            + (f" — {'⚠️ ' if change.destroys_data else ''}**{flag}**" if flag else "")
         )
         for prop in change.changes:
             lines.append(

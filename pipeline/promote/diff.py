@@ -1,9 +1,14 @@
 """Desired-state diffs and the preview gate's reading of them.
 
 A change is *release-only* when the resource's old and new inputs become equal once each side's
-release id and image digests are replaced by placeholders: then the release is all
-that changed it. The gate stops on anything else, and on any destructive operation on a stateful
-resource (database, storage, keys, registry: the roles that hold data or identity).
+release id and image digests are replaced by placeholders: then the release is all that changed
+it. That holds for an update and for a replacement of a stateless resource (a new image digest
+replaces every ECS TaskDefinition: ``components.replacement`` says which changes replace). A
+real preview then shows the resources that reference a replaced one (the ECS service's
+``taskDefinition``) as updates whose new value is unknown until the replacement exists; such an
+update is explained by the release too, when it changes nothing else. The gate stops on
+anything else, and on any destructive operation on a stateful resource (database, storage, keys,
+registry: the roles and types that hold data or identity).
 """
 
 from __future__ import annotations
@@ -13,16 +18,21 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components import replacement
 from components.spec.model import digest_of
 from pipeline.parity import flatten
 from pipeline.plan import role_of_urn as role_of
 from pipeline.promote.deployer import DESTRUCTIVE_OPS, Change, ReleaseConfig
 
 STATEFUL_ROLES = frozenset({"Database", "Storage", "Keys", "Registry"})
+REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
+"""The engine's steps of one replacement (one preview may show all three for a URN)."""
+UNKNOWN = "04da6b54-80a4-46f7-96ec-b56ff0331ba9"
+"""How the engine's preview shows a value not known until ``up`` (pulumi's UnknownStringValue)."""
 
 
 def is_stateful(change: Change) -> bool:
-    return role_of(change.urn) in STATEFUL_ROLES
+    return role_of(change.urn) in STATEFUL_ROLES or replacement.is_stateful(change.type)
 
 
 def running_config(outputs: Mapping[str, Any]) -> ReleaseConfig:
@@ -90,6 +100,8 @@ def desired_state_diff(
         else:
             op = "update"
         paths = changed_paths(old_state, new_state) if op == "update" else ()
+        if replacement.replaces(resource["type"], paths):
+            op = "replace"  # what the provider would do with these changes
         changes.append(Change(urn, resource["type"], op, old_state, new_state, paths))
     return changes
 
@@ -101,22 +113,42 @@ def _state(resource: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def release_only(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool:
-    """Whether the release alone explains this change."""
+    """Whether the release alone explains this change (an update, or a replacement's step)."""
     if change.op == "same":
         return True
-    if change.op != "update" or change.old is None or change.new is None:
+    if change.op not in {"update", *REPLACE_OPS} or change.old is None or change.new is None:
         return False
     return bool(normalize(change.old, old) == normalize(change.new, new))
 
 
+def _follows_replacement(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool:
+    """An update whose only differences are values unknown until a replacement is made."""
+    if change.op != "update" or change.old is None or change.new is None:
+        return False
+    a, b = flatten(normalize(change.old, old)), flatten(normalize(change.new, new))
+    differing = [p for p in set(a) | set(b) if a.get(p, _ABSENT) != b.get(p, _ABSENT)]
+    return bool(differing) and all(b.get(p) == UNKNOWN for p in differing)
+
+
 def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseConfig) -> list[str]:
     """Why the preview gate stops; empty when the preview changes only what the release does."""
+    # A replacement shows as up to three steps; the one with both states decides for its URN,
+    # so a delete-replaced step (no new state) is explained when its replace step is.
+    replaced_by_release = {
+        c.urn
+        for c in changes
+        if c.op in REPLACE_OPS and not is_stateful(c) and release_only(c, old, new)
+    }
     findings = []
     for change in changes:
         if change.op in DESTRUCTIVE_OPS and is_stateful(change):
             findings.append(
                 f"{change.urn}: would {change.op} a stateful resource ({role_of(change.urn)})"
             )
+        elif change.op in REPLACE_OPS and change.urn in replaced_by_release:
+            continue
+        elif replaced_by_release and _follows_replacement(change, old, new):
+            continue
         elif not release_only(change, old, new):
             what = ", ".join(change.paths[:4]) + (" ..." if len(change.paths) > 4 else "")
             findings.append(
@@ -134,12 +166,13 @@ def _show(value: Any, width: int = 60) -> str:
 def diff_lines(changes: Sequence[Change], limit: int = 40) -> list[str]:
     """A readable diff: one line per operation, one per changed property."""
     marks = {"create": "+", "delete": "-", "update": "~", "replace": "+-"}
+    marks |= {"create-replacement": "++", "delete-replaced": "--"}
     lines: list[str] = []
     for change in changes:
         if change.op == "same":
             continue
         lines.append(f"{marks.get(change.op, '?')} {change.op:<7} {change.urn}")
-        if change.op == "update":
+        if change.op == "update" or change.op in REPLACE_OPS:
             a, b = flatten(change.old or {}), flatten(change.new or {})
             for path in change.paths[:8]:
                 old_value, new_value = a.get(path, _ABSENT), b.get(path, _ABSENT)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import re
 
 import pytest
 
+from components.replacement import forcing_paths
 from pipeline.diff.compare import (
     DiffResult,
     Finding,
@@ -19,33 +18,16 @@ from pipeline.diff.compare import (
 )
 from pipeline.diff.masking import MASK, Masker
 from pipeline.diff.output import COMMENT_LIMIT, MARKER, as_json, markdown, table
-from pipeline.diff.replacement import REPLACE_ON_CHANGES, replacing_properties
 from pipeline.diff.revisions import Revision
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing pulumi_aws.s3 warns
-@pytest.mark.parametrize("type_token", sorted(REPLACE_ON_CHANGES))
-def test_replacement_table_names_real_sdk_inputs(type_token: str) -> None:
-    """Every listed property is an input of the pulumi-aws resource in .venv."""
-    _, module_path, class_name = type_token.split(":")
-    module = importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}")
-    args = getattr(module, f"{class_name}Args")
-    inputs = set(inspect.signature(args.__init__).parameters)
-    missing = [p for p in REPLACE_ON_CHANGES[type_token] if _snake(p) not in inputs]
-    assert not missing, f"{type_token}: not inputs of {args.__name__}: {missing}"
-
-
-def test_replacing_properties_reads_the_root_of_nested_paths() -> None:
-    found = replacing_properties(
+def test_forcing_paths_read_the_root_of_nested_paths() -> None:
+    found = forcing_paths(
         "aws:ecr/repository:Repository",
         ["encryptionConfigurations[0].kmsKey", "imageTagMutability", "tags.Name"],
     )
-    assert found == ["encryptionConfigurations[0].kmsKey"]
-    assert replacing_properties("aws:ecs/service:Service", ["name"]) == []
+    assert found == ("encryptionConfigurations[0].kmsKey",)
+    assert forcing_paths("aws:ecs/service:Service", ["desiredCount"]) == ()
 
 
 def _resource(urn: str, type_token: str, **inputs: object) -> dict[str, object]:

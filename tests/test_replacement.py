@@ -1,0 +1,126 @@
+"""The replacement tables (components/<substrate>/replacement.yaml) against the installed SDKs.
+
+Every listed path must be an input of the resource in .venv, by its engine (camelCase) name,
+nested segment by nested segment; every custom type a stage renders must be in a table; and the
+path matching ``replaces`` does is the one the module documents.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+from types import ModuleType
+
+import pytest
+
+from components import replacement
+from components.replacement import forcing_paths, is_stateful, known_types, replaces
+from tests.conftest import STACKS_DIR, render
+
+_PACKAGES = {
+    "aws": "pulumi_aws",
+    "azure-native": "pulumi_azure_native",
+    "docker": "pulumi_docker",
+    "random": "pulumi_random",
+    "tls": "pulumi_tls",
+}
+
+
+def _args_class(type_token: str) -> tuple[ModuleType, type]:
+    package, module_path, name = type_token.split(":")
+    root = _PACKAGES[package]
+    module_name = module_path.split("/")[0]
+    module = importlib.import_module(root if module_name == "index" else f"{root}.{module_name}")
+    # Where a nested type has the resource's name (pulumi_aws.s3.BucketVersioningArgs is
+    # Bucket's versioning block), the SDK calls the resource's own args <Name>InitArgs.
+    own = sys.modules[getattr(module, name).__module__]
+    return module, getattr(own, f"{name}InitArgs", None) or getattr(own, f"{name}Args")
+
+
+def _engine_names(cls: type) -> dict[str, property]:
+    """Engine name -> property, from the ``@pulumi.getter(name=...)`` the SDK generates."""
+    members = inspect.getmembers(cls, lambda p: isinstance(p, property))
+    return {
+        prop.fget._pulumi_name: prop  # type: ignore[union-attr]
+        for _, prop in members
+        if getattr(prop.fget, "_pulumi_name", None)
+    }
+
+
+def _nested_args(module: ModuleType, prop: property) -> type | None:
+    """The Args class a property holds (``RepositoryEncryptionConfigurationArgs``), if any."""
+    hint = str(inspect.signature(prop.fget).return_annotation)  # type: ignore[arg-type]
+    for name in re.findall(r"'(\w+Args)'", hint):
+        cls = getattr(module, name, None) or getattr(module, "_inputs", None)
+        if isinstance(cls, ModuleType):
+            cls = getattr(cls, name, None)
+        if isinstance(cls, type):
+            return cls
+    return None
+
+
+def _missing(type_token: str, path: str) -> str | None:
+    module, cls = _args_class(type_token)
+    current: type | None = cls
+    for segment in path.split("."):
+        if current is None:
+            return None  # a map or JSON value below: nothing further to check
+        names = _engine_names(current)
+        if segment not in names:
+            return f"{segment!r} is not an input of {current.__name__}"
+        current = _nested_args(module, names[segment])
+    return None
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing pulumi_aws.s3 warns
+@pytest.mark.parametrize("type_token", sorted(known_types()))
+def test_every_listed_path_is_an_sdk_input(type_token: str) -> None:
+    entry = replacement.tables()[type_token]
+    problems = [f"{p}: {m}" for p in sorted(entry.paths) if (m := _missing(type_token, p))]
+    assert not problems, f"{type_token} ({entry.source}): {problems}"
+
+
+def test_the_check_fails_on_a_name_the_sdk_lacks() -> None:
+    assert _missing("aws:ecs/taskDefinition:TaskDefinition", "containerDefinition")
+    assert _missing("aws:ecs/taskDefinition:TaskDefinition", "runtimePlatform.cpuArch")
+    assert _missing("aws:ecs/taskDefinition:TaskDefinition", "runtimePlatform.cpuArchitecture") is None
+
+
+@pytest.mark.parametrize("substrate", replacement.SUBSTRATES)
+def test_every_table_names_its_provenance(substrate: str) -> None:
+    source = replacement.provenance(substrate)
+    assert source.get("provider") and source.get("upstream"), substrate
+    for token, entry in replacement.tables().items():
+        assert entry.source, f"{token}: no source"
+
+
+def test_every_rendered_custom_type_is_in_a_table() -> None:
+    renders = render(STACKS_DIR, "dev", "azure-dev", "local")  # one stage per substrate
+    rendered = {r["type"] for stage in renders.values() for r in stage.resources if r.get("custom")}
+    assert rendered, "nothing rendered"
+    missing = sorted(rendered - known_types())
+    assert not missing, f"types the blueprint emits with no replacement knowledge: {missing}"
+
+
+def test_a_new_image_digest_replaces_the_task_definition() -> None:
+    token = "aws:ecs/taskDefinition:TaskDefinition"
+    assert replaces(token, ["containerDefinitions[0].image"])
+    assert replaces(token, ["inputs.runtimePlatform.cpuArchitecture"])
+    assert not replaces(token, ["tags.Release"])
+
+
+def test_paths_above_a_listed_block_replace_and_options_never_do() -> None:
+    token = "azure-native:app:ManagedEnvironment"
+    assert replaces(token, ["vnetConfiguration"])  # the whole block appears or goes
+    assert not replaces(token, ["vnetConfiguration.platformReservedCidr"])
+    assert not replaces("aws:ecs/service:Service", ["options.dependsOn", "desiredCount"])
+    assert forcing_paths("aws:ecs/service:Service", ["cluster", "taskDefinition"]) == ("cluster",)
+
+
+def test_unknown_types_replace_on_nothing_and_hold_no_state() -> None:
+    assert not replaces("example:index/thing:Thing", ["anything"])
+    assert not is_stateful("example:index/thing:Thing")
+    assert is_stateful("aws:rds/instance:Instance")
+    assert not is_stateful("aws:ecs/taskDefinition:TaskDefinition")

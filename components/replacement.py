@@ -1,4 +1,4 @@
-"""Which input changes make a provider replace a resource (delete and create) instead of updating it.
+"""Which input changes make a provider replace a resource (delete, create) instead of updating it.
 
 The knowledge is data, one table per substrate: ``components/<substrate>/replacement.yaml``, each
 with its provenance (the provider schema the flags were read from). Paths are engine names
@@ -84,11 +84,7 @@ def _plain(path: str) -> str:
 
 
 def _forces(listed: str, changed: str) -> bool:
-    return (
-        changed == listed
-        or changed.startswith(listed + ".")
-        or listed.startswith(changed + ".")
-    )
+    return changed == listed or changed.startswith(listed + ".") or listed.startswith(changed + ".")
 
 
 def forcing_paths(type_token: str, changed_paths: Iterable[str]) -> tuple[str, ...]:

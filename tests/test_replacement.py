@@ -85,7 +85,9 @@ def test_every_listed_path_is_an_sdk_input(type_token: str) -> None:
 def test_the_check_fails_on_a_name_the_sdk_lacks() -> None:
     assert _missing("aws:ecs/taskDefinition:TaskDefinition", "containerDefinition")
     assert _missing("aws:ecs/taskDefinition:TaskDefinition", "runtimePlatform.cpuArch")
-    assert _missing("aws:ecs/taskDefinition:TaskDefinition", "runtimePlatform.cpuArchitecture") is None
+    assert (
+        _missing("aws:ecs/taskDefinition:TaskDefinition", "runtimePlatform.cpuArchitecture") is None
+    )
 
 
 @pytest.mark.parametrize("substrate", replacement.SUBSTRATES)

@@ -145,9 +145,9 @@ def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseCon
             findings.append(
                 f"{change.urn}: would {change.op} a stateful resource ({role_of(change.urn)})"
             )
-        elif change.op in REPLACE_OPS and change.urn in replaced_by_release:
-            continue
-        elif replaced_by_release and _follows_replacement(change, old, new):
+        elif (change.op in REPLACE_OPS and change.urn in replaced_by_release) or (
+            replaced_by_release and _follows_replacement(change, old, new)
+        ):
             continue
         elif not release_only(change, old, new):
             what = ", ".join(change.paths[:4]) + (" ..." if len(change.paths) > 4 else "")

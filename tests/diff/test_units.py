@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-
-import pytest
 
 from components.replacement import forcing_paths
 from pipeline.diff.compare import (

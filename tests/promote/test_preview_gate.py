@@ -91,9 +91,7 @@ CASES = [
         "the service's update also changes its desired count",
         (
             task_replace(),
-            Change(
-                SERVICE_URN, SERVICE, "update", _service(ARN), _service(UNKNOWN, 3), ("x",)
-            ),
+            Change(SERVICE_URN, SERVICE, "update", _service(ARN), _service(UNKNOWN, 3), ("x",)),
         ),
         True,
         "beyond the release",

@@ -66,6 +66,10 @@ class Environment(pulumi.ComponentResource):
             "serviceUrls": self.service_urls,
             "healthPaths": {n: s.health_path for n, s in sorted(self.spec.shape.services.items())},
             "registryUrl": self.registry_url,
+            # Where promotion copies each service's image before a preview (by digest).
+            "repositoryUrls": self.roles.registry.repository_urls,
             "databaseEndpoint": self.database_endpoint,
             "bucketName": self.bucket_name,
+            # What a stage without a managed DNS zone must publish by hand (empty otherwise).
+            **getattr(self.roles.services, "dns_outputs", {}),
         }

@@ -36,6 +36,7 @@ BINDINGS: tuple[Binding, ...] = (
         "enableDeletionProtection",
         "scale:loadBalancerDeletionProtection",
     ),
+    Binding("aws:ecr/repository:Repository", "forceDelete", "scale:registryForceDelete"),
     Binding("aws:ec2/route:Route", "natGatewayId", "scale:natGateways"),
     Binding("aws:ec2/natGateway:NatGateway", "exists", "scale:natGateways"),
     Binding("aws:ec2/eip:Eip", "exists", "scale:natGateways"),

@@ -44,6 +44,9 @@ class Registry(pulumi.ComponentResource):
             repo = aws.ecr.Repository(
                 f"{name}-{service}",
                 image_tag_mutability="IMMUTABLE",
+                # A repository holding images cannot be deleted unless forced: dev and test
+                # force it (scale.registryForceDelete), live never may (StageSpec.problems).
+                force_delete=ctx.spec.scale.registry_force_delete,
                 image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                     scan_on_push=True
                 ),

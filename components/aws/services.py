@@ -1,11 +1,21 @@
 """Services role on AWS: ECS Fargate services in private subnets behind one HTTPS load balancer.
 
-Each service answers at ``https://{service}.{domain}``; HTTP only redirects to HTTPS.
+Each public service answers at ``https://{service}.{domain}``; HTTP only redirects to HTTPS. A
+service with ``public: false`` gets no target group, listener rule or DNS record: it runs in
+the private subnets, reachable from the tasks' security group only.
+
+The certificate is validated by DNS. With ``hostedZoneId`` the stage writes the validation
+record and one alias record per public service into that Route 53 zone; without it, the
+validation records and the load balancer's DNS name are stack outputs and the first ``up`` is
+done in two steps (README, "With the real Pulumi CLI"). The HTTPS listener waits for the
+validation, and each ECS service for its listener rule (a target group must belong to a load
+balancer before a service can register with it).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +24,7 @@ import pulumi_aws as aws
 
 from components.aws.context import AwsContext, assume_role_policy, child, policy_json
 from components.roles import role_token
-from components.spec.model import digest_of
+from components.spec.model import digest_of, listener_priority
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class ServicesInputs:
 class Services(pulumi.ComponentResource):
     url: pulumi.Output[str]
     service_urls: dict[str, pulumi.Output[str]]
+    load_balancer_dns_name: pulumi.Output[str]
+    certificate_validation_records: pulumi.Output[list[dict[str, str]]]
 
     def __init__(
         self, name: str, ctx: AwsContext, inputs: ServicesInputs, parent: pulumi.Resource
@@ -62,29 +74,84 @@ class Services(pulumi.ComponentResource):
         https = self._load_balancer(name, ctx, inputs)
 
         self.service_urls = {}
-        for priority, service in enumerate(sorted(spec.shape.services), start=1):
-            host = f"{service}.{spec.identity.domain}"
-            target_group = self._service(
-                name, service, ctx, inputs, execution_role.arn, task_role.arn
-            )
-            aws.lb.ListenerRule(
-                f"{name}-{service}-route",
-                listener_arn=https.arn,
-                priority=priority,
-                conditions=[
-                    aws.lb.ListenerRuleConditionArgs(
-                        host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host])
+        for service in sorted(spec.shape.services):
+            route = None
+            if spec.shape.services[service].public:
+                route = self._route(name, service, ctx, inputs, https)
+            self._service(name, service, ctx, inputs, execution_role.arn, task_role.arn, route)
+        self.url = self.service_urls[sorted(self.service_urls)[0]]
+        self.dns_outputs: dict[str, object] = {
+            "loadBalancerDnsName": self.load_balancer_dns_name,
+            "certificateValidationRecords": self.certificate_validation_records,
+        }
+        self.register_outputs(
+            {
+                "url": self.url,
+                "serviceUrls": self.service_urls,
+                "loadBalancerDnsName": self.load_balancer_dns_name,
+                "certificateValidationRecords": self.certificate_validation_records,
+            }
+        )
+
+    def _route(
+        self,
+        name: str,
+        service: str,
+        ctx: AwsContext,
+        inputs: ServicesInputs,
+        https: aws.lb.Listener,
+    ) -> tuple[aws.lb.TargetGroup, aws.lb.ListenerRule]:
+        """The public path to a service: target group, host-header rule, DNS record, URL."""
+        spec = ctx.spec
+        shape = spec.shape.services[service]
+        prefix = f"{name}-{service}"
+        host = f"{service}.{spec.identity.domain}"
+        target_group = aws.lb.TargetGroup(
+            f"{prefix}-tg",
+            target_type="ip",
+            port=shape.port,
+            protocol="HTTP",
+            vpc_id=inputs.vpc_id,
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                path=shape.health_path, matcher="200", interval=15, healthy_threshold=2
+            ),
+            tags=ctx.tagged(f"{prefix}-tg"),
+            opts=child(self),
+        )
+        rule = aws.lb.ListenerRule(
+            f"{prefix}-route",
+            listener_arn=https.arn,
+            # From the name alone, so adding or removing a service moves no other rule.
+            priority=listener_priority(service),
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host])
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
+            ],
+            tags=ctx.tagged(f"{prefix}-route"),
+            opts=child(self),
+        )
+        if spec.identity.hosted_zone_id:
+            aws.route53.Record(
+                f"{prefix}-dns",
+                zone_id=spec.identity.hosted_zone_id,
+                name=host,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=self.load_balancer.dns_name,
+                        zone_id=self.load_balancer.zone_id,
+                        evaluate_target_health=True,
                     )
                 ],
-                actions=[
-                    aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
-                ],
-                tags=ctx.tagged(f"{name}-{service}-route"),
                 opts=child(self),
             )
-            self.service_urls[service] = pulumi.Output.from_input(f"https://{host}")
-        self.url = self.service_urls[sorted(spec.shape.services)[0]]
-        self.register_outputs({"url": self.url, "serviceUrls": self.service_urls})
+        self.service_urls[service] = pulumi.Output.from_input(f"https://{host}")
+        return target_group, rule
 
     def _execution_role(self, name: str, ctx: AwsContext, inputs: ServicesInputs) -> aws.iam.Role:
         """Lets ECS pull the stage's images, write logs and read the secrets it injects."""
@@ -132,6 +199,32 @@ class Services(pulumi.ComponentResource):
             tags=ctx.tagged(f"{name}-certificate"),
             opts=child(self),
         )
+        self.certificate_validation_records = certificate.domain_validation_options.apply(
+            _validation_records
+        )
+        fqdns: list[pulumi.Output[str]] = []
+        if spec.identity.hosted_zone_id:
+            # ACM asks for the same CNAME for a domain and its wildcard, so one record
+            # validates both names of the certificate.
+            option = certificate.domain_validation_options[0]
+            record = aws.route53.Record(
+                f"{name}-certificate-validation",
+                zone_id=spec.identity.hosted_zone_id,
+                name=option.resource_record_name,
+                type=option.resource_record_type,
+                records=[option.resource_record_value],
+                ttl=300,
+                allow_overwrite=True,
+                opts=child(self),
+            )
+            fqdns = [record.fqdn]
+        # Waits until ACM has issued the certificate (for records made by hand, too).
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=fqdns or None,
+            opts=child(self),
+        )
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
@@ -148,6 +241,7 @@ class Services(pulumi.ComponentResource):
             tags=ctx.tagged(f"{name}-alb"),
             opts=child(self),
         )
+        self.load_balancer_dns_name = self.load_balancer.dns_name
         aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.load_balancer.arn,
@@ -170,7 +264,7 @@ class Services(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=spec.shape.tls.alb_policy,
-            certificate_arn=certificate.arn,
+            certificate_arn=validation.certificate_arn,
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(
                     type="fixed-response",
@@ -180,7 +274,8 @@ class Services(pulumi.ComponentResource):
                 )
             ],
             tags=ctx.tagged(f"{name}-https"),
-            opts=child(self),
+            # An HTTPS listener cannot use a certificate ACM has not issued yet.
+            opts=child(self, depends_on=[validation]),
         )
 
     def _service(
@@ -191,23 +286,11 @@ class Services(pulumi.ComponentResource):
         inputs: ServicesInputs,
         execution_role_arn: pulumi.Output[str],
         task_role_arn: pulumi.Output[str],
-    ) -> aws.lb.TargetGroup:
+        route: tuple[aws.lb.TargetGroup, aws.lb.ListenerRule] | None,
+    ) -> None:
         spec = ctx.spec
         shape, scale = spec.shape.services[service], spec.scale.service(service)
         prefix = f"{name}-{service}"
-        target_group = aws.lb.TargetGroup(
-            f"{prefix}-tg",
-            target_type="ip",
-            port=shape.port,
-            protocol="HTTP",
-            vpc_id=inputs.vpc_id,
-            deregistration_delay=30,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                path=shape.health_path, matcher="200", interval=15, healthy_threshold=2
-            ),
-            tags=ctx.tagged(f"{prefix}-tg"),
-            opts=child(self),
-        )
         # The image runs from the stage's own registry, pinned by the release's digest.
         image = pulumi.Output.concat(
             inputs.repository_urls[service], "@", digest_of(spec.release.images[service])
@@ -233,7 +316,7 @@ class Services(pulumi.ComponentResource):
             execution_role_arn=execution_role_arn,
             task_role_arn=task_role_arn,
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture="ARM64"
+                operating_system_family="LINUX", cpu_architecture=shape.cpu_architecture
             ),
             container_definitions=definitions,
             tags=ctx.tagged(f"{prefix}-task"),
@@ -252,19 +335,24 @@ class Services(pulumi.ComponentResource):
             ),
             load_balancers=[
                 aws.ecs.ServiceLoadBalancerArgs(
-                    target_group_arn=target_group.arn,
-                    container_name=service,
-                    container_port=shape.port,
+                    target_group_arn=route[0].arn, container_name=service, container_port=shape.port
                 )
-            ],
+            ]
+            if route
+            else None,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
                 enable=True, rollback=True
             ),
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
+            # `up` returns once the tasks are running and healthy, not when ECS accepted them.
+            wait_for_steady_state=True,
             tags=ctx.tagged(f"{prefix}-service"),
-            # Autoscaling owns the running count after creation.
-            opts=child(self, ignore_changes=["desiredCount"]),
+            # Autoscaling owns the running count after creation. The target group must be
+            # attached to the load balancer (by its rule) before the service registers tasks.
+            opts=child(
+                self, ignore_changes=["desiredCount"], depends_on=[route[1]] if route else None
+            ),
         )
         scaling = aws.appautoscaling.Target(
             f"{prefix}-scaling",
@@ -292,13 +380,12 @@ class Services(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        return target_group
 
     @staticmethod
     def _container_definitions(service: str, ctx: AwsContext, a: dict[str, Any]) -> str:
         spec = ctx.spec
         shape, scale = spec.shape.services[service], spec.scale.service(service)
-        health = f"wget -q -O /dev/null http://127.0.0.1:{shape.port}{shape.health_path} || exit 1"
+        health = shape.health_command()
         return json.dumps(
             [
                 {
@@ -323,13 +410,19 @@ class Services(pulumi.ComponentResource):
                     "secrets": [
                         {"name": k, "valueFrom": v} for k, v in sorted(a["secrets"].items())
                     ],
-                    "healthCheck": {
-                        "command": ["CMD-SHELL", health],
-                        "interval": 15,
-                        "retries": 3,
-                        "timeout": 5,
-                        "startPeriod": 30,
-                    },
+                    **(
+                        {
+                            "healthCheck": {
+                                "command": health,
+                                "interval": 15,
+                                "retries": 3,
+                                "timeout": 5,
+                                "startPeriod": 30,
+                            }
+                        }
+                        if health
+                        else {}
+                    ),
                     "logConfiguration": {
                         "logDriver": "awslogs",
                         "options": {
@@ -342,3 +435,26 @@ class Services(pulumi.ComponentResource):
             ],
             sort_keys=True,
         )
+
+
+def _field(option: Any, snake: str, camel: str) -> str:
+    # Output types arrive as objects under the engine and as plain dicts under the mocks.
+    if isinstance(option, dict) and camel in option:
+        return str(option[camel])
+    return str(getattr(option, snake, "") or "")
+
+
+def _validation_records(options: Sequence[Any] | None) -> list[dict[str, str]]:
+    """The DNS records ACM asks for, one per distinct record (domain and wildcard share one)."""
+    records: dict[str, dict[str, str]] = {}
+    for option in options or []:
+        name = _field(option, "resource_record_name", "resourceRecordName")
+        records.setdefault(
+            name,
+            {
+                "name": name,
+                "type": _field(option, "resource_record_type", "resourceRecordType"),
+                "value": _field(option, "resource_record_value", "resourceRecordValue"),
+            },
+        )
+    return [records[k] for k in sorted(records)]

@@ -87,10 +87,12 @@ class Services(pulumi.ComponentResource):
         self.service_urls = {}
         for service in sorted(spec.shape.services):
             app = self._app(name, service, ctx, inputs)
+            if not spec.shape.services[service].public:
+                continue  # internal ingress: reachable inside the environment, not published
             self.service_urls[service] = app.configuration.apply(
                 lambda c: f"https://{c.ingress.fqdn}" if c and c.ingress else ""
             )
-        self.url = self.service_urls[sorted(spec.shape.services)[0]]
+        self.url = self.service_urls[sorted(self.service_urls)[0]]
         self.register_outputs({"url": self.url, "serviceUrls": self.service_urls})
 
     def _app(

@@ -22,6 +22,7 @@ KEYS = {
     "cloud": "Substrate the blueprint is built on: aws, azure or docker.",
     "cidr": "The stage's private IPv4 range; stages of one pipeline never overlap.",
     "domain": "DNS name the stage's services answer under ({service}.{domain}).",
+    "hostedZoneId": "Route 53 hosted zone of the domain (AWS); without one, DNS is done by hand.",
     "owner": "Team that owns the stage (tag owner).",
     "costCenter": "Cost center billed for the stage (tag cost-center).",
     "release": "Id of the release the stage runs; set by promotion.",
@@ -125,7 +126,16 @@ def load_spec(
     secret_set = set(secret_keys)
     if "secrets" in values and f"{PROJECT}:secrets" not in secret_set:
         problems.append(Problem(f"{PROJECT}:secrets", "expected secure: values, got plain text"))
-    for key in ("stage", "cloud", "release", "cidr", "domain", "owner", "costCenter"):
+    for key in (
+        "stage",
+        "cloud",
+        "release",
+        "cidr",
+        "domain",
+        "hostedZoneId",
+        "owner",
+        "costCenter",
+    ):
         if values.get(key) == UNKNOWN or f"{PROJECT}:{key}" in secret_set:
             problems.append(Problem(f"{PROJECT}:{key}", "expected a plain value, not a secret"))
     if problems:
@@ -141,6 +151,7 @@ def load_spec(
         "region": region,
         "cidr": values.get("cidr"),
         "domain": values.get("domain"),
+        "hostedZoneId": values.get("hostedZoneId"),
         "tags": {
             key: value
             for key, value in (

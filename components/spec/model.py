@@ -9,6 +9,7 @@ Field names are camelCase, as they appear in stack files and in the engine.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from typing import Annotated, Literal
@@ -99,12 +100,39 @@ class Model(BaseModel):
 # ---------------------------------------------------------------- shape
 
 
+DEFAULT_HEALTH_COMMAND = (
+    "CMD-SHELL",
+    "wget -q -O /dev/null http://127.0.0.1:{port}{healthPath} || exit 1",
+)
+"""The container health check unless a service names its own: busybox ``wget``, which the
+example app's image carries. ``{port}`` and ``{healthPath}`` are filled in from the service."""
+
+
 class ServiceShape(Model):
     """A service as every stage runs it."""
 
     port: Port = Field(description="Container port the service listens on.")
     health_path: HealthPath = Field(description="HTTP path that answers 200 with the version.")
     public: bool = Field(default=True, description="Routed from the load balancer.")
+    cpu_architecture: Literal["ARM64", "X86_64"] = Field(
+        default="ARM64",
+        description="CPU architecture the service's images are built for (ARM64: Graviton).",
+    )
+    health_check_command: tuple[str, ...] = Field(
+        default=DEFAULT_HEALTH_COMMAND,
+        max_length=16,
+        description=(
+            "Container health check, Docker's form (CMD-SHELL or CMD first; {port} and"
+            " {healthPath} are filled in); empty for none (the load balancer still checks)."
+        ),
+    )
+
+    def health_command(self) -> list[str]:
+        """The health-check command with this service's port and health path filled in."""
+        return [
+            part.replace("{port}", str(self.port)).replace("{healthPath}", self.health_path)
+            for part in self.health_check_command
+        ]
 
 
 class DatabaseShape(Model):
@@ -194,6 +222,10 @@ class Scale(Model):
     log_retention_days: RetentionDays = 30
     nat_gateways: Literal["single", "perAz"] = "single"
     load_balancer_deletion_protection: bool = False
+    registry_force_delete: bool = Field(
+        default=False,
+        description="Let destroy delete repositories that still hold images (never in live).",
+    )
 
     def service(self, name: str) -> ServiceScale:
         return self.services.get(name, ServiceScale())
@@ -225,6 +257,10 @@ class Identity(Model):
     cidr: Cidr
     domain: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")] = Field(
         description="DNS name the stage's services answer under ({service}.{domain})."
+    )
+    hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,32}$")] | None = Field(
+        default=None,
+        description="Route 53 hosted zone of the domain (AWS): certificate and service records.",
     )
     tags: Tags
 
@@ -293,11 +329,48 @@ class StageSpec(Model):
             # vault purge protection; multiAz: zone-redundant HA), required above.
             if self.identity.cloud == "aws" and not self.scale.load_balancer_deletion_protection:
                 found.append(("scale.loadBalancerDeletionProtection", "true in live"))
+            if self.scale.registry_force_delete:
+                found.append(("scale.registryForceDelete", "false in live"))
+        if self.shape.services and not any(s.public for s in self.shape.services.values()):
+            found.append(("shape.services", "at least one public service"))
+        found += _priority_problems(sorted(self.shape.services))
         if self.identity.cloud == "azure":
             from components.spec.azure import azure_problems
 
             found += azure_problems(self)
         return found
+
+
+LISTENER_PRIORITIES = 50_000
+"""An ALB listener rule priority is 1..50000 (Elastic Load Balancing, "Listener rules")."""
+
+
+def listener_priority(service: str) -> int:
+    """A service's listener-rule priority, a function of its name alone.
+
+    ``1 + sha256(name) mod 50000``: adding or removing a service never moves another service's
+    rule (a real update would otherwise hit PriorityInUse while rules swap numbers). Host-header
+    rules never overlap, so the order among them does not matter; two names that collide are
+    refused by the spec (``StageSpec.problems``).
+    """
+    digest = hashlib.sha256(service.encode()).hexdigest()
+    return 1 + int(digest, 16) % LISTENER_PRIORITIES
+
+
+def _priority_problems(services: list[str]) -> list[tuple[str, str]]:
+    seen: dict[int, str] = {}
+    found = []
+    for service in services:
+        priority = listener_priority(service)
+        if priority in seen:
+            found.append(
+                (
+                    f"shape.services.{service}",
+                    f"a name whose listener priority ({priority}) is not {seen[priority]}'s",
+                )
+            )
+        seen.setdefault(priority, service)
+    return found
 
 
 def digest_of(image: str) -> str:

@@ -96,6 +96,22 @@ def _lb(i: dict[str, Any], f: Facts) -> dict[str, Any]:
     }
 
 
+def _certificate(i: dict[str, Any], f: Facts) -> dict[str, Any]:
+    # ACM asks for one CNAME per name, the same for a domain and its wildcard.
+    domain = str(i.get("domainName", "example.com"))
+    record = {
+        "resourceRecordName": f"_{f.suffix}.{domain}.",
+        "resourceRecordType": "CNAME",
+        "resourceRecordValue": f"_{f.suffix}0.acm-validations.aws.",
+    }
+    names = [domain, *i.get("subjectAlternativeNames", [])]
+    return {
+        "arn": _arn("acm", f"certificate/{f.suffix}", f),
+        "status": "PENDING_VALIDATION",
+        "domainValidationOptions": [{"domainName": n, **record} for n in names],
+    }
+
+
 def _arn_only(service: str, kind: str) -> Any:
     return lambda i, f: {"arn": _arn(service, f"{kind}{f.physical}", f)}
 
@@ -141,9 +157,13 @@ RESOURCES = {
     "aws:lb/listener:Listener": lambda i, f: {
         "arn": _arn("elasticloadbalancing", f"listener/app/{f.physical}/{f.suffix}", f)
     },
-    "aws:acm/certificate:Certificate": lambda i, f: {
-        "arn": _arn("acm", f"certificate/{f.suffix}", f),
-        "status": "PENDING_VALIDATION",
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:acm/certificateValidation:CertificateValidation": lambda i, f: {
+        "id": str(i.get("certificateArn", "")) or f.physical,
+    },
+    "aws:route53/record:Record": lambda i, f: {
+        "fqdn": str(i.get("name", "")).rstrip("."),
+        "id": f"{i.get('zoneId', 'Z0')}_{str(i.get('name', '')).rstrip('.')}_{i.get('type', '')}",
     },
     "aws:secretsmanager/secret:Secret": lambda i, f: {
         "arn": _arn("secretsmanager", f"secret:{f.physical}", f)

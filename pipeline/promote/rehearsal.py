@@ -21,6 +21,7 @@ from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
 from pipeline.promote.events import Sink, quiet
 from pipeline.promote.gates import approval_verdict, direction_verdict, upstream_verdict
 from pipeline.promote.history import LedgerView
+from pipeline.promote.images import plan_copies
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
 from pipeline.promote.orchestrator import PromotionError, Request
 from pipeline.promote.policy import not_run, policy_checker
@@ -35,6 +36,8 @@ class StageRehearsal:
     diff: list[str]
     policy: dict[str, Any]
     gates: list[dict[str, str]]
+    copies: list[str] = field(default_factory=list)
+    """The image copies promotion would make before the preview (pipeline.promote.images)."""
 
     @property
     def blocked(self) -> bool:
@@ -78,6 +81,9 @@ class RehearsalReport:
             lines += [f"Policy: {stage.policy['status']}{note}.", "", "| gate | verdict | why |"]
             lines.append("|---|---|---|")
             lines += [f"| {g['gate']} | {g['verdict']} | {g['reason']} |" for g in stage.gates]
+            if stage.copies:
+                lines += ["", "Images copied by digest before the preview:", ""]
+                lines += [f"- `{c}`" for c in stage.copies]
             if stage.diff:
                 lines += ["", "```diff", *stage.diff, "```"]
             lines.append("")
@@ -206,6 +212,13 @@ def rehearse(
                     diff_lines(changes),
                     result.to_json(),
                     gates,
+                    [
+                        c.describe()
+                        for c in plan_copies(
+                            release.images,
+                            deployer.deployed[stack].outputs.get("repositoryUrls") or {},
+                        )
+                    ],
                 )
             )
             events(

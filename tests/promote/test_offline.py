@@ -108,11 +108,15 @@ def test_rehearsal_shows_diff_policy_and_gates(stacks_copy, state_dir, make_rele
         replaced = [line for line in stage.diff if line.startswith("+- replace")]
         assert len(replaced) == 2 and all(TASK in line for line in replaced), stage.diff
         assert not stage.blocked, stage.gates
+        # Each image is copied into the stage's own ECR repository, by digest, first.
+        assert [c.split(":")[0] for c in stage.copies] == ["api", "web"], stage.copies
+        assert all(".dkr.ecr." in c and ":sha256-" in c for c in stage.copies), stage.copies
         assert {g["gate"]: g["verdict"] for g in stage.gates}["preview"] == "ok"
         assert stage.policy["status"] == "not run"
     assert report.exit_code() == 0
     markdown = report.markdown()
     assert "### dev" in markdown and release.id in markdown
+    assert "Images copied by digest before the preview" in markdown
     # Nothing was written: the real stack files still run bootstrap, the ledger is untouched.
     assert "stageline:release: bootstrap" in (stacks_copy / "Pulumi.dev.yaml").read_text()
     assert not (state_dir / "ledger.jsonl").exists()

@@ -70,6 +70,6 @@ class Environment(pulumi.ComponentResource):
             "repositoryUrls": self.roles.registry.repository_urls,
             "databaseEndpoint": self.database_endpoint,
             "bucketName": self.bucket_name,
-            # What a stage without a managed DNS zone must publish by hand (empty otherwise).
-            **getattr(self.roles.services, "dns_outputs", {}),
+            # DNS records to publish by hand: an AWS stage without a hosted zone; else empty.
+            "dnsRecords": getattr(self.roles.services, "dns_records", []),
         }

@@ -52,6 +52,8 @@ class Services(pulumi.ComponentResource):
     service_urls: dict[str, pulumi.Output[str]]
     load_balancer_dns_name: pulumi.Output[str]
     certificate_validation_records: pulumi.Output[list[dict[str, str]]]
+    dns_records: pulumi.Output[list[dict[str, str]]]
+    """The records to publish by hand: empty when the stage has a hosted zone."""
 
     def __init__(
         self, name: str, ctx: AwsContext, inputs: ServicesInputs, parent: pulumi.Resource
@@ -80,16 +82,25 @@ class Services(pulumi.ComponentResource):
                 route = self._route(name, service, ctx, inputs, https)
             self._service(name, service, ctx, inputs, execution_role.arn, task_role.arn, route)
         self.url = self.service_urls[sorted(self.service_urls)[0]]
-        self.dns_outputs: dict[str, object] = {
-            "loadBalancerDnsName": self.load_balancer_dns_name,
-            "certificateValidationRecords": self.certificate_validation_records,
-        }
+        hosts = [f"{s}.{spec.identity.domain}" for s in sorted(self.service_urls)]
+        self.dns_records = (
+            pulumi.Output.from_input([])
+            if spec.identity.hosted_zone_id
+            else pulumi.Output.all(
+                self.certificate_validation_records, self.load_balancer_dns_name
+            ).apply(
+                lambda a: [
+                    *a[0],
+                    *({"name": h, "type": "CNAME", "value": a[1]} for h in hosts),
+                ]
+            )
+        )
         self.register_outputs(
             {
                 "url": self.url,
                 "serviceUrls": self.service_urls,
                 "loadBalancerDnsName": self.load_balancer_dns_name,
-                "certificateValidationRecords": self.certificate_validation_records,
+                "dnsRecords": self.dns_records,
             }
         )
 

@@ -146,9 +146,12 @@ def test_without_a_hosted_zone_the_records_to_publish_are_outputs() -> None:
     stage = _rendered(STACKS_DIR)
     assert not by_type(stage, RECORD), "no zone: no Route 53 records"
     assert "validationRecordFqdns" not in _one(stage, VALIDATION)["inputs"]
-    records = stage.outputs["certificateValidationRecords"]
-    assert len(records) == 1 and records[0]["type"] == "CNAME", records  # domain + wildcard
-    assert stage.outputs["loadBalancerDnsName"].endswith(".elb.amazonaws.com")
+    records = stage.outputs["dnsRecords"]
+    validation = [r for r in records if "acm-validations" in r["value"]]
+    assert len(validation) == 1 and validation[0]["type"] == "CNAME", records  # domain + wildcard
+    services = {r["name"]: r["value"] for r in records if r not in validation}
+    assert set(services) == {"api.dev.stageline.example.com", "web.dev.stageline.example.com"}
+    assert all(v.endswith(".elb.amazonaws.com") for v in services.values()), services
     assert set(stage.outputs["repositoryUrls"]) == {"api", "web"}
 
 
@@ -159,6 +162,7 @@ def test_with_a_hosted_zone_the_stage_writes_validation_and_service_records(
     stage = _rendered(stacks_copy)
     records = by_type(stage, RECORD)
     assert all(r["inputs"]["zoneId"] == ZONE for r in records)
+    assert stage.outputs["dnsRecords"] == [], "the zone holds every record"
     validation_record = _one(stage, RECORD, "certificate-validation")
     assert validation_record["inputs"]["type"] == "CNAME"
     validation = _one(stage, VALIDATION)

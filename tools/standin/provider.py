@@ -46,7 +46,6 @@ def _replaces(type_token: str, olds: dict[str, Any], news: dict[str, Any]) -> li
     ForceNew / replaceOnChanges facts, with provenance), over the changed nested paths.
     """
     from components.replacement import forcing_paths
-
     from pipeline.promote.diff import changed_paths
 
     forcing = forcing_paths(type_token, changed_paths(olds, news))

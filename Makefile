@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit engine engine-lane bench schema clean
+.PHONY: plan test lint typecheck unit image-tools engine engine-lane bench schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+## image-tools: skopeo and docker-registry for the image-copy tests (apt-get when missing)
+image-tools:
+	@tools/image-tools.sh
+
+unit: $(STAMP) image-tools
 	$(VENV)/bin/pytest -q -n 2 -m "not engine"
 
 ## engine: build the pinned Pulumi CLI and Python language host from source (cached by go.sum)

@@ -13,5 +13,18 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# policy-rc.d keeps the package from starting a registry service of its own on port 5000.
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+echo "image-tools: installing$missing with apt-get" >&2
+# A policy-rc.d that says 101 keeps the package from starting a registry service of its own on
+# port 5000 (the tests start their own registries on free ports).
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 0755 /usr/sbin/policy-rc.d
+	guard=1
+fi
+install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing; }
+# A fresh runner may have no package lists yet: update once, then try again.
+status=0
+install || { $SUDO apt-get update -q && install; } || status=$?
+[ -n "$guard" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+exit $status

@@ -20,7 +20,7 @@ from pipeline.arguments import existing_directory, state_directory
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.deployer import Deployer
 from pipeline.promote.events import JsonLines, Progress
-from pipeline.promote.ledger import Ledger, LedgerError
+from pipeline.promote.ledger import LedgerError
 from pipeline.promote.orchestrator import (
     EXIT_INVALID,
     EXIT_OK,
@@ -29,25 +29,34 @@ from pipeline.promote.orchestrator import (
     Request,
     stage_policy,
 )
-from pipeline.promote.release import ReleaseError, ReleaseStore, make_release, parse_images
+from pipeline.promote.release import ReleaseError, make_release, parse_images
+from pipeline.promote.state import FileState, PromotionState, StateError, StateUnverifiedError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--state-dir",
-        type=state_directory,
-        default=str(PROJECT_DIR / ".stageline"),
-        metavar="DIR",
-        help="releases, ledger and locks (default: .stageline)",
+        "--remote",
+        default="origin",
+        metavar="NAME",
+        help="git remote holding the stageline/state and stages/* branches (default: origin)",
     )
     parser.add_argument(
-        "--stacks-dir",
-        type=existing_directory,
-        default=str(PROJECT_DIR / "stacks"),
+        "--state-dir",
+        type=state_directory,
         metavar="DIR",
-        help=argparse.SUPPRESS,
+        help="keep releases, ledger and locks in a local directory instead (one machine only)",
+    )
+    parser.add_argument(
+        "--repo",
+        type=existing_directory,
+        default=str(PROJECT_DIR),
+        metavar="DIR",
+        help="the git checkout (default: .)",
+    )
+    parser.add_argument(
+        "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -57,8 +66,27 @@ def _fail(message: str, code: int = EXIT_INVALID) -> int:
     return code
 
 
+def _stacks_dir(args: argparse.Namespace) -> Path:
+    return Path(args.stacks_dir) if args.stacks_dir else Path(args.repo) / "stacks"
+
+
+def _state(args: argparse.Namespace) -> PromotionState:
+    """The shared git state on ``--remote`` (default), or a local ``--state-dir``."""
+    if args.state_dir:
+        return FileState(Path(args.state_dir))
+    from pipeline.record.state import GitState
+
+    return GitState(Path(args.repo), args.remote)
+
+
+def _work_dir(args: argparse.Namespace, state: PromotionState) -> Path:
+    """Where local scratch files go: the state dir, or .git/stageline of the checkout."""
+    git_dir = getattr(state, "git_dir", None)
+    return Path(args.state_dir) if args.state_dir else Path(git_dir or ".") / "stageline"
+
+
 def _definition(args: argparse.Namespace) -> PipelineFile:
-    return load_pipeline(Path(args.stacks_dir))
+    return load_pipeline(_stacks_dir(args))
 
 
 def _services(stacks_dir: Path, definition: PipelineFile) -> frozenset[str]:
@@ -87,13 +115,13 @@ def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Pat
 def _release_create(args: argparse.Namespace) -> int:
     try:
         definition = _definition(args)
-        services = _services(Path(args.stacks_dir), definition)
+        services = _services(_stacks_dir(args), definition)
         images = parse_images(args.image or [], services)
-        release, created = ReleaseStore(Path(args.state_dir)).save(
-            make_release(PROJECT_DIR, images)
-        )
-    except (ReleaseError, SpecError) as exc:
+        release, created = _state(args).save_release(make_release(Path(args.repo), images))
+    except (ReleaseError, SpecError, StateUnverifiedError) as exc:
         return _fail(f"release create: refused, nothing written:\n{exc}")
+    except StateError as exc:
+        return _fail(f"release create: not recorded:\n{exc}", 1)
     if args.json:
         print(json.dumps(release.to_json(), indent=2))
     else:
@@ -103,15 +131,18 @@ def _release_create(args: argparse.Namespace) -> int:
 
 def _release_show(args: argparse.Namespace) -> int:
     try:
-        release = ReleaseStore(Path(args.state_dir)).get(args.release)
-    except ReleaseError as exc:
+        release = _state(args).releases.get(args.release)
+    except (ReleaseError, StateError) as exc:
         return _fail(str(exc))
     print(json.dumps(release.to_json(), indent=2))
     return EXIT_OK
 
 
 def _release_list(args: argparse.Namespace) -> int:
-    releases = ReleaseStore(Path(args.state_dir)).all()
+    try:
+        releases = _state(args).releases.all()
+    except StateError as exc:
+        return _fail(str(exc))
     if args.json:
         print(json.dumps([r.to_json() for r in releases], indent=2))
     for release in releases if not args.json else []:
@@ -143,12 +174,16 @@ def _promote(args: argparse.Namespace) -> int:
         auto=args.auto,
         approver=args.approver,
     )
-    stacks_dir, state_dir = Path(args.stacks_dir), Path(args.state_dir)
+    stacks_dir = _stacks_dir(args)
     try:
         definition = _definition(args)
         services = _services(stacks_dir, definition)
+        state = _state(args)
     except SpecError as exc:
         return _fail(f"promote: invalid configuration, nothing deployed:\n{exc}")
+    except StateError as exc:
+        return _fail(f"promote: refused, nothing deployed:\n{exc}")
+    state_dir = _work_dir(args, state)
     policy = stage_policy(
         PROJECT_DIR,
         Path(args.policy_pack) if args.policy_pack else None,
@@ -162,13 +197,13 @@ def _promote(args: argparse.Namespace) -> int:
             report = rehearse(
                 PROJECT_DIR,
                 stacks_dir,
-                state_dir,
+                state,
                 definition,
                 request,
                 policy=policy,
                 events=events,
             )
-        except PromotionError as exc:
+        except (PromotionError, StateError) as exc:
             return _fail(f"promote --rehearse: {exc}")
         if args.json:
             print(json.dumps(report.to_json(), sort_keys=True))
@@ -182,6 +217,7 @@ def _promote(args: argparse.Namespace) -> int:
         make_deployer(args.deployer, PROJECT_DIR, stacks_dir, state_dir),
         definition,
         state_dir,
+        state=state,
         policy=policy,
         verify=HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout)),
         events=events,
@@ -199,17 +235,19 @@ def _promote(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- status & co
 
 
-def _view(args: argparse.Namespace) -> Any:
+def _view(args: argparse.Namespace, state: PromotionState) -> Any:
     from pipeline.promote.history import LedgerView
 
-    ledger = Ledger(Path(args.state_dir) / "ledger.jsonl")
-    check = ledger.verify()
+    check = state.verify()
     if not check.ok:
         print(
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
             file=sys.stderr,
         )
-    return LedgerView(ledger.entries())
+        if isinstance(state, FileState):
+            return LedgerView(state.entries())
+        return LedgerView([])  # an unverified shared state is not adopted
+    return LedgerView(state.entries())
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -221,19 +259,25 @@ def _status(args: argparse.Namespace) -> int:
         return _fail(
             f"status: no pipeline {name!r}; expected one of {sorted(definition.pipelines)}"
         )
+    try:
+        state = _state(args)
+        view = _view(args, state)
+    except StateError as exc:
+        return _fail(f"status: {exc}")
     if args.offline:
         from components.spec import read_stack
 
         def outputs(stack: str) -> dict[str, Any]:
-            return {
-                "release": read_stack(Path(args.stacks_dir), stack).values.get("stageline:release")
-            }
+            record = state.stage_record(stack)
+            if record is not None:  # what git records the stage runs
+                return {"release": record["release"]}
+            return {"release": read_stack(_stacks_dir(args), stack).values.get("stageline:release")}
     else:
         deployer = make_deployer(
-            args.deployer, PROJECT_DIR, Path(args.stacks_dir), Path(args.state_dir)
+            args.deployer, PROJECT_DIR, _stacks_dir(args), _work_dir(args, state)
         )
         outputs = deployer.outputs  # type: ignore[assignment]
-    rows = status(definition.pipelines[name], outputs, _view(args))
+    rows = status(definition.pipelines[name], outputs, view, records=state.stage_record)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
         return EXIT_OK
@@ -245,7 +289,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    view = _view(args)
+    try:
+        view = _view(args, _state(args))
+    except StateError as exc:
+        return _fail(f"history: {exc}")
     entries = [e for e in view.entries if not args.stage or e.get("stage") == args.stage]
     entries = entries[-args.limit :] if args.limit else entries
     if args.json:
@@ -268,8 +315,13 @@ def _metrics(args: argparse.Namespace) -> int:
     definition = _definition(args)
     pipeline = definition.pipelines[args.pipeline or next(iter(definition.pipelines))]
     stage = args.stage or pipeline.stages[-1].stack
-    commit_times = {r.id: r.commit_time for r in ReleaseStore(Path(args.state_dir)).all()}
-    result = metrics(_view(args), stage, commit_times, days=args.days)
+    try:
+        state = _state(args)
+        view = _view(args, state)
+        commit_times = {r.id: r.commit_time for r in state.releases.all()}
+    except StateError as exc:
+        return _fail(f"metrics: {exc}")
+    result = metrics(view, stage, commit_times, days=args.days)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -279,10 +331,9 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
-    ledger = Ledger(Path(args.state_dir) / "ledger.jsonl")
     try:
-        check = ledger.verify()
-    except LedgerError as exc:
+        check = _state(args).verify()
+    except (LedgerError, StateError) as exc:
         return _fail(str(exc), 1)
     if args.json:
         print(json.dumps({"entries": check.entries, "problems": check.problems, "ok": check.ok}))

@@ -20,6 +20,7 @@ class StageStatus:
     verified: str | None
     next_release: str | None
     next_verdict: str
+    record: dict[str, Any] | None = None  # the stage's record in git: digests, commit, ref
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -30,6 +31,7 @@ def status(
     outputs: Callable[[str], Mapping[str, Any]],
     view: LedgerView,
     now: datetime | None = None,
+    records: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> list[StageStatus]:
     """Per stage: the release its stack reports (outputs), its last verification, and whether
     the release verified upstream may move in now."""
@@ -55,7 +57,10 @@ def status(
                 needed = approval_needed(stage, auto=False)
                 if gate.ok and needed:
                     verdict = f"eligible; {needed}"
-        rows.append(StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict))
+        record = records(stage.stack) if records else None
+        rows.append(
+            StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict, record)
+        )
     return rows
 
 

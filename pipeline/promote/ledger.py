@@ -43,6 +43,51 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def chain_entry(fields: Mapping[str, Any], last: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A new entry after ``last`` (None: the first): numbered, chained, timestamped, hashed."""
+    prev, seq = (GENESIS, 0) if last is None else (last["hash"], last["seq"] + 1)
+    entry: dict[str, Any] = {"seq": seq, "prev": prev, "time": now_iso(), **fields}
+    entry["hash"] = entry_hash(entry)
+    return entry
+
+
+def entry_line(entry: Mapping[str, Any]) -> bytes:
+    return (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def verify_chain(lines: list[str], where: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Check each line's seq, prev and hash; returns the entries and the problems by line."""
+    problems: list[str] = []
+    prev = GENESIS
+    entries: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        at = f"{where}:{number}"
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            problems.append(f"{at}: not a JSON entry")
+            prev = "?"
+            continue
+        if not isinstance(entry, dict) or any(k not in entry for k in CHAIN_FIELDS):
+            problems.append(f"{at}: missing seq/prev/hash")
+            continue
+        if entry["seq"] != number - 1:
+            problems.append(
+                f"{at}: seq {entry['seq']} where {number - 1} was expected"
+                " (an entry was removed, inserted or moved)"
+            )
+        if entry["prev"] != prev:
+            problems.append(
+                f"{at}: prev does not match the entry before"
+                " (an entry was removed, inserted or moved)"
+            )
+        if entry_hash(entry) != entry["hash"]:
+            problems.append(f"{at}: hash does not match the content (the entry was edited)")
+        prev = entry["hash"]
+        entries.append(entry)
+    return entries, problems
+
+
 @dataclass(frozen=True)
 class Verification:
     entries: int
@@ -100,34 +145,7 @@ class Ledger:
     def verify(self) -> Verification:
         """Check the chain and the head; every problem names the line."""
         lines, torn = self._lines()
-        problems: list[str] = []
-        prev = GENESIS
-        entries: list[dict[str, Any]] = []
-        for number, line in enumerate(lines, start=1):
-            where = f"{self.path}:{number}"
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                problems.append(f"{where}: not a JSON entry")
-                prev = "?"
-                continue
-            if not isinstance(entry, dict) or any(k not in entry for k in CHAIN_FIELDS):
-                problems.append(f"{where}: missing seq/prev/hash")
-                continue
-            if entry["seq"] != number - 1:
-                problems.append(
-                    f"{where}: seq {entry['seq']} where {number - 1} was expected"
-                    " (an entry was removed, inserted or moved)"
-                )
-            if entry["prev"] != prev:
-                problems.append(
-                    f"{where}: prev does not match the entry before"
-                    " (an entry was removed, inserted or moved)"
-                )
-            if entry_hash(entry) != entry["hash"]:
-                problems.append(f"{where}: hash does not match the content (the entry was edited)")
-            prev = entry["hash"]
-            entries.append(entry)
+        entries, problems = verify_chain(lines, str(self.path))
         if torn:
             problems.append(
                 f"{self.path}:{len(lines) + 1}: last line is incomplete (a write torn by power"
@@ -174,18 +192,13 @@ class Ledger:
             lines, torn = self._lines()
             if torn:
                 self._cut_torn_tail()
-            prev, seq = GENESIS, 0
-            if lines:
-                try:
-                    last = json.loads(lines[-1])
-                    prev, seq = last["hash"], last["seq"] + 1
-                except (ValueError, KeyError, TypeError):
-                    raise LedgerError(
-                        f"{self.path}:{len(lines)}: last entry unreadable; run `ledger verify`"
-                    ) from None
-            entry: dict[str, Any] = {"seq": seq, "prev": prev, "time": now_iso(), **fields}
-            entry["hash"] = entry_hash(entry)
-            line = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            try:
+                entry = chain_entry(fields, json.loads(lines[-1]) if lines else None)
+            except (ValueError, KeyError, TypeError):
+                raise LedgerError(
+                    f"{self.path}:{len(lines)}: last entry unreadable; run `ledger verify`"
+                ) from None
+            seq, line = entry["seq"], entry_line(entry)
             os.write(fd, line)  # one write: a killed process cannot leave half of it
             os.fsync(fd)
             if new_file:

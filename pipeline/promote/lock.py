@@ -27,7 +27,7 @@ from pipeline.promote.files import fsync_dir
 class LockHeldError(Exception):
     """Another promotion of the same pipeline is running."""
 
-    def __init__(self, path: Path, owner: dict[str, Any]) -> None:
+    def __init__(self, path: Path | str, owner: dict[str, Any]) -> None:
         self.path = path
         self.owner = owner
         who = ", ".join(f"{k} {owner.get(k)}" for k in ("host", "pid", "user", "started"))
@@ -54,6 +54,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def lock_owner() -> dict[str, Any]:
+    """Who takes a lock: host, pid, user, start time and command."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "user": _user(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+    }
+
+
+def is_stale(owner: dict[str, Any], stale_after: timedelta) -> bool:
+    """An owner on this host whose pid is gone, or any owner older than ``stale_after``."""
+    if not owner:  # unreadable: its writer died between create and write
+        return True
+    if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
+        return not _alive(owner["pid"])
+    try:
+        started = datetime.fromisoformat(str(owner.get("started")))
+    except ValueError:
+        return True
+    return datetime.now(UTC) - started > stale_after
+
+
 @dataclass
 class PromotionLock:
     """Context manager: ``with PromotionLock(path): ...``; ``taken_over`` names a stale owner."""
@@ -63,13 +87,7 @@ class PromotionLock:
     taken_over: dict[str, Any] | None = None
 
     def owner(self) -> dict[str, Any]:
-        return {
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "user": _user(),
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv),
-        }
+        return lock_owner()
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -79,15 +97,7 @@ class PromotionLock:
             return {}
 
     def is_stale(self, owner: dict[str, Any]) -> bool:
-        if not owner:  # unreadable: its writer died between create and write
-            return True
-        if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
-            return not _alive(owner["pid"])
-        try:
-            started = datetime.fromisoformat(str(owner.get("started")))
-        except ValueError:
-            return True
-        return datetime.now(UTC) - started > self.stale_after
+        return is_stale(owner, self.stale_after)
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

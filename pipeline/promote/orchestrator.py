@@ -35,8 +35,17 @@ from pipeline.promote.gates import (
 )
 from pipeline.promote.history import LedgerView, Unfinished
 from pipeline.promote.ledger import Ledger
-from pipeline.promote.lock import LockHeldError, PromotionLock
-from pipeline.promote.release import Release, ReleaseError, ReleaseStore
+from pipeline.promote.lock import LockHeldError
+from pipeline.promote.release import Release, ReleaseError
+from pipeline.promote.state import (
+    FileState,
+    Lock,
+    PromotionState,
+    RecordRefusedError,
+    StageChange,
+    StateError,
+    StateUnverifiedError,
+)
 from pipeline.promote.verification import HealthCheck, VerifyResult, run_commands
 
 EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -124,6 +133,7 @@ class Orchestrator:
         state_dir: Path,
         *,
         ledger: Ledger | None = None,
+        state: PromotionState | None = None,
         policy: Callable[[str], PolicyOptions] | None = None,
         verify: Verifier | None = None,
         commands: Commands = run_commands,
@@ -135,8 +145,10 @@ class Orchestrator:
         self.deployer = deployer
         self.definition = definition
         self.state_dir = state_dir
-        self.ledger = ledger or Ledger(state_dir / "ledger.jsonl")
-        self.releases = ReleaseStore(state_dir)
+        # The shared state (git by default, see pipeline.record); ``ledger`` is its ledger side.
+        self.state: PromotionState = state or FileState(state_dir, ledger)
+        self.ledger = self.state
+        self.releases = self.state.releases
         self.policy = policy or (lambda stage: PolicyOptions(None, None))
         self.verify = verify or HealthCheck()
         self.commands = commands
@@ -158,7 +170,10 @@ class Orchestrator:
         return chosen, pipelines[chosen]
 
     def view(self) -> LedgerView:
-        check = self.ledger.verify()
+        try:
+            check = self.ledger.verify()
+        except StateError as exc:
+            raise PromotionError(f"{exc}\nnothing was deployed") from None
         if not check.ok:
             raise PromotionError(
                 "the ledger does not verify; nothing was deployed:\n  "
@@ -282,17 +297,21 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ run
 
-    def promote(self, request: Request, lock: PromotionLock | None = None) -> Outcome:
+    def promote(self, request: Request, lock: Lock | None = None) -> Outcome:
         """Resolve and run a request under the pipeline's promotion lock."""
         try:
             name, _ = self.pipeline_named(request.pipeline)
         except PromotionError as exc:
             return Outcome(EXIT_INVALID, "refused", str(exc))
-        lock = lock or PromotionLock(self.state_dir / "locks" / f"{name}.lock")
+        lock = lock or self.state.lock(name)
         try:
             lock.acquire()
         except LockHeldError as exc:
             return Outcome(EXIT_BUSY, "busy", str(exc))
+        except StateUnverifiedError as exc:
+            return Outcome(EXIT_INVALID, "refused", f"{exc}\nnothing was deployed")
+        except StateError as exc:
+            return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing was deployed")
         try:
             if lock.taken_over:
                 owner = lock.taken_over
@@ -305,13 +324,25 @@ class Orchestrator:
                 walk = self.resolve(request)
             except PromotionError as exc:
                 return Outcome(EXIT_INVALID, "refused", str(exc))
-            return self.run(walk, request)
+            try:
+                return self.run(walk, request)
+            except RecordRefusedError as exc:
+                # Never report what could not be recorded: the promotion stops here.
+                return Outcome(EXIT_BUSY, "refused", f"{exc}; run again to resume")
+            except StateError as exc:
+                return Outcome(EXIT_STOPPED, "stopped", f"{exc}; run again to resume")
         finally:
-            lock.release()
+            try:
+                lock.release()
+            except StateError as exc:
+                self.emit("note", message=f"could not release the pipeline lock: {exc}")
 
-    def _record(self, walk: Walk, promotion: str, **fields: Any) -> dict[str, Any]:
-        """Append an entry; ``release``/``digests`` default to the promoted release."""
-        return self.ledger.append(
+    def _record(
+        self, walk: Walk, promotion: str, change: StageChange | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Append an entry; ``release``/``digests`` default to the promoted release. With
+        ``change``, the entry and the stage's record (what it runs) land together."""
+        return self.state.append(
             {
                 "promotion": promotion,
                 "pipeline": walk.pipeline,
@@ -319,7 +350,8 @@ class Orchestrator:
                 "digests": walk.release.digests,
                 "approver": walk.approver,
                 **fields,
-            }
+            },
+            change,
         )
 
     def run(self, walk: Walk, request: Request) -> Outcome:
@@ -439,11 +471,13 @@ class Orchestrator:
         step: str,
         status: str,
         target: ReleaseConfig,
+        record: StageChange | None = None,
         **fields: Any,
     ) -> None:
         self._record(
             walk,
             promotion,
+            record,
             stage=stage,
             kind=kind,
             step=step,
@@ -508,8 +542,8 @@ class Orchestrator:
         stack = stage.stack
         rid = target.release
 
-        def step(name: str, status: str, **fields: Any) -> None:
-            self._step(walk, promotion, stack, kind, name, status, target, **fields)
+        def step(name: str, status: str, record: StageChange | None = None, **fields: Any) -> None:
+            self._step(walk, promotion, stack, kind, name, status, target, record, **fields)
 
         previous = self._previous_config(walk, promotion, stack, kind) if done else None
         if "set-images" not in done or previous is None:
@@ -581,7 +615,8 @@ class Orchestrator:
             except DeployError as exc:
                 step("up", "failed", detail=str(exc))
                 return Outcome(EXIT_STOPPED, "up failed", f"{stack}: up failed: {exc}")
-            step("up", "completed")
+            # The update is complete only once the stage's record says so (same push).
+            step("up", "completed", record=self._stage_change(walk, promotion, stack, kind, target))
 
         step("verify", "started")
         try:
@@ -597,6 +632,24 @@ class Orchestrator:
             return Outcome(EXIT_STOPPED, "verification failed", f"{stack}: {result.detail}")
         step("verify", "completed", detail=result.detail)
         return Outcome(EXIT_OK, "verified", result.detail)
+
+    def _stage_change(
+        self, walk: Walk, promotion: str, stack: str, kind: str, target: ReleaseConfig
+    ) -> StageChange:
+        try:
+            commit: str | None = self.releases.get(target.release).commit
+        except ReleaseError:
+            commit = None  # e.g. the bootstrap config a first promotion rolled back to
+        return StageChange(
+            stack,
+            walk.pipeline,
+            target.release,
+            dict(target.images),
+            commit,
+            promotion,
+            kind,
+            walk.approver,
+        )
 
     def _rollback(self, walk: Walk, promotion: str, stage: Stage, why: str) -> Outcome:
         """Return ``stage`` to its last verified release by the same path, then stop."""

@@ -25,7 +25,8 @@ from pipeline.promote.images import plan_copies
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
 from pipeline.promote.orchestrator import PromotionError, Request
 from pipeline.promote.policy import not_run, policy_checker
-from pipeline.promote.release import Release, ReleaseError, ReleaseStore
+from pipeline.promote.release import Release, ReleaseError
+from pipeline.promote.state import FileState, PromotionState
 
 
 @dataclass
@@ -93,7 +94,7 @@ class RehearsalReport:
 def rehearse(
     project_dir: Path,
     stacks_dir: Path,
-    state_dir: Path,
+    state: PromotionState | Path,
     definition: PipelineFile,
     request: Request,
     *,
@@ -103,6 +104,7 @@ def rehearse(
 ) -> RehearsalReport:
     """Rehearse ``request``; raises PromotionError on bad input, like a real promotion."""
     started = datetime.now(UTC)
+    shared = FileState(state) if isinstance(state, Path) else state
     pipelines = definition.pipelines
     name = request.pipeline or next(iter(pipelines))
     if name not in pipelines:
@@ -115,13 +117,10 @@ def rehearse(
             f" expected one of {order}"
         )
     try:
-        release: Release = ReleaseStore(state_dir).get(request.release)
+        release: Release = shared.releases.get(request.release)
     except ReleaseError as exc:
         raise PromotionError(str(exc)) from None
-    from pipeline.promote.ledger import Ledger
-
-    ledger = Ledger(state_dir / "ledger.jsonl")
-    view = LedgerView(ledger.entries() if ledger.verify().ok else [])
+    view = LedgerView(shared.entries() if shared.verify().ok else [])
     policy_for = policy or (lambda stage: PolicyOptions(None, None))
     report = RehearsalReport(release.id, request.target, name)
     target_index = order.index(request.target)
@@ -154,7 +153,7 @@ def rehearse(
             desired = deployer.render(walk)  # batch 2: the stages with the release applied
         except (DeployError, SpecError) as exc:
             raise PromotionError(f"a stage did not render, nothing rehearsed: {exc}") from None
-        created = {r.id: r.created for r in ReleaseStore(state_dir).all()}
+        created = {r.id: r.created for r in shared.releases.all()}
         walked: set[str] = set()
         for index in indices:
             stage = pipeline.stages[index]

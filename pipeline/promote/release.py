@@ -144,6 +144,36 @@ def make_release(
     )
 
 
+def unknown_release(where: str, release_id: str, known: list[Release]) -> ReleaseError:
+    names = ", ".join(r.id for r in known) or "none"
+    return ReleaseError(
+        f"{where}: no release {release_id!r} (known: {names}); "
+        "make one with `python -m pipeline release create`"
+    )
+
+
+def parse_release(text: str, where: str, release_id: str) -> Release:
+    """A stored release, checked against its content-derived id."""
+    try:
+        release = Release.from_json(json.loads(text))
+    except (ValueError, TypeError) as exc:
+        raise ReleaseError(f"{where}: not a release record ({exc})") from None
+    expected = content_id(
+        release.images,
+        release.commit,
+        release.commit_time,
+        release.tree_dirty,
+        release.policy_pack,
+    )
+    if expected != release.id or release.id != release_id:
+        raise ReleaseError(f"{where}: content does not match id {release_id!r}; it was edited")
+    return release
+
+
+def release_json(release: Release) -> str:
+    return json.dumps(release.to_json(), indent=2) + "\n"
+
+
 class ReleaseStore:
     """``<state>/releases/<id>.json``, each written atomically and never rewritten."""
 
@@ -157,32 +187,16 @@ class ReleaseStore:
         """Store ``release``; an existing one with the same id wins. Returns (stored, created)."""
         if self.path(release.id).exists():
             return self.get(release.id), False
-        write_atomic(self.path(release.id), json.dumps(release.to_json(), indent=2) + "\n")
+        write_atomic(self.path(release.id), release_json(release))
         return release, True
 
     def get(self, release_id: str) -> Release:
         path = self.path(release_id)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            release = Release.from_json(data)
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            known = ", ".join(r.id for r in self.all()) or "none"
-            raise ReleaseError(
-                f"{path}: no release {release_id!r} (known: {known}); "
-                "make one with `python -m pipeline release create`"
-            ) from None
-        except (ValueError, TypeError) as exc:
-            raise ReleaseError(f"{path}: not a release record ({exc})") from None
-        expected = content_id(
-            release.images,
-            release.commit,
-            release.commit_time,
-            release.tree_dirty,
-            release.policy_pack,
-        )
-        if expected != release.id or release.id != release_id:
-            raise ReleaseError(f"{path}: content does not match id {release_id!r}; it was edited")
-        return release
+            raise unknown_release(str(path), release_id, self.all()) from None
+        return parse_release(text, str(path), release_id)
 
     def all(self) -> list[Release]:
         if not self.root.exists():

@@ -206,8 +206,14 @@ def state_verifier(deployer: FileDeployer) -> Any:
 
 
 def file_deployer(project_dir: Path, stacks_dir: Path, state_dir: Path) -> FileDeployer:
-    """``--deployer tests.promote.fakes:file_deployer`` (health URL from the environment)."""
-    return FileDeployer(stacks_dir, state_dir, os.environ.get("STAGELINE_FAKE_HEALTH_URL", ""))
+    """``--deployer tests.promote.fakes:file_deployer``: health URL, the cloud's directory (to
+    share one fake cloud between clones) and a per-call delay from the environment."""
+    return FileDeployer(
+        stacks_dir,
+        Path(os.environ.get("STAGELINE_FAKE_CLOUD", state_dir)),
+        os.environ.get("STAGELINE_FAKE_HEALTH_URL", ""),
+        float(os.environ.get("STAGELINE_FAKE_STEP_DELAY", "0")),
+    )
 
 
 class HealthServer:

@@ -1,7 +1,8 @@
 """A promotion in its own process, over the fake cloud: the test kills it at random points.
 
-``python -m tests.promote.runner STACKS_DIR STATE_DIR RELEASE TARGET STEP_DELAY`` prints
-``ready`` once imported, then runs the promotion and exits with its code.
+``python -m tests.promote.runner STACKS_DIR STATE_DIR RELEASE TARGET STEP_DELAY [REPO]`` prints
+``ready`` once imported, then runs the promotion and exits with its code. With ``REPO`` the
+promotion state is that clone's git remote (the fake cloud stays in STATE_DIR).
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from pathlib import Path
 
 from pipeline.definition import load_pipeline
 from pipeline.promote.orchestrator import Orchestrator, Request
+from pipeline.record.state import GitState
 from tests.promote.fakes import FileDeployer, state_verifier
 
 
 def main(argv: list[str]) -> int:
-    stacks_dir, state_dir, release, target, delay = argv
+    stacks_dir, state_dir, release, target, delay, *repo = argv
     cloud = FileDeployer(Path(stacks_dir), Path(state_dir), step_delay=float(delay))
     orchestrator = Orchestrator(
-        cloud, load_pipeline(Path(stacks_dir)), Path(state_dir), verify=state_verifier(cloud)
+        cloud,
+        load_pipeline(Path(stacks_dir)),
+        Path(state_dir),
+        state=GitState(Path(repo[0])) if repo else None,
+        verify=state_verifier(cloud),
     )
     print("ready", flush=True)
     return orchestrator.promote(Request(release, target)).code

@@ -22,7 +22,7 @@ from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
 
-RUNS = 50
+RUNS = 30
 STEP_DELAY = 0.01  # per deployer call: spreads the kill points over every step
 WALK = ("dev", "test", "staging")
 

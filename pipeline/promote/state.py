@@ -1,0 +1,138 @@
+"""Where promotion keeps what it knows: the ledger, the releases, the pipeline lock and what
+each stage runs. ``PromotionState`` is the interface the orchestrator and the commands use.
+
+Two implementations: ``GitState`` (pipeline.record.state, the default: a ref on the git remote,
+shared by every runner and engineer) and ``FileState`` here (a local directory; one machine only,
+for a laptop without a remote and for tests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.promote.files import write_atomic
+from pipeline.promote.ledger import Ledger, Verification
+from pipeline.promote.lock import PromotionLock
+from pipeline.promote.release import Release, ReleaseStore
+
+
+class StateError(Exception):
+    """The shared state cannot be read or written (git failed, the remote is unreachable)."""
+
+
+class StateUnverifiedError(StateError):
+    """The shared state's history does not verify (tampering, a rewritten or deleted ref)."""
+
+
+class RecordRefusedError(StateError):
+    """A write could not be recorded: the remote refused it and re-reading showed that another
+    promotion now owns the pipeline (or it kept refusing). Nothing was reported as done."""
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """What a stage runs after an update: recorded with the ``up completed`` entry."""
+
+    stack: str
+    pipeline: str
+    release: str
+    images: Mapping[str, str]
+    commit: str | None  # the release's infrastructure commit (None: not a stored release)
+    promotion: str
+    kind: str
+    approver: str | None
+
+
+class Lock(Protocol):
+    taken_over: dict[str, Any] | None
+
+    def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Releases(Protocol):
+    def get(self, release_id: str) -> Release: ...
+
+    def all(self) -> list[Release]: ...
+
+
+class PromotionState(Protocol):
+    """The ledger, the releases, the locks and the stage records of one repository."""
+
+    @property
+    def releases(self) -> Releases: ...
+
+    def entries(self) -> list[dict[str, Any]]: ...
+
+    def verify(self) -> Verification: ...
+
+    def append(
+        self, fields: Mapping[str, Any], stage: StageChange | None = None
+    ) -> dict[str, Any]: ...
+
+    def save_release(self, release: Release) -> tuple[Release, bool]: ...
+
+    def lock(self, pipeline: str) -> Lock: ...
+
+    def stage_record(self, stack: str) -> dict[str, Any] | None: ...
+
+
+class FileState:
+    """A local directory: ``ledger.jsonl`` (+ head), ``releases/``, ``locks/``, ``stages/``."""
+
+    def __init__(self, state_dir: Path, ledger: Ledger | None = None) -> None:
+        self.state_dir = state_dir
+        self.ledger = ledger or Ledger(state_dir / "ledger.jsonl")
+        self.releases: ReleaseStore = ReleaseStore(state_dir)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return self.ledger.entries()
+
+    def verify(self) -> Verification:
+        return self.ledger.verify()
+
+    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> dict[str, Any]:
+        entry = self.ledger.append(fields)
+        if stage is not None:
+            record = stage_record_of(stage, entry)
+            write_atomic(self.state_dir / "stages" / f"{stage.stack}.json", dump(record))
+        return entry
+
+    def save_release(self, release: Release) -> tuple[Release, bool]:
+        return self.releases.save(release)
+
+    def lock(self, pipeline: str) -> PromotionLock:
+        return PromotionLock(self.state_dir / "locks" / f"{pipeline}.lock")
+
+    def stage_record(self, stack: str) -> dict[str, Any] | None:
+        path = self.state_dir / "stages" / f"{stack}.json"
+        try:
+            record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return record
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+
+def stage_record_of(stage: StageChange, after: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The record of what ``stage.stack`` runs; ``after`` is the ledger entry it follows."""
+    return {
+        "stack": stage.stack,
+        "pipeline": stage.pipeline,
+        "release": stage.release,
+        "images": dict(sorted(stage.images.items())),
+        "digests": {s: i.rsplit("@", 1)[-1] for s, i in sorted(stage.images.items())},
+        "commit": stage.commit,
+        "promotion": stage.promotion,
+        "kind": stage.kind,
+        "approver": stage.approver,
+        "after": None if after is None else {"seq": after["seq"], "hash": after["hash"]},
+    }

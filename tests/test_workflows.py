@@ -73,3 +73,19 @@ def test_deploys_never_overlap_and_live_needs_the_protected_environment() -> Non
     assert live["environment"] == "live"
     run = next(s["run"] for s in live["steps"] if "promote" in s.get("run", ""))
     assert "${{" not in run, "the approver reaches the command through env, not inline"
+
+
+def test_only_the_promoting_jobs_may_push_and_matrices_come_from_the_pipeline_file() -> None:
+    writers = set()
+    for path in WORKFLOWS:
+        doc = yaml.safe_load(path.read_text())
+        for name, job in doc["jobs"].items():
+            if job.get("permissions", {}).get("contents") == "write":
+                writers.add(f"{path.name}:{name}")
+            for key, values in (job.get("strategy", {}).get("matrix") or {}).items():
+                assert isinstance(values, str) and "fromJSON(" in values, (path.name, name, key)
+    assert writers == {"deploy.yml:pre-live", "deploy.yml:live"}, writers
+    deploy = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
+    text = yaml.safe_dump(deploy["jobs"]["live"])
+    assert "github.actor" not in text, "the approver is the reviewer, not whoever pushed"
+    assert "/approvals" in text

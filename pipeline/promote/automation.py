@@ -114,12 +114,21 @@ class AutomationDeployer:
         self.plan_dir = plan_dir or Path(tempfile.mkdtemp(prefix="stageline-plans-"))
         # The CLI writes the saved plan into this directory but does not create it.
         self.plan_dir.mkdir(parents=True, exist_ok=True)
+        self.sources: dict[str, Path] = {}
+
+    def use_source(self, stack: str, project_dir: Path) -> None:
+        """Deploy ``stack`` from ``project_dir`` (a worktree at the release's infrastructure
+        commit) instead of ``self.project_dir``; its stack file is the one config is set in."""
+        self.sources[stack] = project_dir
+
+    def work_dir(self, stack: str) -> Path:
+        return self.sources.get(stack, self.project_dir)
 
     def _stack(self, stack: str) -> Any:
         from pulumi import automation as auto
 
         try:
-            return auto.select_stack(stack_name=stack, work_dir=str(self.project_dir))
+            return auto.select_stack(stack_name=stack, work_dir=str(self.work_dir(stack)))
         except auto.errors.CommandError as exc:
             raise DeployError(f"{stack}: cannot select the stack: {exc}") from None
         except FileNotFoundError as exc:

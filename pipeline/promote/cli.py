@@ -210,16 +210,18 @@ def _promote(args: argparse.Namespace) -> int:
         else:
             print(report.markdown())
         return report.exit_code()
-    from pipeline.promote.verification import HealthCheck
-
     confirm = _confirm_on_terminal if sys.stdin.isatty() and not args.json else None
+    try:
+        deployer, verify = _deployer(args, state, stacks_dir, state_dir)
+    except StateError as exc:
+        return _fail(f"promote: refused, nothing deployed:\n{exc}")
     orchestrator = Orchestrator(
-        make_deployer(args.deployer, PROJECT_DIR, stacks_dir, state_dir),
+        deployer,
         definition,
         state_dir,
         state=state,
         policy=policy,
-        verify=HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout)),
+        verify=verify,
         events=events,
         confirm=confirm,
         services=services,
@@ -230,6 +232,27 @@ def _promote(args: argparse.Namespace) -> int:
     else:
         print(f"promote: {outcome.outcome}: {outcome.message}", file=sys.stderr)
     return outcome.code
+
+
+def _deployer(
+    args: argparse.Namespace, state: PromotionState, stacks_dir: Path, work_dir: Path
+) -> tuple[Deployer, Any]:
+    """The deployer ``--deployer`` names and how its stages are verified."""
+    from pipeline.promote.verification import HealthCheck
+
+    if args.deployer == "offline":
+        from pipeline.record.offline import RecordDeployer, offline_verify
+        from pipeline.record.state import GitState
+
+        if not isinstance(state, GitState):
+            raise StateError(
+                "--deployer offline keeps what each stage runs in git: it needs the git state"
+                " (a --remote), not --state-dir"
+            )
+        return RecordDeployer(Path(args.repo), state, work_dir / "offline"), offline_verify
+    timeout = getattr(args, "health_timeout", 300.0)
+    deployer = make_deployer(args.deployer, PROJECT_DIR, stacks_dir, work_dir)
+    return deployer, HealthCheck(timeout=timeout, interval=min(5.0, timeout))
 
 
 # ---------------------------------------------------------------------- status & co
@@ -273,9 +296,10 @@ def _status(args: argparse.Namespace) -> int:
                 return {"release": record["release"]}
             return {"release": read_stack(_stacks_dir(args), stack).values.get("stageline:release")}
     else:
-        deployer = make_deployer(
-            args.deployer, PROJECT_DIR, _stacks_dir(args), _work_dir(args, state)
-        )
+        try:
+            deployer, _ = _deployer(args, state, _stacks_dir(args), _work_dir(args, state))
+        except StateError as exc:
+            return _fail(f"status: {exc}")
         outputs = deployer.outputs  # type: ignore[assignment]
     rows = status(definition.pipelines[name], outputs, view, records=state.stage_record)
     if args.json:
@@ -382,7 +406,12 @@ def register(commands: Any) -> None:
     promote.add_argument(
         "--policy-pack-config", metavar="FILE", help="default: policies/config/<stage>.json"
     )
-    promote.add_argument("--deployer", default="automation", metavar="automation|MODULE:FACTORY")
+    promote.add_argument(
+        "--deployer",
+        default="automation",
+        metavar="automation|offline|MODULE:FACTORY",
+        help="automation: Pulumi (default); offline: the mock renderer, no cloud (see docs)",
+    )
     promote.add_argument(
         "--health-timeout",
         type=float,
@@ -396,7 +425,9 @@ def register(commands: Any) -> None:
     stat = commands.add_parser("status", help="which release each stage runs, what may move next")
     stat.add_argument("--pipeline", metavar="NAME")
     stat.add_argument("--offline", action="store_true", help="read stack files, not stack outputs")
-    stat.add_argument("--deployer", default="automation", metavar="automation|MODULE:FACTORY")
+    stat.add_argument(
+        "--deployer", default="automation", metavar="automation|offline|MODULE:FACTORY"
+    )
     _common(stat)
     stat.set_defaults(func=_status)
 
@@ -418,3 +449,84 @@ def register(commands: Any) -> None:
     verify = ledger_commands.add_parser("verify", help="detect edited, removed or moved entries")
     _common(verify)
     verify.set_defaults(func=_ledger_verify)
+
+    stages = commands.add_parser(
+        "stages", help="the pipelines' stages as CI reads them (JSON): targets, clouds, soak"
+    )
+    _common(stages)
+    stages.set_defaults(func=_stages)
+
+    record = commands.add_parser("record", help="the stage records in git (stages/<stack>)")
+    record_commands = record.add_subparsers(dest="record_command", required=True)
+    pin = record_commands.add_parser(
+        "pin",
+        help="pin a stage's recorded release and digests into this checkout's stack file",
+        description="So a preview of this checkout shows only its own change, not the images"
+        " reverting to what main's stack file pins.",
+    )
+    pin.add_argument("--stack", required=True, metavar="STACK")
+    _common(pin)
+    pin.set_defaults(func=_record_pin)
+
+
+# ---------------------------------------------------------------------- CI helpers
+
+
+def _stages(args: argparse.Namespace) -> int:
+    """Per pipeline: its cloud, the stage CI promotes to without approval (``auto``), the
+    stages that need approval, and the soak before them; and every stack with its cloud."""
+    from components.spec import read_stack
+
+    definition = _definition(args)
+    stacks_dir = _stacks_dir(args)
+    pipelines, stacks = [], []
+    for name, pipeline in definition.pipelines.items():
+        cloud = read_stack(stacks_dir, pipeline.stages[0].stack).values.get(
+            "stageline:cloud", "aws"
+        )
+        auto = None
+        for stage in pipeline.stages:
+            if not stage.auto_promote or stage.approval == "required":
+                break
+            auto = stage
+        approved = [s for s in pipeline.stages if s.approval == "required"]
+        before = pipeline.stages[pipeline.stages.index(approved[0]) - 1] if approved else None
+        pipelines.append(
+            {
+                "pipeline": name,
+                "cloud": cloud,
+                "auto": auto.stack if auto else None,
+                "approved": [s.stack for s in approved],
+                "soakMinutes": before.soak_minutes if before else 0,
+            }
+        )
+        stacks += [
+            {
+                "stack": s.stack,
+                "stage": read_stack(stacks_dir, s.stack).values.get("stageline:stage", s.stack),
+                "pipeline": name,
+                "cloud": cloud,
+            }
+            for s in pipeline.stages
+        ]
+    print(json.dumps({"pipelines": pipelines, "stacks": stacks}, sort_keys=True))
+    return EXIT_OK
+
+
+def _record_pin(args: argparse.Namespace) -> int:
+    from pipeline.record.stage import STACK_FILE, pin_stack_file
+
+    try:
+        record = _state(args).stage_record(args.stack)
+    except StateError as exc:
+        return _fail(f"record pin: {exc}")
+    if record is None:
+        print(f"{args.stack}: no record yet; the stack file stays as it is", file=sys.stderr)
+        return EXIT_OK
+    path = Path(args.repo) / STACK_FILE.format(stack=args.stack)
+    try:
+        path.write_bytes(pin_stack_file(path.read_bytes(), record["release"], record["images"]))
+    except OSError as exc:
+        return _fail(f"record pin: {path}: {exc}")
+    print(f"{path}: pinned {record['release']} from stages/{args.stack}", file=sys.stderr)
+    return EXIT_OK

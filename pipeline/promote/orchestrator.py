@@ -27,15 +27,11 @@ from pipeline.promote.deployer import (
 )
 from pipeline.promote.diff import diff_lines, gate_findings, running_config
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.gates import (
-    Verdict,
-    approval_verdict,
-    direction_verdict,
-    upstream_verdict,
-)
+from pipeline.promote.gates import Verdict
 from pipeline.promote.history import LedgerView, Unfinished
 from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
+from pipeline.promote.planner import plan_walk
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import (
     FileState,
@@ -216,51 +212,22 @@ class Orchestrator:
             approver = self._approver_of(unfinished)
             return Walk(name, release, walk_stages, approver, {}, resume=unfinished)
 
-        target_index = order.index(request.target)
-        if request.rollback:
-            indices = [target_index]
-        else:
-            held = [
-                i
-                for i in range(target_index + 1)
-                if self.holds(order[i]) == release.id
-                and view.verified_at(order[i], release.id) is not None
-            ]
-            first = next((i for i in range(target_index + 1) if i not in held), None)
-            indices = [] if first is None else list(range(first, target_index + 1))
-        created = {r.id: r.created for r in self.releases.all()}
-        verdicts: dict[str, list[Verdict]] = {}
-        problems: list[str] = []
-        walked: set[str] = set()
+        planned = plan_walk(
+            pipeline,
+            request.target,
+            release.id,
+            self.holds,
+            view,
+            {r.id: r.created for r in self.releases.all()},
+            self.clock(),
+            rollback=request.rollback,
+            auto=request.auto,
+            approver=request.approver,
+        )
+        verdicts = planned.verdicts
         approver = request.approver
-        needs_confirmation: list[tuple[Stage, str]] = []
-        for index in indices:
-            stage = pipeline.stages[index]
-            found = [
-                direction_verdict(
-                    stage.stack,
-                    release.id,
-                    self.holds(stage.stack),
-                    view,
-                    created,
-                    request.rollback,
-                )
-            ]
-            if not request.rollback:
-                found.append(
-                    upstream_verdict(
-                        pipeline, index, release.id, view, self.clock(), frozenset(walked)
-                    )
-                )
-            approval = approval_verdict(stage, request.auto, approver)
-            found.append(approval)
-            verdicts[stage.stack] = found
-            for verdict in found:
-                if verdict.gate == "approval" and not verdict.ok:
-                    needs_confirmation.append((stage, verdict.reason))
-                elif not verdict.ok:
-                    problems.append(f"{stage.stack}: {verdict.gate}: {verdict.reason}")
-            walked.add(stage.stack)
+        problems = planned.problems()
+        needs_confirmation = planned.approvals_needed()
         if problems:
             problems += [
                 f"{stage.stack}: approval: {reason}" for stage, reason in needs_confirmation
@@ -276,7 +243,7 @@ class Orchestrator:
         return Walk(
             name,
             release,
-            [pipeline.stages[i] for i in indices],
+            planned.stages,
             approver,
             verdicts,
             None,
@@ -545,6 +512,7 @@ class Orchestrator:
         def step(name: str, status: str, record: StageChange | None = None, **fields: Any) -> None:
             self._step(walk, promotion, stack, kind, name, status, target, record, **fields)
 
+        self._use_source(stack, target)
         previous = self._previous_config(walk, promotion, stack, kind) if done else None
         if "set-images" not in done or previous is None:
             step("set-images", "started")
@@ -633,19 +601,31 @@ class Orchestrator:
         step("verify", "completed", detail=result.detail)
         return Outcome(EXIT_OK, "verified", result.detail)
 
+    def _use_source(self, stack: str, target: ReleaseConfig) -> None:
+        """Deploy the release's own infrastructure commit (a worktree), not the checkout's code,
+        when the state knows it and the deployer can take it (``use_source``)."""
+        use = getattr(self.deployer, "use_source", None)
+        if use is None:
+            return
+        source = self.state.source(stack, target.release, self._commit_of(target.release))
+        if source is not None:
+            use(stack, source)
+
+    def _commit_of(self, release: str) -> str | None:
+        try:
+            return self.releases.get(release).commit
+        except ReleaseError:
+            return None  # e.g. the bootstrap config a first promotion rolled back to
+
     def _stage_change(
         self, walk: Walk, promotion: str, stack: str, kind: str, target: ReleaseConfig
     ) -> StageChange:
-        try:
-            commit: str | None = self.releases.get(target.release).commit
-        except ReleaseError:
-            commit = None  # e.g. the bootstrap config a first promotion rolled back to
         return StageChange(
             stack,
             walk.pipeline,
             target.release,
             dict(target.images),
-            commit,
+            self._commit_of(target.release),
             promotion,
             kind,
             walk.approver,

@@ -3,7 +3,8 @@
 The offline renderer stands in for the Automation API: each stage of the walk is rendered as its
 stack file says now and again from a temporary copy with the release's config applied (two
 parallel batches). Per stage the report gives the desired-state diff, the policy result and each
-gate's verdict. Nothing is deployed and nothing is written to the ledger.
+gate's verdict. The walk and its verdicts come from the same planner a promotion uses
+(pipeline.promote.planner). Nothing is deployed and nothing is written to the ledger.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import DeployError, PolicyOptions, ReleaseConfig
 from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.gates import approval_verdict, direction_verdict, upstream_verdict
 from pipeline.promote.history import LedgerView
 from pipeline.promote.images import plan_copies
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
 from pipeline.promote.orchestrator import PromotionError, Request
+from pipeline.promote.planner import plan_walk
 from pipeline.promote.policy import not_run, policy_checker
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import FileState, PromotionState
@@ -133,14 +134,25 @@ def rehearse(
             current = {s: release_config_of(deployer.config(s)) for s in order[: target_index + 1]}
         except SpecError as exc:
             raise PromotionError(f"invalid configuration, nothing rehearsed:\n{exc}") from None
-        if request.rollback:
-            indices = [target_index]
-        else:
-            first = next(
-                (i for i in range(target_index + 1) if current[order[i]].release != release.id),
-                None,
-            )
-            indices = [] if first is None else list(range(first, target_index + 1))
+        created = {r.id: r.created for r in shared.releases.all()}
+
+        def holds(stack: str) -> str | None:
+            record = shared.stage_record(stack)  # what git says the stage runs, if recorded
+            return str(record["release"]) if record else current[stack].release
+
+        planned = plan_walk(
+            pipeline,
+            request.target,
+            release.id,
+            holds,
+            view,
+            created,
+            datetime.now(UTC),
+            rollback=request.rollback,
+            auto=request.auto,
+            approver=request.approver,
+        )
+        indices = [order.index(s.stack) for s in planned.stages]
         walk = [order[i] for i in indices]
         events("rehearsal", message=f"{release.id} -> {request.target} via {', '.join(walk)}")
         if not walk:
@@ -153,8 +165,6 @@ def rehearse(
             desired = deployer.render(walk)  # batch 2: the stages with the release applied
         except (DeployError, SpecError) as exc:
             raise PromotionError(f"a stage did not render, nothing rehearsed: {exc}") from None
-        created = {r.id: r.created for r in shared.releases.all()}
-        walked: set[str] = set()
         for index in indices:
             stage = pipeline.stages[index]
             stack = stage.stack
@@ -167,21 +177,7 @@ def rehearse(
                 else not_run("no policy pack (policies/PulumiPolicy.yaml) or harness")
             )
             gates = []
-            for verdict in (
-                direction_verdict(
-                    stack, release.id, current[stack].release, view, created, request.rollback
-                ),
-                *(
-                    []
-                    if request.rollback
-                    else [
-                        upstream_verdict(
-                            pipeline, index, release.id, view, datetime.now(UTC), frozenset(walked)
-                        )
-                    ]
-                ),
-                approval_verdict(stage, request.auto, request.approver),
-            ):
+            for verdict in planned.verdicts[stack]:
                 outcome = verdict.outcome
                 if verdict.gate == "approval" and not verdict.ok:
                     outcome = "needs approval"
@@ -228,6 +224,5 @@ def rehearse(
                 status="failed" if report.stages[-1].blocked else "completed",
                 detail=", ".join(f"{g['gate']} {g['verdict']}" for g in gates),
             )
-            walked.add(stack)
     report.seconds = (datetime.now(UTC) - started).total_seconds()
     return report

@@ -81,6 +81,10 @@ class PromotionState(Protocol):
 
     def stage_record(self, stack: str) -> dict[str, Any] | None: ...
 
+    def source(self, stack: str, release: str, commit: str | None) -> Path | None:
+        """The checkout ``stack`` is deployed from for this release (None: the current one)."""
+        ...
+
 
 class FileState:
     """A local directory: ``ledger.jsonl`` (+ head), ``releases/``, ``locks/``, ``stages/``."""
@@ -108,6 +112,9 @@ class FileState:
 
     def lock(self, pipeline: str) -> PromotionLock:
         return PromotionLock(self.state_dir / "locks" / f"{pipeline}.lock")
+
+    def source(self, stack: str, release: str, commit: str | None) -> Path | None:
+        return None  # a local state deploys the code that is checked out
 
     def stage_record(self, stack: str) -> dict[str, Any] | None:
         path = self.state_dir / "stages" / f"{stack}.json"

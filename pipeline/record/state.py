@@ -45,6 +45,7 @@ from pipeline.promote.state import (
     dump,
     stage_record_of,
 )
+from pipeline.record.checkout import CheckoutError, checkout
 from pipeline.record.git import Git, GitError
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
 
@@ -495,19 +496,20 @@ class GitState:
 
     # ------------------------------------------------------------------ stage records
 
-    def infrastructure_commit(self, stage: StageChange) -> str:
+    def infrastructure_commit(self, stack: str, release: str, commit: str | None) -> str:
         """The commit a stage is built from: the release's, else (a config that is no stored
         release, such as the bootstrap) the stage's current record, else this checkout's HEAD."""
-        if stage.commit and self.git.has_commit(stage.commit):
-            return stage.commit
-        if stage.commit:
+        if commit and self.git.has_commit(commit):
+            return commit
+        if commit:
             raise StateError(
-                f"release {stage.release} was built from commit {stage.commit[:12]}, which this"
-                f" clone does not have: `git fetch {self.remote}` it first"
+                f"release {release} was built from commit {commit[:12]}, which this clone does"
+                f" not have: `git fetch {self.remote}` it first"
             )
-        tip = self.stage_tips.get(stage.stack)
+        self.ensure()
+        tip = self.stage_tips.get(stack)
         if tip:
-            record = json.loads(self.git.show(tip, RECORD_FILE.format(stack=stage.stack)) or b"{}")
+            record = json.loads(self.git.show(tip, RECORD_FILE.format(stack=stack)) or b"{}")
             if record.get("commit") and self.git.has_commit(record["commit"]):
                 return str(record["commit"])
         head = self.git.rev("HEAD")
@@ -515,8 +517,27 @@ class GitState:
             raise StateError(f"{self.git.repo}: no commit checked out")
         return head
 
+    def source(self, stack: str, release: str, commit: str | None) -> Path:
+        """A worktree at the infrastructure commit that ``stack`` is deployed from."""
+        base = self.infrastructure_commit(stack, release, commit)
+        try:
+            return checkout(self.git, self.git_dir, base)
+        except CheckoutError as exc:
+            raise StateError(str(exc)) from None
+
+    def stage_checkout(self, stack: str) -> Path | None:
+        """A worktree at the tip of ``stages/<stack>`` (what the stage runs), or None."""
+        self.ensure()
+        tip = self.stage_tips.get(stack)
+        if tip is None:
+            return None
+        try:
+            return checkout(self.git, self.git_dir, tip)
+        except CheckoutError as exc:
+            raise StateError(str(exc)) from None
+
     def _stage_commit(self, stage: StageChange, last: Mapping[str, Any] | None) -> str:
-        base = self.infrastructure_commit(stage)
+        base = self.infrastructure_commit(stage.stack, stage.release, stage.commit)
         stack_path = STACK_FILE.format(stack=stage.stack)
         text = self.git.show(base, stack_path)
         if text is None:

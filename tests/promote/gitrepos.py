@@ -11,7 +11,15 @@ from pathlib import Path
 
 from tests.conftest import PROJECT_DIR
 
-SEEDED = ("Pulumi.yaml", "__main__.py", "components/", "pipeline/", "policies/", "stacks/")
+SEEDED = (
+    ".gitignore",
+    "Pulumi.yaml",
+    "__main__.py",
+    "components/",
+    "pipeline/",
+    "policies/",
+    "stacks/",
+)
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test",
     "GIT_AUTHOR_EMAIL": "test@example.com",

@@ -503,7 +503,7 @@ def _stages(args: argparse.Namespace) -> int:
         stacks += [
             {
                 "stack": s.stack,
-                "stage": read_stack(stacks_dir, s.stack).values.get("stageline:stage", s.stack),
+                "stage": s.stage or s.stack,  # the pipeline file binds each stack to its stage
                 "pipeline": name,
                 "cloud": cloud,
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,12 @@ from pathlib import Path
 
 class GitError(Exception):
     """A git command failed; the message names the command and git's own words."""
+
+
+def blob_id(content: bytes) -> str:
+    """The id git gives a blob with ``content`` (SHA-1 object format), computed locally."""
+    header = b"blob %d\0" % len(content)
+    return hashlib.sha1(header + content, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)

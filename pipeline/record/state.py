@@ -46,7 +46,7 @@ from pipeline.promote.state import (
     stage_record_of,
 )
 from pipeline.record.checkout import CheckoutError, checkout
-from pipeline.record.git import Git, GitError
+from pipeline.record.git import Git, GitError, blob_id
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
 
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
@@ -81,6 +81,14 @@ class _Commit:
         prefix = f"{key}: "
         lines = self.message.splitlines()
         return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
+
+
+def _trailer_of(line: str) -> str:
+    try:
+        entry = json.loads(line)
+        return f"{entry['seq']} {entry['hash']}"
+    except (ValueError, KeyError, TypeError):
+        return "?"
 
 
 def _lines(text: bytes) -> list[str]:
@@ -270,7 +278,8 @@ class GitState:
 
     # ------------------------------------------------------------------ checking
 
-    def _history(self, tip: str) -> list[_Commit]:
+    def _history(self, tip: str, since: str | None = None) -> list[_Commit]:
+        """First-parent commits up to ``tip`` (after ``since``, when given), oldest first."""
         raw = self.git.run(
             "log",
             "--first-parent",
@@ -281,7 +290,7 @@ class GitState:
             "--no-abbrev",
             "--diff-merges=first-parent",
             "--format=%x01%H%x02%B%x03",
-            tip,
+            f"{since}..{tip}" if since else tip,
         ).stdout.decode("utf-8", errors="replace")
         commits = []
         for chunk in raw.split("\x01")[1:]:
@@ -317,25 +326,57 @@ class GitState:
         lines = _lines(text)
         entries, chain = verify_chain(lines, f"{where}:{LEDGER}")
         problems += chain
-        history = self._history(tip)
-        contents = self.git.blobs(
-            [b for c in history for b in c.blobs(LEDGER) if b and set(b) != {"0"}]
-        )
-        for commit in history:
-            problems += self._check_commit(f"{where}: commit {commit.sha[:12]}", commit, contents)
+        problems += self._check_history(where, tip, seen if seen and not problems else None, lines)
         named = self._named_records(entries)
         for stack, sha in sorted(stages.items()):
             problems += self._check_stage(stack, sha, entries, named.get(stack, []))
         return problems
 
+    def _check_history(
+        self, where: str, tip: str, since: str | None, lines: list[str]
+    ) -> list[str]:
+        """The commits after ``since`` (what this clone verified before; all of them for a new
+        clone). Fast path: each ledger change must be the blob of the final ledger's next
+        prefix, computed here without reading any blob; only when one is not are the blobs
+        read, to say which commit rewrote what."""
+        history = self._history(tip, since)
+        start = len(_lines(self.git.show(since, LEDGER) or b"")) if since else 0
+        ledger_changes = [c for c in history if LEDGER in c.changes]
+        expected = [
+            blob_id("".join(line + "\n" for line in lines[: start + k + 1]).encode())
+            for k in range(min(len(ledger_changes), len(lines) - start))
+        ]
+        fast = len(expected) == len(ledger_changes) == len(lines) - start and all(
+            c.changes[LEDGER][0] in ("A", "M") and c.changes[LEDGER][2] == blob
+            for c, blob in zip(ledger_changes, expected, strict=True)
+        )
+        contents: Mapping[str, bytes] = {}
+        if not fast:
+            contents = self.git.blobs(
+                [b for c in history for b in c.blobs(LEDGER) if b and set(b) != {"0"}]
+            )
+        trailers = iter(_trailer_of(line) for line in lines[start:]) if fast else iter(())
+        problems: list[str] = []
+        for commit in history:
+            at = f"{where}: commit {commit.sha[:12]}"
+            known = next(trailers) if fast and LEDGER in commit.changes else None
+            problems += self._check_commit(at, commit, contents, known)
+        return problems
+
     @staticmethod
-    def _check_commit(at: str, commit: _Commit, contents: Mapping[str, bytes]) -> list[str]:
+    def _check_commit(
+        at: str, commit: _Commit, contents: Mapping[str, bytes], known: str | None
+    ) -> list[str]:
         """One state commit: the ledger only grows by the one entry its trailer names,
-        releases are only added, nothing else but locks changes."""
+        releases are only added, nothing else but locks changes. ``known``: the trailer of
+        the entry this commit is already known to append (the fast path)."""
         problems: list[str] = []
         trailers = commit.trailer(ENTRY_TRAILER)
         for path, (status, old, new) in commit.changes.items():
-            if path == LEDGER:
+            if path == LEDGER and known is not None:
+                if trailers != [known]:
+                    problems.append(f"{at}: {ENTRY_TRAILER} does not name the entry it adds")
+            elif path == LEDGER:
                 if status == "D":
                     problems.append(f"{at}: deletes {LEDGER} (the ledger was deleted)")
                     continue

@@ -121,6 +121,14 @@ def reorder(entries: Entries) -> Entries:
     return rechain(entries)
 
 
+def forge_verification(entries: Entries) -> Entries:
+    """Append a made-up "verified in staging" entry, chained with a correct hash."""
+    last = entries[-1]
+    fields = {k: v for k, v in last.items() if k not in ("seq", "prev", "hash", "time")}
+    fields |= {"stage": "staging", "step": "verify", "status": "completed", "kind": "forward"}
+    return [*entries, chain_entry(fields, last)]
+
+
 def truncate(entries: Entries) -> Entries:
     return entries[:-5]
 
@@ -153,6 +161,7 @@ CASES: dict[str, tuple[Case, str]] = {
     "removed": (on_top(remove), "other than by appending one entry"),
     "reordered": (on_top(reorder), "other than by appending one entry"),
     "truncated": (on_top(truncate), "other than by appending one entry"),
+    "forged entry appended": (on_top(forge_verification), "does not name the entry it adds"),
     "forged history": (rebuilt(edit), "which this ledger does not hold"),
     "removed, history rebuilt": (rebuilt(remove), "which this ledger does not hold"),
     "rewound tail": (rewind, "which this ledger does not hold"),

@@ -138,6 +138,18 @@ class Sandbox:
             )
         return out
 
+    def commit_all(self, message: str) -> str:
+        """Make the project copy a git repository with everything committed; its HEAD."""
+        git = ["git", "-c", "user.name=engine-lane", "-c", "user.email=lane@example.com"]
+        if not (self.project / ".git").exists():
+            subprocess.run([*git, "init", "-q", "-b", "main"], cwd=self.project, check=True)
+        subprocess.run([*git, "add", "-A"], cwd=self.project, check=True)
+        subprocess.run([*git, "commit", "-qm", message], cwd=self.project, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=self.project, capture_output=True, text=True
+        )
+        return out.stdout.strip()
+
     def init(self, stack: str) -> None:
         self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
 

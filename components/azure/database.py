@@ -68,8 +68,14 @@ class Database(pulumi.ComponentResource):
                 active_directory_auth="Enabled", password_auth="Disabled", tenant_id=ctx.tenant_id
             ),
             tags=ctx.tags,
-            # Where the stage protects its data, `pulumi destroy` leaves the database in place.
-            opts=child(self, retain_on_delete=scale.deletion_protection),
+            # Where the stage protects its data, `pulumi destroy` leaves the database in place,
+            # and protect refuses to delete it at all (the policy pack can see protect; it is
+            # never sent retainOnDelete).
+            opts=child(
+                self,
+                retain_on_delete=scale.deletion_protection,
+                protect=scale.deletion_protection,
+            ),
         )
         admin = azure.dbforpostgresql.AdministratorsMicrosoftEntra(
             f"{name}-entra-admin",

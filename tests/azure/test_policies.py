@@ -4,6 +4,7 @@ rule to fire, with the stage's enforcement level."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from tests.policies.mutate import (
     resource,
     seen,
     set_input,
+    set_option,
 )
 
 APP = "azure-native:app:ContainerApp"
@@ -34,6 +36,15 @@ REGISTRY = "azure-native:containerregistry:Registry"
 ACCOUNT = "azure-native:storage:StorageAccount"
 VAULT = "azure-native:keyvault:Vault"
 NSG = "azure-native:network:NetworkSecurityGroup"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+
+
+def drop(type_token: str, suffix: str) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        resources.remove(resource(resources, type_token, suffix))
+
+    return change
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +202,79 @@ CASES = [
     Case("wrong-stage-tag-dev", "azure-all-taggable-required-tags",
          set_input(VAULT, "keys-vault", "tags.stage", "live"),
          "tag stage is live, but this is the dev stage", "azure-dev-keys-vault", "dev"),
+    Case("engine-drift", "azure-dbforpostgresql-server-engine-pinned",
+         set_input(SERVER, "database-postgres", "version", "15"),
+         "azure-live-database-postgres runs PostgreSQL 15, pinned 16",
+         "azure-live-database-postgres"),
+    Case("missing-component", "azure-stageline-component-exactly-once",
+         drop("stageline:azure:Registry", "azure-live-registry"),
+         "stageline:azure:Registry is present 0 time(s)",
+         "pulumi:pulumi:Stack::stageline-azure-live"),
+    Case("owner-role", "azure-authorization-roleassignment-least-privilege",
+         set_input(ROLE_ASSIGNMENT, "registry-pull", "roleDefinitionId",
+                   lambda r: r.rsplit("/", 1)[0] + "/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+         "roleDefinitionId grants Owner", "azure-live-registry-pull"),
+    Case("contributor-role", "azure-authorization-roleassignment-least-privilege",
+         set_input(ROLE_ASSIGNMENT, "storage-writer", "roleDefinitionId",
+                   lambda r: r.rsplit("/", 1)[0] + "/b24988ac-6180-42a0-ab88-20f7382dd24c"),
+         "roleDefinitionId grants Contributor", "azure-live-storage-writer"),
+    Case("resource-group-scope", "azure-authorization-roleassignment-least-privilege",
+         set_input(ROLE_ASSIGNMENT, "keys-secrets-user", "scope",
+                   lambda s: s.split("/providers/")[0]),
+         "is broader than one resource", "azure-live-keys-secrets-user"),
+    Case("subscription-scope", "azure-authorization-roleassignment-least-privilege",
+         set_input(ROLE_ASSIGNMENT, "registry-pull", "scope",
+                   lambda s: s.split("/resourceGroups/")[0]),
+         "is broader than one resource", "azure-live-registry-pull"),
+    Case("acr-export", "azure-containerregistry-registry-disallow-export",
+         set_input(REGISTRY, "registry-acr", "policies.exportPolicy.status", "enabled"),
+         "policies.exportPolicy.status is enabled", "azure-live-registry-acr"),
+    Case("sftp", "azure-storage-account-disallow-sftp-and-local-users",
+         set_input(ACCOUNT, "storage-account", "isSftpEnabled", True),
+         "isSftpEnabled is not false", "azure-live-storage-account"),
+    Case("local-users", "azure-storage-account-disallow-sftp-and-local-users",
+         drop_input(ACCOUNT, "storage-account", "isLocalUserEnabled"),
+         "isLocalUserEnabled is not false", "azure-live-storage-account"),
+    Case("environment-no-logs", "azure-app-managedenvironment-logs-and-peer-encryption",
+         drop_input(ENVIRONMENT, "services-environment", "appLogsConfiguration"),
+         "appLogsConfiguration.destination is unset", "azure-live-services-environment"),
+    Case("environment-peer-plaintext", "azure-app-managedenvironment-logs-and-peer-encryption",
+         set_input(ENVIRONMENT, "services-environment",
+                   "peerTrafficConfiguration.encryption.enabled", False),
+         "peerTrafficConfiguration.encryption.enabled is not true",
+         "azure-live-services-environment"),
+    Case("unprotected-db-live", "azure-dbforpostgresql-server-deletion-protection",
+         set_option(SERVER, "database-postgres", "protect", False),
+         "has neither protect nor a CanNotDelete lock", "azure-live-database-postgres"),
 ]  # fmt: skip
+
+
+def test_a_management_lock_protects_the_database_as_well_as_protect(
+    pack: PolicyHarness, shipped: dict[str, Shipped]
+) -> None:
+    def lock_instead_of_protect(resources: list[dict[str, Any]]) -> None:
+        server = resource(resources, SERVER, "database-postgres")
+        server["options"]["protect"] = False
+        lock = copy.deepcopy(server)
+        lock.update(
+            type="azure-native:authorization:ManagementLockByScope",
+            name="azure-live-database-lock",
+            urn=server["urn"]
+            .replace(SERVER, "azure-native:authorization:ManagementLockByScope")
+            .replace("database-postgres", "database-lock"),
+            inputs={
+                "level": "CanNotDelete",
+                "scope": "/subscriptions/s/resourceGroups/rg/"
+                "providers/Microsoft.DBforPostgreSQL/flexibleServers/"
+                + server["inputs"].get("serverName", server["name"]),
+            },
+        )
+        resources.append(lock)
+
+    result = pack.analyze(shipped["live"].graph(lock_instead_of_protect))
+    assert not [d for d in result.diagnostics if "deletion-protection" in d.policy], seen(
+        result.diagnostics
+    )
 
 
 @pytest.mark.parametrize("stage", ["dev", "live"])
@@ -208,6 +291,7 @@ def test_shipped_azure_stage_is_the_compliant_baseline(
         "azure-dbforpostgresql-server-zone-redundant-ha",
         "azure-dbforpostgresql-server-geo-redundant-backup",
         "azure-keyvault-vault-purge-protection",
+        "azure-dbforpostgresql-server-deletion-protection",
     }
     assert ran == (azure_rules if stage == "live" else azure_rules - live_only)
 

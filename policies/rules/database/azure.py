@@ -3,7 +3,7 @@ Entra ID sign-in only, backups kept long enough, zone-redundant and geo-backed-u
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ..graph import number
 from ..rule import RuleSet, checkov, config_schema
@@ -121,3 +121,37 @@ def azure_dbforpostgresql_server_geo_redundant_backup(
 ) -> None:
     if (args.props.get("backup") or {}).get("geoRedundantBackup") != "Enabled":
         report("backup.geoRedundantBackup is not Enabled", None)
+
+
+LOCKS = (
+    "azure-native:authorization:ManagementLockByScope",
+    "azure-native:authorization:ManagementLockAtResourceLevel",
+)
+
+
+@RULES.stack(
+    "azure-dbforpostgresql-server-deletion-protection",
+    description="The server cannot be deleted by accident: Pulumi's protect option, or a"
+    " CanNotDelete (or ReadOnly) management lock on it. (retainOnDelete alone cannot be"
+    " checked: the Analyzer is not sent it.)",
+    severity=Severity.HIGH,
+    remediation="Set scale.database.deletionProtection to true (the server gets protect), or"
+    " add an authorization.ManagementLockByScope with level CanNotDelete and scope=server.id.",
+)
+def azure_dbforpostgresql_server_deletion_protection(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    locked: list[str] = []
+    for lock in (r for r in args.resources if r.resource_type in LOCKS):
+        if lock.props.get("level") in ("CanNotDelete", "ReadOnly"):
+            locked += [
+                str(lock.props.get("scope") or ""),
+                str(lock.props.get("resourceName") or ""),
+            ]
+    for server in (r for r in args.resources if r.resource_type == SERVER):
+        name = str(server.props.get("serverName") or server.name)
+        if server.opts.protect:
+            continue
+        if any(target == name or target.rstrip("/").endswith(f"/{name}") for target in locked):
+            continue
+        report(f"{server.name} has neither protect nor a CanNotDelete lock", server.urn)

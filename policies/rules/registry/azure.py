@@ -59,3 +59,20 @@ def azure_containerregistry_registry_disallow_public_network_access(
         report(f"sku is {sku}: only Premium can turn public network access off", None)
     elif args.props.get("publicNetworkAccess") != "Disabled":
         report("publicNetworkAccess is not Disabled", None)
+
+
+@RULES.resource(
+    "azure-containerregistry-registry-disallow-export",
+    types=(REGISTRY,),
+    description="Images cannot be exported out of the registry (policies.exportPolicy"
+    " disabled), so a leaked credential cannot copy the releases elsewhere.",
+    severity=Severity.MEDIUM,
+    remediation="Set policies.exportPolicy.status to disabled (Premium SKU, public network"
+    " access Disabled).",
+)
+def azure_containerregistry_registry_disallow_export(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    status = ((args.props.get("policies") or {}).get("exportPolicy") or {}).get("status")
+    if status != "disabled":
+        report(f"policies.exportPolicy.status is {status or 'unset (enabled)'}", None)

@@ -91,3 +91,19 @@ def azure_storage_blobservice_soft_delete_and_versioning(
     for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
         if (props.get(policy) or {}).get("enabled") is not True:
             report(f"{policy} is not enabled", None)
+
+
+@RULES.resource(
+    "azure-storage-account-disallow-sftp-and-local-users",
+    types=(ACCOUNT,),
+    description="The account has no SFTP endpoint and no local users: every access goes"
+    " through Entra ID and RBAC.",
+    severity=Severity.HIGH,
+    remediation="Set isSftpEnabled and isLocalUserEnabled to false.",
+)
+def azure_storage_account_disallow_sftp_and_local_users(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    for key in ("isSftpEnabled", "isLocalUserEnabled"):
+        if args.props.get(key) is not False:
+            report(f"{key} is not false", None)

@@ -22,6 +22,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding(SERVER, "backup.geoRedundantBackup", "scale:database.deletionProtection"),
     Binding(SERVER, "highAvailability.mode", "scale:database.multiAz"),
     Binding(SERVER, "options.retainOnDelete", "scale:database.deletionProtection"),
+    Binding(SERVER, "options.protect", "scale:database.deletionProtection"),
     Binding(
         "azure-native:keyvault:Vault",
         "properties.enablePurgeProtection",

@@ -20,6 +20,7 @@ LIVE_ONLY = {
     "azure-dbforpostgresql-server-zone-redundant-ha",
     "azure-dbforpostgresql-server-geo-redundant-backup",
     "azure-keyvault-vault-purge-protection",
+    "azure-dbforpostgresql-server-deletion-protection",
 }
 
 

@@ -273,6 +273,22 @@ def _view(args: argparse.Namespace, state: PromotionState) -> Any:
     return LedgerView(state.entries())
 
 
+def _read_only(command: Any) -> Any:
+    """A read-only command reports a bad ledger line or pipeline file in one line (exit 2)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            code: int = command(args)
+        except LedgerError as exc:
+            return _fail(f"{args.command}: cannot read the ledger: {exc}")
+        except SpecError as exc:
+            return _fail(f"{args.command}: invalid configuration:\n{exc}")
+        return code
+
+    return run
+
+
+@_read_only
 def _status(args: argparse.Namespace) -> int:
     from pipeline.promote.insight import status
 
@@ -312,6 +328,7 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_read_only
 def _history(args: argparse.Namespace) -> int:
     try:
         view = _view(args, _state(args))
@@ -333,6 +350,7 @@ def _history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_read_only
 def _metrics(args: argparse.Namespace) -> int:
     from pipeline.promote.insight import metrics
 

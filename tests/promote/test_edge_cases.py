@@ -89,3 +89,29 @@ def test_rehearsal_reads_the_policy_config_file_it_is_given(
     [stage] = report.stages
     assert stage.policy["status"] in ("passed", "failed"), stage.policy
     assert "(custom.json)" in json.dumps(stage.policy), stage.policy
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["history"], ["status", "--offline"], ["metrics", "--stage", "dev"]],
+    ids=["history", "status-offline", "metrics"],
+)
+def test_read_only_commands_report_a_bad_ledger_line(
+    command, stacks_copy, state_dir, make_release_in, health, monkeypatch, capsys
+):
+    from pipeline.cli import main
+
+    monkeypatch.setenv("STAGELINE_FAKE_HEALTH_URL", health.url)
+    where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
+    release = make_release_in("ledger")
+    fake = "tests.promote.fakes:file_deployer"
+    assert main(["promote", release.id, "--to", "dev", "--deployer", fake, *where]) == 0
+    ledger = state_dir / "ledger.jsonl"
+    lines = ledger.read_text().splitlines(keepends=True)
+    lines.insert(2, "{this is not json\n")
+    ledger.write_text("".join(lines))
+    capsys.readouterr()
+    assert main([*command, *where]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{command[0]}: cannot read the ledger: {ledger}:3: not a JSON entry" in err, err

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from components.spec.loader import KEYS
 from components.spec.model import Identity, ImageRef, Name, Scale, Shape, Tags
+from components.spec.stackfile import SECRETS_PROVIDER
 
 SCHEMA_FILE = "stageline.schema.json"
 
@@ -72,7 +73,11 @@ def stack_file_schema() -> dict[str, Any]:
                 "patternProperties": {"^(?!stageline:)[a-zA-Z0-9-]+:": {}},
                 "additionalProperties": False,
             },
-            "secretsprovider": {"type": "string"},
+            "secretsprovider": {
+                "type": "string",
+                "pattern": f"^(?:{SECRETS_PROVIDER.pattern})$",
+                "description": "Key that encrypts this file's secure: values (docs/secrets.md).",
+            },
             "encryptedkey": {"type": "string"},
             "encryptionsalt": {"type": "string"},
             "environment": {},

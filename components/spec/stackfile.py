@@ -3,11 +3,14 @@
 Mirrors the CLI: project-level config from ``Pulumi.yaml`` first, the stack file over it; keys
 without a namespace belong to the project; objects travel as JSON strings. ``secure:`` values are
 never decrypted: they become the engine's *unknown* marker and their keys are listed as secret.
+The file's ``secretsprovider:`` (which key encrypts its ``secure:`` values) is read and its form
+checked, never used: nothing here decrypts.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,13 @@ class StackConfig:
     source: str
     values: dict[str, str]
     secret_keys: tuple[str, ...]
+    secrets_provider: str = ""
+    """The stack file's ``secretsprovider:`` as written; empty when it names none."""
+
+    @property
+    def secrets_provider_kind(self) -> str:
+        """``awskms``, ``azurekeyvault``, ``passphrase``, ...; empty when none is named."""
+        return secrets_provider_kind(self.secrets_provider)
 
     @property
     def region(self) -> str:
@@ -34,6 +44,23 @@ class StackConfig:
         return load_spec(
             self.values, stack=self.stack, source=self.source, secret_keys=self.secret_keys
         )
+
+
+# The forms the Pulumi CLI accepts for a stack's secrets provider (`pulumi stack init
+# --secrets-provider`, docs "pulumi stack change-secrets-provider"): the two built-in names, or a
+# gocloud.dev keeper URL. awskms takes a key id, alias or ARN (host + path, ?region=...);
+# azurekeyvault a key URL below https://<vault>.vault.azure.net (gocloud.dev's keyIDRE).
+SECRETS_PROVIDER = re.compile(
+    r"default|passphrase"
+    r"|awskms://[^\s]+"
+    r"|azurekeyvault://[^\s/]+\.vault\.[a-z0-9.-]+/keys/[^\s]+"
+    r"|gcpkms://projects/[^\s]+|hashivault://[^\s]+"
+)
+
+
+def secrets_provider_kind(provider: str) -> str:
+    """The provider's type as the CLI names it: the URL scheme, or the built-in name."""
+    return provider.split("://", 1)[0] if provider else ""
 
 
 def stack_file(stacks_dir: Path, stack: str) -> Path:
@@ -95,6 +122,19 @@ def read_stack(stacks_dir: Path, stack: str, project_file: Path | None = None) -
         doc = {}
     if not isinstance(doc, dict):
         raise SpecError(str(path), [Problem("config", "expected a mapping at the top level")])
+    provider = doc.get("secretsprovider", "")
+    if not isinstance(provider, str) or (provider and not SECRETS_PROVIDER.fullmatch(provider)):
+        raise SpecError(
+            str(path),
+            [
+                Problem(
+                    "secretsprovider",
+                    f"{provider!r} is not a secrets provider the Pulumi CLI accepts (passphrase,"
+                    " default, awskms://KEY?region=R, azurekeyvault://VAULT.vault.azure.net/keys/K,"
+                    " gcpkms://..., hashivault://...)",
+                )
+            ],
+        )
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise SpecError(str(path), [Problem("config", "expected a mapping of keys to values")])
@@ -108,7 +148,7 @@ def read_stack(stacks_dir: Path, stack: str, project_file: Path | None = None) -
         values[key] = _encode(value)
         if is_secret:
             secret.append(key)
-    return StackConfig(stack, _display(path), values, tuple(sorted(secret)))
+    return StackConfig(stack, _display(path), values, tuple(sorted(secret)), provider)
 
 
 def _display(path: Path) -> str:

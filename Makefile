@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing the pinned requirements into $(VENV) (first time only; pip shows its progress)"
+	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
 ## plan: render every stage offline (no cloud, no Pulumi CLI) and report parity

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Each module exposes run() -> str: a Markdown section with its own measured figures.
-SECTIONS = ["bench.render", "bench.policy", "bench.diff", "bench.promote", "bench.engine"]
+SECTIONS = [
+    "bench.render",
+    "bench.cache",
+    "bench.policy",
+    "bench.diff",
+    "bench.promote",
+    "bench.engine",
+]
 
 
 def machine() -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from components.spec import SpecError
+from pipeline import usage
 from pipeline.arguments import Parser, existing_directory, positive_int
-from pipeline.plan import EXIT_INVALID, make_plan
+from pipeline.plan import EXIT_CLEAN, EXIT_INVALID, EXIT_VIOLATIONS, make_plan
 from pipeline.stages import StagesError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -22,23 +25,40 @@ COMMAND_MODULES: list[str] = [
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from pipeline import report
+    from pipeline import report, terminal
     from pipeline.policy import PolicyConfigError, PolicyPackError
 
     try:
-        plan = make_plan(PROJECT_DIR, Path(args.stacks_dir), args.stack or None, jobs=args.jobs)
+        with terminal.progress() as advance:
+            stacks_dir = Path(args.stacks_dir)
+            cache = None
+            if not args.no_cache:
+                from pipeline.cache import RenderCache
+
+                cache = RenderCache(Path(args.cache_dir), PROJECT_DIR, stacks_dir / "pipeline.yaml")
+            plan = make_plan(
+                PROJECT_DIR,
+                stacks_dir,
+                args.stack or None,
+                jobs=args.jobs,
+                progress=advance,
+                cache=cache,
+            )
     except StagesError as exc:
         print(f"plan: invalid configuration, nothing rendered:\n{exc}", file=sys.stderr)
         return EXIT_INVALID
     except (PolicyPackError, PolicyConfigError) as exc:
         print(f"plan: the policy pack could not check the stages:\n{exc}", file=sys.stderr)
         return EXIT_INVALID
-    formats: dict[str, Callable[..., str]] = {
-        "table": report.table,
-        "markdown": report.markdown,
-        "json": report.as_json,
-    }
-    print(formats[args.format](plan))
+    if args.format == "table":
+        color = terminal.wants_color()
+        print(report.table(plan, terminal.width_for(args.width), color=color))
+    else:
+        formats: dict[str, Callable[..., str]] = {
+            "markdown": report.markdown,
+            "json": report.as_json,
+        }
+        print(formats[args.format](plan))
     for stack, error in plan.render_errors.items():
         print(f"plan: {stack} did not render: {error}", file=sys.stderr)
     return plan.exit_code()
@@ -63,21 +83,29 @@ def _schema(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = Parser(
         prog="python -m pipeline",
-        description="stageline: render, compare and promote the stages of one blueprint.",
+        description="stageline: render, compare and promote the stages of one blueprint."
+        " Every command takes --help.",
+        epilog=usage.exit_epilog({}),
+        formatter_class=usage.HelpFormatter,
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    plan = commands.add_parser(
+    plan = usage.add_command(
+        commands,
         "plan",
         help="render every stage offline and show how they differ",
         description="Render each stage's program under Pulumi's mock runtime (no cloud, no CLI)"
-        " and report its resources and the parity matrix. Exit 0 clean, 1 parity or mandatory"
-        " policy violations, 2 invalid configuration.",
+        " and report its resources, the parity matrix and the policy pack's findings.",
+        exits={
+            EXIT_CLEAN: "clean",
+            EXIT_VIOLATIONS: "parity violations or mandatory policy violations",
+            EXIT_INVALID: "invalid configuration, or a stage that does not render",
+        },
     )
     plan.add_argument(
         "--stack",
         action="append",
         metavar="NAME",
-        help="stage to render (repeatable; default: every stage in the pipeline)",
+        help="stage to render (repeatable; default: every stage in the pipeline file)",
     )
     plan.add_argument(
         "--stacks-dir",
@@ -86,21 +114,50 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="directory of stack files and pipeline.yaml (default: stacks)",
     )
-    plan.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    plan.add_argument(
+        "--format",
+        choices=["table", "markdown", "json"],
+        default="table",
+        help="table for a terminal (default), markdown for a pull-request comment, json for tools",
+    )
     plan.add_argument(
         "--jobs",
         type=positive_int,
         default=None,
+        metavar="N",
         help="stages rendered at once (default: one per core)",
     )
+    plan.add_argument(
+        "--width",
+        type=positive_int,
+        metavar="COLUMNS",
+        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
+    )
+    plan.add_argument(
+        "--cache-dir",
+        default=str(PROJECT_DIR / ".stageline" / "cache"),
+        metavar="DIR",
+        help="where rendered stages are kept by content (default: .stageline/cache)",
+    )
+    plan.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="render every stage afresh (default: reuse .stageline/cache for unchanged stages)",
+    )
     plan.set_defaults(func=_plan)
-    schema = commands.add_parser(
+    schema = usage.add_command(
+        commands,
         "schema",
         help="write the JSON Schema of stack files (stacks/stageline.schema.json)",
         description="Export the stage spec as JSON Schema, so editors complete stack files.",
+        exits={0: "written (or up to date with --check)", 1: "stale (--check)"},
     )
     schema.add_argument(
-        "--stacks-dir", type=existing_directory, default=str(PROJECT_DIR / "stacks"), metavar="DIR"
+        "--stacks-dir",
+        type=existing_directory,
+        default=str(PROJECT_DIR / "stacks"),
+        metavar="DIR",
+        help="where the schema file goes (default: stacks)",
     )
     schema.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     schema.set_defaults(func=_schema)
@@ -109,14 +166,47 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _quiet_stdout() -> None:
+    """The reader closed the pipe (``| head``): send what is still buffered nowhere, so the
+    interpreter's own flush at exit does not fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _name(args: argparse.Namespace) -> str:
+    """``release create``, ``promote``: the command as its messages name it."""
+    action = getattr(args, f"{args.command}_command", None)
+    return f"{args.command} {action}" if action else str(args.command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    name = next((w for w in words if not w.startswith("-")), "pipeline")
+    args: argparse.Namespace | None = None
     try:
         # Building the parser imports every command module: a Ctrl-C can land there too.
         args = parser().parse_args(words)
+        name = _name(args)
         code: int = args.func(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
-        command = next((w for w in words if not w.startswith("-")), "pipeline")
-        print(f"{command}: interrupted", file=sys.stderr)
-        return 130
+        return _failed(args, name, "interrupted", usage.EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return usage.EXIT_PIPE
+    except usage.CommandError as exc:
+        return _failed(args, name, str(exc), exc.code)
+    except SpecError as exc:
+        return _failed(args, name, f"invalid configuration, nothing done:\n{exc}", EXIT_INVALID)
+    return code
+
+
+def _failed(args: argparse.Namespace | None, name: str, message: str, code: int) -> int:
+    """One message on stderr; with --json also the closing result event, so a reader of the
+    stream always gets one."""
+    print(f"{name}: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        from pipeline import contract
+
+        contract.result(name, code, message)
     return code

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.cache import RenderCache
 from pipeline.parity import ParityReport, parity
 from pipeline.render import StageRender, render_stages
 from pipeline.stages import Stages, load_stages
@@ -86,20 +88,37 @@ def make_plan(
     selected: list[str] | None = None,
     jobs: int | None = None,
     policy: bool = True,
+    progress: Callable[[str, str, int], None] | None = None,
+    cache: RenderCache | None = None,
 ) -> Plan:
     """Validate, render, compare and check policy; raises StagesError before rendering on bad
-    config, PolicyPackError or PolicyConfigError if the policy pack cannot judge the stages."""
+    config, PolicyPackError or PolicyConfigError if the policy pack cannot judge the stages.
+    ``progress(phase, stack, total)`` as each stage is rendered and checked; ``cache`` serves
+    stages whose inputs have not changed since they were last rendered."""
     from pipeline.policy.check import check_stages, pack_for_plan, summary
 
     stages = load_stages(stacks_dir, selected)
     # The pack boots while the stages render: one pack process for the whole plan.
     with pack_for_plan(project_dir, enabled=policy) as pack:
-        renders = render_stages(project_dir, stages.configs.values(), jobs=jobs)
+        total = len(stages.configs)
+
+        def step(phase: str) -> Callable[[str], None] | None:
+            return None if progress is None else lambda stack: progress(phase, stack, total)
+
+        done = step("rendering stages")
+        if cache is None:
+            renders = render_stages(project_dir, stages.configs.values(), jobs=jobs, done=done)
+        else:
+            renders = cache.render(
+                stages.configs.values(),
+                lambda missing: render_stages(project_dir, missing, jobs=jobs, done=done),
+                done=done,
+            )
         ok = {s: r for s, r in renders.items() if not r.error}
         plan = Plan(stages, renders, parity(ok, stages.specs, stages.definition))
         if pack is not None:
             configs = {s: c.values for s, c in stages.configs.items()}
-            results = check_stages(pack, ok, configs)
+            results = check_stages(pack, ok, configs, done=step("checking policy"))
             plan.policy = {s: r.findings() for s, r in results.items()}
             plan.compliance = {s: summary(r) for s, r in results.items()}
     return plan

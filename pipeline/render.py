@@ -15,8 +15,8 @@ import os
 import runpy
 import signal
 import sys
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,9 +220,13 @@ def _render_json(project_dir: str, config: StackConfig) -> dict[str, Any]:
 
 
 def render_stages(
-    project_dir: Path, configs: Iterable[StackConfig], jobs: int | None = None
+    project_dir: Path,
+    configs: Iterable[StackConfig],
+    jobs: int | None = None,
+    done: Callable[[str], None] | None = None,
 ) -> dict[str, StageRender]:
-    """Render every stage, each in a fresh process from a warm fork server."""
+    """Render every stage, each in a fresh process from a warm fork server; ``done(stack)``
+    as each one finishes (progress)."""
     configs = list(configs)
     if not configs:
         return {}
@@ -242,6 +246,10 @@ def render_stages(
             futures = {c.stack: pool.submit(_render_json, str(project_dir), c) for c in configs}
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if done is not None:
+            stack_of = {f: s for s, f in futures.items()}
+            for finished in as_completed(stack_of):
+                done(stack_of[finished])
         return {stack: StageRender.from_json(f.result()) for stack, f in futures.items()}
     except BaseException:
         # Interrupted: start no further stage, and let the running ones finish before we go.

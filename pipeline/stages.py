@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.bindings import glob_match
 from components.spec import Problem, SpecError, StackConfig, StageSpec, read_stack
+from components.spec.loader import PROJECT
 from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.usage import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -61,15 +65,51 @@ def _check_scale_keys(definition: PipelineFile, config: StackConfig) -> list[Pro
     raw = config.values.get("stageline:scale")
     if raw is None:
         return []
-    keys = _scale_keys(json.loads(raw))
-    return [
-        Problem(
-            f"stageline:scale.{key}",
-            "a scale key the pipeline file lets this stage set (stacks/pipeline.yaml scaleKeys)",
-        )
-        for key in keys
-        if not definition.allows(config.stack, key)
-    ]
+    allowed = definition.allowed_scale_keys(config.stack)
+    problems = []
+    for key in _scale_keys(json.loads(raw)):
+        if definition.allows(config.stack, key):
+            continue
+        if any(glob_match(key, p) for p in definition.scale_keys):
+            why = (
+                "a scale key this stage may not set (stacks/pipeline.yaml: the stage's"
+                f" scaleKeys are {list(allowed)})"
+            )
+        else:
+            why = f"unknown scale key{did_you_mean(key, _spelled_out(key, allowed))}"
+            why += f" (stacks/pipeline.yaml scaleKeys: {list(allowed)})"
+        problems.append(Problem(f"stageline:scale.{key}", why))
+    return problems
+
+
+def _spelled_out(key: str, patterns: tuple[str, ...]) -> list[str]:
+    """The allowed patterns with each ``*`` replaced by the key's own segment there, so
+    ``services.api.cpus`` is compared with ``services.api.cpu``, not ``services.*.cpu``."""
+    parts = key.split(".")
+    out = []
+    for pattern in patterns:
+        pieces = pattern.split(".")
+        if len(pieces) == len(parts):
+            out.append(".".join(k if p == "*" else p for p, k in zip(pieces, parts, strict=True)))
+        else:
+            out.append(pattern)
+    return out
+
+
+def _check_namespaces(config: StackConfig) -> list[Problem]:
+    """A key whose namespace looks like the project's but is not (``stagline:scale``) would be
+    ignored by the program: refuse it, naming the namespace it probably meant."""
+    problems = []
+    for key in config.values:
+        namespace, colon, rest = key.partition(":")
+        if not colon or namespace == PROJECT:
+            continue
+        close = difflib.get_close_matches(namespace, [PROJECT], n=1, cutoff=0.75)
+        if close:
+            problems.append(
+                Problem(key, f"unknown namespace {namespace!r}; did you mean '{PROJECT}:{rest}'?")
+            )
+    return problems
 
 
 def _check_cidrs(
@@ -121,8 +161,10 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
     for stack in stacks:
         try:
             config = read_stack(stacks_dir, stack)
-            scale_problems = _check_stage(definition, config) + _check_scale_keys(
-                definition, config
+            scale_problems = (
+                _check_namespaces(config)
+                + _check_stage(definition, config)
+                + _check_scale_keys(definition, config)
             )
             if scale_problems:
                 raise SpecError(config.source, scale_problems)

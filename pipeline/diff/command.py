@@ -1,8 +1,4 @@
-"""``python -m pipeline diff``: the desired-state diff of every stage between two revisions.
-
-Exit 0 when the head adds no parity or mandatory policy violation, 1 when it does, 2 for a bad
-revision, invalid configuration, or a revision that does not render.
-"""
+"""``python -m pipeline diff``: the desired-state diff of every stage between two revisions."""
 
 from __future__ import annotations
 
@@ -19,6 +15,7 @@ from pipeline.diff import DiffError, diff_revisions
 from pipeline.diff.compare import EXIT_INVALID
 from pipeline.diff.output import as_json, markdown, table
 from pipeline.diff.revisions import RENDER_TIMEOUT
+from pipeline.usage import add_command
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 FORMATS: dict[str, Callable[..., str]] = {"table": table, "markdown": markdown, "json": as_json}
@@ -66,13 +63,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "diff",
         help="show what a change does to every stage (offline, no secrets)",
         description="Render every stage at two revisions, each with its own code, and show the"
         " resources added, removed and changed per stage, stateful replacements, and parity and"
-        " mandatory policy findings at head. Exit 0 clean, 1 new violations at head, 2 bad"
-        " revision or invalid configuration.",
+        " mandatory policy findings at head.",
+        exits={
+            0: "head adds no parity or mandatory policy violation",
+            1: "head adds a violation",
+            2: "bad revision, invalid configuration, or a revision that does not render",
+        },
     )
     parser.add_argument("--base", required=True, metavar="REV", help="revision to compare from")
     parser.add_argument(
@@ -81,13 +83,22 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--stack", action="append", metavar="NAME", help="stage to compare (repeatable)"
     )
-    parser.add_argument("--format", choices=sorted(FORMATS), default="table")
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="table",
+        help="table for a terminal (default), markdown for one pull-request comment, json",
+    )
     parser.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
     parser.add_argument(
         "--json-output", metavar="FILE", help="also write the full diff as JSON to FILE"
     )
     parser.add_argument(
-        "--jobs", type=positive_int, default=None, help="stages each revision renders at once"
+        "--jobs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stages each revision renders at once",
     )
     parser.add_argument(
         "--timeout",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,10 @@ def check_stages(
     renders: Mapping[str, Any],
     configs: Mapping[str, Mapping[str, str]],
     config_file: Path | None = None,
+    done: Callable[[str], None] | None = None,
 ) -> dict[str, StageCompliance]:
     """Analyze each rendered stack (a StageRender) with its stage's policy config, or with
-    ``config_file`` when given (``--policy-pack-config FILE``)."""
+    ``config_file`` when given (``--policy-pack-config FILE``); ``done(stack)`` after each."""
     results: dict[str, StageCompliance] = {}
     for stack, render in renders.items():
         graph = StageGraph(
@@ -50,6 +51,8 @@ def check_stages(
         if config_file is not None:
             config = resolve(config_file, stage_of(graph), harness.policies())
         results[stack] = harness.analyze(graph, config)
+        if done is not None:
+            done(stack)
     return results
 
 

@@ -11,6 +11,7 @@ from pipeline.policy.catalog import catalog_path, render_catalog
 from pipeline.policy.config import PolicyConfigError
 from pipeline.policy.harness import PolicyHarness
 from pipeline.policy.process import PolicyPackError
+from pipeline.usage import add_command
 
 PACK_DIR = Path(__file__).resolve().parent.parent.parent / "policies"
 
@@ -36,18 +37,27 @@ def _catalog(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    policies = commands.add_parser(
+    policies = add_command(
+        commands,
         "policies",
         help="the policy pack: catalog of rules for auditors",
         description="Work with the policy pack in policies/ (run through the Analyzer protocol).",
     )
     actions = policies.add_subparsers(dest="policies_command", required=True, metavar="ACTION")
-    catalog = actions.add_parser(
+    catalog = add_command(
+        actions,
         "catalog",
         help="write policies/CATALOG.md (rules, severity, frameworks, enforcement per stage)",
         description="Start the pack, read every rule over gRPC and the stage config files, and"
-        " write the Markdown catalog. Exit 0 written or up to date, 1 stale (--check), 2 error.",
+        " write the Markdown catalog.",
+        exits={
+            0: "written, or up to date (--check)",
+            1: "stale (--check)",
+            2: "the pack or a stage config cannot be read",
+        },
     )
-    catalog.add_argument("--pack-dir", default=str(PACK_DIR), metavar="DIR")
+    catalog.add_argument(
+        "--pack-dir", default=str(PACK_DIR), metavar="DIR", help="the pack (default: policies)"
+    )
     catalog.add_argument("--check", action="store_true", help="exit 1 if CATALOG.md is stale")
     catalog.set_defaults(func=_catalog)

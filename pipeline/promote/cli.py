@@ -1,8 +1,6 @@
 """Subcommands: ``release``, ``promote``, ``status``, ``history``, ``metrics``, ``ledger``.
 
-Exit codes: 0 done, 1 stopped (a gate, a failed update or verification, a rollback), 2 refused
-(bad input; nothing deployed, nothing written), 3 busy (another promotion or update holds a lock),
-130 interrupted (resumable).
+Argument parsing, help and messages only; the promotion itself lives in the orchestrator.
 """
 
 from __future__ import annotations
@@ -11,19 +9,23 @@ import argparse
 import getpass
 import importlib
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
-from pipeline.arguments import existing_directory, state_directory
+from pipeline import contract
+from pipeline.arguments import existing_directory, positive_int, state_directory
 from pipeline.definition import PipelineFile, load_pipeline
-from pipeline.promote.deployer import Deployer
+from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.ledger import LedgerError
 from pipeline.promote.orchestrator import (
+    EXIT_BUSY,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_STOPPED,
     Orchestrator,
     PromotionError,
     Request,
@@ -31,6 +33,7 @@ from pipeline.promote.orchestrator import (
 )
 from pipeline.promote.release import ReleaseError, make_release, parse_images
 from pipeline.promote.state import FileState, PromotionState, StateError, StateUnverifiedError
+from pipeline.usage import CommandError, add_command, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -58,12 +61,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON Lines events ending in one result (docs/json.md)"
+    )
 
 
 def _fail(message: str, code: int = EXIT_INVALID) -> int:
-    print(message, file=sys.stderr)
-    return code
+    """Refuse with one message (``main`` prefixes the command) and, with --json, a result."""
+    raise CommandError(message, code)
 
 
 def _stacks_dir(args: argparse.Namespace) -> Path:
@@ -97,16 +102,56 @@ def _services(stacks_dir: Path, definition: PipelineFile) -> frozenset[str]:
     return frozenset(read_stack(stacks_dir, first).spec().shape.services)
 
 
+PULUMI_MISSING = (
+    "the Pulumi CLI is not installed (https://www.pulumi.com/docs/iac/download-install/)"
+)
+
+
 def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Path) -> Deployer:
-    """``automation`` (default) or ``MODULE:FACTORY`` called with (project, stacks, state) dirs."""
+    """``automation`` (default) or ``MODULE:FACTORY`` called with (project, stacks, state) dirs.
+    Raises CommandError (exit 2) for a factory that cannot be found or a missing Pulumi CLI."""
     if spec == "automation":
         from pipeline.promote.automation import AutomationDeployer
 
+        if shutil.which("pulumi") is None:
+            raise CommandError(PULUMI_MISSING)
         return AutomationDeployer(project_dir)
-    module, _, attr = spec.partition(":")
-    factory = getattr(importlib.import_module(module), attr)
+    module, colon, attr = spec.partition(":")
+    if not colon or not module or not attr:
+        raise CommandError(f"--deployer {spec!r}: expected automation, offline or MODULE:FACTORY")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"--deployer {spec}: no module named {exc.name!r}") from None
+    except AttributeError:
+        raise CommandError(f"--deployer {spec}: module {module!r} has no {attr!r}") from None
     deployer: Deployer = factory(project_dir, stacks_dir, state_dir)
     return deployer
+
+
+def _pipeline_name(definition: PipelineFile, given: str | None, stage: str | None = None) -> str:
+    """``--pipeline`` if given (checked), else the one pipeline holding ``stage``, else the
+    first in the file."""
+    if given is not None:
+        if given not in definition.pipelines:
+            raise unknown("pipeline", given, definition.pipelines)
+        return given
+    if stage is not None:
+        holding = [n for n, p in definition.pipelines.items() if stage in _stacks(p)]
+        if len(holding) == 1:
+            return holding[0]
+    return next(iter(definition.pipelines))
+
+
+def _stacks(pipeline: Any) -> list[str]:
+    return [s.stack for s in pipeline.stages]
+
+
+def _known_stage(definition: PipelineFile, stage: str, also: set[str] | None = None) -> None:
+    """Refuse a stage that is neither in the pipeline file nor (``also``) in the ledger."""
+    every = {s for _, s in definition.stacks()} | (also or set())
+    if stage not in every:
+        raise unknown("stage", stage, every)
 
 
 # ---------------------------------------------------------------------- release
@@ -119,11 +164,18 @@ def _release_create(args: argparse.Namespace) -> int:
         images = parse_images(args.image or [], services)
         release, created = _state(args).save_release(make_release(Path(args.repo), images))
     except (ReleaseError, SpecError, StateUnverifiedError) as exc:
-        return _fail(f"release create: refused, nothing written:\n{exc}")
+        return _fail(f"refused, nothing written:\n{exc}")
     except StateError as exc:
-        return _fail(f"release create: not recorded:\n{exc}", 1)
+        return _fail(f"not recorded:\n{exc}", 1)
     if args.json:
-        print(json.dumps(release.to_json(), indent=2))
+        contract.event("release", **release.to_json())
+        contract.result(
+            "release create",
+            EXIT_OK,
+            f"{release.id} {'created' if created else 'exists already, unchanged'}",
+            outcome="created" if created else "exists",
+            release=release.id,
+        )
     else:
         print(f"{release.id} ({'created' if created else 'exists already, unchanged'})")
     return EXIT_OK
@@ -134,7 +186,11 @@ def _release_show(args: argparse.Namespace) -> int:
         release = _state(args).releases.get(args.release)
     except (ReleaseError, StateError) as exc:
         return _fail(str(exc))
-    print(json.dumps(release.to_json(), indent=2))
+    if args.json:
+        contract.event("release", **release.to_json())
+        contract.result("release show", EXIT_OK, release.id, release=release.id)
+    else:
+        print(json.dumps(release.to_json(), indent=2))
     return EXIT_OK
 
 
@@ -144,8 +200,11 @@ def _release_list(args: argparse.Namespace) -> int:
     except StateError as exc:
         return _fail(str(exc))
     if args.json:
-        print(json.dumps([r.to_json() for r in releases], indent=2))
-    for release in releases if not args.json else []:
+        for release in releases:
+            contract.event("release", **release.to_json())
+        contract.result("release list", EXIT_OK, f"{len(releases)} release(s)")
+        return EXIT_OK
+    for release in releases:
         print(f"{release.id}  {release.created}  {release.commit[:12]}  {release.policy_pack}")
     return EXIT_OK
 
@@ -162,27 +221,48 @@ def _confirm_on_terminal(stage: str, release: str, reason: str) -> str | None:
     return getpass.getuser() if answer == stage else None
 
 
+def _rehearsal_message(report: Any) -> str:
+    """One sentence: blocked stages, else the stages that wait on a gate, else all clear."""
+    from pipeline.promote.events import waiting
+
+    blocked = [s.stack for s in report.stages if s.blocked]
+    held = {s.stack: waiting(s.gates) for s in report.stages if waiting(s.gates)}
+    head = f"rehearsed {report.release} to {report.target}"
+    if blocked:
+        return f"{head}: blocked at {', '.join(blocked)}"
+    if held:
+        return f"{head}: " + "; ".join(
+            f"{stack} waits ({', '.join(g)})" for stack, g in held.items()
+        )
+    return f"{head}: every gate passes"
+
+
 def _promote(args: argparse.Namespace) -> int:
     if args.approve != bool(args.approver):
-        return _fail("promote: --approve and --approver NAME go together (who approved?)")
+        return _fail("--approve and --approver NAME go together (who approved?)")
     events = JsonLines() if args.json else Progress()
-    request = Request(
-        args.release,
-        args.to,
-        args.pipeline,
-        rollback=args.rollback,
-        auto=args.auto,
-        approver=args.approver,
-    )
     stacks_dir = _stacks_dir(args)
     try:
         definition = _definition(args)
         services = _services(stacks_dir, definition)
-        state = _state(args)
     except SpecError as exc:
-        return _fail(f"promote: invalid configuration, nothing deployed:\n{exc}")
+        return _fail(f"invalid configuration, nothing deployed:\n{exc}")
+    pipeline = _pipeline_name(definition, args.pipeline, args.to)
+    if args.to not in _stacks(definition.pipelines[pipeline]):
+        every = [s for p in definition.pipelines.values() for s in _stacks(p)]
+        raise unknown("stage", args.to, every)
+    request = Request(
+        args.release,
+        args.to,
+        pipeline,
+        rollback=args.rollback,
+        auto=args.auto,
+        approver=args.approver,
+    )
+    try:
+        state = _state(args)
     except StateError as exc:
-        return _fail(f"promote: refused, nothing deployed:\n{exc}")
+        return _fail(f"refused, nothing deployed:\n{exc}")
     state_dir = _work_dir(args, state)
     policy = stage_policy(
         PROJECT_DIR,
@@ -204,9 +284,17 @@ def _promote(args: argparse.Namespace) -> int:
                 events=events,
             )
         except (PromotionError, StateError) as exc:
-            return _fail(f"promote --rehearse: {exc}")
+            return _fail(f"--rehearse: {exc}")
         if args.json:
-            print(json.dumps(report.to_json(), sort_keys=True))
+            code = report.exit_code()
+            rehearsal = {k: v for k, v in report.to_json().items() if k != "exitCode"}
+            contract.result(
+                "promote",
+                code,
+                _rehearsal_message(report),
+                outcome="blocked" if code else "rehearsed",
+                rehearsal=rehearsal,
+            )
         else:
             print(report.markdown())
         return report.exit_code()
@@ -214,7 +302,10 @@ def _promote(args: argparse.Namespace) -> int:
     try:
         deployer, verify = _deployer(args, state, stacks_dir, state_dir)
     except StateError as exc:
-        return _fail(f"promote: refused, nothing deployed:\n{exc}")
+        return _fail(f"refused, nothing deployed:\n{exc}")
+    except CommandError as exc:
+        hint = "; nothing deployed (--rehearse works without it)"
+        raise CommandError(f"{exc}{hint if str(exc) == PULUMI_MISSING else ''}") from None
     orchestrator = Orchestrator(
         deployer,
         definition,
@@ -226,11 +317,18 @@ def _promote(args: argparse.Namespace) -> int:
         confirm=confirm,
         services=services,
     )
-    outcome = orchestrator.promote(request)
+    try:
+        outcome = orchestrator.promote(request)
+    except DeployError as exc:
+        raise CommandError(f"stopped: {exc}", EXIT_STOPPED) from None
     if args.json:
-        events("result", **outcome.to_json())
+        contract.result("promote", **outcome.to_json())
     else:
-        print(f"promote: {outcome.outcome}: {outcome.message}", file=sys.stderr)
+        # The orchestrator's message may already open with the outcome ("refused, nothing ...").
+        said = outcome.message.startswith(outcome.outcome)
+        print(
+            f"promote: {'' if said else outcome.outcome + ': '}{outcome.message}", file=sys.stderr
+        )
     return outcome.code
 
 
@@ -261,16 +359,26 @@ def _deployer(
 def _view(args: argparse.Namespace, state: PromotionState) -> Any:
     from pipeline.promote.history import LedgerView
 
-    check = state.verify()
+    try:
+        check = state.verify()
+    except LedgerError as exc:
+        raise CommandError(f"{exc}; run `python -m pipeline ledger verify`") from None
     if not check.ok:
         print(
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
             file=sys.stderr,
         )
         if isinstance(state, FileState):
-            return LedgerView(state.entries())
+            return LedgerView(_entries(state))
         return LedgerView([])  # an unverified shared state is not adopted
-    return LedgerView(state.entries())
+    return LedgerView(_entries(state))
+
+
+def _entries(state: PromotionState) -> list[dict[str, Any]]:
+    try:
+        return list(state.entries())
+    except LedgerError as exc:
+        raise CommandError(f"{exc}; run `python -m pipeline ledger verify`") from None
 
 
 def _read_only(command: Any) -> Any:
@@ -293,16 +401,12 @@ def _status(args: argparse.Namespace) -> int:
     from pipeline.promote.insight import status
 
     definition = _definition(args)
-    name = args.pipeline or next(iter(definition.pipelines))
-    if name not in definition.pipelines:
-        return _fail(
-            f"status: no pipeline {name!r}; expected one of {sorted(definition.pipelines)}"
-        )
+    name = _pipeline_name(definition, args.pipeline)
     try:
         state = _state(args)
         view = _view(args, state)
     except StateError as exc:
-        return _fail(f"status: {exc}")
+        return _fail(str(exc))
     if args.offline:
         from components.spec import read_stack
 
@@ -315,16 +419,30 @@ def _status(args: argparse.Namespace) -> int:
         try:
             deployer, _ = _deployer(args, state, _stacks_dir(args), _work_dir(args, state))
         except StateError as exc:
-            return _fail(f"status: {exc}")
+            return _fail(str(exc))
+        except CommandError as exc:
+            if str(exc) == PULUMI_MISSING:
+                raise CommandError(f"{exc}; --offline reads the stack files instead") from None
+            raise
         outputs = deployer.outputs  # type: ignore[assignment]
     rows = status(definition.pipelines[name], outputs, view, records=state.stage_record)
     if args.json:
-        print(json.dumps([r.to_json() for r in rows], indent=2))
+        for row in rows:
+            contract.event("stage", **row.to_json())
+        contract.result("status", EXIT_OK, f"pipeline {name}: {len(rows)} stage(s)", pipeline=name)
         return EXIT_OK
-    print(f"{'stage':<10} {'runs':<22} {'last verified':<50} next")
+    from rich import box
+    from rich.table import Table
+
+    from pipeline import terminal
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("stage", "runs", "last verified", "next"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         upcoming = f"{row.next_release}: {row.next_verdict}" if row.next_release else "-"
-        print(f"{row.stack:<10} {row.runs or '-':<22} {row.verified or '-':<50} {upcoming}")
+        table.add_row(row.stack, row.runs or "-", row.verified or "-", upcoming)
+    print(terminal.render_text([table], terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
 
 
@@ -333,12 +451,16 @@ def _history(args: argparse.Namespace) -> int:
     try:
         view = _view(args, _state(args))
     except StateError as exc:
-        return _fail(f"history: {exc}")
+        return _fail(str(exc))
+    if args.stage:
+        in_ledger = {str(e["stage"]) for e in view.entries if e.get("stage")}
+        _known_stage(_definition(args), args.stage, in_ledger)
     entries = [e for e in view.entries if not args.stage or e.get("stage") == args.stage]
     entries = entries[-args.limit :] if args.limit else entries
     if args.json:
         for entry in entries:
-            print(json.dumps(entry, sort_keys=True))
+            contract.event("entry", **entry)  # "time" is the entry's own
+        contract.result("history", EXIT_OK, f"{len(entries)} entries")
         return EXIT_OK
     for e in entries:
         where = f"{e.get('stage', '')}:{e['step']}" if e.get("stage") else e["step"]
@@ -355,20 +477,22 @@ def _metrics(args: argparse.Namespace) -> int:
     from pipeline.promote.insight import metrics
 
     definition = _definition(args)
-    pipeline = definition.pipelines[args.pipeline or next(iter(definition.pipelines))]
+    pipeline = definition.pipelines[_pipeline_name(definition, args.pipeline, args.stage)]
     stage = args.stage or pipeline.stages[-1].stack
+    _known_stage(definition, stage)
     try:
         state = _state(args)
         view = _view(args, state)
         commit_times = {r.id: r.commit_time for r in state.releases.all()}
     except StateError as exc:
-        return _fail(f"metrics: {exc}")
+        return _fail(str(exc))
     result = metrics(view, stage, commit_times, days=args.days)
     if args.json:
-        print(json.dumps(result, indent=2))
+        contract.result("metrics", EXIT_OK, f"{stage}, last {args.days} days", metrics=result)
     else:
         for key, value in result.items():
-            print(f"{key:<26} {value}")
+            shown = "n/a" if value is None else value  # None: nothing to measure in the window
+            print(f"{key:<26} {shown}")
     return EXIT_OK
 
 
@@ -378,7 +502,14 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     except (LedgerError, StateError) as exc:
         return _fail(str(exc), 1)
     if args.json:
-        print(json.dumps({"entries": check.entries, "problems": check.problems, "ok": check.ok}))
+        contract.result(
+            "ledger verify",
+            EXIT_OK if check.ok else EXIT_STOPPED,
+            "chain and head verify" if check.ok else "does NOT verify",
+            outcome="verified" if check.ok else "tampered",
+            entries=check.entries,
+            problems=check.problems,
+        )
     elif check.ok:
         print(f"ledger: {check.entries} entries, chain and head verify")
     else:
@@ -386,50 +517,117 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if check.ok else 1
 
 
-def register(commands: Any) -> None:
-    release = commands.add_parser("release", help="make and inspect immutable releases")
-    release_commands = release.add_subparsers(dest="release_command", required=True)
-    create = release_commands.add_parser(
-        "create",
-        help="record a release: every service's digest, the commit and the policy pack",
-    )
-    create.add_argument(
-        "--image", action="append", metavar="SERVICE=REPO@sha256:DIGEST", help="repeat per service"
-    )
-    _common(create)
-    create.set_defaults(func=_release_create)
-    show = release_commands.add_parser("show", help="print one release")
-    show.add_argument("release")
-    _common(show)
-    show.set_defaults(func=_release_show)
-    listing = release_commands.add_parser("list", help="every stored release, oldest first")
-    _common(listing)
-    listing.set_defaults(func=_release_list)
+PROMOTE_EXITS = {
+    EXIT_OK: "done, or nothing to do",
+    EXIT_STOPPED: "stopped: a gate, a failed update or verification, a rollback",
+    EXIT_INVALID: "refused: bad input, an ineligible release or a missing Pulumi CLI;"
+    " nothing deployed, nothing written",
+    EXIT_BUSY: "busy: another promotion or a Pulumi update holds a lock",
+    130: "interrupted (resumable: run the same command again)",
+}
+READ_EXITS = {
+    EXIT_OK: "shown",
+    EXIT_INVALID: "bad input (unknown pipeline or stage, a missing Pulumi CLI)",
+}
 
-    promote = commands.add_parser(
-        "promote",
-        help="move a release through the pipeline up to a stage",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    promote.add_argument("release", metavar="RELEASE")
-    promote.add_argument("--to", required=True, metavar="STAGE")
-    promote.add_argument("--pipeline", metavar="NAME", help="default: the first in the file")
-    promote.add_argument("--rollback", action="store_true", help="return STAGE to RELEASE")
-    promote.add_argument("--auto", action="store_true", help="continuous deployment (autoPromote)")
-    promote.add_argument("--approve", action="store_true", help="approve stages that need it")
-    promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
-    promote.add_argument("--rehearse", action="store_true", help="offline: diff, policy, gates")
-    promote.add_argument("--policy-pack", metavar="DIR", help="default: policies/")
-    promote.add_argument(
-        "--policy-pack-config", metavar="FILE", help="default: policies/config/<stage>.json"
-    )
-    promote.add_argument(
+
+def _deployer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--deployer",
         default="automation",
         metavar="automation|offline|MODULE:FACTORY",
-        help="automation: Pulumi (default); offline: the mock renderer, no cloud (see docs)",
+        help="how stacks are read and updated: the Pulumi Automation API (default, needs the"
+        " Pulumi CLI), offline (the mock renderer, no cloud; see docs/promotion.md) or a factory"
+        " called with the project, stacks and state directories",
     )
+
+
+def register(commands: Any) -> None:
+    release = add_command(
+        commands,
+        "release",
+        help="make and inspect immutable releases",
+        description="A release pins every service's image by digest, the infrastructure commit"
+        " and the policy pack version; it is stored once under the state directory.",
+    )
+    release_commands = release.add_subparsers(
+        dest="release_command", required=True, metavar="ACTION"
+    )
+    create = add_command(
+        release_commands,
+        "create",
+        help="record a release: every service's digest, the commit and the policy pack",
+        description="Record a release from one image per service, pinned by digest. The same"
+        " images and commit give the same release id.",
+        exits={EXIT_OK: "created, or exists already", EXIT_INVALID: "refused, nothing written"},
+    )
+    create.add_argument(
+        "--image",
+        action="append",
+        metavar="SERVICE=REPO@sha256:DIGEST",
+        help="one per service of the blueprint (repeat)",
+    )
+    _common(create)
+    create.set_defaults(func=_release_create)
+    show = add_command(
+        release_commands,
+        "show",
+        help="print one release as JSON",
+        description="Print a stored release (checked against its id) as JSON.",
+        exits={EXIT_OK: "shown", EXIT_INVALID: "no such release, or its file was edited"},
+    )
+    show.add_argument("release", metavar="RELEASE", help="release id (r-<16 hex>)")
+    _common(show)
+    show.set_defaults(func=_release_show)
+    listing = add_command(
+        release_commands,
+        "list",
+        help="every stored release, oldest first",
+        description="List the stored releases, oldest first: id, time, commit, policy pack.",
+        exits={EXIT_OK: "listed"},
+    )
+    _common(listing)
+    listing.set_defaults(func=_release_list)
+
+    promote = add_command(
+        commands,
+        "promote",
+        help="move a release through the pipeline up to a stage",
+        description="Move RELEASE through the stages of its pipeline, in order, up to the stage"
+        " --to names: per stage, check eligibility, set the images, preview with the policy pack,"
+        " apply the gates, update from the saved plan, verify the health paths and record each"
+        " step in the ledger. A stage that needs approval takes --approve --approver NAME (or a"
+        " confirmation on a terminal). A failed verification rolls the stage back to its last"
+        " verified release and stops. --rehearse does all of it offline, deploying nothing.",
+        exits=PROMOTE_EXITS,
+    )
+    promote.add_argument("release", metavar="RELEASE", help="release id (from release create)")
+    promote.add_argument(
+        "--to", required=True, metavar="STAGE", help="the last stage to promote to (a stack name)"
+    )
+    promote.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        help="pipeline of the stage (default: the one holding --to, else the first in the file)",
+    )
+    promote.add_argument("--rollback", action="store_true", help="return STAGE to RELEASE")
+    promote.add_argument(
+        "--auto", action="store_true", help="continuous deployment through autoPromote stages"
+    )
+    promote.add_argument("--approve", action="store_true", help="approve stages that need it")
+    promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
+    promote.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="offline: per stage the diff, the policy result and the gates; nothing deployed",
+    )
+    promote.add_argument("--policy-pack", metavar="DIR", help="the pack (default: policies)")
+    promote.add_argument(
+        "--policy-pack-config",
+        metavar="FILE",
+        help="enforcement config (default: policies/config/<stage>.json of each stack's stage)",
+    )
+    _deployer_option(promote)
     promote.add_argument(
         "--health-timeout",
         type=float,
@@ -440,49 +638,107 @@ def register(commands: Any) -> None:
     _common(promote)
     promote.set_defaults(func=_promote)
 
-    stat = commands.add_parser("status", help="which release each stage runs, what may move next")
-    stat.add_argument("--pipeline", metavar="NAME")
-    stat.add_argument("--offline", action="store_true", help="read stack files, not stack outputs")
-    stat.add_argument(
-        "--deployer", default="automation", metavar="automation|offline|MODULE:FACTORY"
+    stat = add_command(
+        commands,
+        "status",
+        help="which release each stage runs, what may move next",
+        description="Per stage of a pipeline: the release its stack reports, its last verified"
+        " release from the ledger, and the release that may move in next with the gate's verdict.",
+        exits=READ_EXITS,
     )
+    stat.add_argument(
+        "--pipeline", metavar="NAME", help="which pipeline (default: the first in the file)"
+    )
+    stat.add_argument(
+        "--offline",
+        action="store_true",
+        help="read the release from the stack files, not the stacks' outputs (no Pulumi CLI)",
+    )
+    _deployer_option(stat)
     _common(stat)
     stat.set_defaults(func=_status)
 
-    history = commands.add_parser("history", help="the ledger, oldest first")
-    history.add_argument("--stage", metavar="STACK")
-    history.add_argument("--limit", type=int, default=0, metavar="N", help="last N entries")
+    history = add_command(
+        commands,
+        "history",
+        help="the ledger, oldest first",
+        description="Print the promotion ledger, oldest first: sequence, time, release, stage and"
+        " step, status, detail. A ledger that does not verify is shown with a warning.",
+        exits=READ_EXITS,
+    )
+    history.add_argument("--stage", metavar="STACK", help="only this stage's entries")
+    history.add_argument("--limit", type=positive_int, metavar="N", help="only the last N entries")
     _common(history)
     history.set_defaults(func=_history)
 
-    metric = commands.add_parser("metrics", help="deployment frequency, lead time, CFR, restore")
-    metric.add_argument("--pipeline", metavar="NAME")
+    metric = add_command(
+        commands,
+        "metrics",
+        help="deployment frequency, lead time, change failure rate, time to restore",
+        description="The four DORA keys for one stage, from the ledger and the releases' commit"
+        " times, over a window of days. n/a: nothing to measure in the window.",
+        exits=READ_EXITS,
+    )
+    metric.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        help="pipeline of the stage (default: the one holding --stage, else the first)",
+    )
     metric.add_argument("--stage", metavar="STACK", help="default: the pipeline's last stage")
-    metric.add_argument("--days", type=int, default=30)
+    metric.add_argument(
+        "--days", type=positive_int, default=30, metavar="N", help="window in days (default 30)"
+    )
     _common(metric)
     metric.set_defaults(func=_metrics)
 
-    ledger = commands.add_parser("ledger", help="check the promotion ledger")
-    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
-    verify = ledger_commands.add_parser("verify", help="detect edited, removed or moved entries")
+    ledger = add_command(
+        commands,
+        "ledger",
+        help="check the promotion ledger",
+        description="The ledger is append-only JSON Lines, hash-chained and fsynced.",
+    )
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    verify = add_command(
+        ledger_commands,
+        "verify",
+        help="detect edited, removed or moved entries",
+        description="Check every entry's hash chain and the recorded head.",
+        exits={EXIT_OK: "the chain and head verify", EXIT_STOPPED: "they do not"},
+    )
     _common(verify)
     verify.set_defaults(func=_ledger_verify)
 
-    stages = commands.add_parser(
-        "stages", help="the pipelines' stages as CI reads them (JSON): targets, clouds, soak"
+    stages = add_command(
+        commands,
+        "stages",
+        help="the pipelines' stages as CI reads them (JSON): targets, clouds, soak",
+        description="Print, as one JSON document for CI, every pipeline's cloud, the stage it"
+        " promotes to without approval, the stages that need approval and the soak before them,"
+        " and every stack with its stage, pipeline and cloud.",
+        exits={EXIT_OK: "printed", EXIT_INVALID: "invalid pipeline file"},
     )
     _common(stages)
     stages.set_defaults(func=_stages)
 
-    record = commands.add_parser("record", help="the stage records in git (stages/<stack>)")
-    record_commands = record.add_subparsers(dest="record_command", required=True)
-    pin = record_commands.add_parser(
+    record = add_command(
+        commands,
+        "record",
+        help="the stage records in git (stages/<stack>)",
+        description="Each stage's record (what it runs) is a branch stages/<stack> in git.",
+    )
+    record_commands = record.add_subparsers(dest="record_command", required=True, metavar="ACTION")
+    pin = add_command(
+        record_commands,
         "pin",
         help="pin a stage's recorded release and digests into this checkout's stack file",
         description="So a preview of this checkout shows only its own change, not the images"
         " reverting to what main's stack file pins.",
+        exits={
+            EXIT_OK: "pinned, or no record yet (the file stays as it is)",
+            EXIT_INVALID: "the state cannot be read, or the stack file cannot be written",
+        },
     )
-    pin.add_argument("--stack", required=True, metavar="STACK")
+    pin.add_argument("--stack", required=True, metavar="STACK", help="the stage's stack")
     _common(pin)
     pin.set_defaults(func=_record_pin)
 
@@ -537,7 +793,7 @@ def _record_pin(args: argparse.Namespace) -> int:
     try:
         record = _state(args).stage_record(args.stack)
     except StateError as exc:
-        return _fail(f"record pin: {exc}")
+        return _fail(str(exc))
     if record is None:
         print(f"{args.stack}: no record yet; the stack file stays as it is", file=sys.stderr)
         return EXIT_OK
@@ -545,6 +801,6 @@ def _record_pin(args: argparse.Namespace) -> int:
     try:
         path.write_bytes(pin_stack_file(path.read_bytes(), record["release"], record["images"]))
     except OSError as exc:
-        return _fail(f"record pin: {path}: {exc}")
+        return _fail(f"{path}: {exc}")
     print(f"{path}: pinned {record['release']} from stages/{args.stack}", file=sys.stderr)
     return EXIT_OK

@@ -27,6 +27,17 @@ class JsonLines:
 
 
 MARKS = {"started": "..", "completed": "ok", "failed": "!!", "skipped": "--"}
+PASSING = ("ok", "not run")  # gate verdicts that do not hold a stage back
+STAGE_WIDTH = 16  # "[azure-staging]" and a space: every step starts in one column
+
+
+def waiting(gates: list[dict[str, str]]) -> list[str]:
+    """The gates of a rehearsed stage that hold it back: ``soak hold: 4h of 24h``."""
+    return [
+        f"{g['gate']} {g['verdict']}: {g.get('reason', '')}".rstrip(": ")
+        for g in gates
+        if g.get("verdict") not in PASSING
+    ]
 
 
 class Progress:
@@ -47,7 +58,16 @@ class Progress:
             kind = " (rollback)" if fields.get("kind") == "rollback" else ""
             mark = MARKS.get(str(fields.get("status")), "")
             detail = fields.get("detail") or ""
-            self._line(f"[{stage}] {fields['step'] + kind:<22} {mark:<3} {detail}".rstrip())
+            gates = fields.get("gates")
+            if gates is not None:  # a rehearsed stage: "ok" only when no gate holds it back
+                held = waiting(gates)
+                if held and fields.get("status") == "completed":
+                    mark = "hold"
+                detail = "; ".join(held) or "every gate passes"
+            where = f"[{stage}]"
+            self._line(
+                f"{where:<{STAGE_WIDTH}}{fields['step'] + kind:<20} {mark:<4} {detail}".rstrip()
+            )
             for line in fields.get("diff") or []:
                 self._line(f"    {line}")
         elif event == "note":

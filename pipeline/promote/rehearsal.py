@@ -223,6 +223,7 @@ def rehearse(
                 step="preview",
                 status="failed" if report.stages[-1].blocked else "completed",
                 detail=", ".join(f"{g['gate']} {g['verdict']}" for g in gates),
+                gates=gates,
             )
     report.seconds = (datetime.now(UTC) - started).total_seconds()
     return report

@@ -22,6 +22,10 @@ def cli(stacks_copy, state_dir, health, monkeypatch):
     return run
 
 
+def lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
 def promote(cli, release, *args):
     return cli("promote", release, *args, "--deployer", FAKE, "--health-timeout", "1", "--json")
 
@@ -38,18 +42,18 @@ def test_promote_status_history_metrics(cli, make_release_in, cloud, capsys, sta
     assert cloud.runs("test") == release.id
 
     assert cli("status", "--deployer", FAKE, "--json") == 0
-    rows = {r["stack"]: r for r in json.loads(capsys.readouterr().out)}
+    rows = {r["stack"]: r for r in lines(capsys) if r["event"] == "stage"}
     assert rows["test"]["runs"] == release.id
     assert rows["staging"]["next_release"] == release.id
     assert rows["staging"]["next_verdict"] == "eligible"
     assert rows["live"]["next_release"] is None
 
     assert cli("history", "--json", "--stage", "dev") == 0
-    history = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    history = [e for e in lines(capsys) if e["event"] == "entry"]
     assert {e["stage"] for e in history} == {"dev"} and len(history) == 9
 
     assert cli("metrics", "--stage", "test", "--json") == 0
-    metrics = json.loads(capsys.readouterr().out)
+    metrics = lines(capsys)[-1]["metrics"]
     assert metrics["deployments"] == 1 and metrics["changeFailureRate"] == 0.0
     assert metrics["leadTimeHoursMedian"] is not None
     assert cli("ledger", "verify") == 0
@@ -62,7 +66,7 @@ def test_promote_status_history_metrics(cli, make_release_in, cloud, capsys, sta
         (["--to", "live"], "requires approval"),
         (["--to", "live", "--approve"], "--approve and --approver NAME go together"),
         (["--to", "dev", "--rollback"], "never verified"),
-        (["--to", "dev", "--pipeline", "gcp"], "no such pipeline"),
+        (["--to", "dev", "--pipeline", "gcp"], "no pipeline 'gcp'"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
@@ -89,3 +93,12 @@ def test_unknown_release_and_verification_failure(cli, make_release_in, cloud, c
 def test_rehearse_refuses_an_unknown_release(cli, capsys):
     assert cli("promote", "r-0000000000000000", "--to", "live", "--rehearse") == 2
     assert "no release" in capsys.readouterr().err
+
+
+def test_the_pipeline_follows_from_a_unique_stage_name(cli, make_release_in, cloud, capsys):
+    """azure-dev is in one pipeline only: no --pipeline azure needed."""
+    release = make_release_in("d")
+    assert promote(cli, release.id, "--to", "azure-dev") == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert result["outcome"] == "promoted", result
+    assert cloud.runs("azure-dev") == release.id

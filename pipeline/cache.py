@@ -1,0 +1,139 @@
+"""A content-addressed cache of stage renders, so an unchanged stage is not rendered again.
+
+The key is a hash of everything a render depends on: the program's source files (the project's
+``__main__.py`` and ``Pulumi.yaml``, ``components/``, and the renderer and its mocks), the
+stack's config as the program receives it, the pipeline file, and the installed SDK versions.
+Entries live under ``.stageline/cache`` (safe to delete, and to keep as a CI cache: a key can
+only ever name one render). A render that failed is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from pathlib import Path
+
+from components.spec.stackfile import StackConfig
+from pipeline.render import StageRender
+
+SDKS = (
+    "pulumi",
+    "pulumi-aws",
+    "pulumi-azure-native",
+    "pulumi-docker",
+    "pulumi-random",
+    "pulumi-tls",
+    "pydantic",
+)
+# What a render runs, relative to the project: the program and the offline renderer.
+SOURCES = (
+    "__main__.py",
+    "Pulumi.yaml",
+    "components",
+    "pipeline/render.py",
+    "pipeline/mocks",
+    "pipeline/warm.py",
+    "pipeline/worker.py",
+)
+VERSION = "1"  # bump when the stored form of a render changes
+
+
+def _sdk_versions() -> dict[str, str]:
+    out = {}
+    for name in SDKS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def source_digest(project_dir: Path) -> str:
+    """One hash of the program's source files (paths and contents, in a stable order)."""
+    digest = hashlib.sha256()
+    for entry in SOURCES:
+        root = project_dir / entry
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file():
+                digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class RenderCache:
+    """Renders by key under ``directory``; ``key(config)`` for one stack of this project."""
+
+    def __init__(self, directory: Path, project_dir: Path, pipeline_file: Path) -> None:
+        self.directory = directory
+        pipeline = pipeline_file.read_bytes() if pipeline_file.exists() else b""
+        self._base = json.dumps(
+            {
+                "version": VERSION,
+                "sources": source_digest(project_dir),
+                "pipeline": hashlib.sha256(pipeline).hexdigest(),
+                "sdks": _sdk_versions(),
+            },
+            sort_keys=True,
+        )
+        self.hits: list[str] = []
+
+    def key(self, config: StackConfig) -> str:
+        stack = json.dumps(
+            {
+                "stack": config.stack,
+                "source": config.source,
+                "config": config.values,
+                "secrets": sorted(config.secret_keys),
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(f"{self._base}\n{stack}".encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, config: StackConfig) -> StageRender | None:
+        try:
+            data = json.loads(self._path(self.key(config)).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return StageRender.from_json(data)
+
+    def put(self, config: StackConfig, render: StageRender) -> None:
+        if render.error:
+            return
+        path = self._path(self.key(config))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole or not at all: two plans at once never read half an entry.
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(render.to_json(), handle)
+        os.replace(temporary, path)
+
+    def render(
+        self,
+        configs: Iterable[StackConfig],
+        render_all: Callable[[list[StackConfig]], dict[str, StageRender]],
+        done: Callable[[str], None] | None = None,
+    ) -> dict[str, StageRender]:
+        """Cached renders where there are any; ``render_all`` for the rest, then stored."""
+        configs = list(configs)
+        found: dict[str, StageRender] = {}
+        for config in configs:
+            hit = self.get(config)
+            if hit is not None:
+                found[config.stack] = hit
+                self.hits.append(config.stack)
+                if done is not None:
+                    done(config.stack)
+        missing = [c for c in configs if c.stack not in found]
+        fresh = render_all(missing) if missing else {}
+        for config in missing:
+            self.put(config, fresh[config.stack])
+        return {c.stack: found.get(c.stack) or fresh[c.stack] for c in configs}

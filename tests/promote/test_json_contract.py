@@ -1,0 +1,124 @@
+"""The one ``--json`` contract (docs/json.md): every command's stream is events with ``event``
+and ``time``, each valid against docs/json-events.schema.json, ending in exactly one
+``result`` with the same fields, on success and on failure alike."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from pipeline import contract
+from pipeline.cli import main
+from tests.promote.conftest import images
+
+FAKE = "tests.promote.fakes:file_deployer"
+SCHEMA = json.loads(contract.SCHEMA.read_text())
+VALIDATOR = jsonschema.Draft202012Validator(
+    SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
+
+
+def test_the_schema_is_a_valid_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def stream(capsys) -> list[dict]:
+    lines = capsys.readouterr().out.splitlines()
+    assert lines, "no output"
+    events = [json.loads(line) for line in lines]
+    for event in events:
+        errors = [e.message for e in VALIDATOR.iter_errors(event)]
+        assert errors == [], (event, errors)
+    results = [e for e in events if e["event"] == "result"]
+    assert len(results) == 1 and events[-1] is results[0], "exactly one result, last"
+    return events
+
+
+@pytest.fixture
+def run(stacks_copy, state_dir, health, monkeypatch, capsys):
+    monkeypatch.setenv("STAGELINE_FAKE_HEALTH_URL", health.url)
+
+    def run(*args: str) -> tuple[int, list[dict]]:
+        code = main([*args, "--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)])
+        events = stream(capsys)
+        result = events[-1]
+        assert result["code"] == code, result["message"]
+        assert result["command"] == " ".join(a for a in args[:2] if not a.startswith(("-", "r-")))
+        return code, events
+
+    return run
+
+
+def test_every_command_keeps_the_contract(run, make_release_in, cloud):
+    seed = images("e")
+    code, events = run(
+        "release", "create", *[f"--image={s}={i}" for s, i in seed.items()], "--json"
+    )
+    assert code == 0 and events[-1]["outcome"] == "created"
+    release = events[-1]["release"]
+    assert [e["id"] for e in events if e["event"] == "release"] == [release]
+
+    code, events = run("release", "show", release, "--json")
+    assert code == 0 and events[0]["images"] == seed
+    code, events = run("release", "list", "--json")
+    assert code == 0 and [e["id"] for e in events[:-1]] == [release]
+
+    code, events = run(
+        "promote", release, "--to", "test", "--deployer", FAKE, "--json", "--health-timeout", "1"
+    )
+    assert code == 0 and events[-1]["outcome"] == "promoted"
+    assert events[-1]["stages"] == {"dev": "verified", "test": "verified"} or events[-1]["stages"]
+    assert {e["event"] for e in events} >= {"promotion", "step", "result"}
+
+    code, events = run("status", "--deployer", FAKE, "--json")
+    assert code == 0 and {e["stack"] for e in events if e["event"] == "stage"} >= {"dev", "live"}
+    code, events = run("history", "--stage", "dev", "--json")
+    assert code == 0 and {e["stage"] for e in events if e["event"] == "entry"} == {"dev"}
+    code, events = run("metrics", "--stage", "test", "--json")
+    assert code == 0 and events[-1]["metrics"]["deployments"] == 1
+    code, events = run("ledger", "verify", "--json")
+    assert code == 0 and events[-1]["outcome"] == "verified" and events[-1]["problems"] == []
+
+
+def test_a_rehearsal_ends_in_the_same_result(run, make_release_in):
+    release = make_release_in("f")
+    code, events = run("promote", release.id, "--to", "live", "--rehearse", "--json")
+    result = events[-1]
+    stages = result["rehearsal"]["stages"]
+    assert [s["stack"] for s in stages] == ["dev", "test", "staging", "live"]
+    assert "exitCode" not in result and "exitCode" not in result["rehearsal"]
+    blocked = [s["stack"] for s in stages if s["blocked"]]
+    assert code == (1 if blocked else 0)
+    assert result["outcome"] == ("blocked" if blocked else "rehearsed")
+    if blocked:
+        assert f"blocked at {', '.join(blocked)}" in result["message"]
+    else:  # live needs approval whatever else holds: the message says so, not "ok"
+        assert (
+            "live waits (" in result["message"] and "approval needs approval" in result["message"]
+        )
+    steps = [e for e in events if e["event"] == "step"]
+    assert {e["kind"] for e in steps} == {"rehearsal"} and len(steps) == 4
+    held = [e for e in steps if any(g["verdict"] not in ("ok", "not run") for g in e["gates"])]
+    assert [e["stage"] for e in held][-1] == "live"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("promote", "r-0000000000000000", "--to", "dev", "--deployer", FAKE),
+        ("promote", "r-0000000000000000", "--to", "lve", "--deployer", FAKE),
+        ("promote", "r-0000000000000000", "--to", "dev", "--deployer", "nosuch:x"),
+        ("promote", "r-0000000000000000", "--to", "live", "--rehearse"),
+        ("release", "create", "--image", "api=a:latest"),
+        ("release", "show", "r-0000000000000000"),
+        ("status", "--pipeline", "nosuch"),
+        ("metrics", "--stage", "nosuch"),
+        ("history", "--stage", "nosuch"),
+    ],
+)
+def test_a_refusal_still_ends_in_one_result(run, args):
+    code, events = run(*args, "--json")
+    assert code == 2
+    assert events[-1]["outcome"] == "refused" and events[-1]["message"]

@@ -149,7 +149,8 @@ def test_unknown_stack_exits_2() -> None:
 def test_ctrl_c_stops_plan_cleanly() -> None:
     """One line and exit 130: no traceback from the stage processes or the fork server."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "plan"],
+        # --no-cache: a cached plan could finish before the signal lands
+        [sys.executable, "-m", "pipeline", "plan", "--no-cache"],
         cwd=PROJECT_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

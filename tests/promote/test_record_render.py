@@ -104,7 +104,8 @@ def test_an_infrastructure_change_reaches_a_stage_only_by_promotion(
     assert not renders_mark(a, "test"), "test runs the first release's commit, not main"
     capsys.readouterr()
     assert main(["status", "--offline", "--json", "--repo", str(a)]) == EXIT_OK
-    rows = {r["stack"]: r for r in json.loads(capsys.readouterr().out)}
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rows = {e["stack"]: e for e in events if e["event"] == "stage"}
     assert rows["test"]["record"]["commit"] == first.commit != second_commit
 
     second, _ = GitState(a).save_release(make_release(a, images("d")))

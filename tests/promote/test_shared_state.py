@@ -69,7 +69,8 @@ def cli(repo: Path, *args: str) -> int:
 def release_in(repo: Path, seed: str, capsys: pytest.CaptureFixture[str]) -> str:
     pairs = [f"--image={s}={i}" for s, i in images(seed).items()]
     assert cli(repo, "release", "create", *pairs, "--json") == EXIT_OK
-    release: str = json.loads(capsys.readouterr().out)["id"]
+    # the --json contract (docs/json.md): events, then one result naming the release
+    release: str = json.loads(capsys.readouterr().out.splitlines()[-1])["release"]
     return release
 
 
@@ -80,7 +81,8 @@ def promote(repo: Path, release: str, *args: str) -> int:
 def status(repo: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
     capsys.readouterr()
     assert cli(repo, "status", "--offline", "--json") == EXIT_OK
-    return {row["stack"]: row for row in json.loads(capsys.readouterr().out)}
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return {e["stack"]: e for e in events if e["event"] == "stage"}
 
 
 def test_a_fresh_clone_carries_on_where_a_deleted_one_stopped(

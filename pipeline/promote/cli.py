@@ -359,10 +359,7 @@ def _deployer(
 def _view(args: argparse.Namespace, state: PromotionState) -> Any:
     from pipeline.promote.history import LedgerView
 
-    try:
-        check = state.verify()
-    except LedgerError as exc:
-        raise CommandError(f"{exc}; run `python -m pipeline ledger verify`") from None
+    check = state.verify()  # a LedgerError is reported by _read_only
     if not check.ok:
         print(
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
@@ -375,10 +372,7 @@ def _view(args: argparse.Namespace, state: PromotionState) -> Any:
 
 
 def _entries(state: PromotionState) -> list[dict[str, Any]]:
-    try:
-        return list(state.entries())
-    except LedgerError as exc:
-        raise CommandError(f"{exc}; run `python -m pipeline ledger verify`") from None
+    return list(state.entries())
 
 
 def _read_only(command: Any) -> Any:
@@ -388,9 +382,9 @@ def _read_only(command: Any) -> Any:
         try:
             code: int = command(args)
         except LedgerError as exc:
-            return _fail(f"{args.command}: cannot read the ledger: {exc}")
+            return _fail(f"cannot read the ledger: {exc}")
         except SpecError as exc:
-            return _fail(f"{args.command}: invalid configuration:\n{exc}")
+            return _fail(f"invalid configuration:\n{exc}")
         return code
 
     return run

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit image-tools engine engine-lane bench schema clean
+.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ typecheck: $(STAMP)
 image-tools:
 	@tools/image-tools.sh
 
-unit: $(STAMP) image-tools
+## checkov: the pinned Checkov in its own virtualenv (a cache outside the repository; PyPI only)
+checkov:
+	@tools/checkov.sh >/dev/null
+
+unit: $(STAMP) image-tools checkov
 	$(VENV)/bin/pytest -q -n 2 -m "not engine"
 
 ## engine: build the pinned Pulumi CLI and Python language host from source (cached by go.sum)

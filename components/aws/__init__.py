@@ -31,7 +31,9 @@ def build(name: str, spec: StageSpec, parent: pulumi.Resource) -> Roles:
         key_arn=keys.key_arn,
         parent=parent,
     )
-    storage = Storage(f"{name}-storage", ctx, keys.key_arn, parent)
+    storage = Storage(
+        f"{name}-storage", ctx, keys.key_arn, parent, access_log_bucket=logs.access_log_bucket
+    )
     services = Services(
         f"{name}-services",
         ctx,

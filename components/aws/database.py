@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.context import AwsContext, child
+from components.aws.context import AwsContext, assume_role_policy, child
 from components.roles import role_token
 
 
@@ -45,6 +45,22 @@ class Database(pulumi.ComponentResource):
             tags=ctx.tagged(f"{name}-params"),
             opts=child(self),
         )
+        # Enhanced monitoring (OS metrics every 60 s, Checkov CKV_AWS_118): RDS publishes them
+        # to CloudWatch Logs through this role and AWS's managed policy for it.
+        monitoring = aws.iam.Role(
+            f"{name}-monitoring-role",
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+            tags=ctx.tagged(f"{name}-monitoring-role"),
+            opts=child(self),
+        )
+        attached = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=monitoring.name,
+            policy_arn=ctx.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+            ),
+            opts=child(self),
+        )
         instance = aws.rds.Instance(
             f"{name}-postgres",
             engine=shape.engine,
@@ -75,12 +91,18 @@ class Database(pulumi.ComponentResource):
             performance_insights_enabled=True,
             performance_insights_kms_key_id=key_arn,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring.arn,
             apply_immediately=False,
             tags=ctx.tagged(f"{name}-postgres"),
             # Where the stage protects its data, Pulumi refuses to delete the database (protect;
             # policy checks it) and `pulumi destroy` leaves it in place (retainOnDelete).
             opts=child(
-                self, retain_on_delete=scale.deletion_protection, protect=scale.deletion_protection
+                self,
+                retain_on_delete=scale.deletion_protection,
+                protect=scale.deletion_protection,
+                # RDS checks the role can publish before it accepts monitoringRoleArn.
+                depends_on=[attached],
             ),
         )
         self.endpoint = instance.endpoint

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import AwsContext, child, policy_json
-from components.aws.storage import deny_insecure_transport, private_bucket
+from components.aws.storage import abort_incomplete_uploads, deny_insecure_transport, private_bucket
 from components.roles import role_token
 
 
@@ -47,7 +47,8 @@ class Logs(pulumi.ComponentResource):
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         days=retention
                     ),
-                )
+                ),
+                abort_incomplete_uploads(),
             ],
             opts=child(self),
         )
@@ -66,6 +67,16 @@ class Logs(pulumi.ComponentResource):
                             },
                             "Action": "s3:PutObject",
                             "Resource": f"{a[0]}/AWSLogs/{a[1]}/*",
+                        },
+                        {
+                            # S3 server access logs of the stage's buckets (Storage), from this
+                            # account only; owner-enforced buckets need a policy, not an ACL.
+                            "Sid": "S3ServerAccessLogs",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": f"{a[0]}/s3/*",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": a[1]}},
                         },
                     ]
                 )

@@ -72,15 +72,49 @@ def private_bucket(
     return bucket
 
 
+def abort_incomplete_uploads(days: int = 7) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """Lifecycle rule deleting the parts of multipart uploads never completed (billed, unseen)."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="abort-incomplete-uploads",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        abort_incomplete_multipart_upload=(
+            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=days
+            )
+        ),
+    )
+
+
 class Storage(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
 
     def __init__(
-        self, name: str, ctx: AwsContext, key_arn: pulumi.Input[str], parent: pulumi.Resource
+        self,
+        name: str,
+        ctx: AwsContext,
+        key_arn: pulumi.Input[str],
+        parent: pulumi.Resource,
+        access_log_bucket: pulumi.Input[str] | None = None,
     ) -> None:
         super().__init__(role_token("aws", "Storage"), name, None, child(parent))
         bucket = private_bucket(f"{name}-bucket", ctx, self, kms_key_arn=key_arn)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-bucket-lifecycle",
+            bucket=bucket.id,
+            rules=[abort_incomplete_uploads()],
+            opts=child(self),
+        )
+        if access_log_bucket is not None:
+            # Server access logs into the stage's log bucket (SSE-S3, as S3 log delivery needs).
+            aws.s3.BucketLogging(
+                f"{name}-bucket-logging",
+                bucket=bucket.id,
+                target_bucket=access_log_bucket,
+                target_prefix=f"s3/{name}-bucket/",
+                opts=child(self),
+            )
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,

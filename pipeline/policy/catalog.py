@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
 from pipeline.policy.config import PolicyMeta, StageConfig, resolve
 from pipeline.policy.harness import PolicyHarness
 
 CATALOG_FILE = "CATALOG.md"
+CHECKOV_WAIVERS = "checkov-waivers.yaml"
 FIXTURES = {
     "aws-": "the rendered `live` stage; failing cases in `tests/policies/test_rules.py`",
     "azure-": "the rendered `azure-live` stage; failing cases in `tests/azure/test_policies.py`",
@@ -96,7 +99,33 @@ def render_catalog(harness: PolicyHarness) -> str:
             out.append(f"- **Fixtures:** compliant baseline {fixture}")
     out += ["", "## Controls a substrate cannot express", ""]
     out += [f"- {line}" for line in NOT_EXPRESSIBLE]
+    out += _checkov_waivers(harness.pack_dir / CHECKOV_WAIVERS)
     return "\n".join(out) + "\n"
+
+
+def _checkov_waivers(path: Path) -> list[str]:
+    """The Checkov findings accepted on the AWS stages, from the waiver file, with reasons."""
+    if not path.exists():
+        return []
+    waivers = (yaml.safe_load(path.read_text()) or {}).get("waivers") or []
+    out = [
+        "",
+        "## Checkov waivers",
+        "",
+        f"Checkov runs in `make test` over each AWS stage's rendered graph as a Terraform plan"
+        f" (`tests/test_checkov.py`); these {len(waivers)} findings are accepted, from"
+        f" `policies/{CHECKOV_WAIVERS}`. Any other finding, or a waiver that no longer fails,"
+        " fails the test.",
+        "",
+        "| check | resources | stages | reason |",
+        "|---|---|---|---|",
+    ]
+    for w in waivers:
+        resources = ", ".join(f"`{r}`" for r in w["resources"])
+        stages = ", ".join(w.get("stacks") or ["all"])
+        reason = " ".join(str(w["reason"]).split()).replace("|", "\\|")
+        out.append(f"| `{w['check']}` | {resources} | {stages} | {reason} |")
+    return out
 
 
 def catalog_path(pack_dir: Path) -> Path:

@@ -1,0 +1,153 @@
+"""Checkov over every AWS stage's rendered graph: no finding outside the waivers, none stale.
+
+Checkov (pinned in tools/checkov-requirements.txt) runs from its own virtualenv, made by
+tools/checkov.sh from PyPI on first use, on the Terraform plan JSON that tools/checkov_plan.py
+makes of each render (`checkov -f plan.json --framework terraform_plan`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.spec import read_stack
+from tests.conftest import PROJECT_DIR, STACKS_DIR, render
+
+sys.path.insert(0, str(PROJECT_DIR / "tools"))
+import checkov_plan
+import checkov_waivers
+
+WAIVERS = PROJECT_DIR / "policies" / "checkov-waivers.yaml"
+AWS_STACKS = sorted(
+    s
+    for s in (p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
+    if read_stack(STACKS_DIR, s).values.get("stageline:cloud", "aws") == "aws"
+)
+# A copy of dev with enhanced monitoring off: proves the run reports a finding that is not waived.
+BROKEN = "dev-without-monitoring"
+
+
+def _checkov() -> str:
+    done = subprocess.run(
+        [str(PROJECT_DIR / "tools" / "checkov.sh")], capture_output=True, text=True, timeout=1500
+    )
+    if done.returncode != 0:
+        pytest.fail(f"tools/checkov.sh could not install Checkov:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _without_monitoring(plan: dict[str, Any]) -> dict[str, Any]:
+    broken = copy.deepcopy(plan)
+    for row in broken["planned_values"]["root_module"]["resources"]:
+        if row["type"] == "aws_db_instance":
+            row["values"]["monitoring_interval"] = 0
+    return broken
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple[str, str]]]:
+    """stack -> {(check id, resource address)} of every failed check."""
+    where = tmp_path_factory.mktemp("checkov")
+    renders = render(STACKS_DIR, *AWS_STACKS)
+    files = []
+    for stack, result in renders.items():
+        assert result.error is None, result.error
+        region = read_stack(STACKS_DIR, stack).region
+        plan = checkov_plan.plan(result.resources, stack, region)
+        files.append(where / f"{stack}.json")
+        files[-1].write_text(json.dumps(plan))
+        if stack == "dev":
+            files.append(where / f"{BROKEN}.json")
+            files[-1].write_text(json.dumps(_without_monitoring(plan)))
+    command = [_checkov(), "--framework", "terraform_plan", "--quiet", "--compact"]
+    command += ["--skip-download", "--output", "json"]
+    for f in files:
+        command += ["-f", str(f)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=where)
+    # Exit 1 means "some check failed", which the waivers decide about; anything else is an error.
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    reports = json.loads(done.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    out: dict[str, set[tuple[str, str]]] = {f.stem: set() for f in files}
+    for report in reports:
+        assert report["summary"]["parsing_errors"] == 0, report["summary"]
+        for failed in report["results"]["failed_checks"]:
+            stack = Path(failed["file_path"]).stem
+            out[stack].add((failed["check_id"], failed["resource"]))
+    return out
+
+
+def _unwaived(stack: str, found: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    waivers = checkov_waivers.load(WAIVERS)
+    return sorted(f for f in found if not any(w.covers(stack, *f) for w in waivers))
+
+
+def test_every_aws_stage_is_checked(findings: dict[str, set[tuple[str, str]]]) -> None:
+    assert {"dev", "test", "staging", "live"} <= set(AWS_STACKS)
+    assert set(AWS_STACKS) <= set(findings)
+
+
+def test_no_finding_outside_the_waivers(findings: dict[str, set[tuple[str, str]]]) -> None:
+    unwaived = {s: _unwaived(s, f) for s, f in findings.items() if s != BROKEN}
+    assert not any(unwaived.values()), "fix these or waive them with a reason:\n" + "\n".join(
+        f"{s}: {c} {r}" for s, items in unwaived.items() for c, r in items
+    )
+
+
+def test_no_stale_waiver(findings: dict[str, set[tuple[str, str]]]) -> None:
+    stale = []
+    for waiver in checkov_waivers.load(WAIVERS):
+        for stack in AWS_STACKS:
+            hit = any(waiver.covers(stack, *f) for f in findings[stack])
+            if waiver.applies(stack) and not hit:
+                stale.append(f"{waiver.check} in {stack}: passes now, drop it from the waiver")
+            if not waiver.applies(stack) and any(
+                c == waiver.check and any(r.format(stack=stack) == a for r in waiver.resources)
+                for c, a in findings[stack]
+            ):
+                stale.append(f"{waiver.check} fails in {stack} too")
+    assert not stale, "\n".join(stale)
+
+
+def test_a_real_finding_is_reported(findings: dict[str, set[tuple[str, str]]]) -> None:
+    assert ("CKV_AWS_118", "aws_db_instance.dev-database-postgres") in _unwaived(
+        BROKEN, findings[BROKEN]
+    )
+
+
+@pytest.mark.parametrize(
+    "check", ["CKV_AWS_118", "CKV_AWS_300", "CKV_AWS_18", "CKV2_AWS_61", "CKV2_AWS_5"]
+)
+def test_fixed_findings_stay_fixed(findings: dict[str, set[tuple[str, str]]], check: str) -> None:
+    for stack in AWS_STACKS:
+        assert not [r for c, r in findings[stack] if c == check], (stack, check)
+    assert not [w for w in checkov_waivers.load(WAIVERS) if w.check == check]
+
+
+def test_every_emitted_aws_type_has_a_terraform_type() -> None:
+    assert checkov_plan.terraform_type("aws:ec2/vpc:Vpc") == "aws_vpc"
+    assert checkov_plan.terraform_type("aws:rds/instance:Instance") == "aws_db_instance"
+    assert checkov_plan.terraform_type("aws:lb/loadBalancer:LoadBalancer") == "aws_lb"
+    assert (
+        checkov_plan.terraform_type(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        )
+        == "aws_s3_bucket_lifecycle_configuration"
+    )
+    assert checkov_plan.terraform_type("stageline:aws:Storage") is None
+    values = checkov_plan.terraform_values(
+        {
+            "rules": [{"abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}],
+            "tags": {"A": "b"},
+        }
+    )
+    assert values == {
+        "rule": [{"abort_incomplete_multipart_upload": [{"days_after_initiation": 7}]}],
+        "tags": {"A": "b"},
+    }

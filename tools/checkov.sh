@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Make (once) a virtualenv holding the pinned Checkov, outside the repository and keyed by
+# tools/checkov-requirements.txt, and print the path of its `checkov`. Needs only PyPI.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+req="$here/checkov-requirements.txt"
+cache_root="${STAGELINE_CHECKOV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageline/checkov}"
+key="$(sha256sum < "$req" | cut -c1-16)"
+venv="$cache_root/$key"
+mkdir -p "$cache_root"
+# One installer at a time (pytest workers, make): the others wait, then find it done.
+exec 9>"$cache_root/.lock"
+flock 9
+if [[ ! -f "$venv/.complete" ]]; then
+  echo "checkov: installing $(grep -v '^#' "$req" | xargs) into $venv (cold: minutes)" >&2
+  rm -rf "$venv"
+  "${PYTHON:-python3}" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+  "$venv/bin/checkov" --version >/dev/null
+  touch "$venv/.complete"
+fi
+echo "$venv/bin/checkov"

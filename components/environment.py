@@ -7,7 +7,7 @@ import importlib
 import pulumi
 
 from components.bindings import Binding
-from components.roles import Roles, Substrate
+from components.roles import Roles, Substrate, role_token
 from components.spec import StageSpec
 from components.spec.model import digest_of
 
@@ -44,7 +44,7 @@ class Environment(pulumi.ComponentResource):
         self, name: str, spec: StageSpec, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         cloud = spec.identity.cloud
-        super().__init__(f"stageline:{cloud}:Environment", name, None, opts)
+        super().__init__(role_token(cloud, "Environment"), name, None, opts)
         self.spec = spec
         self.roles: Roles = substrate(cloud)(name, spec, self)
         self.service_url = self.roles.services.url

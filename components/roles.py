@@ -12,14 +12,15 @@ from typing import Protocol
 
 import pulumi
 
+from components import project
 from components.spec import StageSpec
 
-# One type-token scheme for every component: stageline:<substrate>:<Role>.
+# One type-token scheme for every component: <project>:<substrate>:<Role>.
 ROLE_NAMES = ("Network", "Keys", "Logs", "Registry", "Database", "Storage", "Services")
 
 
 def role_token(substrate: str, role: str) -> str:
-    return f"stageline:{substrate}:{role}"
+    return f"{project.name()}:{substrate}:{role}"
 
 
 class NetworkRole(Protocol):

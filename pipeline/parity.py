@@ -21,6 +21,7 @@ from typing import Any
 from components.bindings import Binding, binding_for
 from components.environment import bindings
 from components.spec import StageSpec
+from components.spec.loader import PROJECT
 from components.spec.model import digest_of
 from pipeline.definition import PipelineFile
 from pipeline.render import StageRender
@@ -264,12 +265,12 @@ def compare_shapes(
         )
         shown = {s: (None if v is _ABSENT else v) for s, v in values.items()}
         rows.append(
-            Row(pipeline, "shape", "stageline:spec", f"shape.{path}", shown, verdict, reason)
+            Row(pipeline, "shape", f"{PROJECT}:spec", f"shape.{path}", shown, verdict, reason)
         )
         if not declared:
             for stack in odd:
                 urn = (
-                    f"urn:pulumi:{stack}::stageline::stageline:{specs[stack].identity.cloud}:"
+                    f"urn:pulumi:{stack}::{PROJECT}::{PROJECT}:{specs[stack].identity.cloud}:"
                     f"Environment::{stack}"
                 )
                 violations.append(

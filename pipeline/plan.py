@@ -17,12 +17,14 @@ EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INVALID = 0, 1, 2
 
 
 def role_of_urn(urn: str) -> str:
-    """The blueprint role in a URN's type chain (``stageline:aws:Database`` -> Database)."""
+    """The blueprint role in a URN's type chain (``<project>:aws:Database`` -> Database).
+
+    Blueprint components are typed in the project's own package, the URN's second part."""
     parts = urn.split("::")
     chain = parts[2].split("$") if len(parts) > 2 else []
     for token in chain:
         pieces = token.split(":")
-        if pieces[0] == "stageline" and pieces[-1] != "Environment":
+        if pieces[0] == parts[1] and pieces[-1] != "Environment":
             return pieces[-1]
     return "Environment"
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components import project
 from components.spec.loader import UNKNOWN
 from components.spec.stackfile import StackConfig
 
@@ -194,7 +195,7 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
     mocks = StageMocks(config.stack, config.region)
     monitor = _capturing_monitor(mocks)
     pulumi.runtime.set_mocks(
-        mocks, project="stageline", stack=config.stack, preview=False, monitor=monitor
+        mocks, project=project.name(project_dir), stack=config.stack, preview=False, monitor=monitor
     )
     # set_mocks makes a placeholder root stack; the program runs in its own, as under the CLI.
     set_root_resource(None)  # type: ignore[arg-type]
@@ -232,7 +233,7 @@ def render_stages(
         return {}
     context = multiprocessing.get_context("forkserver")
     # The fork server reads this when it starts (once per process): warm only the clouds in use.
-    clouds = sorted({c.values.get("stageline:cloud", "aws") for c in configs})
+    clouds = sorted({c.values.get(project.key("cloud", project_dir), "aws") for c in configs})
     os.environ.setdefault("STAGELINE_WARM", ",".join(clouds))
     context.set_forkserver_preload(PRELOAD)
     workers = min(len(configs), jobs or os.cpu_count() or 1)

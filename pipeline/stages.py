@@ -62,7 +62,7 @@ def _check_stage(definition: PipelineFile, config: StackConfig) -> list[Problem]
 
 
 def _check_scale_keys(definition: PipelineFile, config: StackConfig) -> list[Problem]:
-    raw = config.values.get("stageline:scale")
+    raw = config.values.get(f"{PROJECT}:scale")
     if raw is None:
         return []
     allowed = definition.allowed_scale_keys(config.stack)
@@ -78,7 +78,7 @@ def _check_scale_keys(definition: PipelineFile, config: StackConfig) -> list[Pro
         else:
             why = f"unknown scale key{did_you_mean(key, _spelled_out(key, allowed))}"
             why += f" (stacks/pipeline.yaml scaleKeys: {list(allowed)})"
-        problems.append(Problem(f"stageline:scale.{key}", why))
+        problems.append(Problem(f"{PROJECT}:scale.{key}", why))
     return problems
 
 
@@ -128,7 +128,7 @@ def _check_cidrs(
                             configs[second].source,
                             [
                                 Problem(
-                                    "stageline:cidr",
+                                    f"{PROJECT}:cidr",
                                     f"expected a range that does not overlap {first}'s {a} "
                                     f"(pipeline {name}), got {b}",
                                 )

@@ -2,7 +2,7 @@
 
 The CLI passes config as a flat map of ``namespace:key`` to strings (objects JSON-encoded), plus the
 list of keys that are secret. Every error names the stack file and the config key, in Pulumi's path
-notation (``stageline:scale.database.multiAz``), and says what was expected.
+notation (``<project>:scale.database.multiAz``), and says what was expected.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from components import project
 from components.spec.model import StageSpec
 
-PROJECT = "stageline"
+PROJECT = project.name()
+"""The config namespace: ``name`` in Pulumi.yaml."""
 KEYS = {
     "stage": "Stage name in the pipeline (dev, test, staging, live, local).",
     "cloud": "Substrate the blueprint is built on: aws, azure or docker.",
@@ -34,6 +36,8 @@ KEYS = {
 }
 OBJECT_KEYS = {"images", "scale", "shape", "tags", "secrets"}
 REGION_KEYS = {"aws": "aws:region", "azure": "azure-native:location"}
+PROVIDER_NAMESPACES = {"aws", "azure-native", "docker", "random", "tls", "pulumi"}
+"""Namespaces of the providers the substrates use: their keys are theirs, never ours."""
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's marker for a value not known yet; offline renders give it to every secure value."""
 
@@ -118,6 +122,16 @@ def load_spec(
     for full_key, raw in config.items():
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT:
+            if key in KEYS and namespace not in PROVIDER_NAMESPACES:
+                # Our keys under another name: a renamed project whose stack files still
+                # carry the old namespace. Pulumi would hand the program none of them.
+                problems.append(
+                    Problem(
+                        full_key,
+                        f"config namespace {namespace!r} is not this project's; Pulumi.yaml"
+                        f" names the project {PROJECT!r}, so write {PROJECT}:{key}",
+                    )
+                )
             continue
         if key not in KEYS:
             problems.append(Problem(full_key, f"unknown key; expected one of {sorted(KEYS)}"))

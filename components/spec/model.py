@@ -251,7 +251,7 @@ class Tags(Model):
 class Identity(Model):
     stage: Name
     stack: str
-    project: str = "stageline"
+    project: str = Field(min_length=1)
     cloud: Literal["aws", "azure", "docker"] = "aws"
     region: str = Field(min_length=1)
     cidr: Cidr

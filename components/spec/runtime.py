@@ -6,7 +6,7 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime import config as runtime_config
 
-from components.spec.loader import SpecError, load_spec
+from components.spec.loader import PROJECT, SpecError, load_spec
 from components.spec.model import StageSpec
 
 
@@ -26,6 +26,6 @@ def current_spec(stacks_dir: str = "stacks") -> StageSpec:
 
 
 def app_secret_values() -> pulumi.Output[dict[str, str]]:
-    """The ``stageline:secrets`` map as one secret Output (offline renders: unknown values)."""
-    values = pulumi.Config("stageline").get_secret_object("secrets")
+    """The ``<project>:secrets`` map as one secret Output (offline renders: unknown values)."""
+    values = pulumi.Config(PROJECT).get_secret_object("secrets")
     return pulumi.Output.secret(values if values is not None else {})

@@ -6,11 +6,12 @@ Stack files start with ``# yaml-language-server: $schema=stageline.schema.json``
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from components.spec.loader import KEYS
+from components.spec.loader import KEYS, PROJECT
 from components.spec.model import Identity, ImageRef, Name, Scale, Shape, Tags
 from components.spec.stackfile import SECRETS_PROVIDER
 
@@ -24,7 +25,7 @@ def _field(model: type[Identity] | type[Tags], name: str) -> dict[str, Any]:
 
 
 def stack_file_schema() -> dict[str, Any]:
-    """The schema of a whole stack file: the ``config:`` keys stageline reads, and theirs only."""
+    """The schema of a whole stack file: the ``config:`` keys the project reads, theirs only."""
     scale = Scale.model_json_schema(by_alias=True)
     shape = Shape.model_json_schema(by_alias=True)
     images = TypeAdapter(dict[Name, ImageRef]).json_schema()
@@ -52,11 +53,11 @@ def stack_file_schema() -> dict[str, Any]:
     for key, schema in keys.items():
         schema = {k: v for k, v in schema.items() if k != "$defs"}
         schema.setdefault("description", KEYS[key])
-        properties[f"stageline:{key}"] = schema
+        properties[f"{PROJECT}:{key}"] = schema
     defs = {**scale.get("$defs", {}), **shape.get("$defs", {})}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "stageline stack file",
+        "title": f"{PROJECT} stack file",
         "type": "object",
         "properties": {
             "config": {
@@ -70,7 +71,7 @@ def stack_file_schema() -> dict[str, Any]:
                     },
                 },
                 # Other providers' keys (namespace:key) are theirs to check; ours are closed.
-                "patternProperties": {"^(?!stageline:)[a-zA-Z0-9-]+:": {}},
+                "patternProperties": {f"^(?!{re.escape(PROJECT)}:)[a-zA-Z0-9-]+:": {}},
                 "additionalProperties": False,
             },
             "secretsprovider": {

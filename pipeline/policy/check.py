@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from components.spec.loader import PROJECT
 from pipeline.policy.config import resolve
 from pipeline.policy.harness import PolicyHarness, StageCompliance, stage_of
 from pipeline.policy.wire import StageGraph
@@ -24,7 +25,7 @@ def pack_for_plan(project_dir: Path, enabled: bool = True) -> Iterator[PolicyHar
         yield harness
 
 
-def project_of(resources: list[dict[str, Any]], default: str = "stageline") -> str:
+def project_of(resources: list[dict[str, Any]], default: str = PROJECT) -> str:
     """The project name, as the engine wrote it into the URNs."""
     return resources[0]["urn"].split("::")[1] if resources else default
 

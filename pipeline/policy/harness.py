@@ -17,6 +17,7 @@ import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from components.spec.loader import PROJECT
 from pipeline.policy.config import PolicyMeta, StageConfig, config_path, resolve
 from pipeline.policy.process import PackProcess, PolicyPackError
 from pipeline.policy.wire import StageGraph, analyze_request, stack_request
@@ -89,12 +90,12 @@ class StageCompliance:
 
 def stage_of(graph: StageGraph) -> str:
     """The stage a stack deploys: its ``stage`` output, its config, or its resources' tag."""
-    stage = graph.outputs.get("stage") or graph.config.get("stageline:stage")
+    stage = graph.outputs.get("stage") or graph.config.get(f"{PROJECT}:stage")
     if not stage:
         tagged = (r.get("inputs", {}).get("tags") or {} for r in graph.resources)
         stage = next((t["stage"] for t in tagged if isinstance(t, dict) and t.get("stage")), "")
     if not stage:
-        raise PolicyPackError(f"{graph.stack}: no stage output, stageline:stage or stage tag")
+        raise PolicyPackError(f"{graph.stack}: no stage output, {PROJECT}:stage or stage tag")
     return str(stage)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from components.spec.loader import PROJECT
+
 STARTUP_TIMEOUT = 60.0
 # The pack never dials the engine unless a policy logs through it; nothing listens here.
 ENGINE_ADDRESS = "127.0.0.1:0"
@@ -32,7 +34,7 @@ class PackProcess:
     """The pack's server process. ``start()`` returns at once, so the pack boots while the
     caller renders; ``port()`` waits for the port line. Use as a context manager."""
 
-    def __init__(self, pack_dir: Path, project: str = "stageline", dry_run: bool = True) -> None:
+    def __init__(self, pack_dir: Path, project: str = PROJECT, dry_run: bool = True) -> None:
         self.pack_dir = pack_dir
         self.project = project
         self.dry_run = dry_run

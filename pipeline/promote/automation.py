@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from components import project
 from pipeline.promote.deployer import (
     Change,
     DeployError,
@@ -24,7 +25,7 @@ from pipeline.promote.deployer import (
 )
 from pipeline.promote.diff import changed_paths
 
-PROJECT = "stageline"
+PROJECT = project.name()
 
 
 def image_config(config: ReleaseConfig) -> dict[str, str]:
@@ -111,7 +112,7 @@ class AutomationDeployer:
 
     def __init__(self, project_dir: Path, plan_dir: Path | None = None) -> None:
         self.project_dir = project_dir
-        self.plan_dir = plan_dir or Path(tempfile.mkdtemp(prefix="stageline-plans-"))
+        self.plan_dir = plan_dir or Path(tempfile.mkdtemp(prefix=f"{PROJECT}-plans-"))
         # The CLI writes the saved plan into this directory but does not create it.
         self.plan_dir.mkdir(parents=True, exist_ok=True)
         self.sources: dict[str, Path] = {}

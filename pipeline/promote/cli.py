@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
+from components.spec.loader import PROJECT
 from pipeline import contract
 from pipeline.arguments import existing_directory, positive_int, state_directory
 from pipeline.definition import PipelineFile, load_pipeline
@@ -408,7 +409,8 @@ def _status(args: argparse.Namespace) -> int:
             record = state.stage_record(stack)
             if record is not None:  # what git records the stage runs
                 return {"release": record["release"]}
-            return {"release": read_stack(_stacks_dir(args), stack).values.get("stageline:release")}
+            config = read_stack(_stacks_dir(args), stack).values
+            return {"release": config.get(f"{PROJECT}:release")}
     else:
         try:
             deployer, _ = _deployer(args, state, _stacks_dir(args), _work_dir(args, state))

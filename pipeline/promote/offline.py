@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from components.spec.bounded import dump_yaml
+from components.spec.loader import PROJECT
 from components.spec.stackfile import StackConfig, read_stack, stack_file
 from pipeline.promote.deployer import (
     DeployError,
@@ -48,18 +49,18 @@ def write_release_config(stacks_dir: Path, stack: str, config: ReleaseConfig) ->
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     values = doc.setdefault("config", {})
     previous = ReleaseConfig(
-        str(values.get("stageline:release", "unreleased")),
-        dict(values.get("stageline:images") or {}),
+        str(values.get(f"{PROJECT}:release", "unreleased")),
+        dict(values.get(f"{PROJECT}:images") or {}),
     )
-    values["stageline:release"] = config.release
-    values["stageline:images"] = dict(sorted(config.images.items()))
+    values[f"{PROJECT}:release"] = config.release
+    values[f"{PROJECT}:images"] = dict(sorted(config.images.items()))
     path.write_text(dump_yaml(doc), encoding="utf-8")
     return previous
 
 
 def release_config_of(config: StackConfig) -> ReleaseConfig:
-    images = json.loads(config.values.get("stageline:images", "{}"))
-    return ReleaseConfig(config.values.get("stageline:release", "unreleased"), images)
+    images = json.loads(config.values.get(f"{PROJECT}:images", "{}"))
+    return ReleaseConfig(config.values.get(f"{PROJECT}:release", "unreleased"), images)
 
 
 class OfflineDeployer:

@@ -1,0 +1,129 @@
+"""Rename the project in a copy of the repository (Pulumi.yaml ``name`` and the stack files'
+namespace, nothing in Python) and run it end to end: schema, plan with the policy pack, diff and
+a rehearsed promotion all speak the new name, and keys under the old namespace are refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_DIR
+
+OLD, NEW = "stageline", "acme-shop"
+COPY = [
+    "Pulumi.yaml",
+    "__main__.py",
+    "components",
+    "pipeline",
+    "policies",
+    "stacks",
+    "pyproject.toml",
+]
+SKIP = shutil.ignore_patterns("__pycache__", ".mypy_cache", ".ruff_cache")
+DIGEST = "sha256:" + "ab" * 32
+
+
+def rename(root: Path) -> None:
+    """What an adopting team edits: the project's name and the namespace of its stack keys."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project["name"] = NEW
+    (root / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    for stack in (root / "stacks").glob("Pulumi.*.yaml"):
+        text = stack.read_text().replace(f"\n  {OLD}:", f"\n  {NEW}:")
+        stack.write_text(text)
+
+
+def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("renamed")
+    for name in COPY:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=SKIP)
+        else:
+            shutil.copy(source, root / name)
+    (root / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    rename(root)
+    assert run(root, "schema").returncode == 0
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "renamed")
+    return root
+
+
+def test_plan_speaks_the_new_name_and_the_pack_passes(renamed: Path) -> None:
+    result = run(renamed, "plan", "--stack", "dev", "--stack", "azure-dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    for stack, render in plan["stacks"].items():
+        assert render["error"] is None and render["violations"] == [], stack
+        urns = [r["urn"] for r in render["resources"]]
+        assert all(urn.startswith(f"urn:pulumi:{stack}::{NEW}::") for urn in urns), stack
+        types = {r["type"] for r in render["resources"]}
+        assert f"{NEW}:{render['cloud']}:Environment" in types
+        assert not any(t.startswith(f"{OLD}:") for t in types)
+        assert render["roles"].keys() >= {"Database", "Services"}, "roles read from new tokens"
+
+
+def test_schema_uses_the_new_namespace(renamed: Path) -> None:
+    schema = json.loads((renamed / "stacks" / "stageline.schema.json").read_text())
+    keys = schema["properties"]["config"]["properties"]
+    assert f"{NEW}:stage" in keys and f"{OLD}:stage" not in keys
+    assert run(renamed, "schema", "--check").returncode == 0
+
+
+def test_keys_under_the_old_namespace_are_refused(renamed: Path, tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    shutil.copytree(renamed / "stacks", stacks)
+    dev = stacks / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text().replace(f"  {NEW}:owner:", f"  {OLD}:owner:"))
+    result = run(renamed, "plan", "--stack", "dev", "--stacks-dir", str(stacks))
+    assert result.returncode == 2
+    assert f"Pulumi.dev.yaml: {OLD}:owner: config namespace '{OLD}'" in result.stderr
+    assert f"write {NEW}:owner" in result.stderr
+
+
+def test_diff_renders_both_revisions_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(renamed, work, symlinks=True)
+    dev = work / "stacks" / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text().replace("logRetentionDays: 14", "logRetentionDays: 30"))
+    out = tmp_path / "diff.json"
+    result = run(work, "diff", "--base", "HEAD", "--stack", "dev", "--json-output", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert f"::{NEW}::" in text and f"::{OLD}::" not in text
+    assert "retentionInDays" in text
+
+
+def test_rehearsal_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    images = [f"--image={s}=ghcr.io/acme/{s}@{DIGEST}" for s in ("api", "web")]
+    created = run(renamed, "release", "create", *images, "--state-dir", str(state), "--json")
+    assert created.returncode == 0, created.stderr
+    release = json.loads(created.stdout)["id"]
+    result = run(
+        renamed, "promote", release, "--to", "dev", "--rehearse", "--state-dir", str(state)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (state / "ledger.jsonl").exists(), "a rehearsal records nothing"

@@ -11,6 +11,7 @@ import pulumi_azure_native as azure
 
 from components.azure.context import AzureContext, child
 from components.roles import role_token
+from components.spec.loader import PROJECT
 
 # Workload-profile environments need at least a /27 for their infrastructure subnet.
 MIN_APPS_PREFIX = 27
@@ -51,7 +52,7 @@ class Network(pulumi.ComponentResource):
         apps, database, endpoints = list(cidr.subnets(ctx.spec.shape.network.subnet_bits))[:3]
         if apps.prefixlen > MIN_APPS_PREFIX:
             raise ValueError(
-                f"stageline:cidr {cidr} with shape.network.subnetBits gives /{apps.prefixlen} "
+                f"{PROJECT}:cidr {cidr} with shape.network.subnetBits gives /{apps.prefixlen} "
                 f"subnets; the container apps environment needs at least a /{MIN_APPS_PREFIX}"
             )
         self.vnet = azure.network.VirtualNetwork(

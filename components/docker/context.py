@@ -11,6 +11,7 @@ import pulumi_docker as docker
 
 from components.docker import images
 from components.spec import StageSpec
+from components.spec.loader import PROJECT
 
 LOG_DRIVER = "json-file"
 # Rotation keeps a stage's logs to at most 3 x 10 MB per container on the host.
@@ -88,14 +89,14 @@ def unrealizable(spec: StageSpec) -> list[tuple[str, str]]:
     if shape.encryption.at_rest:
         found.append(
             (
-                "stageline:shape.encryption.atRest",
+                f"{PROJECT}:shape.encryption.atRest",
                 "false on docker: volumes are not encrypted with a customer-managed key",
             )
         )
     if shape.logging.flow_logs:
         found.append(
             (
-                "stageline:shape.logging.flowLogs",
+                f"{PROJECT}:shape.logging.flowLogs",
                 "false on docker: a bridge network keeps no flow logs",
             )
         )
@@ -103,7 +104,7 @@ def unrealizable(spec: StageSpec) -> list[tuple[str, str]]:
     if images.postgres(major) is None:
         found.append(
             (
-                "stageline:shape.database.majorVersion",
+                f"{PROJECT}:shape.database.majorVersion",
                 f"one of {sorted(images.POSTGRES)} on docker (no pinned image for {major};"
                 " add its digest to components/docker/images.py)",
             )

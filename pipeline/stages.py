@@ -45,16 +45,16 @@ def _scale_keys(value: object, prefix: str = "") -> list[str]:
 def _check_stage(definition: PipelineFile, config: StackConfig) -> list[Problem]:
     """A stack is the stage the pipeline file binds it to: it cannot relabel itself.
 
-    Policy config and live's rules key on ``stageline:stage``, which the stack file sets; so a
+    Policy config and live's rules key on ``<project>:stage``, which the stack file sets; so a
     stack file saying ``dev`` for the pipeline's live stack would otherwise plan clean.
     """
     bound = definition.stage_name(config.stack)
-    claimed = config.values.get("stageline:stage")
+    claimed = config.values.get(f"{PROJECT}:stage")
     if bound is None or claimed == bound:
         return []
     return [
         Problem(
-            "stageline:stage",
+            f"{PROJECT}:stage",
             f"expected {bound!r}: the pipeline file (pipeline.yaml) binds stack"
             f" {config.stack!r} to stage {bound!r}, got {claimed!r}",
         )

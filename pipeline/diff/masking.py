@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from components.spec.bounded import read_yaml
-from components.spec.loader import SpecError
+from components.spec.loader import PROJECT, SpecError
 
 MASK = "[secret]"
 MIN_LENGTH = 4
 """Shorter values are not masked: they would blank out unrelated text and are not credentials."""
-SECRETS_KEYS = frozenset({"secrets", "stageline:secrets"})
+SECRETS_KEYS = frozenset({"secrets", f"{PROJECT}:secrets"})
 """Config keys whose every value is a secret (the app secrets map)."""
 
 

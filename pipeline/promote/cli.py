@@ -752,7 +752,7 @@ def _stages(args: argparse.Namespace) -> int:
     pipelines, stacks = [], []
     for name, pipeline in definition.pipelines.items():
         cloud = read_stack(stacks_dir, pipeline.stages[0].stack).values.get(
-            "stageline:cloud", "aws"
+            f"{PROJECT}:cloud", "aws"
         )
         auto = None
         for stage in pipeline.stages:

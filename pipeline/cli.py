@@ -65,18 +65,22 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from components import project
+    from components.spec import blueprint
     from components.spec.schema import SCHEMA_FILE, render_schema
 
-    target = Path(args.stacks_dir) / SCHEMA_FILE
-    text = render_schema()
+    targets = {
+        Path(args.stacks_dir) / SCHEMA_FILE: render_schema(),
+        project.ROOT / blueprint.SCHEMA_FILE: blueprint.render_blueprint_schema(),
+    }
     if args.check:
-        current = target.read_text() if target.exists() else ""
-        if current != text:
+        stale = [t for t, text in targets.items() if not t.exists() or t.read_text() != text]
+        for target in stale:
             print(f"schema: {target} is stale; run python -m pipeline schema", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text)
-    print(f"schema: wrote {target}")
+        return 1 if stale else 0
+    for target, text in targets.items():
+        target.write_text(text)
+        print(f"schema: wrote {target}")
     return 0
 
 

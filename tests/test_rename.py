@@ -18,6 +18,7 @@ from tests.conftest import PROJECT_DIR
 OLD, NEW = "stageline", "acme-shop"
 COPY = [
     "Pulumi.yaml",
+    "blueprint.yaml",
     "__main__.py",
     "components",
     "pipeline",

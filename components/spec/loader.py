@@ -87,7 +87,8 @@ def _config_key(path: tuple[str | int, ...], cloud: str) -> str:
     return ".".join([f"{PROJECT}:{head}", *rest]) if head else f"{PROJECT}:"
 
 
-def _describe(error: Any) -> str:
+def describe(error: Any) -> str:
+    """A pydantic error in the words the stack and blueprint files use."""
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return "unknown key (check the spelling against the spec's JSON Schema)"
@@ -114,7 +115,12 @@ def _parse(key: str, raw: str, problems: list[Problem]) -> Any:
 
 
 def load_spec(
-    config: Mapping[str, str], *, stack: str, source: str, secret_keys: Iterable[str] = ()
+    config: Mapping[str, str],
+    *,
+    stack: str,
+    source: str,
+    secret_keys: Iterable[str] = (),
+    blueprint_dir: str | None = None,
 ) -> StageSpec:
     """Validate one stack's config into a StageSpec, or raise SpecError naming file and keys."""
     problems: list[Problem] = []
@@ -183,15 +189,19 @@ def load_spec(
     }
     if "release" in values:
         data["release"]["id"] = values["release"]
-    for key in ("shape", "scale"):
-        if key in values:
-            data[key] = values[key]
+    if "scale" in values:
+        data["scale"] = values["scale"]
+    # The shape is the blueprint file's; a stack's own shape keys lay over it (the parity
+    # check reports each as a difference between stages).
+    from components.spec.blueprint import merge, shape_data
+
+    data["shape"] = merge(shape_data(blueprint_dir), values.get("shape") or {})
     try:
         spec = StageSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(
             source,
-            [Problem(_config_key(tuple(e["loc"]), cloud), _describe(e)) for e in exc.errors()],
+            [Problem(_config_key(tuple(e["loc"]), cloud), describe(e)) for e in exc.errors()],
         ) from None
     rule_problems = spec.problems()
     if rule_problems:

@@ -1,6 +1,6 @@
 """The stage spec: one typed model of an environment, split into shape, scale and identity.
 
-*Shape* is what every stage shares and may never differ; its defaults live here and only here.
+*Shape* is what every stage shares and may never differ; it is declared in ``blueprint.yaml``.
 *Scale* is what may differ per stage (sizes, counts, retention, protection).
 *Identity* is what names a stage (stage, cloud, region, CIDR, tags).
 
@@ -138,8 +138,8 @@ class ServiceShape(Model):
 class DatabaseShape(Model):
     """The database every stage runs: engine and major version never differ."""
 
-    engine: Literal["postgres"] = "postgres"
-    major_version: int = Field(default=16, ge=13, le=17, description="PostgreSQL major version.")
+    engine: Literal["postgres"]
+    major_version: int = Field(ge=13, le=17, description="PostgreSQL major version.")
     port: Port = 5432
     name: Name = Field(default="app", description="Initial database name.")
 
@@ -169,18 +169,12 @@ class LoggingShape(Model):
     access_logs: bool = True
 
 
-def _default_services() -> dict[str, ServiceShape]:
-    return {
-        "api": ServiceShape(port=8080, health_path="/healthz"),
-        "web": ServiceShape(port=8080, health_path="/healthz"),
-    }
-
-
 class Shape(Model):
-    """What every stage shares. The defaults below are the blueprint."""
+    """What every stage shares, declared in the project's ``blueprint.yaml`` (services and the
+    database have no defaults: they are the application's, not the blueprint's)."""
 
-    services: dict[Name, ServiceShape] = Field(default_factory=_default_services, min_length=1)
-    database: DatabaseShape = DatabaseShape()
+    services: dict[Name, ServiceShape] = Field(min_length=1)
+    database: DatabaseShape
     network: NetworkShape = NetworkShape()
     tls: TlsShape = TlsShape()
     encryption: EncryptionShape = EncryptionShape()
@@ -288,7 +282,7 @@ class Release(Model):
 
 class StageSpec(Model):
     identity: Identity
-    shape: Shape = Shape()
+    shape: Shape
     scale: Scale = Scale()
     release: Release
     secret_keys: tuple[str, ...] = Field(

@@ -24,10 +24,18 @@ def _field(model: type[Identity] | type[Tags], name: str) -> dict[str, Any]:
     return prop
 
 
+def _partial(schema: dict[str, Any]) -> dict[str, Any]:
+    """A stack's ``shape`` overrides the blueprint key by key: nothing in it is required."""
+    out = {k: v for k, v in schema.items() if k != "required"}
+    if "$defs" in out:
+        out["$defs"] = {name: _partial(d) for name, d in out["$defs"].items()}
+    return out
+
+
 def stack_file_schema() -> dict[str, Any]:
     """The schema of a whole stack file: the ``config:`` keys the project reads, theirs only."""
     scale = Scale.model_json_schema(by_alias=True)
-    shape = Shape.model_json_schema(by_alias=True)
+    shape = _partial(Shape.model_json_schema(by_alias=True))
     images = TypeAdapter(dict[Name, ImageRef]).json_schema()
     secure = {
         "type": "object",

@@ -96,11 +96,11 @@ def _definition(args: argparse.Namespace) -> PipelineFile:
 
 
 def _services(stacks_dir: Path, definition: PipelineFile) -> frozenset[str]:
-    """The blueprint's services, read from the first stage's spec (shape never differs)."""
-    from components.spec import read_stack
+    """The blueprint's services, from ``blueprint.yaml``: one list for every pipeline and cloud
+    (a release is built once, whichever substrate runs it)."""
+    from components.spec.blueprint import load_blueprint
 
-    first = next(s.stack for p in definition.pipelines.values() for s in p.stages)
-    return frozenset(read_stack(stacks_dir, first).spec().shape.services)
+    return frozenset(load_blueprint().services)
 
 
 PULUMI_MISSING = (

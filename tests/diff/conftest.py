@@ -24,6 +24,7 @@ SKIP = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycac
 # What a stage render needs: the program, the blueprint, the pipeline, the stacks.
 PROJECT_FILES = {
     "Pulumi.yaml",
+    "blueprint.yaml",
     "__main__.py",
     "components",
     "pipeline",

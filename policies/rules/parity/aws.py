@@ -27,8 +27,8 @@ def component_token(resources: list[PolicyResource], role: str) -> str:
     "aws-rds-instance-engine-pinned",
     description="Database instances run the pinned engine and major version in every stage.",
     severity=Severity.HIGH,
-    remediation="Change the engine or major version in the blueprint (components/spec/model.py"
-    " DatabaseShape) and the pin in every policies/config/<stage>.json together.",
+    remediation="Change the engine or major version in blueprint.yaml (database) and the pin in"
+    " every policies/config/<stage>.json with it (pipeline/policy/pins.py write_pins).",
     config=config_schema({"engine": {"type": "string"}, "majorVersion": {"type": "integer"}}),
 )
 def aws_rds_instance_engine_pinned(args: StackValidationArgs, report: ReportViolation) -> None:

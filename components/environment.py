@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pulumi
 
+from components import substrates
 from components.bindings import Binding
 from components.roles import Roles, Substrate, role_token
 from components.spec import StageSpec
 from components.spec.model import digest_of
 
-# Substrates load lazily: an AWS stage never imports the Azure SDK.
-SUBSTRATES = {
-    "aws": "components.aws:build",
-    "azure": "components.azure:build",
-    "docker": "components.docker:build",
-}
-
 
 def bindings(cloud: str) -> tuple[Binding, ...]:
     """The substrate's table of scale and identity bindings, for the parity check."""
-    table: tuple[Binding, ...] = importlib.import_module(f"components.{cloud}.bindings").BINDINGS
-    return table
+    return substrates.get(cloud).binding_table()
 
 
 def substrate(cloud: str) -> Substrate:
-    module, _, attr = SUBSTRATES[cloud].partition(":")
-    build: Substrate = getattr(importlib.import_module(module), attr)
-    return build
+    """The substrate's builder, from the registry (imported on use: an AWS stage never imports
+    the Azure SDK)."""
+    return substrates.get(cloud).builder()
 
 
 class Environment(pulumi.ComponentResource):

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.docker import images
+from components.docker.substrate import unrealizable
 from components.spec import StageSpec
 from components.spec.loader import PROJECT
 
@@ -78,44 +78,10 @@ def hardened(**kwargs: Any) -> dict[str, Any]:
     }
 
 
-def unrealizable(spec: StageSpec) -> list[tuple[str, str]]:
-    """Shape settings one Docker host cannot honour, as (config key, what was expected).
-
-    A stage on Docker states these differences in its stack file (and pipeline.yaml declares
-    them as substrate differences), so they show in the parity report instead of being dropped.
-    """
-    found = []
-    shape = spec.shape
-    if shape.encryption.at_rest:
-        found.append(
-            (
-                f"{PROJECT}:shape.encryption.atRest",
-                "false on docker: volumes are not encrypted with a customer-managed key",
-            )
-        )
-    if shape.logging.flow_logs:
-        found.append(
-            (
-                f"{PROJECT}:shape.logging.flowLogs",
-                "false on docker: a bridge network keeps no flow logs",
-            )
-        )
-    major = shape.database.major_version
-    if images.postgres(major) is None:
-        found.append(
-            (
-                f"{PROJECT}:shape.database.majorVersion",
-                f"one of {sorted(images.POSTGRES)} on docker (no pinned image for {major};"
-                " add its digest to components/docker/images.py)",
-            )
-        )
-    return found
-
-
 def check_substrate(spec: StageSpec) -> None:
     """Stop before any Docker resource is declared if the shape cannot be honoured here."""
     problems = unrealizable(spec)
     if problems:
         source = f"stacks/Pulumi.{spec.identity.stack}.yaml"
-        lines = "\n".join(f"{source}: {key}: expected {what}" for key, what in problems)
+        lines = "\n".join(f"{source}: {PROJECT}:{path}: expected {what}" for path, what in problems)
         raise pulumi.RunError(f"invalid stage configuration for docker:\n{lines}")

@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components import project
+from components import project, substrates
 from components.spec.model import StageSpec
 
 PROJECT = project.name()
 """The config namespace: ``name`` in Pulumi.yaml."""
 KEYS = {
     "stage": "Stage name in the pipeline (dev, test, staging, live, local).",
-    "cloud": "Substrate the blueprint is built on: aws, azure or docker.",
+    "cloud": "Substrate the blueprint is built on (one registered in components/*/substrate.py).",
     "cidr": "The stage's private IPv4 range; stages of one pipeline never overlap.",
     "domain": "DNS name the stage's services answer under ({service}.{domain}).",
     "hostedZoneId": "Route 53 hosted zone of the domain (AWS); without one, DNS is done by hand.",
@@ -35,9 +35,6 @@ KEYS = {
     "secrets": "App secrets as secure: values (pulumi config set --secret --path).",
 }
 OBJECT_KEYS = {"images", "scale", "shape", "tags", "secrets"}
-REGION_KEYS = {"aws": "aws:region", "azure": "azure-native:location"}
-PROVIDER_NAMESPACES = {"aws", "azure-native", "docker", "random", "tls", "pulumi"}
-"""Namespaces of the providers the substrates use: their keys are theirs, never ours."""
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's marker for a value not known yet; offline renders give it to every secure value."""
 
@@ -62,8 +59,14 @@ class SpecError(Exception):
 
 def region_of(config: Mapping[str, str]) -> str | None:
     """The stage's region, read from its cloud's provider key (Docker has none: local)."""
-    key = REGION_KEYS.get(config.get(f"{PROJECT}:cloud", "aws"))
+    key = _region_key(config.get(f"{PROJECT}:cloud", "aws"))
     return config.get(key) if key else "local"
+
+
+def _region_key(cloud: str) -> str | None:
+    """The substrate's region key (registry); an unknown cloud has none."""
+    info = substrates.registry().get(cloud)
+    return info.region_key if info else None
 
 
 def _config_key(path: tuple[str | int, ...], cloud: str) -> str:
@@ -72,7 +75,7 @@ def _config_key(path: tuple[str | int, ...], cloud: str) -> str:
     head, rest = (parts[0], parts[1:]) if parts else ("", [])
     if head == "identity" and rest:
         if rest[0] == "region":
-            return REGION_KEYS.get(cloud, f"{PROJECT}:region")
+            return _region_key(cloud) or f"{PROJECT}:region"
         if rest[0] == "tags" and len(rest) > 1:
             if rest[1] == "extra":
                 return ".".join([f"{PROJECT}:tags", *rest[2:]])
@@ -128,7 +131,7 @@ def load_spec(
     for full_key, raw in config.items():
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT:
-            if key in KEYS and namespace not in PROVIDER_NAMESPACES:
+            if key in KEYS and namespace not in substrates.provider_namespaces():
                 # Our keys under another name: a renamed project whose stack files still
                 # carry the old namespace. Pulumi would hand the program none of them.
                 problems.append(

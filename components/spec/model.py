@@ -62,7 +62,6 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
-FARGATE_CPU = (256, 512, 1024, 2048, 4096)
 
 
 def _cidr(value: str) -> str:
@@ -78,6 +77,14 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _registered(value: str) -> str:
+    from components import substrates
+
+    if value not in substrates.registry():
+        raise ValueError(f"expected one of {', '.join(substrates.names())}")
+    return value
 
 
 def _retention(value: int) -> int:
@@ -184,15 +191,12 @@ class Shape(Model):
 # ---------------------------------------------------------------- scale
 
 
-def _fargate_cpu(value: int) -> int:
-    if value not in FARGATE_CPU:
-        raise ValueError(f"expected one of {', '.join(map(str, FARGATE_CPU))}")
-    return value
-
-
 class ServiceScale(Model):
-    cpu: Annotated[int, AfterValidator(_fargate_cpu)] = Field(
-        default=256, description="CPU units (256..4096; 1024 = one vCPU)."
+    cpu: int = Field(
+        default=256,
+        ge=1,
+        le=65536,
+        description="CPU units (1024 = one vCPU); each substrate accepts its own sizes.",
     )
     memory: int = Field(default=512, ge=128, le=30720, description="Memory in MiB.")
     min_replicas: int = Field(default=1, ge=1, le=100)
@@ -246,7 +250,9 @@ class Identity(Model):
     stage: Name
     stack: str
     project: str = Field(min_length=1)
-    cloud: Literal["aws", "azure", "docker"] = "aws"
+    cloud: Annotated[str, AfterValidator(_registered)] = Field(
+        default="aws", description="Substrate the stage is built on (a registered one)."
+    )
     region: str = Field(min_length=1)
     cidr: Cidr
     domain: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")] = Field(
@@ -318,20 +324,15 @@ class StageSpec(Model):
                 found.append(("scale.database.deletionProtection", "true in live"))
             if not self.scale.database.multi_az:
                 found.append(("scale.database.multiAz", "true in live"))
-            # Azure's Container Apps ingress has no load balancer of its own to protect; its
-            # live protections are the database's (deletionProtection: lock, geo backups,
-            # vault purge protection; multiAz: zone-redundant HA), required above.
-            if self.identity.cloud == "aws" and not self.scale.load_balancer_deletion_protection:
-                found.append(("scale.loadBalancerDeletionProtection", "true in live"))
             if self.scale.registry_force_delete:
                 found.append(("scale.registryForceDelete", "false in live"))
         if self.shape.services and not any(s.public for s in self.shape.services.values()):
             found.append(("shape.services", "at least one public service"))
         found += _priority_problems(sorted(self.shape.services))
-        if self.identity.cloud == "azure":
-            from components.spec.azure import azure_problems
+        # Each substrate's own vocabulary and limits (live's load balancer on AWS, ...).
+        from components import substrates
 
-            found += azure_problems(self)
+        found += substrates.get(self.identity.cloud).problems(self)
         return found
 
 

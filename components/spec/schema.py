@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from components import substrates
 from components.spec.loader import KEYS, PROJECT
 from components.spec.model import Identity, ImageRef, Name, Scale, Shape, Tags
 from components.spec.stackfile import SECRETS_PROVIDER
@@ -45,7 +46,7 @@ def stack_file_schema() -> dict[str, Any]:
     }
     keys: dict[str, Any] = {
         "stage": _field(Identity, "stage"),
-        "cloud": _field(Identity, "cloud"),
+        "cloud": {**_field(Identity, "cloud"), "enum": substrates.names()},
         "cidr": {"type": "string", "pattern": r"^\d+\.\d+\.\d+\.\d+/\d+$"},
         "domain": _field(Identity, "domain"),
         "owner": _field(Tags, "owner"),

@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from pipeline.mocks import aws, azure, docker
+from components import substrates
 
 Outputs = Callable[[dict[str, Any], "Facts"], dict[str, Any]]
 
@@ -41,8 +41,13 @@ class Facts:
         return f"{self.name}-{self.suffix}"[:63]
 
 
-RESOURCES: dict[str, Outputs] = {**aws.RESOURCES, **azure.RESOURCES, **docker.RESOURCES}
-CALLS: dict[str, Outputs] = {**aws.CALLS, **azure.CALLS, **docker.CALLS}
+# Every registered substrate's answers (each names its mocks module in the registry).
+RESOURCES: dict[str, Outputs] = {}
+CALLS: dict[str, Outputs] = {}
+for _info in substrates.registry().values():
+    _resources, _calls = _info.mock_tables()
+    RESOURCES.update(_resources)
+    CALLS.update(_calls)
 
 
 class StageMocks(pulumi.runtime.Mocks):

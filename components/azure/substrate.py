@@ -1,9 +1,12 @@
-"""What Azure accepts of a stage's scale, checked with the rest of the spec before anything is
-declared (the keys are shared with AWS; their ranges are not)."""
+"""The Azure substrate's registration (components/substrates.py), and what Azure accepts of a
+stage's scale, checked with the rest of the spec before anything is declared (the keys are
+shared with the other substrates; their ranges are not). No SDK import here."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from components.substrates import SubstrateInfo
 
 if TYPE_CHECKING:
     from components.spec.model import StageSpec
@@ -50,3 +53,14 @@ def azure_problems(spec: StageSpec) -> list[tuple[str, str]]:
                 )
             )
     return found
+
+
+SUBSTRATE = SubstrateInfo(
+    name="azure",
+    build="components.azure:build",
+    bindings="components.azure.bindings:BINDINGS",
+    mocks="pipeline.mocks.azure",
+    region_key="azure-native:location",
+    namespaces=("azure-native",),
+    checks=azure_problems,
+)

@@ -1,0 +1,1 @@
+"""Substrates used only by the tests."""

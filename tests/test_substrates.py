@@ -75,6 +75,7 @@ def plan(registered, tmp_path_factory: pytest.TempPathFactory) -> dict:
     definition["local"].append(
         {
             "stack": "plain",
+            "stage": "local",
             "comparesWith": "aws",
             "substrateDifferences": ["encryption.atRest", "logging.flowLogs"],
         }

@@ -18,7 +18,7 @@ from components.docker.services import caddyfile
 from components.spec.bounded import dump_yaml
 from pipeline.parity import compare_shapes
 from pipeline.render import SECRET, StageRender
-from pipeline.stages import load_stages
+from pipeline.stages import StagesError, load_stages
 from tests.conftest import PROJECT_DIR, STACKS_DIR, by_type, edit_stack, render
 
 CONTAINER = "docker:index/container:Container"
@@ -278,9 +278,12 @@ def test_two_local_stages_share_no_physical_name_or_address(
     assert not any(x.overlaps(y) for x in nets_a for y in nets_b)
 
 
-def test_shape_that_docker_cannot_honour_stops_the_render_naming_file_and_key(
+def test_shape_that_docker_cannot_honour_is_refused_at_load_naming_file_and_key(
     stacks_copy: Path,
 ) -> None:
+    """The Docker substrate's registered check runs with the rest of the spec, before any
+    stage renders (it used to stop the render itself)."""
+
     def at_rest(config: dict[str, Any]) -> None:
         config["stageline:shape"]["encryption"]["atRest"] = True
 
@@ -289,15 +292,17 @@ def test_shape_that_docker_cannot_honour_stops_the_render_naming_file_and_key(
 
     add_local_stack(stacks_copy, "local-kms", at_rest)
     add_local_stack(stacks_copy, "local-pg15", postgres_15)
-    result = render(stacks_copy, "local-kms", "local-pg15")
-    assert "stacks/Pulumi.local-kms.yaml: stageline:shape.encryption.atRest" in str(
-        result["local-kms"].error
+    with pytest.raises(StagesError) as caught:
+        load_stages(stacks_copy)
+    message = str(caught.value)
+    assert (
+        "stacks/Pulumi.local-kms.yaml: stageline:shape.encryption.atRest: expected false on"
+        " docker" in message
     )
-    assert "stacks/Pulumi.local-pg15.yaml: stageline:shape.database.majorVersion" in str(
-        result["local-pg15"].error
+    assert (
+        "stacks/Pulumi.local-pg15.yaml: stageline:shape.database.majorVersion: expected one"
+        " of [16] on docker" in message
     )
-    for stage in result.values():
-        assert not any(r["type"].startswith("docker:") for r in stage.resources), stage.stack
 
 
 def test_local_shape_differs_from_the_pipeline_only_where_declared(stacks_copy: Path) -> None:

@@ -26,7 +26,7 @@ CONFIGS = sorted((PROJECT_DIR / "policies" / "config").glob("*.json"))
 def blueprint_copy(tmp_path: Path, old: str, new: str) -> Path:
     text = (PROJECT_DIR / BLUEPRINT_FILE).read_text()
     assert old in text
-    (tmp_path / BLUEPRINT_FILE).write_text(text.replace(old, new))
+    (tmp_path / BLUEPRINT_FILE).write_text(text.replace(old, new, 1))  # the first: api
     return tmp_path
 
 
@@ -40,16 +40,16 @@ def test_every_stage_takes_its_shape_from_the_blueprint() -> None:
     ("old", "new", "key"),
     [
         (
-            "    port: 8080\n    healthPath: /healthz\n    public: true\n  web:",
-            "    port: 80800\n    healthPath: /healthz\n    public: true\n  web:",
+            "    port: 8080\n    healthPath: /healthz\n",
+            "    port: 80800\n    healthPath: /healthz\n",
             "services.api.port",
         ),
         ("majorVersion: 16", "majorVersion: 9", "database.majorVersion"),
         ("  engine: postgres\n", "  engine: mysql\n", "database.engine"),
         ("  azCount: 2\n", "  azCount: 2\n  zones: 3\n", "network.zones"),
         (
-            "    healthPath: /healthz\n    public: true\n  web:",
-            "    public: true\n  web:",
+            "    healthPath: /healthz\n    public: true\n    cpuArchitecture: ARM64\n  web:",
+            "    public: true\n    cpuArchitecture: ARM64\n  web:",
             "services.api.healthPath",
         ),
     ],

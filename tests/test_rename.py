@@ -122,7 +122,7 @@ def test_rehearsal_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
     images = [f"--image={s}=ghcr.io/acme/{s}@{DIGEST}" for s in ("api", "web")]
     created = run(renamed, "release", "create", *images, "--state-dir", str(state), "--json")
     assert created.returncode == 0, created.stderr
-    release = json.loads(created.stdout)["id"]
+    release = json.loads(created.stdout.splitlines()[-1])["release"]  # the result event
     result = run(
         renamed, "promote", release, "--to", "dev", "--rehearse", "--state-dir", str(state)
     )

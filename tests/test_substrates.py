@@ -24,7 +24,7 @@ PLAIN = PROJECT_DIR / "tests" / "substrates" / "plain" / "substrate.py"
 STACKS = {"aws": "dev", "azure": "azure-dev", "docker": "local", "plain": "plain"}
 OUTPUTS = {
     "stage", "cloud", "release", "digests", "serviceUrl", "serviceUrls", "healthPaths",
-    "registryUrl", "databaseEndpoint", "bucketName",
+    "registryUrl", "repositoryUrls", "dnsRecords", "databaseEndpoint", "bucketName",
 }  # fmt: skip
 
 

@@ -104,11 +104,11 @@ def diff_repo(tmp_path_factory: pytest.TempPathFactory) -> DiffRepo:
     edit_config(repo, "dev", lambda c: _scale(c).update(natGateways="perAz"))
     commits["scale"] = commit(repo, "dev: one NAT gateway per AZ")
 
-    model = repo / "components" / "spec" / "model.py"
-    source = model.read_text()
-    old = 'name: Name = Field(default="app", description="Initial database name.")'
-    assert old in source, "the blueprint's database name default moved; update this fixture"
-    model.write_text(source.replace(old, old.replace('"app"', '"core"')))
+    blueprint = repo / "blueprint.yaml"
+    source = blueprint.read_text()
+    old = "  port: 5432\n  name: app\n"
+    assert old in source, "the blueprint's database name moved; update this fixture"
+    blueprint.write_text(source.replace(old, old.replace("app", "core")))
     commits["blueprint"] = commit(repo, "blueprint: database name core")
 
     edit_config(repo, "dev", lambda c: c.update({"stageline:shape": {"database": {"port": 5433}}}))

@@ -104,7 +104,8 @@ def test_sigterm_stops_the_service_cleanly(app: tuple[str, subprocess.Popen[str]
     base, proc = app
     assert get(f"{base}/ready")[0] == 200
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=5) == 0
+    # a generous bound: the two-core CI machine can be busy; a hang still fails
+    assert proc.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize(

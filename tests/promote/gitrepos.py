@@ -15,6 +15,8 @@ SEEDED = (
     ".gitignore",
     "Pulumi.yaml",
     "__main__.py",
+    "blueprint.yaml",
+    "blueprint.schema.json",
     "components/",
     "pipeline/",
     "policies/",

@@ -317,6 +317,7 @@ def _promote(args: argparse.Namespace) -> int:
         events=events,
         confirm=confirm,
         services=services,
+        images=_copier(args),
     )
     try:
         outcome = orchestrator.promote(request)
@@ -331,6 +332,14 @@ def _promote(args: argparse.Namespace) -> int:
             f"promote: {'' if said else outcome.outcome + ': '}{outcome.message}", file=sys.stderr
         )
     return outcome.code
+
+
+def _copier(args: argparse.Namespace) -> Any:
+    """skopeo copies each release image into a real stage's registry before its preview; the
+    offline deployer's registries are the renderer's, so nothing is copied there."""
+    from pipeline.promote.images import Skopeo
+
+    return None if args.deployer == "offline" else Skopeo()
 
 
 def _deployer(

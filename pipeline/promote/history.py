@@ -3,8 +3,8 @@
 Entry vocabulary (every entry also has seq, prev, hash, time):
 ``promotion`` (``promotion`` id, ``pipeline``, ``release``, ``digests``) with ``step`` one of
 ``start`` | ``resume`` | ``finish`` (with ``outcome``), and per stage ``step`` one of
-``set-images`` | ``preview`` | ``gate`` | ``up`` | ``verify`` with ``status`` ``started`` |
-``completed`` | ``failed`` and ``kind`` ``forward`` | ``rollback``.
+``set-images`` | ``copy-images`` | ``preview`` | ``gate`` | ``up`` | ``verify`` with ``status``
+``started`` | ``completed`` | ``failed`` and ``kind`` ``forward`` | ``rollback``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-STEPS = ("set-images", "preview", "gate", "up", "verify")
+STEPS = ("set-images", "copy-images", "preview", "gate", "up", "verify")
 
 
 def parse_time(value: str) -> datetime:

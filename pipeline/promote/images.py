@@ -8,17 +8,22 @@ never reused for other bytes, so immutable-tag repositories such as the blueprin
 accept it). After the copy the manifest is read back raw and its sha256 must be the release's
 digest; otherwise the copy is refused (:class:`CopyError`) and nothing is previewed.
 
-Credentials are skopeo's own (``REGISTRY_AUTH_FILE``, ``~/.docker/config.json``, or
-``aws ecr get-login-password | skopeo login``); none pass through this module.
+Credentials and registry settings are skopeo's own, from the environment: ``REGISTRY_AUTH_FILE``
+(or ``~/.docker/config.json``, or what ``aws ecr get-login-password | skopeo login`` wrote) and
+``CONTAINERS_REGISTRIES_CONF`` (e.g. a registry marked ``insecure``); none pass through this
+module. Promotion runs :func:`copy_to_stage` before each stage's preview (pipeline.promote.
+orchestrator), with the repositories read from the stage's ``repositoryUrls`` output.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from components.spec.model import digest_of, repository_of
 
@@ -65,6 +70,37 @@ def plan_copies(images: Mapping[str, str], repository_urls: Mapping[str, str]) -
     return copies
 
 
+def stage_copies(images: Mapping[str, str], outputs: Mapping[str, Any]) -> list[ImageCopy] | None:
+    """The copies a stage needs, from its stack outputs; None when the stack reports no
+    ``repositoryUrls`` at all (never deployed, or a deployer without registries).
+
+    Raises CopyError when the stage has repositories but none for one of the release's services
+    (a service new in this release): its tasks could not pull, so the registry must come first.
+    """
+    urls = outputs.get("repositoryUrls")
+    if not isinstance(urls, Mapping):
+        return None
+    missing = sorted(set(images) - set(urls))
+    if missing:
+        raise CopyError(
+            f"no repository for {', '.join(missing)} in the stage's repositoryUrls output;"
+            " create it first (pulumi up --target the Registry component, see README)"
+        )
+    return plan_copies(images, {str(k): str(v) for k, v in urls.items()})
+
+
+class Copier(Protocol):
+    """What copies one image into a stage's registry (:class:`Skopeo`)."""
+
+    def present(self, image: ImageCopy) -> bool:
+        """Whether the stage's repository already serves the image by its digest."""
+        ...
+
+    def copy(self, image: ImageCopy) -> str:
+        """Copy it and check its digest on arrival; raise CopyError otherwise."""
+        ...
+
+
 @dataclass(frozen=True)
 class Skopeo:
     """How to run skopeo; ``tls_verify=False`` only for loopback test registries (plain http)."""
@@ -79,9 +115,16 @@ class Skopeo:
     def _run(self, args: Sequence[str], what: str) -> bytes:
         if not self.available():
             raise CopyError(f"{what}: skopeo not found ({self.binary}); install it (make tools)")
+        # Older skopeo (Debian 12's 1.9) reads only /etc/containers/registries.conf; newer ones
+        # also honour CONTAINERS_REGISTRIES_CONF themselves. Passing it makes both agree.
+        conf = os.environ.get("CONTAINERS_REGISTRIES_CONF")
+        options = [f"--registries-conf={conf}"] if conf else []
         try:
             done = subprocess.run(
-                [self.binary, *args], capture_output=True, timeout=self.timeout, check=False
+                [self.binary, *options, *args],
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise CopyError(f"{what}: skopeo timed out after {self.timeout:.0f} s") from None
@@ -110,6 +153,19 @@ class Skopeo:
         )
         return self.verify(image)
 
+    def present(self, image: ImageCopy) -> bool:
+        """Whether ``repository@digest`` already resolves there to the same bytes (a resumed or
+        rolled-back promotion, or a release already copied): then nothing is pushed, which an
+        immutable-tag repository would refuse for an existing tag anyway."""
+        try:
+            raw = self._run(
+                ["inspect", "--raw", *self._tls("tls-verify"), f"docker://{image.destination}"],
+                f"inspect {image.destination}",
+            )
+        except CopyError:
+            return False  # not there (or not readable): the copy says which
+        return "sha256:" + hashlib.sha256(raw).hexdigest() == image.digest
+
     def verify(self, image: ImageCopy) -> str:
         """The digest the stage's repository now serves for the copy's tag, if it is the release's.
 
@@ -131,6 +187,23 @@ class Skopeo:
                 f"{image.describe()}: arrived as {arrived}, not {image.digest}; refusing it"
             )
         return arrived
+
+
+def copy_to_stage(
+    copies: Sequence[ImageCopy], copier: Copier, progress: Callable[[str], None]
+) -> list[str]:
+    """Make every copy a stage needs (in service order), skipping those already there; say
+    each one through ``progress``. The first failure stops with CopyError; return the lines."""
+    said = []
+    for image in copies:
+        if copier.present(image):
+            line = f"{image.service}: {image.destination} already there"
+        else:
+            progress(f"{image.service}: copying {image.source} -> {image.repository}:{image.tag}")
+            line = f"{image.service}: copied, arrived as {copier.copy(image)}"
+        progress(line)
+        said.append(line)
+    return said
 
 
 def copy_release(copies: Sequence[ImageCopy], skopeo: Skopeo | None = None) -> list[str]:

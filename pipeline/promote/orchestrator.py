@@ -29,6 +29,7 @@ from pipeline.promote.diff import diff_lines, gate_findings, running_config
 from pipeline.promote.events import Sink, quiet
 from pipeline.promote.gates import Verdict
 from pipeline.promote.history import LedgerView, Unfinished
+from pipeline.promote.images import Copier, CopyError, copy_to_stage, stage_copies
 from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
 from pipeline.promote.planner import plan_walk
@@ -137,8 +138,12 @@ class Orchestrator:
         confirm: Confirm | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         services: frozenset[str] | None = None,
+        images: Copier | None = None,
     ) -> None:
         self.deployer = deployer
+        # Copies the release's images into each stage's registry before its preview (None: the
+        # deployer's registries are not real, e.g. the offline renderer's).
+        self.images = images
         self.definition = definition
         self.state_dir = state_dir
         # The shared state (git by default, see pipeline.record); ``ledger`` is its ledger side.
@@ -538,9 +543,13 @@ class Orchestrator:
 
         if "up" not in done:
             try:  # the gate compares with what the stack runs, whatever its config says
-                running = running_config(self.deployer.outputs(stack))
+                outputs_now = self.deployer.outputs(stack)
+                running = running_config(outputs_now)
             except DeployError:
-                running = previous
+                outputs_now, running = {}, previous
+            failure = self._copy_images(stack, kind, target, outputs_now, step)
+            if failure:
+                return restore(failure)
             policy = self.policy(stack)
             step("preview", "started", policy=policy.describe())
             try:
@@ -600,6 +609,42 @@ class Orchestrator:
             return Outcome(EXIT_STOPPED, "verification failed", f"{stack}: {result.detail}")
         step("verify", "completed", detail=result.detail)
         return Outcome(EXIT_OK, "verified", result.detail)
+
+    def _copy_images(
+        self,
+        stack: str,
+        kind: str,
+        target: ReleaseConfig,
+        outputs: Mapping[str, Any],
+        step: Callable[..., None],
+    ) -> str | None:
+        """Copy the release's images into the stage's registry (``repositoryUrls``) before its
+        preview; the reason to stop, or None. Nothing to copy is said, not recorded."""
+        if self.images is None:
+            return None
+        try:
+            copies = stage_copies(target.images, outputs)
+        except CopyError as exc:
+            step("copy-images", "failed", detail=str(exc))
+            return f"image copy failed: {exc}"
+        if not copies:
+            why = "no repositoryUrls output" if copies is None else "pulled where the release is"
+            self.emit(
+                "step", stage=stack, kind=kind, step="copy-images", status="skipped", detail=why
+            )
+            return None
+        step("copy-images", "started", copies=[c.describe() for c in copies])
+
+        def progress(line: str) -> None:
+            self.emit("note", stage=stack, message=line)
+
+        try:
+            lines = copy_to_stage(copies, self.images, progress)
+        except CopyError as exc:
+            step("copy-images", "failed", detail=str(exc))
+            return f"image copy failed: {exc}"
+        step("copy-images", "completed", copied=lines, detail=f"{len(copies)} image(s) in place")
+        return None
 
     def _use_source(self, stack: str, target: ReleaseConfig) -> None:
         """Deploy the release's own infrastructure commit (a worktree), not the checkout's code,

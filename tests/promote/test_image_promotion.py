@@ -1,0 +1,231 @@
+"""Promotion copies the release's images into each stage's registry before its preview.
+
+Two real registries on loopback (Debian's docker-registry): the release's, holding real images
+the test builds and pushes, and the stages', which the test deployer reports as each stage's
+``repositoryUrls`` output (as a real stack does: components/environment.py). After a stage's
+step its registry serves every release digest; a source image that does not exist stops the
+promotion before any preview, with nothing recorded as deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.definition import load_pipeline
+from pipeline.promote.images import Skopeo
+from pipeline.promote.orchestrator import Orchestrator, Request
+from pipeline.promote.release import ReleaseStore, make_release
+from pipeline.promote.verification import HealthCheck
+from tests.conftest import PROJECT_DIR
+from tests.promote.conftest import SERVICES
+from tests.promote.fakes import FileDeployer
+from tests.promote.registries import Registry, missing_tools, oci_layout, push, serves
+
+LOCAL = Skopeo(tls_verify=False)  # the loopback registries speak plain http
+STAGE_REGISTRY = "STAGELINE_TEST_STAGE_REGISTRY"
+
+
+class RegistryDeployer(FileDeployer):
+    """The fake cloud, whose stacks report one repository per service in a real registry."""
+
+    def __init__(self, *args: Any, registry: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registry = registry
+
+    def outputs(self, stack: str) -> Mapping[str, Any]:
+        urls = {s: f"{self.registry}/{stack}/registry-{s}" for s in SERVICES}
+        return {**super().outputs(stack), "repositoryUrls": urls}
+
+
+def registry_deployer(project_dir: Path, stacks_dir: Path, state_dir: Path) -> RegistryDeployer:
+    """``--deployer tests.promote.test_image_promotion:registry_deployer``."""
+    return RegistryDeployer(
+        stacks_dir,
+        state_dir,
+        os.environ.get("STAGELINE_FAKE_HEALTH_URL", ""),
+        registry=os.environ[STAGE_REGISTRY],
+    )
+
+
+@pytest.fixture(scope="module")
+def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, Registry]]:
+    reason = missing_tools()
+    if reason:
+        pytest.skip(f"DID NOT RUN the promotion's image copy: {reason}")
+    root = tmp_path_factory.mktemp("registries")
+    source = Registry(root / "release")
+    try:
+        stages = Registry(root / "stages")
+    except Exception:
+        source.stop()
+        raise
+    yield source, stages
+    source.stop()
+    stages.stop()
+
+
+@pytest.fixture(scope="module")
+def pushed(
+    registries: tuple[Registry, Registry], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """One real image per service in the release's registry, named by digest."""
+    source, _ = registries
+    images = {}
+    for service in SERVICES:
+        layout = tmp_path_factory.mktemp(service) / "layout"
+        digest = oci_layout(layout, f"{service} release\n".encode())
+        push(layout, f"{source.host}/team/{service}:seed")
+        images[service] = f"{source.host}/team/{service}@{digest}"
+    return images
+
+
+@pytest.fixture
+def deployer(
+    registries: tuple[Registry, Registry], stacks_copy: Path, state_dir: Path, health: Any
+) -> RegistryDeployer:
+    cloud = RegistryDeployer(stacks_copy, state_dir, health.url, registry=registries[1].host)
+    _runs_from(cloud, registries[0])
+    health.deployer = cloud
+    return cloud
+
+
+def _runs_from(cloud: FileDeployer, source: Registry) -> None:
+    """Every fake stack runs an earlier release from the same repositories, so the preview
+    differs by digest only (a real TaskDefinition names the stage's repository, never the
+    source: the gate compares digests)."""
+    with cloud._state() as state:
+        for entry in state["stacks"].values():
+            older = {s: f"{source.host}/team/{s}@sha256:{'1' * 64}" for s in SERVICES}
+            entry["config"] = entry["deployed"] = {"release": "r-older", "images": older}
+
+
+def _release(state_dir: Path, images: dict[str, str]) -> str:
+    release, _ = ReleaseStore(state_dir).save(make_release(PROJECT_DIR, images))
+    return release.id
+
+
+def _orchestrator(cloud: FileDeployer, stacks: Path, state_dir: Path, events: list) -> Orchestrator:
+    return Orchestrator(
+        cloud,
+        load_pipeline(stacks),
+        state_dir,
+        verify=HealthCheck(timeout=0.6, interval=0.05),
+        services=frozenset(SERVICES),
+        images=LOCAL,
+        events=lambda event, **fields: events.append({"event": event, **fields}),
+    )
+
+
+def _steps(state_dir: Path, stage: str) -> list[tuple[str, str]]:
+    entries = [json.loads(line) for line in (state_dir / "ledger.jsonl").read_text().splitlines()]
+    return [(e["step"], e["status"]) for e in entries if e.get("stage") == stage]
+
+
+def test_each_stage_registry_holds_the_release_digests_before_its_preview(
+    registries, pushed, deployer, stacks_copy, state_dir
+):
+    _, stages = registries
+    release = _release(state_dir, pushed)
+    events: list[dict[str, Any]] = []
+    outcome = _orchestrator(deployer, stacks_copy, state_dir, events).promote(
+        Request(release, "test")
+    )
+    assert outcome.code == 0, outcome.message
+    for stack in ("dev", "test"):
+        for service, image in pushed.items():
+            digest = image.rsplit("@", 1)[1]
+            assert serves(stages.host, f"{stack}/registry-{service}", digest), (stack, service)
+        steps = _steps(state_dir, stack)
+        # The copy completes before the preview starts, and is recorded with what it copied.
+        assert steps.index(("copy-images", "completed")) < steps.index(("preview", "started"))
+    notes = [e["message"] for e in events if e["event"] == "note" and e.get("stage") == "dev"]
+    assert any(n.startswith("api: copied, arrived as sha256:") for n in notes), notes
+
+
+def test_a_missing_source_image_stops_before_the_preview(
+    registries, pushed, deployer, stacks_copy, state_dir
+):
+    _, stages = registries
+    missing = pushed["api"].rsplit("@", 1)[0] + "@sha256:" + "0" * 64
+    release = _release(state_dir, pushed | {"api": missing})
+    before = deployer.runs("dev")
+    outcome = _orchestrator(deployer, stacks_copy, state_dir, []).promote(Request(release, "dev"))
+    assert (outcome.code, outcome.outcome) == (1, "stopped"), outcome.message
+    assert outcome.message.startswith("dev: image copy failed: copy api: "), outcome.message
+    assert "\n" not in outcome.message
+    calls = deployer.read()["calls"]
+    assert "dev:preview" not in calls and "dev:up" not in calls, calls
+    assert deployer.runs("dev") == before
+    assert deployer.read()["stacks"]["dev"]["config"]["release"] == before  # config restored
+    steps = _steps(state_dir, "dev")
+    assert ("copy-images", "failed") in steps and ("up", "started") not in steps, steps
+    assert not serves(stages.host, "dev/registry-api", "sha256:" + "0" * 64)
+
+
+def test_a_service_without_a_repository_stops_before_the_preview(
+    registries, pushed, stacks_copy, state_dir, health
+):
+    class NoWebRepository(RegistryDeployer):
+        def outputs(self, stack: str) -> Mapping[str, Any]:
+            out = dict(super().outputs(stack))
+            out["repositoryUrls"] = {"api": out["repositoryUrls"]["api"]}
+            return out
+
+    cloud = NoWebRepository(stacks_copy, state_dir, health.url, registry=registries[1].host)
+    _runs_from(cloud, registries[0])
+    health.deployer = cloud
+    release = _release(state_dir, pushed)
+    outcome = _orchestrator(cloud, stacks_copy, state_dir, []).promote(Request(release, "dev"))
+    assert outcome.code == 1
+    assert "no repository for web in the stage's repositoryUrls output" in outcome.message
+    assert "dev:preview" not in cloud.read()["calls"]
+
+
+def test_the_cli_copies_with_registry_settings_from_the_environment(
+    registries, pushed, deployer, stacks_copy, state_dir, health, tmp_path, monkeypatch, capsys
+):
+    """``promote`` (the command) copies with skopeo, which reads registry settings from the
+    environment: here containers-registries.conf(5) marks the plain-http loopback registries
+    ``insecure``, as an operator would for a registry without TLS."""
+    source, stages = registries
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        "".join(
+            f'[[registry]]\nlocation = "{r.host}"\ninsecure = true\n' for r in (source, stages)
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
+    monkeypatch.setenv(STAGE_REGISTRY, stages.host)
+    monkeypatch.setenv("STAGELINE_FAKE_HEALTH_URL", health.url)
+    release = _release(state_dir, pushed)
+    code = main(
+        [
+            "promote",
+            release,
+            "--to",
+            "dev",
+            "--deployer",
+            "tests.promote.test_image_promotion:registry_deployer",
+            "--health-timeout",
+            "1",
+            "--json",
+            "--stacks-dir",
+            str(stacks_copy),
+            "--state-dir",
+            str(state_dir),
+        ]
+    )
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0, out[-1]
+    copy = [e for e in out if e["event"] == "step" and e["step"] == "copy-images"]
+    assert [e["status"] for e in copy] == ["started", "completed"], copy
+    for service, image in pushed.items():
+        assert serves(stages.host, f"dev/registry-{service}", image.rsplit("@", 1)[1])

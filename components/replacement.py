@@ -9,7 +9,8 @@ replacement when it is at or below a listed path (``runtimePlatform.cpuArchitect
 The API is small and pure, so stand-in providers can use it too::
 
     replaces("aws:ecs/taskDefinition:TaskDefinition", ["containerDefinitions[0].image"])  # True
-    forcing_paths(type_token, changed_paths) -> tuple of the changed paths that force it
+    forcing_paths(type_token, changed_paths, ignore_changes=()) -> the changed paths that force it
+    ignored(path, ignore_changes) -> whether the engine keeps the old value there
     is_stateful(type_token) -> whether a replacement loses data or identity
     known_types() -> every type token the tables cover
 
@@ -87,21 +88,40 @@ def _forces(listed: str, changed: str) -> bool:
     return changed == listed or changed.startswith(listed + ".") or listed.startswith(changed + ".")
 
 
-def forcing_paths(type_token: str, changed_paths: Iterable[str]) -> tuple[str, ...]:
+def ignored(path: str, ignore_changes: Iterable[str]) -> bool:
+    """Whether a changed input path falls under the resource's ``ignoreChanges`` option: the
+    engine keeps the old value there before it asks the provider to diff, so it never forces
+    anything (Pulumi docs, resource option ignoreChanges)."""
+    plain = _plain(path)
+    for listed in ignore_changes:
+        root = _INDEX.sub("", listed.replace("[*]", ""))
+        if plain == root or plain.startswith(root + "."):
+            return True
+    return False
+
+
+def forcing_paths(
+    type_token: str, changed_paths: Iterable[str], ignore_changes: Iterable[str] = ()
+) -> tuple[str, ...]:
     """The changed paths (as given) that make the provider replace this resource."""
     entry = tables().get(type_token)
     if entry is None:
         return ()
+    ignore = tuple(ignore_changes)
     found = []
     for path in changed_paths:
         if path.startswith("options."):
             continue  # resource options are the engine's, not the provider's
+        if ignored(path, ignore):
+            continue
         plain = _plain(path)
         if any(_forces(listed, plain) for listed in entry.paths):
             found.append(path)
     return tuple(sorted(found))
 
 
-def replaces(type_token: str, changed_property_paths: Iterable[str]) -> bool:
+def replaces(
+    type_token: str, changed_property_paths: Iterable[str], ignore_changes: Iterable[str] = ()
+) -> bool:
     """Whether changing these input paths makes the provider replace a ``type_token``."""
-    return bool(forcing_paths(type_token, changed_property_paths))
+    return bool(forcing_paths(type_token, changed_property_paths, ignore_changes))

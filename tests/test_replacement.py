@@ -126,3 +126,18 @@ def test_unknown_types_replace_on_nothing_and_hold_no_state() -> None:
     assert not is_stateful("example:index/thing:Thing")
     assert is_stateful("aws:rds/instance:Instance")
     assert not is_stateful("aws:ecs/taskDefinition:TaskDefinition")
+
+
+def test_ignored_inputs_force_nothing() -> None:
+    # The engine keeps the old value of an ignoreChanges input before the provider diffs.
+    token = "docker:index/volume:Volume"
+    assert replaces(token, ["inputs.labels[2].value"])
+    assert not replaces(token, ["inputs.labels[2].value"], ["labels"])
+    assert not replaces(token, ["labels[0].label"], ["labels[*]"])
+    assert replaces(token, ["inputs.driver", "inputs.labels[0].value"], ["labels"])
+
+
+def test_geo_redundant_backups_are_chosen_when_the_server_is_created() -> None:
+    server = "azure-native:dbforpostgresql:Server"
+    assert replaces(server, ["inputs.backup.geoRedundantBackup"])
+    assert not replaces(server, ["inputs.backup.backupRetentionDays"])

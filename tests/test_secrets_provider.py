@@ -47,6 +47,8 @@ def test_each_stage_has_its_own_key() -> None:
         "awskms://alias/pulumi-secrets/dev?region=eu-west-1",
         "awskms:///arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "azurekeyvault://myvault.vault.azure.net/keys/mykey",
+        "azurekeyvault://pulumi-secrets-example.vault.azure.net/keys/azure-dev",
+        "azurekeyvault://a1-b2-c3-d4-e5-f6-g7-h8x.vault.azure.net/keys/k",  # 24 characters
         "passphrase",
         "default",
     ],
@@ -62,7 +64,21 @@ def test_forms_the_cli_accepts_are_accepted(stacks_copy: Path, value: str) -> No
 
 @pytest.mark.parametrize(
     "value",
-    ["kms://alias/x", "azurekeyvault://myvault/keys/k", "awskms://", 42, ["passphrase"]],
+    [
+        "kms://alias/x",
+        "azurekeyvault://myvault/keys/k",
+        "awskms://",
+        42,
+        ["passphrase"],
+        # Names Azure refuses (VaultNameNotValid): too short, too long, not starting with a
+        # letter, ending with a hyphen, consecutive hyphens, an underscore.
+        "azurekeyvault://kv.vault.azure.net/keys/k",
+        "azurekeyvault://a1-b2-c3-d4-e5-f6-g7-h8xy.vault.azure.net/keys/k",
+        "azurekeyvault://1vault.vault.azure.net/keys/k",
+        "azurekeyvault://vault-.vault.azure.net/keys/k",
+        "azurekeyvault://my--vault.vault.azure.net/keys/k",
+        "azurekeyvault://my_vault.vault.azure.net/keys/k",
+    ],
 )
 def test_a_provider_the_cli_would_refuse_names_file_and_key(
     stacks_copy: Path, value: object

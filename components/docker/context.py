@@ -62,6 +62,27 @@ def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, **kwargs)
 
 
+def volume_options(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options of every volume: its labels are those the stage had when it was created.
+
+    A volume's labels are ForceNew (kreuzwerker/terraform-provider-docker,
+    internal/provider/resource_docker_volume.go, read at 013b65e4): a new owner or cost-center
+    tag would otherwise replace the volume, that is, empty the database's or storage's data.
+    """
+    return child(parent, ignore_changes=["labels"], **kwargs)
+
+
+def network_options(parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options of every bridge network: delete the old network before creating its replacement.
+
+    Pulumi creates a replacement first by default (resource option deleteBeforeReplace), but a
+    Docker engine refuses a second network whose subnet overlaps one it has ("Pool overlaps with
+    other one on this address space"), and labels, subnet and options are all ForceNew
+    (resource_docker_network.go). The engine then replaces the attached containers first too.
+    """
+    return child(parent, delete_before_replace=True)
+
+
 def hardened(**kwargs: Any) -> dict[str, Any]:
     """Container arguments every container of a stage shares: never privileged, no new
     privileges, every capability dropped unless listed, logs rotated, restarted on failure."""

@@ -9,7 +9,14 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.docker import images
-from components.docker.context import DATABASE_HOST, SECRETS_DIR, DockerContext, child, hardened
+from components.docker.context import (
+    DATABASE_HOST,
+    SECRETS_DIR,
+    DockerContext,
+    child,
+    hardened,
+    volume_options,
+)
 from components.docker.keys import Certificate
 from components.roles import role_token
 
@@ -47,7 +54,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-data",
             labels=ctx.volume_labels(f"{name}-data"),
             # Where the stage protects its data, `pulumi destroy` leaves the volume in place.
-            opts=child(self, retain_on_delete=ctx.spec.scale.database.deletion_protection),
+            opts=volume_options(self, retain_on_delete=ctx.spec.scale.database.deletion_protection),
         )
         image = docker.RemoteImage(
             f"{name}-image", name=image_ref, keep_locally=True, opts=child(self)

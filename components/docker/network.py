@@ -12,7 +12,7 @@ import ipaddress
 import pulumi
 import pulumi_docker as docker
 
-from components.docker.context import DockerContext, child
+from components.docker.context import DockerContext, child, network_options
 from components.roles import role_token
 
 
@@ -49,5 +49,5 @@ class Network(pulumi.ComponentResource):
                 docker.NetworkIpamConfigArgs(subnet=str(subnet), gateway=str(next(subnet.hosts())))
             ],
             labels=ctx.network_labels(name),
-            opts=child(self),
+            opts=network_options(self),
         )

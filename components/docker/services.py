@@ -16,7 +16,13 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker import images
-from components.docker.context import SERVICE_FILES_DIR, DockerContext, child, hardened
+from components.docker.context import (
+    SERVICE_FILES_DIR,
+    DockerContext,
+    child,
+    hardened,
+    volume_options,
+)
 from components.docker.keys import Certificate, app_secret_path
 from components.roles import role_token
 
@@ -168,7 +174,7 @@ class Services(pulumi.ComponentResource):
             files = docker.Volume(
                 f"{prefix}-{index}-files",
                 labels=ctx.volume_labels(f"{prefix}-{index}-files"),
-                opts=child(self),
+                opts=volume_options(self),
             )
             containers.append(
                 docker.Container(

@@ -18,6 +18,7 @@ from components.docker.context import (
     DockerContext,
     child,
     hardened,
+    volume_options,
 )
 from components.docker.keys import Certificate
 from components.roles import role_token
@@ -99,7 +100,7 @@ class Storage(pulumi.ComponentResource):
         self.app_password = pulumi.Output.secret(app_password.result)
         root_secret: pulumi.Output[str] = pulumi.Output.secret(root_password.result)
         volume = docker.Volume(
-            f"{name}-data", labels=ctx.volume_labels(f"{name}-data"), opts=child(self)
+            f"{name}-data", labels=ctx.volume_labels(f"{name}-data"), opts=volume_options(self)
         )
         network = docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[STORAGE_HOST])
         trust = docker.ContainerUploadArgs(

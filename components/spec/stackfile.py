@@ -49,11 +49,15 @@ class StackConfig:
 # The forms the Pulumi CLI accepts for a stack's secrets provider (`pulumi stack init
 # --secrets-provider`, docs "pulumi stack change-secrets-provider"): the two built-in names, or a
 # gocloud.dev keeper URL. awskms takes a key id, alias or ARN (host + path, ?region=...);
-# azurekeyvault a key URL below https://<vault>.vault.azure.net (gocloud.dev's keyIDRE).
+# azurekeyvault a key URL below https://<vault>.vault.azure.net (gocloud.dev's keyIDRE), the
+# vault named as Azure allows (VaultNameNotValid: 3-24 letters, digits and hyphens, beginning
+# with a letter, ending with a letter or digit, no consecutive hyphens; Microsoft Learn, Key
+# Vault "Common error codes").
+KEY_VAULT_NAME = r"[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){2,23}"
 SECRETS_PROVIDER = re.compile(
     r"default|passphrase"
     r"|awskms://[^\s]+"
-    r"|azurekeyvault://[^\s/]+\.vault\.[a-z0-9.-]+/keys/[^\s]+"
+    rf"|azurekeyvault://{KEY_VAULT_NAME}\.vault\.[a-z0-9.-]+/keys/[^\s]+"
     r"|gcpkms://projects/[^\s]+|hashivault://[^\s]+"
 )
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from components.replacement import forcing_paths, is_stateful
+from components.replacement import forcing_paths, ignored, is_stateful
 from pipeline.diff.masking import Masker
 from pipeline.diff.revisions import RenderedRevision, Revision
 from pipeline.parity import flatten
@@ -141,10 +141,14 @@ def _key(value: Any) -> str:
 
 def _change(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
     before, after = _properties(old), _properties(new)
+    # What the engine would diff: it keeps the old value of an ignoreChanges input.
+    ignore = new.get("options", {}).get("ignoreChanges") or ()
     changes = []
     for path in sorted(set(before) | set(after)):
         a, b = before.get(path, _ABSENT), after.get(path, _ABSENT)
         if a is not _ABSENT and b is not _ABSENT and _key(a) == _key(b):
+            continue
+        if not path.startswith("options.") and ignored(path, ignore):
             continue
         changes.append(
             PropertyChange(path, None if a is _ABSENT else a, None if b is _ABSENT else b)

@@ -100,6 +100,11 @@ def desired_state_diff(
         else:
             op = "update"
         paths = changed_paths(old_state, new_state) if op == "update" else ()
+        # The engine keeps the old value of an ignoreChanges input: it is no change at all.
+        ignore = tuple((now or {}).get("options", {}).get("ignoreChanges") or ())
+        paths = tuple(p for p in paths if not replacement.ignored(p, ignore))
+        if op == "update" and not paths:
+            op = "same"
         if replacement.replaces(resource["type"], paths):
             op = "replace"  # what the provider would do with these changes
         changes.append(Change(urn, resource["type"], op, old_state, new_state, paths))

@@ -99,9 +99,10 @@ def make_plan(
     stages whose inputs have not changed since they were last rendered."""
     from pipeline.policy.check import check_stages, pack_for_plan, summary
 
-    stages = load_stages(stacks_dir, selected)
-    # The pack boots while the stages render: one pack process for the whole plan.
+    # The pack boots while the stage files load and the stages render: one pack process for
+    # the whole plan, stopped on the way out whatever happens (a bad stack file included).
     with pack_for_plan(project_dir, enabled=policy) as pack:
+        stages = load_stages(stacks_dir, selected)
         total = len(stages.configs)
 
         def step(phase: str) -> Callable[[str], None] | None:

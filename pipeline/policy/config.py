@@ -17,6 +17,7 @@ from components.spec.bounded import read_json
 from components.spec.loader import SpecError
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+SUBSTRATE_TAG = "substrate:"  # the tag policies/rules/rule.py puts on every rule
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "number": (int, float),
@@ -50,6 +51,12 @@ class PolicyMeta:
     tags: tuple[str, ...] = ()
     schema: dict[str, Any] = field(default_factory=dict)
     required: tuple[str, ...] = ()
+
+    @property
+    def substrate(self) -> str | None:
+        """The substrate whose stages the rule guards; None: every substrate."""
+        tagged = (t.removeprefix(SUBSTRATE_TAG) for t in self.tags if t.startswith(SUBSTRATE_TAG))
+        return next(tagged, None)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Drive the policy pack over Pulumi's Analyzer gRPC protocol, as the engine does.
 
-Per stage: ConfigureStack (stack, project, tags), Configure (the stage's resolved policy config),
-Analyze for every resource, AnalyzeStack for the whole graph. One pack process serves every
-stage of a run; its config is replaced before each stage, so stages are analyzed one at a time.
+Per stage: ConfigureStack (stack, project, config, tags), Configure (the stage's resolved policy
+config), Analyze for every resource, AnalyzeStack for the whole graph. One pack process serves
+every stage of a run; its config is replaced before each stage, so stages are analyzed one at a
+time. The pack runs only the rules of the stage's substrate (``<project>:cloud`` in the config
+ConfigureStack carries, policies/analyzer.py); a stage's compliance counts those rules.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ SEVERITY_NAMES = {
     analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
 }
 RPC_TIMEOUT = 60.0
+DEFAULT_CLOUD = "aws"
 # The engine raises gRPC's 4 MB receive limit the same way.
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024)]
 
@@ -71,10 +74,17 @@ class StageCompliance:
     stage: str
     config: StageConfig
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    substrate: str | None = None
+    rules: frozenset[str] | None = None
+    """The pack's rules for this stage's substrate; None: every rule."""
 
     @property
     def enabled(self) -> list[str]:
-        return sorted(n for n, r in self.config.policies.items() if r.enforcement != "disabled")
+        return sorted(
+            n
+            for n, r in self.config.policies.items()
+            if r.enforcement != "disabled" and (self.rules is None or n in self.rules)
+        )
 
     @property
     def passed(self) -> list[str]:
@@ -97,6 +107,12 @@ def stage_of(graph: StageGraph) -> str:
     if not stage:
         raise PolicyPackError(f"{graph.stack}: no stage output, {PROJECT}:stage or stage tag")
     return str(stage)
+
+
+def substrate_of(graph: StageGraph) -> str:
+    """The substrate a stack is built on: ``<project>:cloud``, ``aws`` when unset (as the stage
+    loader and the pack's analyzer default it)."""
+    return graph.config.get(f"{graph.project}:cloud") or DEFAULT_CLOUD
 
 
 def _diagnostic(message: Any) -> Diagnostic:
@@ -123,6 +139,7 @@ class PolicyHarness:
         self._channel: Any = None
         self._stub: Any = None
         self._info: Any = None
+        self._metas: list[PolicyMeta] | None = None
 
     def start(self) -> PolicyHarness:
         self.process.start()
@@ -157,6 +174,9 @@ class PolicyHarness:
         return self._info
 
     def policies(self) -> list[PolicyMeta]:
+        """What the pack says about each policy (read once: the pack does not change)."""
+        if self._metas is not None:
+            return self._metas
         metas = []
         for p in self.info().policies:
             schema = json_format.MessageToDict(p.configSchema.properties)
@@ -173,7 +193,12 @@ class PolicyHarness:
                     required=tuple(p.configSchema.required),
                 )
             )
+        self._metas = metas
         return metas
+
+    def rules_for(self, substrate: str) -> frozenset[str]:
+        """The names of the rules the pack runs on a stage of ``substrate``."""
+        return frozenset(p.name for p in self.policies() if p.substrate in (None, substrate))
 
     def stage_config(self, stage: str) -> StageConfig:
         return resolve(config_path(self.config_dir, stage), stage, self.policies())
@@ -229,7 +254,10 @@ class PolicyHarness:
             # A stack rule that names no resource is about the stack as a whole.
             urn = found.urn or graph.stack_urn
             diagnostics.append(Diagnostic(**{**found.__dict__, "urn": urn}))
-        return StageCompliance(graph.stack, stage, config, diagnostics)
+        substrate = substrate_of(graph)
+        return StageCompliance(
+            graph.stack, stage, config, diagnostics, substrate, self.rules_for(substrate)
+        )
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -1,9 +1,11 @@
 """How a rule is declared: one function, with the metadata an auditor needs.
 
-Each provider module of a domain (``network/aws.py``, later ``network/azure.py``) makes a
-``RULES = RuleSet("<domain>")`` and decorates one function per rule. The decorator builds the
-pulumi_policy ``Policy`` with description, severity, remediation and framework references, and
-filters resource rules by type token so the function only sees the types it is written for.
+Each provider module of a domain (``network/aws.py``, ``network/azure.py``) makes a
+``RULES = RuleSet("<domain>", substrate="<cloud>")`` and decorates one function per rule. The
+decorator builds the pulumi_policy ``Policy`` with description, severity, remediation and
+framework references. Every rule carries its substrate (the ``<project>:cloud`` value of the
+stages it guards) and a resource rule the type tokens it reads, so the pack's analyzer
+(``policies/analyzer.py``) runs a rule only on its substrate's stages and on those types.
 """
 
 from __future__ import annotations
@@ -37,6 +39,25 @@ STAGE_ADVISORY_TAG = "stage-advisory"
 """Advisory in the early stages (dev, test), mandatory from staging on."""
 STAGE_THRESHOLD_TAG = "stage-threshold"
 """Reads a stage-dependent threshold from the policy config."""
+SUBSTRATE_TAG = "substrate:"
+"""The substrate whose stages the rule guards (harness and catalog read it back)."""
+
+
+class SubstrateResourcePolicy(ResourceValidationPolicy):
+    """A resource rule that knows its substrate and the type tokens it reads."""
+
+    def __init__(self, *, substrate: str, types: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.substrate = substrate
+        self.types = types
+
+
+class SubstrateStackPolicy(StackValidationPolicy):
+    """A stack rule that knows its substrate."""
+
+    def __init__(self, *, substrate: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.substrate = substrate
 
 
 @dataclass(frozen=True)
@@ -67,8 +88,9 @@ def config_schema(properties: dict[str, dict[str, Any]]) -> PolicyConfigSchema:
 class RuleSet:
     """The rules one provider module contributes to a domain."""
 
-    def __init__(self, domain: str) -> None:
+    def __init__(self, domain: str, substrate: str) -> None:
         self.domain = domain
+        self.substrate = substrate
         self.policies: list[Policy] = []
 
     def _meta(
@@ -78,7 +100,11 @@ class RuleSet:
         schema: PolicyConfigSchema | None,
     ) -> dict[str, Any]:
         refs = list(references)
-        tags = [f"{DOMAIN_TAG}{self.domain}", *(r.tag() for r in refs)]
+        tags = [
+            f"{DOMAIN_TAG}{self.domain}",
+            f"{SUBSTRATE_TAG}{self.substrate}",
+            *(r.tag() for r in refs),
+        ]
         if stage_advisory:
             tags.append(STAGE_ADVISORY_TAG)
         if schema is not None:
@@ -115,12 +141,16 @@ class RuleSet:
         wanted = frozenset(types)
 
         def register(check: ResourceCheck) -> ResourceCheck:
+            # The analyzer selects by type already; this keeps the rule exact under a plain
+            # pulumi-policy server too.
             def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 if args.resource_type in wanted:
                     check(args, report)
 
             self.policies.append(
-                ResourceValidationPolicy(
+                SubstrateResourcePolicy(
+                    substrate=self.substrate,
+                    types=wanted,
                     name=name,
                     description=description,
                     validate=validate,
@@ -148,7 +178,8 @@ class RuleSet:
 
         def register(check: StackCheck) -> StackCheck:
             self.policies.append(
-                StackValidationPolicy(
+                SubstrateStackPolicy(
+                    substrate=self.substrate,
                     name=name,
                     description=description,
                     validate=check,

@@ -13,7 +13,7 @@ from ..graph import as_list, document, names, of_type
 from ..rule import RuleSet, checkov
 from ..secrets import has_url_credentials, is_secret_name
 
-RULES = RuleSet("containers")
+RULES = RuleSet("containers", substrate="aws")
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 CLUSTER = "aws:ecs/cluster:Cluster"

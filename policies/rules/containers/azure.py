@@ -13,7 +13,7 @@ from ..graph import as_list, of_type
 from ..rule import RuleSet
 from ..secrets import has_url_credentials, is_secret_name
 
-RULES = RuleSet("containers")
+RULES = RuleSet("containers", substrate="azure")
 
 APP = "azure-native:app:ContainerApp"
 REGISTRY = "azure-native:containerregistry:Registry"

@@ -7,7 +7,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import RuleSet
 
-RULES = RuleSet("containers")
+RULES = RuleSet("containers", substrate="azure")
 
 ENVIRONMENT = "azure-native:app:ManagedEnvironment"
 

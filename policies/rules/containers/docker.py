@@ -13,7 +13,7 @@ from ..graph import as_list
 from ..rule import RuleSet
 from ..secrets import has_url_credentials, is_secret_name
 
-RULES = RuleSet("containers")
+RULES = RuleSet("containers", substrate="docker")
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"

@@ -13,7 +13,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list, number
 from ..rule import Reference, RuleSet
 
-RULES = RuleSet("containers")
+RULES = RuleSet("containers", substrate="docker")
 
 CONTAINER = "docker:index/container:Container"
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock")

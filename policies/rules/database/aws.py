@@ -8,7 +8,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list, number
 from ..rule import RuleSet, checkov, cis_aws, config_schema
 
-RULES = RuleSet("database")
+RULES = RuleSet("database", substrate="aws")
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"

@@ -8,7 +8,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 from ..graph import number
 from ..rule import RuleSet, checkov, config_schema
 
-RULES = RuleSet("database")
+RULES = RuleSet("database", substrate="azure")
 
 SERVER = "azure-native:dbforpostgresql:Server"
 CONFIGURATION = "azure-native:dbforpostgresql:Configuration"

@@ -11,7 +11,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list
 from ..rule import RuleSet
 
-RULES = RuleSet("database")
+RULES = RuleSet("database", substrate="docker")
 
 CONTAINER = "docker:index/container:Container"
 # Default ports of the database engines a stage might run in a container.

@@ -6,7 +6,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import RuleSet, checkov, cis_aws
 
-RULES = RuleSet("keys")
+RULES = RuleSet("keys", substrate="aws")
 
 KEY = "aws:kms/key:Key"
 

@@ -10,7 +10,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import RuleSet, checkov
 
-RULES = RuleSet("keys")
+RULES = RuleSet("keys", substrate="azure")
 
 VAULT = "azure-native:keyvault:Vault"
 

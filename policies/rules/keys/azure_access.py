@@ -9,7 +9,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import Reference, RuleSet
 
-RULES = RuleSet("keys")
+RULES = RuleSet("keys", substrate="azure")
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 # Built-in roles that administer rather than use (Azure RBAC, "Azure built-in roles").

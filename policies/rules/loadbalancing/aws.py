@@ -10,7 +10,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list, number
 from ..rule import RuleSet, checkov
 
-RULES = RuleSet("loadbalancing")
+RULES = RuleSet("loadbalancing", substrate="aws")
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")

@@ -6,7 +6,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import RuleSet, checkov, config_schema
 
-RULES = RuleSet("logs")
+RULES = RuleSet("logs", substrate="aws")
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 

@@ -7,7 +7,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import number
 from ..rule import RuleSet, config_schema
 
-RULES = RuleSet("logs")
+RULES = RuleSet("logs", substrate="azure")
 
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 

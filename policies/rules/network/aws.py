@@ -11,7 +11,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 from ..graph import as_list, of_type
 from ..rule import RuleSet, checkov, cis_aws, config_schema
 
-RULES = RuleSet("network")
+RULES = RuleSet("network", substrate="aws")
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"

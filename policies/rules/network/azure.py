@@ -11,7 +11,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list
 from ..rule import RuleSet, checkov
 
-RULES = RuleSet("network")
+RULES = RuleSet("network", substrate="azure")
 
 NSG = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"

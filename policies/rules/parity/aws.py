@@ -10,7 +10,7 @@ from pulumi_policy import PolicyResource, ReportViolation, Severity, StackValida
 from ..graph import of_type
 from ..rule import RuleSet, config_schema
 
-RULES = RuleSet("parity")
+RULES = RuleSet("parity", substrate="aws")
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"

@@ -10,7 +10,7 @@ from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 from ..graph import of_type
 from ..rule import RuleSet, config_schema
 
-RULES = RuleSet("parity")
+RULES = RuleSet("parity", substrate="azure")
 
 SERVER = "azure-native:dbforpostgresql:Server"
 ENVIRONMENT = "stageline:azure:Environment"

@@ -10,7 +10,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list, statements
 from ..rule import RuleSet, checkov
 
-RULES = RuleSet("registry")
+RULES = RuleSet("registry", substrate="aws")
 
 REPOSITORY = "aws:ecr/repository:Repository"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"

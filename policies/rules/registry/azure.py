@@ -6,7 +6,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import RuleSet, checkov
 
-RULES = RuleSet("registry")
+RULES = RuleSet("registry", substrate="azure")
 
 REGISTRY = "azure-native:containerregistry:Registry"
 

@@ -11,7 +11,7 @@ from pulumi_policy import PolicyResource, ReportViolation, Severity, StackValida
 from ..graph import as_list, companions, of_type, statements
 from ..rule import RuleSet, checkov, cis_aws
 
-RULES = RuleSet("storage")
+RULES = RuleSet("storage", substrate="aws")
 
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"

@@ -7,7 +7,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..rule import RuleSet, checkov
 
-RULES = RuleSet("storage")
+RULES = RuleSet("storage", substrate="azure")
 
 ACCOUNT = "azure-native:storage:StorageAccount"
 CONTAINER = "azure-native:storage:BlobContainer"

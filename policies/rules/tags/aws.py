@@ -7,7 +7,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import report_missing_tags
 from ..rule import RuleSet, config_schema
 
-RULES = RuleSet("tags")
+RULES = RuleSet("tags", substrate="aws")
 
 # Types that accept `tags` in pulumi-aws (tests/policies checks this list against the SDK).
 TAGGABLE = frozenset(

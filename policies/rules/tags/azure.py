@@ -7,7 +7,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import report_missing_tags
 from ..rule import RuleSet, config_schema
 
-RULES = RuleSet("tags")
+RULES = RuleSet("tags", substrate="azure")
 
 # Types the blueprint uses that accept `tags` in pulumi-azure-native (tests/azure checks this
 # list against the SDK and the rendered stages).

@@ -10,7 +10,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 from ..graph import as_list
 from ..rule import RuleSet
 
-RULES = RuleSet("tags")
+RULES = RuleSet("tags", substrate="docker")
 
 LABELLED = (
     "docker:index/container:Container",

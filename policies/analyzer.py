@@ -1,0 +1,236 @@
+"""The pack's Analyzer service: pulumi-policy's own, with two costs taken out.
+
+pulumi-policy 1.21's servicer (``pulumi_policy.policy._PolicyAnalyzerServicer``) loops over
+every policy of the pack for every request and, inside that loop, turns the request's properties
+into Python (``MessageToDict`` + ``deserialize_properties`` + the unknown-checking proxy) once per
+rule; AnalyzeStack does so for every resource once per stack rule. This subclass keeps its
+configuration, enforcement levels, violation reporting and metadata, and changes only which
+rules run and how often properties are read:
+
+- a stage runs only the rules of its substrate: the ``<project>:cloud`` value the engine sends in
+  ConfigureStack (``aws`` when unset, as the stage loader defaults it); without a ConfigureStack
+  (an engine older than the call) every rule runs, as before;
+- a resource rule runs only for the type tokens it declares (``SubstrateResourcePolicy.types``);
+- a resource's properties are deserialized once per request and shared by the rules, which read
+  them and never change them.
+
+The outcome for any rule that runs is what upstream computes; a rule of another substrate or for
+other types reported nothing upstream either (its own type filter returned early), except that
+an AWS rule no longer looks at an AWS resource on an Azure stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from inspect import isawaitable
+from types import MappingProxyType
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime import proto
+from pulumi_policy import policy as upstream
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+CLOUD_KEY = "cloud"
+DEFAULT_CLOUD = "aws"
+"""The substrate of a stage without ``<project>:cloud`` (components/spec/loader.py's default)."""
+
+
+def stage_substrate(config: Mapping[str, str], project: str) -> str:
+    """The substrate a stage is built on, from the stack config the engine sends."""
+    return config.get(f"{project}:{CLOUD_KEY}") or DEFAULT_CLOUD
+
+
+def substrate_of(policy: upstream.Policy) -> str | None:
+    """The substrate a rule guards; None: every substrate (a rule not declared by RuleSet)."""
+    value = getattr(policy, "substrate", None)
+    return value if isinstance(value, str) else None
+
+
+class RuleSelection:
+    """Which rules run for a substrate and a type token, in the pack's order (memoized)."""
+
+    def __init__(self, policies: Sequence[upstream.Policy]) -> None:
+        self.policies = list(policies)
+        self._resource: dict[tuple[str | None, str], list[upstream.ResourceValidationPolicy]] = {}
+        self._stack: dict[str | None, list[upstream.StackValidationPolicy]] = {}
+
+    def _runs_on(self, policy: upstream.Policy, substrate: str | None) -> bool:
+        own = substrate_of(policy)
+        return substrate is None or own is None or own == substrate
+
+    def resource_rules(
+        self, substrate: str | None, type_token: str
+    ) -> list[upstream.ResourceValidationPolicy]:
+        key = (substrate, type_token)
+        if key not in self._resource:
+            self._resource[key] = [
+                p
+                for p in self.policies
+                if isinstance(p, upstream.ResourceValidationPolicy)
+                and self._runs_on(p, substrate)
+                and type_token in getattr(p, "types", (type_token,))
+            ]
+        return self._resource[key]
+
+    def stack_rules(self, substrate: str | None) -> list[upstream.StackValidationPolicy]:
+        if substrate not in self._stack:
+            self._stack[substrate] = [
+                p
+                for p in self.policies
+                if isinstance(p, upstream.StackValidationPolicy) and self._runs_on(p, substrate)
+            ]
+        return self._stack[substrate]
+
+
+def _properties(message: Any) -> Any:
+    """A request's properties as the rules read them (what upstream builds per rule)."""
+    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(message)))
+
+
+def _run(validate: Any) -> None:
+    """Await an async rule as upstream does: on a new event loop, closed afterwards."""
+    if isawaitable(validate):
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(asyncio.Task(validate, loop=loop))
+        finally:
+            loop.close()
+
+
+class StageAnalyzer(upstream._PolicyAnalyzerServicer):
+    """pulumi-policy's servicer, selecting rules by substrate and type, reading properties once."""
+
+    def __init__(self, name: str, version: str, policies: list[Any], *rest: Any) -> None:
+        super().__init__(name, version, policies, *rest)
+        self._pack = (name, version)
+        self._selection = RuleSelection(policies)
+        self._substrate: str | None = None
+        self._tags: Mapping[str, str] = MappingProxyType({})
+
+    def ConfigureStack(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC name
+        self._substrate = stage_substrate(request.config, request.project)
+        self._tags = MappingProxyType(dict(request.tags))
+        return super().ConfigureStack(request, context)
+
+    def _level(self, policy: upstream.Policy) -> upstream.EnforcementLevel | None:
+        """The level to report with, or None when the rule is disabled for this stage."""
+        level = self._get_enforcement_level(policy)
+        if level == upstream.EnforcementLevel.DISABLED:
+            return None
+        if level == upstream.EnforcementLevel.REMEDIATE:
+            # Upstream: a violation left after remediation, or in a stack rule, is mandatory.
+            return upstream.EnforcementLevel.MANDATORY
+        return level
+
+    def _unknown(self, response: Any, policy: upstream.Policy, error: UnknownValueError) -> None:
+        name, version = self._pack
+        response.diagnostics.append(
+            proto.AnalyzeDiagnostic(
+                policyName=policy.name,
+                policyPackName=name,
+                policyPackVersion=version,
+                message=f"can't run policy '{policy.name}' from policy pack "
+                f"'{name}@v{version}' during preview: {error.message}",
+                urn="",
+                description=policy.description,
+                enforcementLevel=self._map_enforcement_level(upstream.EnforcementLevel.ADVISORY),
+            )
+        )
+
+    def _validate(self, response: Any, policy: upstream.Policy, args: Any, level: Any) -> None:
+        report = self._create_report_violation(
+            response, policy.name, policy.description, level, policy.severity
+        )
+        try:
+            _run(policy.validate(args, report))
+        except UnknownValueError as error:
+            self._unknown(response, policy, error)
+        except upstream._NotApplicableError as error:
+            response.not_applicable.append(
+                proto.PolicyNotApplicable(policy_name=policy.name, reason=error.reason or "")
+            )
+
+    def Analyze(self, request: Any, _context: Any) -> Any:  # noqa: N802 - gRPC name
+        self._configure_runtime_settings()
+        response = proto.AnalyzeResponse()
+        shared: tuple[Any, Any, Any] | None = None
+        for policy in self._selection.resource_rules(self._substrate, request.type):
+            level = self._level(policy)
+            if level is None:
+                continue
+            if not policy.has_validation():
+                response.not_applicable.append(
+                    proto.PolicyNotApplicable(
+                        policy_name=policy.name, reason="Policy does not implement validate"
+                    )
+                )
+                continue
+            if shared is None:
+                shared = (
+                    _properties(request.properties),
+                    self._get_resource_options(request),
+                    self._get_provider_resource(request),
+                )
+            props, opts, provider = shared
+            args = upstream.ResourceValidationArgs(
+                request.type,
+                props,
+                request.urn,
+                request.name,
+                opts,
+                provider,
+                self._get_policy_config(policy.name),
+                self._tags,
+            )
+            self._validate(response, policy, args, level)
+        return response
+
+    def _stack_resources(self, request: Any) -> list[upstream.PolicyResource]:
+        """Every resource of the request, once, with parents and dependencies linked."""
+        resources: list[upstream.PolicyResource] = []
+        by_urn: dict[str, upstream.PolicyResource] = {}
+        for r in request.resources:
+            resource = upstream.PolicyResource(
+                r.type,
+                _properties(r.properties),
+                r.urn,
+                r.name,
+                self._get_resource_options(r),
+                self._get_provider_resource(r),
+                None,
+                [],
+                {},
+            )
+            resources.append(resource)
+            by_urn[r.urn] = resource
+        for r, resource in zip(request.resources, resources, strict=True):
+            if r.parent in by_urn:
+                resource.parent = by_urn[r.parent]
+            resource.dependencies.extend(by_urn[d] for d in r.dependencies if d in by_urn)
+            for key, deps in r.propertyDependencies.items():
+                resource.property_dependencies[key] = [by_urn[u] for u in deps.urns if u in by_urn]
+        return resources
+
+    def AnalyzeStack(self, request: Any, _context: Any) -> Any:  # noqa: N802 - gRPC name
+        self._configure_runtime_settings()
+        response = proto.AnalyzeResponse()
+        resources: list[upstream.PolicyResource] | None = None
+        for policy in self._selection.stack_rules(self._substrate):
+            level = self._level(policy)
+            if level is None:
+                continue
+            if resources is None:
+                resources = self._stack_resources(request)
+            args = upstream.StackValidationArgs(
+                list(resources), self._get_policy_config(policy.name), self._tags
+            )
+            self._validate(response, policy, args, level)
+        return response
+
+
+def install() -> None:
+    """Make ``PolicyPack(...)`` serve StageAnalyzer: it builds its servicer by this name."""
+    upstream._PolicyAnalyzerServicer = StageAnalyzer

@@ -1,7 +1,8 @@
 """A content-addressed cache of stage renders, so an unchanged stage is not rendered again.
 
 The key is a hash of everything a render depends on: the program's source files (the project's
-``__main__.py`` and ``Pulumi.yaml``, ``components/``, and the renderer and its mocks), the
+``__main__.py``, ``Pulumi.yaml`` and ``blueprint.yaml``, ``components/``, and the renderer and
+its mocks), the
 stack's config as the program receives it, the pipeline file, and the installed SDK versions.
 Entries live under ``.stageline/cache`` (safe to delete, and to keep as a CI cache: a key can
 only ever name one render). A render that failed is never stored.
@@ -33,6 +34,7 @@ SDKS = (
 SOURCES = (
     "__main__.py",
     "Pulumi.yaml",
+    "blueprint.yaml",  # the shape every stage is built from
     "components",
     "pipeline/render.py",
     "pipeline/mocks",

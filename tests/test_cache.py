@@ -54,6 +54,19 @@ def test_a_changed_source_file_changes_the_key(tmp_path):
     assert source_digest(project) != before
 
 
+def test_a_changed_blueprint_changes_the_key(tmp_path):
+    """The shape lives in blueprint.yaml, outside components/: a service added there must not
+    be served the old render."""
+    project = tmp_path / "project"
+    (project / "pipeline").mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "__main__.py", project / "__main__.py")
+    shutil.copy(PROJECT_DIR / "blueprint.yaml", project / "blueprint.yaml")
+    before = source_digest(project)
+    blueprint = project / "blueprint.yaml"
+    blueprint.write_text(blueprint.read_text() + "\n# changed\n")
+    assert source_digest(project) != before
+
+
 def test_a_failed_render_is_not_stored(tmp_path, stacks_copy):
     from pipeline.render import StageRender
 

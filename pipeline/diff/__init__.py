@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.diff.compare import DiffResult, compare
 from pipeline.diff.masking import Masker
-from pipeline.diff.revisions import RENDER_TIMEOUT, DiffError, render_revisions, resolve
+from pipeline.diff.revisions import RENDER_TIMEOUT, DiffError, Done, render_revisions, resolve
 
 __all__ = ["DiffError", "DiffResult", "diff_revisions"]
 
@@ -18,11 +18,14 @@ def diff_revisions(
     stacks: list[str] | None = None,
     jobs: int | None = None,
     timeout: float = RENDER_TIMEOUT,
+    cache_dir: Path | None = None,
+    done: Done | None = None,
 ) -> DiffResult:
     """Render ``base`` and ``head`` (None: the working tree) and diff every stage.
 
     Raises DiffError for a bad revision or a revision that does not render; secret values of
-    either revision's stack files are masked in everything the result holds.
+    either revision's stack files are masked in everything the result holds. ``cache_dir``:
+    reuse what was rendered before (None: render both afresh); ``done(role, how)`` per revision.
     """
     old, new = render_revisions(
         project_dir,
@@ -31,6 +34,8 @@ def diff_revisions(
         stacks,
         jobs,
         timeout,
+        cache_dir,
+        done,
     )
     masker = Masker(old.secrets | new.secrets)
     old.plan, new.plan = masker.data(old.plan), masker.data(new.plan)

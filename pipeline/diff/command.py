@@ -36,15 +36,26 @@ def _write(path: str, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline import terminal
+
+    cache_dir = None if args.no_cache else Path(args.cache_dir)
     try:
-        result = diff_revisions(
-            PROJECT_DIR,
-            args.base,
-            args.head,
-            args.stack or None,
-            jobs=args.jobs,
-            timeout=args.timeout,
-        )
+        with terminal.progress() as advance:
+
+            def done(role: str, how: str) -> None:
+                if advance is not None:
+                    advance("rendering revisions", f"{role} {how}", 2)
+
+            result = diff_revisions(
+                PROJECT_DIR,
+                args.base,
+                args.head,
+                args.stack or None,
+                jobs=args.jobs,
+                timeout=args.timeout,
+                cache_dir=cache_dir,
+                done=done,
+            )
     except DiffError as exc:
         from pipeline.diff.masking import Masker
 
@@ -52,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     # The result's data is masked structurally already (diff_revisions): no pass over the text,
     # which could break JSON or the comment marker.
-    text = FORMATS[args.format](result)
+    if args.format == "table":
+        width = terminal.width_for(args.width)
+        text = table(result, width, color=not args.output and terminal.wants_color())
+    else:
+        text = FORMATS[args.format](result)
     if args.output:
         _write(args.output, text)
     else:
@@ -106,5 +121,23 @@ def register(commands: Any) -> None:
         default=RENDER_TIMEOUT,
         metavar="SECONDS",
         help=f"give up when both revisions have not rendered by then (default: {RENDER_TIMEOUT})",
+    )
+    parser.add_argument(
+        "--width",
+        type=positive_int,
+        metavar="COLUMNS",
+        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=str(PROJECT_DIR / ".stageline" / "cache"),
+        metavar="DIR",
+        help="where rendered stages and committed revisions' plans are kept by content"
+        " (default: .stageline/cache)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="render both revisions afresh (default: reuse what .stageline/cache holds)",
     )
     parser.set_defaults(func=run)

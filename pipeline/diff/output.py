@@ -1,7 +1,9 @@
 """``diff`` for people: a terminal table, one pull-request comment in Markdown, and JSON.
 
-The Markdown comment covers every stage, folds each stage's details in ``<details>``, and stays
-under GitHub's comment limit: what does not fit is cut, and a note says how much and where.
+The terminal table is laid out by rich at a given width, as ``plan``'s is: cells wrap and values
+are never cut (an old and a new value must look different). The Markdown comment covers every
+stage, folds each stage's details in ``<details>``, and stays under GitHub's comment limit: what
+does not fit is cut, and a note says how much and where.
 """
 
 from __future__ import annotations
@@ -9,7 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
 from pipeline.diff.compare import DiffResult, Finding, ResourceChange, StageDiff
+from pipeline.terminal import render_text
 
 COMMENT_LIMIT = 65_536
 """GitHub refuses issue and pull-request comments longer than this many characters."""
@@ -55,26 +62,68 @@ def _finding_line(finding: Finding) -> str:
     return f"{tag}{finding.kind} {finding.stack} {finding.rule}: {finding.message}  [{finding.urn}]"
 
 
-def table(result: DiffResult) -> str:
-    out = [f"stageline diff  base {result.base}  ->  head {result.head}", ""]
-    symbols = {"add": "+", "remove": "-", "change": "~"}
+def _whole(value: Any) -> str:
+    """A value in full for the terminal: strings as JSON too, so "" and absent differ."""
+    return "(absent)" if value is None else json.dumps(value, sort_keys=True)
+
+
+_ACTIONS = {"add": ("+", "green"), "remove": ("-", "red"), "change": ("~", "yellow")}
+
+
+def _stage_grid(diff: StageDiff) -> Table:
+    """One row per resource (symbol, type and name, what forces it), then one per property."""
+    grid = Table.grid(padding=(0, 1), pad_edge=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold", ratio=2)
+    grid.add_column(overflow="fold", ratio=3)
+    for change in diff.resources():
+        symbol, style = _ACTIONS[change.action]
+        flag = _flag(change)
+        grid.add_row(
+            Text(symbol, style=style),
+            Text(change.name, style="bold"),
+            Text.assemble(change.type, (f"  {flag}" if flag else "", "bold red")),
+        )
+        for prop in change.changes:
+            grid.add_row("", f"  {prop.path}", f"{_whole(prop.old)} -> {_whole(prop.new)}")
+    return grid
+
+
+def renderables(result: DiffResult) -> list[RenderableType]:
+    out: list[RenderableType] = [
+        Text(f"stageline diff  base {result.base}  ->  head {result.head}", style="bold"),
+        "",
+    ]
     for stack, diff in result.stages.items():
-        out.append(f"{stack}: {'no changes' if diff.empty else _counts(diff)}")
+        out.append(
+            Text.assemble((stack, "bold"), f": {'no changes' if diff.empty else _counts(diff)}")
+        )
         if diff.note:
             out.append(f"  ({diff.note})")
-        for change in diff.resources():
-            flag = _flag(change)
-            out.append(
-                f"  {symbols[change.action]} {change.type}  {change.name}"
-                + (f"  {flag}" if flag else "")
-            )
-            for prop in change.changes:
-                out.append(f"      {prop.path}: {_value(prop.old, 60)} -> {_value(prop.new, 60)}")
+        if not diff.empty:
+            out.append(_stage_grid(diff))
         out.append("")
-    out.append(f"Findings at head ({len(result.findings)}, {len(result.new_findings)} new)")
-    out += [f"  {_finding_line(f)}" for f in result.findings]
-    out += ["", f"Result: {_summary(result)}"]
-    return "\n".join(out)
+    out.append(
+        Text(
+            f"Findings at head ({len(result.findings)}, {len(result.new_findings)} new)",
+            style="bold",
+        )
+    )
+    if result.findings:
+        grid = Table.grid(padding=(0, 1), pad_edge=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for finding in result.findings:
+            tag = Text("NEW", style="bold red") if finding.new else Text("")
+            grid.add_row(tag, _finding_line(finding).removeprefix("NEW "))
+        out.append(grid)
+    out += ["", Text(f"Result: {_summary(result)}", style="bold")]
+    return out
+
+
+def table(result: DiffResult, width: int = 100, color: bool = False) -> str:
+    """The terminal report at ``width`` columns (no line is longer, no value cut)."""
+    return render_text(renderables(result), width, color=color)
 
 
 def _cell(text: str) -> str:

@@ -4,18 +4,25 @@ A commit is checked out in a temporary ``git worktree`` and rendered there by it
 ``python -m pipeline plan --format json`` (its own ``__main__.py``, components and pipeline),
 run with this interpreter, so a change to the blueprint shows up as a change of desired state.
 The working tree is rendered the same way in place. Both revisions render at once.
+
+Only what changed is rendered: a committed revision whose plan is in the cache (by its tree id,
+pipeline/diff/plans.py) is read from there, with its stack files taken from git for the bounds
+check and the secrets to mask; every other revision's plan is given the shared stage cache
+(``--cache-dir``, when its own plan has one), so its unchanged stages are not rendered again.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -26,11 +33,15 @@ from components.spec.bounded import read_yaml
 from components.spec.loader import SpecError
 from pipeline.definition import load_pipeline
 from pipeline.diff.masking import secret_values
+from pipeline.diff.plans import PlanCache
 
 WORKING_TREE = "working tree"
 RENDER_TIMEOUT = 900
 """Seconds both revisions together may take to render (``diff --timeout``); a hung render must
 not hold a CI runner forever."""
+CACHED, RENDERED = "from the cache", "rendered"
+Done = Callable[[str, str], None]
+"""``done(role, how)``: a revision's plan is ready, ``CACHED`` or ``RENDERED``."""
 
 
 class DiffError(Exception):
@@ -125,13 +136,54 @@ def checkout(top: Path, revision: Revision) -> Iterator[Path]:
         subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
 
 
-def _plan_command(stacks: list[str] | None, jobs: int | None) -> list[str]:
+def _plan_command(
+    project: Path, stacks: list[str] | None, jobs: int | None, cache_dir: Path | None
+) -> list[str]:
     command = [sys.executable, "-m", "pipeline", "plan", "--format", "json"]
     for stack in stacks or []:
         command += ["--stack", stack]
     if jobs:
         command += ["--jobs", str(jobs)]
+    if cache_dir is not None and _has_stage_cache(project):
+        command += ["--cache-dir", str(cache_dir)]
     return command
+
+
+def _has_stage_cache(project: Path) -> bool:
+    """Whether the revision's own ``plan`` takes ``--cache-dir`` (older ones render afresh)."""
+    try:
+        return "--cache-dir" in (project / "pipeline" / "cli.py").read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def _tree(top: Path, prefix: str, revision: Revision) -> str | None:
+    """The git tree id of the project at a commit: what its plan is a function of."""
+    try:
+        return _git(top, "rev-parse", "--verify", "--quiet", f"{revision.commit}:{prefix}")
+    except DiffError:
+        return None
+
+
+def _stack_files(top: Path, prefix: str, revision: Revision, into: Path) -> Path | None:
+    """The commit's ``stacks/`` alone, from git; None when it cannot be taken out safely (a
+    link out of the tree, say): then the revision is checked out and rendered as usual."""
+    stacks = f"{prefix}/stacks" if prefix else "stacks"
+    done = subprocess.run(
+        ["git", "archive", "--format=tar", str(revision.commit), "--", stacks],
+        cwd=top,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        return None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+            archive.extractall(into, filter="data")
+    except (tarfile.TarError, OSError):
+        return None
+    return into / stacks
 
 
 def _environment(in_worktree: bool) -> dict[str, str]:
@@ -194,6 +246,32 @@ def check_bounds(role: str, revision: Revision, stacks_dir: Path) -> None:
             ) from None
 
 
+def _cached(
+    cleanup: ExitStack,
+    cache: PlanCache,
+    top: Path,
+    prefix: str,
+    role: str,
+    revision: Revision,
+    stacks: list[str] | None,
+) -> tuple[str | None, RenderedRevision | None]:
+    """A committed revision's plan key, and its plan when the cache has it."""
+    tree = _tree(top, prefix, revision) if revision.commit is not None else None
+    if tree is None:
+        return None, None
+    key = cache.key(tree, stacks)
+    plan = cache.get(key)
+    if plan is None:
+        return key, None
+    place = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="stageline-diff-")))
+    stacks_dir = _stack_files(top, prefix, revision, place)
+    if stacks_dir is None:
+        return key, None
+    check_bounds(role, revision, stacks_dir)
+    secrets = secret_values(stacks_dir)
+    return key, RenderedRevision(role, revision, plan, secrets, _stage_order(stacks_dir, plan))
+
+
 def render_revisions(
     project_dir: Path,
     base: Revision,
@@ -201,15 +279,31 @@ def render_revisions(
     stacks: list[str] | None = None,
     jobs: int | None = None,
     timeout: float = RENDER_TIMEOUT,
+    cache_dir: Path | None = None,
+    done: Done | None = None,
 ) -> tuple[RenderedRevision, RenderedRevision]:
     """Render both revisions at once, each with its own code; DiffError names what failed.
 
-    Both renders share one deadline of ``timeout`` seconds; past it both are stopped.
+    Both renders share one deadline of ``timeout`` seconds; past it both are stopped. With
+    ``cache_dir``, a committed revision rendered before is read from there, and the others'
+    unchanged stages too; ``done(role, how)`` as each revision's plan is ready.
     """
     top, prefix = repository(project_dir)
+    cache = PlanCache(cache_dir) if cache_dir is not None else None
     with ExitStack() as cleanup:
+        results: dict[str, RenderedRevision] = {}
+        keys: dict[str, str] = {}
         places: dict[str, tuple[Revision, Path]] = {}
         for role, revision in (("base", base), ("head", head)):
+            if cache is not None:
+                key, hit = _cached(cleanup, cache, top, prefix, role, revision, stacks)
+                if key is not None:
+                    keys[role] = key
+                if hit is not None:
+                    results[role] = hit
+                    if done is not None:
+                        done(role, CACHED)
+                    continue
             if revision.commit is None:
                 places[role] = (revision, project_dir)
                 continue
@@ -226,7 +320,7 @@ def render_revisions(
             check_bounds(role, revision, project / "stacks")
         running = {
             role: subprocess.Popen(
-                _plan_command(stacks, jobs),
+                _plan_command(project, stacks, jobs, cache_dir),
                 cwd=project,
                 env=_environment(revision.commit is not None),
                 stdout=subprocess.PIPE,
@@ -236,10 +330,9 @@ def render_revisions(
             )
             for role, (revision, project) in places.items()
         }
-        results: dict[str, RenderedRevision] = {}
-        secrets: set[str] = set()
+        secrets: set[str] = {s for r in results.values() for s in r.secrets}
         errors: list[str] = []
-        with ThreadPoolExecutor(len(running)) as waiters:
+        with ThreadPoolExecutor(max(len(running), 1)) as waiters:
             waiting = {
                 waiters.submit(process.communicate, timeout=timeout): role
                 for role, process in running.items()
@@ -259,9 +352,9 @@ def render_revisions(
                     continue
                 found = secret_values(project / "stacks")
                 secrets |= found
-                done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+                completed = subprocess.CompletedProcess(process.args, process.returncode, out, err)
                 try:
-                    plan = _parse(role, revision, done)
+                    plan = _parse(role, revision, completed)
                 except DiffError as exc:
                     errors.append(str(exc))
                     # No diff without both sides: stop the other render instead of waiting.
@@ -271,6 +364,10 @@ def render_revisions(
                 results[role] = RenderedRevision(
                     role, revision, plan, found, _stage_order(project / "stacks", plan)
                 )
+                if cache is not None and role in keys:
+                    cache.put(keys[role], plan)
+                if done is not None:
+                    done(role, RENDERED)
         if errors:
             raise DiffError("\n".join(errors), secrets)
         return results["base"], results["head"]

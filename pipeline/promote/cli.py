@@ -467,13 +467,10 @@ def _history(args: argparse.Namespace) -> int:
             contract.event("entry", **entry)  # "time" is the entry's own
         contract.result("history", EXIT_OK, f"{len(entries)} entries")
         return EXIT_OK
-    for e in entries:
-        where = f"{e.get('stage', '')}:{e['step']}" if e.get("stage") else e["step"]
-        what = e.get("status") or e.get("outcome") or ""
-        print(
-            f"{e['seq']:>5} {e['time']}  {e.get('release', ''):<20} {where:<22} {what:<10}"
-            f" {e.get('detail') or ''}".rstrip()
-        )
+    from pipeline import terminal
+    from pipeline.promote.tables import history_table
+
+    print(history_table(entries, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
 
 
@@ -495,9 +492,10 @@ def _metrics(args: argparse.Namespace) -> int:
     if args.json:
         contract.result("metrics", EXIT_OK, f"{stage}, last {args.days} days", metrics=result)
     else:
-        for key, value in result.items():
-            shown = "n/a" if value is None else value  # None: nothing to measure in the window
-            print(f"{key:<26} {shown}")
+        from pipeline import terminal
+        from pipeline.promote.tables import metrics_table
+
+        print(metrics_table(result, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
 
 

@@ -130,11 +130,27 @@ def direction_verdict(
     replaced = view.ever_verified(stage, release) and (
         (last := view.last_verified(stage)) is not None and last.get("release") != release
     )
-    older = holds in created and release in created and created[release] < created[holds]
-    if replaced or older:
+    known = holds in created and release in created
+    if known and created[release] < created[holds]:
         return Verdict(
             "direction",
             "refuse",
             f"{stage} runs {holds}, newer than {release}; going back needs --rollback",
+        )
+    if replaced and known:
+        # The stage moved from this release back to an older one: a rollback happened.
+        return Verdict(
+            "direction",
+            "refuse",
+            f"{stage} was rolled back from {release} to the older {holds}; promote a newer"
+            f" release, or return to {release} with --rollback",
+        )
+    if replaced:
+        # No creation times to order them by: say what the ledger shows, not which is newer.
+        return Verdict(
+            "direction",
+            "refuse",
+            f"{stage} ran {release} before and now runs {holds}; returning to {release}"
+            " needs --rollback",
         )
     return Verdict("direction", "ok", "forward")

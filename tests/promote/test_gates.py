@@ -121,3 +121,39 @@ def test_auto_promote_skips_required_approval_when_the_stage_allows_it():
 def test_direction_and_rollback(case, release, holds, entries, created, rollback, outcome):
     verdict = direction_verdict("dev", release, holds, LedgerView(entries), created, rollback)
     assert verdict.outcome == outcome, f"{case}: {verdict}"
+
+
+@pytest.mark.parametrize(
+    ("case", "release", "holds", "entries", "created", "says"),
+    [
+        ("older release", "R1", "R2", [], {"R1": "1", "R2": "2"}, "dev runs R2, newer than R1"),
+        (
+            "after a rollback from R2 to R1",
+            "R2",
+            "R1",
+            [
+                verify("dev", "R1", "completed", 30),
+                verify("dev", "R2", "completed", 20),
+                verify("dev", "R1", "completed", 10),  # the rollback
+            ],
+            {"R1": "1", "R2": "2"},
+            "dev was rolled back from R2 to the older R1",
+        ),
+        (
+            "replaced, times unknown",
+            "R1",
+            "R2",
+            [verify("dev", "R1", "completed", 9), verify("dev", "R2", "completed", 5)],
+            {},
+            "dev ran R1 before and now runs R2",
+        ),
+    ],
+)
+def test_direction_names_the_newer_release_rightly(case, release, holds, entries, created, says):
+    """After a rollback the gate once called the older release "newer"."""
+    verdict = direction_verdict("dev", release, holds, LedgerView(entries), created, False)
+    assert verdict.outcome == "refuse", f"{case}: {verdict}"
+    assert says in verdict.reason, f"{case}: {verdict.reason}"
+    newer = [w for w in verdict.reason.split(";")[0].split() if w == "newer"]
+    if newer:  # "X runs H, newer than R": H must really be the newer one
+        assert created[holds] > created[release], f"{case}: {verdict.reason}"

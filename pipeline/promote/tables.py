@@ -1,0 +1,87 @@
+"""``history`` and ``metrics`` for people: rich tables that fit the width, never a Python
+``None`` (a measure with nothing to measure says why). ``--json`` prints the data unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from pipeline import terminal
+
+# What each metric is, its unit, and why it can be empty (insight.metrics returns None then).
+METRICS: dict[str, tuple[str, str, str]] = {
+    "stage": ("stage", "", ""),
+    "windowDays": ("window", " days", ""),
+    "deployments": ("deployments (forward updates started)", "", ""),
+    "deploymentsPerWeek": ("verified deployments per week", "", ""),
+    "leadTimeHoursMedian": (
+        "lead time, commit to verified (median)",
+        " h",
+        "no verified deployment of a release with a known commit time",
+    ),
+    "changeFailureRate": ("change failure rate", "", "nothing was deployed in the window"),
+    "timeToRestoreHoursMedian": (
+        "time to restore (median)",
+        " h",
+        "no failure was followed by a verified deployment",
+    ),
+    "failures": ("failed deployments", "", ""),
+    "restored": ("failures restored", "", ""),
+}
+
+
+def _metric(key: str, value: Any) -> tuple[str, str]:
+    label, unit, empty = METRICS.get(key, (key, "", ""))
+    if value is None:
+        return label, f"n/a: {empty or 'nothing to measure in the window'}"
+    if key == "changeFailureRate":
+        return label, f"{value:.1%}"
+    return label, f"{value}{unit}"
+
+
+def metrics_table(result: Mapping[str, Any], width: int, color: bool = False) -> str:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("measure", overflow="fold")
+    table.add_column("value", overflow="fold")
+    for key, value in result.items():
+        table.add_row(*_metric(key, value))
+    return terminal.render_text([table], width, color)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _when(value: Any) -> str:
+    """An ISO 8601 UTC time to the minute (the JSON keeps the whole timestamp)."""
+    text = _text(value)
+    return f"{text[:10]} {text[11:16]}" if len(text) >= 16 and text[10] == "T" else text
+
+
+def history_table(entries: Iterable[Mapping[str, Any]], width: int, color: bool = False) -> str:
+    # No min_width on any column: rich 15 drops folded lines of a cell when it has to shrink
+    # a column below its min_width (tests/promote/test_tables.py counts every character).
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("seq", justify="right", no_wrap=True)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("release", overflow="fold")
+    table.add_column("stage: step", overflow="fold")
+    # Status and detail share a column, so a long detail has room to wrap at 80 columns.
+    table.add_column("status: detail", overflow="fold", ratio=1)
+    for e in entries:
+        where = f"{e['stage']}: {e['step']}" if e.get("stage") else _text(e.get("step"))
+        if e.get("kind") == "rollback":
+            where += " (rollback)"
+        table.add_row(
+            _text(e.get("seq")),
+            _when(e.get("time")),
+            _text(e.get("release")),
+            where,
+            ": ".join(
+                t for t in (_text(e.get("status") or e.get("outcome")), _text(e.get("detail"))) if t
+            ),
+        )
+    return terminal.render_text([table], width, color)

@@ -241,13 +241,28 @@ def _rehearsal_message(report: Any) -> str:
 def _promote(args: argparse.Namespace) -> int:
     if args.approve != bool(args.approver):
         return _fail("--approve and --approver NAME go together (who approved?)")
-    events = JsonLines() if args.json else Progress()
     stacks_dir = _stacks_dir(args)
     try:
         definition = _definition(args)
         services = _services(stacks_dir, definition)
     except SpecError as exc:
         return _fail(f"invalid configuration, nothing deployed:\n{exc}")
+    every_stage = [s for p in definition.pipelines.values() for s in _stacks(p)]
+    events = JsonLines() if args.json else Progress(stages=every_stage)
+    try:
+        return _promote_with(args, definition, services, stacks_dir, events)
+    finally:
+        if isinstance(events, Progress):
+            events.close()
+
+
+def _promote_with(
+    args: argparse.Namespace,
+    definition: PipelineFile,
+    services: frozenset[str],
+    stacks_dir: Path,
+    events: JsonLines | Progress,
+) -> int:
     pipeline = _pipeline_name(definition, args.pipeline, args.to)
     if args.to not in _stacks(definition.pipelines[pipeline]):
         every = [s for p in definition.pipelines.values() for s in _stacks(p)]

@@ -68,9 +68,11 @@ def _schema(args: argparse.Namespace) -> int:
     from components import project
     from components.spec import blueprint
     from components.spec.schema import SCHEMA_FILE, render_schema
+    from pipeline import definition
 
     targets = {
         Path(args.stacks_dir) / SCHEMA_FILE: render_schema(),
+        Path(args.stacks_dir) / definition.SCHEMA_FILE: definition.render_pipeline_schema(),
         project.ROOT / blueprint.SCHEMA_FILE: blueprint.render_blueprint_schema(),
     }
     if args.check:

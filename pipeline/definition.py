@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -14,12 +16,24 @@ from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
 
 DEFAULT_FILE = "pipeline.yaml"
+SCHEMA_FILE = "pipeline.schema.json"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+
+
+class Promotion(StrEnum):
+    """How a release enters a stage."""
+
+    DIRECT = "direct"
+    """``promote`` deploys it and pushes the stage's record itself."""
+    PULL_REQUEST = "pullRequest"
+    """``promote`` proposes the stage's next record on a branch; the merge of that pull request
+    into ``stages/<stack>`` by a reviewer who is not its author approves it, and
+    ``promote --merged`` (CI, on the merge) deploys it (docs/promotion.md)."""
 
 
 class Stage(_Model):
@@ -33,6 +47,12 @@ class Stage(_Model):
         default=0, ge=0, description="Time a release must run here before it moves on."
     )
     approval: Literal["none", "required"] = "none"
+    promotion: Promotion = Field(
+        default=Promotion.DIRECT,
+        description="direct: promote deploys and records it; pullRequest: promote proposes the"
+        " stage's next record as a pull request into stages/<stack>, whose merge by a reviewer"
+        " other than its author is the approval.",
+    )
     auto_promote: bool = Field(
         default=False, description="Continuous deployment may skip approval."
     )
@@ -134,3 +154,11 @@ def load_pipeline(stacks_dir: Path) -> PipelineFile:
                 for e in exc.errors()
             ],
         ) from None
+
+
+def render_pipeline_schema() -> str:
+    """The JSON Schema of ``stacks/pipeline.yaml`` (for editors; written by ``schema``)."""
+    schema = PipelineFile.model_json_schema(by_alias=True)
+    schema["title"] = "stacks/pipeline.yaml"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

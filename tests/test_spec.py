@@ -212,3 +212,30 @@ def test_schema_file_is_current() -> None:
     assert (STACKS_DIR / SCHEMA_FILE).read_text() == render_schema(), (
         "stacks/stageline.schema.json is stale: run python -m pipeline schema"
     )
+
+
+def test_pipeline_schema_file_is_current_and_types_promotion() -> None:
+    import json
+
+    from pipeline.definition import SCHEMA_FILE, render_pipeline_schema
+
+    text = (STACKS_DIR / SCHEMA_FILE).read_text()
+    assert text == render_pipeline_schema(), (
+        "stacks/pipeline.schema.json is stale: run python -m pipeline schema"
+    )
+    promotion = json.loads(text)["$defs"]["Promotion"]
+    assert promotion["enum"] == ["direct", "pullRequest"]
+
+
+def test_an_unknown_promotion_names_the_key(stacks_copy: Path) -> None:
+    from pipeline.definition import load_pipeline
+
+    path = stacks_copy / "pipeline.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "        approval: required\n", "        approval: required\n        promotion: pr\n", 1
+        )
+    )
+    with pytest.raises(SpecError) as caught:
+        load_pipeline(stacks_copy)
+    assert "pipelines.aws.stages.3.promotion" in str(caught.value)

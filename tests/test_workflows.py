@@ -84,8 +84,22 @@ def test_only_the_promoting_jobs_may_push_and_matrices_come_from_the_pipeline_fi
                 writers.add(f"{path.name}:{name}")
             for key, values in (job.get("strategy", {}).get("matrix") or {}).items():
                 assert isinstance(values, str) and "fromJSON(" in values, (path.name, name, key)
-    assert writers == {"deploy.yml:pre-live", "deploy.yml:live"}, writers
+    assert writers == {
+        "deploy.yml:pre-live",
+        "deploy.yml:live",
+        "deploy.yml:propose",  # pushes promotions/<stack>/<release>
+        "promote-merged.yml:deploy",
+    }, writers
     deploy = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
     text = yaml.safe_dump(deploy["jobs"]["live"])
     assert "github.actor" not in text, "the approver is the reviewer, not whoever pushed"
     assert "/approvals" in text
+
+
+def test_a_merged_proposal_is_deployed_with_the_reviewer_from_the_pull_request() -> None:
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/promote-merged.yml").read_text())
+    assert doc[True]["push"]["branches"] == ["stages/**"]
+    read = yaml.safe_dump(doc["jobs"]["read"])
+    assert "/reviews" in read and "merged_by" in read and "github.actor" not in read
+    run = next(s["run"] for s in doc["jobs"]["deploy"]["steps"] if "promote" in s.get("run", ""))
+    assert "--merged" in run and '--reviewer "$REVIEWER"' in run and "${{" not in run

@@ -18,7 +18,7 @@ from components.spec import SpecError
 from components.spec.loader import PROJECT
 from pipeline import contract
 from pipeline.arguments import existing_directory, positive_int, state_directory
-from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.definition import PipelineFile, Promotion, load_pipeline
 from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.ledger import LedgerError
@@ -26,6 +26,7 @@ from pipeline.promote.orchestrator import (
     EXIT_BUSY,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_PROPOSED,
     EXIT_STOPPED,
     Orchestrator,
     PromotionError,
@@ -241,6 +242,11 @@ def _rehearsal_message(report: Any) -> str:
 def _promote(args: argparse.Namespace) -> int:
     if args.approve != bool(args.approver):
         return _fail("--approve and --approver NAME go together (who approved?)")
+    if bool(args.reviewer) != bool(args.proposer) or (args.reviewer and not args.merged):
+        return _fail(
+            "--reviewer and --proposer go together, with --merged (the pull request's reviewer"
+            " and author, from the forge)"
+        )
     stacks_dir = _stacks_dir(args)
     try:
         definition = _definition(args)
@@ -274,6 +280,8 @@ def _promote_with(
         rollback=args.rollback,
         auto=args.auto,
         approver=args.approver,
+        merged=args.merged,
+        forge=(args.proposer, args.reviewer) if args.reviewer else None,
     )
     try:
         state = _state(args)
@@ -541,6 +549,8 @@ PROMOTE_EXITS = {
     EXIT_INVALID: "refused: bad input, an ineligible release or a missing Pulumi CLI;"
     " nothing deployed, nothing written",
     EXIT_BUSY: "busy: another promotion or a Pulumi update holds a lock",
+    EXIT_PROPOSED: "proposed: the stage is promoted by pull request; its next record waits for"
+    " review on promotions/<stack>/<release>, nothing deployed",
     130: "interrupted (resumable: run the same command again)",
 }
 READ_EXITS = {
@@ -634,6 +644,23 @@ def register(commands: Any) -> None:
     )
     promote.add_argument("--approve", action="store_true", help="approve stages that need it")
     promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
+    promote.add_argument(
+        "--merged",
+        action="store_true",
+        help="deploy the reviewed merge of STAGE's proposal (a stage promoted by pull request;"
+        " CI runs it when the pull request is merged)",
+    )
+    promote.add_argument(
+        "--reviewer",
+        metavar="LOGIN",
+        help="with --merged: who approved the pull request, from the forge's API (default: the"
+        " merge commit's committer)",
+    )
+    promote.add_argument(
+        "--proposer",
+        metavar="LOGIN",
+        help="with --reviewer: who opened the pull request (default: the proposal's author)",
+    )
     promote.add_argument(
         "--rehearse",
         action="store_true",
@@ -778,10 +805,15 @@ def _stages(args: argparse.Namespace) -> int:
         )
         auto = None
         for stage in pipeline.stages:
-            if not stage.auto_promote or stage.approval == "required":
+            if (
+                not stage.auto_promote
+                or stage.approval == "required"
+                or stage.promotion is Promotion.PULL_REQUEST
+            ):
                 break
             auto = stage
-        approved = [s for s in pipeline.stages if s.approval == "required"]
+        reviewed = [s for s in pipeline.stages if s.promotion is Promotion.PULL_REQUEST]
+        approved = [s for s in pipeline.stages if s.approval == "required" and s not in reviewed]
         before = pipeline.stages[pipeline.stages.index(approved[0]) - 1] if approved else None
         pipelines.append(
             {
@@ -789,6 +821,7 @@ def _stages(args: argparse.Namespace) -> int:
                 "cloud": cloud,
                 "auto": auto.stack if auto else None,
                 "approved": [s.stack for s in approved],
+                "pullRequest": [s.stack for s in reviewed],
                 "soakMinutes": before.soak_minutes if before else 0,
             }
         )

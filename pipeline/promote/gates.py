@@ -7,13 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.definition import Pipeline, Stage
+from pipeline.definition import Pipeline, Promotion, Stage
 from pipeline.promote.history import LedgerView
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A gate's answer: ``ok``, ``wait`` (soak not over yet) or ``refuse``; with the reason."""
+    """A gate's answer: ``ok``, ``wait`` (soak not over yet), ``refuse`` or, for the approval
+    of a stage promoted by pull request, ``propose`` (its merge will approve it); with the
+    reason."""
 
     gate: str
     outcome: str
@@ -87,7 +89,21 @@ def approval_needed(stage: Stage, auto: bool) -> str | None:
     return None
 
 
-def approval_verdict(stage: Stage, auto: bool, approver: str | None) -> Verdict:
+def approval_verdict(
+    stage: Stage, auto: bool, approver: str | None, reviewer: str | None = None
+) -> Verdict:
+    """``approver``: who approved (``--approver`` or a confirmation); it never approves a stage
+    promoted by pull request: only ``reviewer``, who merged its proposal, does; else the stage
+    is proposed."""
+    if stage.promotion is Promotion.PULL_REQUEST:
+        if reviewer:
+            return Verdict("approval", "ok", f"approved by {reviewer} (merged its pull request)")
+        return Verdict(
+            "approval",
+            "propose",
+            f"{stage.stack} is promoted by pull request: its next record is proposed and the"
+            " merge by a reviewer who is not its author approves it",
+        )
     reason = approval_needed(stage, auto)
     if reason is None:
         why = "autoPromote under --auto" if auto else "no approval required"

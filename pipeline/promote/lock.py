@@ -102,8 +102,9 @@ class PromotionLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # The stale check and the take-over happen under a short flock, so two contenders
-        # cannot both judge one stale lock and one of them remove the other's fresh lock.
-        guard = os.open(self.path.with_name(self.path.name + ".guard"), os.O_RDWR | os.O_CREAT)
+        # cannot both judge one stale lock and one of them remove the other's fresh lock. The
+        # flock is on the lock's directory: no guard file is left behind.
+        guard = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(guard, fcntl.LOCK_EX)
             self._acquire()

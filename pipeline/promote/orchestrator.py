@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
-from pipeline.definition import Pipeline, PipelineFile, Stage, load_pipeline
+from pipeline.definition import Pipeline, PipelineFile, Promotion, Stage, load_pipeline
 from pipeline.policy.config import config_path
 from pipeline.promote.deployer import (
     Deployer,
@@ -44,8 +44,11 @@ from pipeline.promote.state import (
     StateUnverifiedError,
 )
 from pipeline.promote.verification import HealthCheck, VerifyResult, run_commands
+from pipeline.record.proposal import PROPOSAL_BRANCH, ProposalError
 
 EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_PROPOSED = 4
+"""A stage promoted by pull request: its next record is proposed, waiting for review."""
 
 Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
 Commands = Callable[[tuple[str, ...], str, str, Mapping[str, Any]], VerifyResult]
@@ -65,6 +68,10 @@ class Request:
     rollback: bool = False
     auto: bool = False
     approver: str | None = None
+    merged: bool = False
+    """Deploy the reviewed merge of the target's proposal (a stage promoted by pull request)."""
+    forge: tuple[str, str] | None = None
+    """(proposal author, reviewer) logins from the forge's API, instead of git's identities."""
 
 
 @dataclass
@@ -120,6 +127,8 @@ class Walk:
     verdicts: dict[str, list[Verdict]]
     resume: Unfinished | None = None
     supersede: Unfinished | None = None
+    proposal: bool = False  # propose the one stage (promoted by pull request), deploy nothing
+    review: Mapping[str, str] | None = None  # the verified merge that approves the stage
 
 
 class Orchestrator:
@@ -136,7 +145,6 @@ class Orchestrator:
         commands: Commands = run_commands,
         events: Sink = quiet,
         confirm: Confirm | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         services: frozenset[str] | None = None,
         images: Copier | None = None,
     ) -> None:
@@ -155,7 +163,6 @@ class Orchestrator:
         self.commands = commands
         self.emit = events
         self.confirm = confirm
-        self.clock = clock
         self.services = services
 
     # ------------------------------------------------------------------ checks
@@ -205,6 +212,13 @@ class Orchestrator:
                 f"release {release.id} has images for {sorted(release.images)} but the blueprint"
                 f" runs {sorted(self.services)}"
             )
+        target = pipeline.stages[order.index(request.target)]
+        by_pull_request = target.promotion is Promotion.PULL_REQUEST
+        if request.merged and not by_pull_request:
+            raise PromotionError(
+                f"--merged: {request.target} is promoted directly, not by pull request"
+                f" (stacks/pipeline.yaml: pipelines.{name}: promotion)"
+            )
         view = self.view()
         unfinished = view.unfinished(name)
         if (
@@ -212,10 +226,28 @@ class Orchestrator:
             and unfinished.release == release.id
             and unfinished.target == request.target
             and unfinished.rollback == request.rollback
+            and (request.merged or not by_pull_request)
         ):
             walk_stages = [pipeline.stages[order.index(s)] for s in self._walk_of(unfinished)]
-            approver = self._approver_of(unfinished)
-            return Walk(name, release, walk_stages, approver, {}, resume=unfinished)
+            start = self._start_of(unfinished)
+            return Walk(
+                name,
+                release,
+                walk_stages,
+                start.get("approver"),
+                {},
+                resume=unfinished,
+                review=start.get("review"),
+            )
+        review, unreviewed = None, None
+        if request.merged:
+            try:
+                review = self.state.review(request.target, release, request.forge).to_record()
+            except ProposalError as exc:
+                # Deployed already (a second run after the merge): nothing to do, see below.
+                unreviewed = PromotionError(f"refused, nothing deployed:\n  {exc}")
+                if not self._runs_recorded(request.target, release.id):
+                    raise unreviewed from None
 
         planned = plan_walk(
             pipeline,
@@ -224,13 +256,17 @@ class Orchestrator:
             self.holds,
             view,
             {r.id: r.created for r in self.releases.all()},
-            self.clock(),
+            datetime.now(UTC),  # the soak runs on the real clock, from the recorded time
             rollback=request.rollback,
             auto=request.auto,
             approver=request.approver,
+            reviewer=review["reviewer"] if review else None,
         )
+        if unreviewed is not None and planned.stages:
+            raise unreviewed
+        self._check_pull_requests(request, planned.stages)
         verdicts = planned.verdicts
-        approver = request.approver
+        approver = review["reviewer"] if review else request.approver
         problems = planned.problems()
         needs_confirmation = planned.approvals_needed()
         if problems:
@@ -244,7 +280,6 @@ class Orchestrator:
                 raise PromotionError(f"refused, nothing deployed:\n  {stage.stack}: {reason}")
             approver = name_given
             verdicts[stage.stack][-1] = Verdict("approval", "ok", f"confirmed by {approver}")
-        supersede = unfinished
         return Walk(
             name,
             release,
@@ -252,29 +287,62 @@ class Orchestrator:
             approver,
             verdicts,
             None,
-            supersede,
+            unfinished,
+            proposal=bool(planned.proposals()),
+            review=review,
         )
 
-    @staticmethod
-    def _walk_of(unfinished: Unfinished) -> list[str]:
-        start = next(e for e in unfinished.entries if e.get("step") == "start")
-        stages: list[str] = start.get("stages", [])
-        return stages
+    def _runs_recorded(self, stack: str, release: str) -> bool:
+        """Whether the stage's record says it runs ``release``, with no merge waiting."""
+        record = self.state.stage_record(stack)
+        return bool(record and record.get("release") == release and "pendingMerge" not in record)
 
     @staticmethod
-    def _approver_of(unfinished: Unfinished) -> str | None:
-        start = next(e for e in unfinished.entries if e.get("step") == "start")
-        approver: str | None = start.get("approver")
-        return approver
+    def _check_pull_requests(request: Request, stages: list[Stage]) -> None:
+        """A stage promoted by pull request is proposed (or deployed from its merge) on its
+        own, once every stage before it runs the release; only its merge approves it."""
+        walk = [s.stack for s in stages]
+        for stage in (s for s in stages if s.promotion is Promotion.PULL_REQUEST):
+            if request.approver:
+                raise PromotionError(
+                    f"refused, nothing deployed:\n  {stage.stack}: --approver does not approve"
+                    " a stage promoted by pull request; the merge of its proposal by a reviewer"
+                    " does (run without --approve to propose it)"
+                )
+            if walk != [stage.stack]:
+                before = walk[: walk.index(stage.stack)] or walk
+                raise PromotionError(
+                    f"refused, nothing deployed:\n  {stage.stack} is promoted by pull request on"
+                    f" its own: promote {request.release} to {before[-1]} first"
+                )
+
+    @staticmethod
+    def _start_of(unfinished: Unfinished) -> dict[str, Any]:
+        return next(e for e in unfinished.entries if e.get("step") == "start")
+
+    @classmethod
+    def _walk_of(cls, unfinished: Unfinished) -> list[str]:
+        stages: list[str] = cls._start_of(unfinished).get("stages", [])
+        return stages
 
     # ------------------------------------------------------------------ run
 
     def promote(self, request: Request, lock: Lock | None = None) -> Outcome:
-        """Resolve and run a request under the pipeline's promotion lock."""
+        """Resolve a request, then run it under the pipeline's promotion lock. A refusal is
+        found before the lock is taken, so it writes nothing; the request is resolved again
+        under the lock only if the ledger moved meanwhile."""
         try:
             name, _ = self.pipeline_named(request.pipeline)
+            walk = self.resolve(request)
+            mark = self._ledger_mark()
         except PromotionError as exc:
             return Outcome(EXIT_INVALID, "refused", str(exc))
+        except StateUnverifiedError as exc:
+            return Outcome(EXIT_INVALID, "refused", f"{exc}\nnothing was deployed")
+        except StateError as exc:
+            return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing was deployed")
+        if walk.proposal:
+            return self._propose(walk)
         lock = lock or self.state.lock(name)
         try:
             lock.acquire()
@@ -292,10 +360,14 @@ class Orchestrator:
                     message=f"took over a stale lock of pid {owner.get('pid')} on"
                     f" {owner.get('host')} (started {owner.get('started')})",
                 )
-            try:
-                walk = self.resolve(request)
-            except PromotionError as exc:
-                return Outcome(EXIT_INVALID, "refused", str(exc))
+            if self._ledger_mark() != mark:
+                try:  # another promotion ran meanwhile: decide again on what it recorded
+                    confirmed = walk.approver if not request.merged else None
+                    walk = self.resolve(replace(request, approver=request.approver or confirmed))
+                except PromotionError as exc:
+                    return Outcome(EXIT_INVALID, "refused", str(exc))
+                if walk.proposal:
+                    return self._propose(walk)
             try:
                 return self.run(walk, request)
             except RecordRefusedError as exc:
@@ -308,6 +380,37 @@ class Orchestrator:
                 lock.release()
             except StateError as exc:
                 self.emit("note", message=f"could not release the pipeline lock: {exc}")
+
+    def _ledger_mark(self) -> tuple[int, str | None]:
+        entries = self.ledger.entries()
+        return len(entries), entries[-1].get("hash") if entries else None
+
+    def _propose(self, walk: Walk) -> Outcome:
+        """Push the proposal of the walk's one stage; nothing deployed, nothing in the ledger."""
+        stage = walk.stages[0]
+        release = walk.release
+        branch = PROPOSAL_BRANCH.format(stack=stage.stack, release=release.id)
+        change = self._stage_change(
+            walk, branch, stage.stack, "forward", ReleaseConfig(release.id, release.images)
+        )
+        try:
+            proposal = self.state.propose(change)
+        except ProposalError as exc:
+            return Outcome(EXIT_INVALID, "refused", f"refused, nothing proposed:\n  {exc}")
+        except RecordRefusedError as exc:
+            return Outcome(EXIT_BUSY, "busy", str(exc))
+        except StateError as exc:
+            return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing proposed")
+        self.emit("proposal", **proposal.to_json())
+        said = "was proposed already" if proposal.existing else "proposed"
+        message = (
+            f"{release.id} {said} for {stage.stack} on {proposal.branch}"
+            f" ({proposal.commit[:12]}); nothing deployed. Open its pull request into"
+            f" stages/{stage.stack}:\n  {proposal.pr_command()}\nMerging it (a merge commit, by a"
+            f" reviewer who is not its author) approves it; then `promote {release.id} --to"
+            f" {stage.stack} --merged` deploys it."
+        )
+        return Outcome(EXIT_PROPOSED, "proposed", message, {stage.stack: "proposed"})
 
     def _record(
         self, walk: Walk, promotion: str, change: StageChange | None = None, **fields: Any
@@ -346,7 +449,8 @@ class Orchestrator:
                     outcome="superseded",
                     detail=f"superseded by a promotion of {walk.release.id}",
                 )
-            promotion = f"p-{self.clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            promotion = f"p-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            extra: dict[str, Any] = {"review": dict(walk.review)} if walk.review else {}
             self._record(
                 walk,
                 promotion,
@@ -356,6 +460,7 @@ class Orchestrator:
                 auto=request.auto,
                 stages=[s.stack for s in walk.stages],
                 approver=walk.approver,
+                **extra,
                 verdicts={
                     s: [{"gate": v.gate, "outcome": v.outcome, "reason": v.reason} for v in vs]
                     for s, vs in walk.verdicts.items()
@@ -674,6 +779,7 @@ class Orchestrator:
             promotion,
             kind,
             walk.approver,
+            walk.review,
         )
 
     def _rollback(self, walk: Walk, promotion: str, stage: Stage, why: str) -> Outcome:

@@ -32,11 +32,22 @@ class PlannedWalk:
         ]
 
     def approvals_needed(self) -> list[tuple[Stage, str]]:
+        """Stages that need a named approver (a confirmation may still give one)."""
         return [
             (stage, v.reason)
             for stage in self.stages
             for v in self.verdicts[stage.stack]
-            if v.gate == "approval" and not v.ok
+            if v.gate == "approval" and v.outcome == "refuse"
+        ]
+
+    def proposals(self) -> list[Stage]:
+        """Stages promoted by pull request that this walk would propose rather than deploy."""
+        return [
+            stage
+            for stage in self.stages
+            if any(
+                v.gate == "approval" and v.outcome == "propose" for v in self.verdicts[stage.stack]
+            )
         ]
 
 
@@ -52,9 +63,11 @@ def plan_walk(
     rollback: bool = False,
     auto: bool = False,
     approver: str | None = None,
+    reviewer: str | None = None,
 ) -> PlannedWalk:
     """``holds(stack)`` is the release a stage runs now; ``created`` maps release ids to their
-    creation times (for the direction gate)."""
+    creation times (for the direction gate); ``reviewer`` merged the proposal of a stage
+    promoted by pull request."""
     order = [s.stack for s in pipeline.stages]
     target_index = order.index(target)
     if rollback:
@@ -78,7 +91,7 @@ def plan_walk(
         ]
         if not rollback:
             found.append(upstream_verdict(pipeline, index, release, view, now, frozenset(walked)))
-        found.append(approval_verdict(stage, auto, approver))
+        found.append(approval_verdict(stage, auto, approver, reviewer))
         verdicts[stage.stack] = found
         walked.add(stage.stack)
     return PlannedWalk([pipeline.stages[i] for i in indices], verdicts)

@@ -45,6 +45,8 @@ class StageChange:
     promotion: str
     kind: str
     approver: str | None
+    review: Mapping[str, str] | None = None
+    """For a stage promoted by pull request: the verified merge (pipeline.record.proposal)."""
 
 
 class Lock(Protocol):
@@ -85,6 +87,19 @@ class PromotionState(Protocol):
         """The checkout ``stack`` is deployed from for this release (None: the current one)."""
         ...
 
+    def propose(self, stage: StageChange) -> Any:
+        """Push ``stage`` as a proposal (pipeline.record.proposal.Proposal); git state only."""
+        ...
+
+    def review(self, stack: str, release: Release, forge: tuple[str, str] | None = None) -> Any:
+        """The verified merge of ``release``'s proposal (pipeline.record.proposal.Review)."""
+        ...
+
+
+PULL_REQUESTS_NEED_GIT = (
+    "a stage promoted by pull request needs the git state (a --remote), not --state-dir"
+)
+
 
 class FileState:
     """A local directory: ``ledger.jsonl`` (+ head), ``releases/``, ``locks/``, ``stages/``."""
@@ -116,6 +131,12 @@ class FileState:
     def source(self, stack: str, release: str, commit: str | None) -> Path | None:
         return None  # a local state deploys the code that is checked out
 
+    def propose(self, stage: StageChange) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)
+
+    def review(self, stack: str, release: Release, forge: tuple[str, str] | None = None) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)
+
     def stage_record(self, stack: str) -> dict[str, Any] | None:
         path = self.state_dir / "stages" / f"{stack}.json"
         try:
@@ -142,4 +163,4 @@ def stage_record_of(stage: StageChange, after: Mapping[str, Any] | None) -> dict
         "kind": stage.kind,
         "approver": stage.approver,
         "after": None if after is None else {"seq": after["seq"], "hash": after["hash"]},
-    }
+    } | ({"review": dict(stage.review)} if stage.review else {})

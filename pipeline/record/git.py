@@ -65,6 +65,9 @@ class Git:
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
+    def parents(self, commit: str) -> list[str]:
+        return self.text("rev-list", "--parents", "-n", "1", commit).split()[1:]
+
     def has_commit(self, commit: str) -> bool:
         return self.run("cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
 
@@ -93,15 +96,18 @@ class Git:
         parents: Sequence[str],
         message: str,
         index_file: Path,
+        identity: tuple[str, str] = ("stageline", "stageline@localhost"),
     ) -> str:
         """A commit whose tree is ``base``'s tree with ``changes`` (path -> content, None to
-        remove) applied, built in a private index so no work tree or shared index is touched."""
+        remove) applied, built in a private index so no work tree or shared index is touched.
+        ``identity`` (name, email) authors and commits it."""
+        name, email = identity
         env = {
             "GIT_INDEX_FILE": str(index_file),
-            "GIT_AUTHOR_NAME": "stageline",
-            "GIT_AUTHOR_EMAIL": "stageline@localhost",
-            "GIT_COMMITTER_NAME": "stageline",
-            "GIT_COMMITTER_EMAIL": "stageline@localhost",
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
         }
         index_file.parent.mkdir(parents=True, exist_ok=True)
         index_file.unlink(missing_ok=True)

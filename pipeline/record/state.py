@@ -10,7 +10,9 @@ A ledger entry is appended by exactly one commit, whose message carries the entr
 hash (``Stageline-Entry:``). Reading the state checks the whole first-parent history: each
 commit's ledger blob must be its parent's plus that one entry (so an edited, removed, reordered
 or truncated entry, even with recomputed hashes, shows up as a commit that rewrites history),
-releases are only ever added, and each stage branch's record must name an entry of this ledger.
+releases are only ever added, and each stage branch's record must name an entry of this ledger
+(or be a reviewed merge of a proposal onto such a record, waiting to be deployed: see
+pipeline.record.proposal).
 The clone remembers the newest state it verified (``refs/stageline/seen``): a remote whose
 history no longer contains it was rewritten (force-pushed) or deleted.
 """
@@ -47,6 +49,7 @@ from pipeline.promote.state import (
 )
 from pipeline.record.checkout import CheckoutError, checkout
 from pipeline.record.git import Git, GitError, blob_id
+from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
 
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
@@ -267,14 +270,27 @@ class GitState:
         count = len(_lines(self.git.show(tip, LEDGER) or b"")) if tip else 0
         return Verification(count, problems)
 
-    def stage_record(self, stack: str) -> dict[str, Any] | None:
+    def deployed(self, stack: str) -> str | None:
+        """The commit of ``stages/<stack>`` that records what the stage runs: its tip, or the
+        base of a merged proposal not deployed yet; None when nothing was ever deployed."""
         self.ensure()
         tip = self.stage_tips.get(stack)
-        raw = self.git.show(tip, RECORD_FILE.format(stack=stack)) if tip else None
-        if raw is None or tip is None:
+        if tip is None:
+            return None
+        merged = merged_proposal(self.git, stack, tip)
+        commit = merged[0] if merged else tip
+        return commit if self.git.show(commit, RECORD_FILE.format(stack=stack)) else None
+
+    def stage_record(self, stack: str) -> dict[str, Any] | None:
+        commit = self.deployed(stack)
+        raw = self.git.show(commit, RECORD_FILE.format(stack=stack)) if commit else None
+        if raw is None or commit is None:
             return None
         record: dict[str, Any] = json.loads(raw)
-        return {**record, "ref": f"stages/{stack}", "recordCommit": tip}
+        pending = self.stage_tips.get(stack) != commit
+        return {**record, "ref": f"stages/{stack}", "recordCommit": commit} | (
+            {"pendingMerge": self.stage_tips[stack]} if pending else {}
+        )
 
     # ------------------------------------------------------------------ checking
 
@@ -416,10 +432,20 @@ class GitState:
     def _check_stage(
         self, stack: str, sha: str, entries: list[dict[str, Any]], named: list[str]
     ) -> list[str]:
+        """The tip is the stage's latest recorded commit, or a reviewed merge of a proposal onto
+        it; for a stage never deployed, a commit without a record (opened by a proposal)."""
+        record_file = RECORD_FILE.format(stack=stack)
         at = f"{self.remote}:stages/{stack} ({sha[:12]})"
-        raw = self.git.show(sha, RECORD_FILE.format(stack=stack))
+        if not named or named[-1] != sha:
+            merged = merged_proposal(self.git, stack, sha)
+            base = merged[0] if merged else sha
+            if not named and self.git.show(base, record_file) is None:
+                return []  # opened for its first proposal: nothing deployed, nothing recorded
+            if merged and named and named[-1] == base:
+                sha, at = base, f"{at}, merging a proposal onto {base[:12]}"
+        raw = self.git.show(sha, record_file)
         if raw is None:
-            return [f"{at}: no {RECORD_FILE.format(stack=stack)}; not a stage record"]
+            return [f"{at}: no {record_file}; not a stage record"]
         try:
             after = json.loads(raw).get("after") or {}
         except ValueError:
@@ -547,8 +573,7 @@ class GitState:
                 f"release {release} was built from commit {commit[:12]}, which this clone does"
                 f" not have: `git fetch {self.remote}` it first"
             )
-        self.ensure()
-        tip = self.stage_tips.get(stack)
+        tip = self.deployed(stack)
         if tip:
             record = json.loads(self.git.show(tip, RECORD_FILE.format(stack=stack)) or b"{}")
             if record.get("commit") and self.git.has_commit(record["commit"]):
@@ -567,9 +592,8 @@ class GitState:
             raise StateError(str(exc)) from None
 
     def stage_checkout(self, stack: str) -> Path | None:
-        """A worktree at the tip of ``stages/<stack>`` (what the stage runs), or None."""
-        self.ensure()
-        tip = self.stage_tips.get(stack)
+        """A worktree at the record of ``stages/<stack>`` (what the stage runs), or None."""
+        tip = self.deployed(stack)
         if tip is None:
             return None
         try:
@@ -577,17 +601,39 @@ class GitState:
         except CheckoutError as exc:
             raise StateError(str(exc)) from None
 
-    def _stage_commit(self, stage: StageChange, last: Mapping[str, Any] | None) -> str:
-        base = self.infrastructure_commit(stage.stack, stage.release, stage.commit)
+    def record_files(
+        self,
+        stage: StageChange,
+        base: str,
+        last: Mapping[str, Any] | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, bytes]:
+        """The two files a stage record changes in ``base``: the stack file pinning the
+        release and every digest, and the record naming them (plus ``extra`` fields)."""
         stack_path = STACK_FILE.format(stack=stage.stack)
         text = self.git.show(base, stack_path)
         if text is None:
             raise StateError(f"commit {base[:12]} has no {stack_path}")
-        record = stage_record_of(stage, last) | {"commit": base}
-        changes = {
+        record = stage_record_of(stage, last) | {"commit": base, **(extra or {})}
+        return {
             stack_path: pin_stack_file(text, stage.release, stage.images),
             RECORD_FILE.format(stack=stage.stack): dump(record).encode(),
         }
+
+    def propose(self, stage: StageChange) -> Proposal:
+        return propose(self, stage)
+
+    def review(
+        self,
+        stack: str,
+        release: Release,
+        forge: tuple[str, str] | None = None,
+    ) -> Review:
+        return review_of(self, stack, release.id, release.images, release.commit, forge)
+
+    def _stage_commit(self, stage: StageChange, last: Mapping[str, Any] | None) -> str:
+        base = self.infrastructure_commit(stage.stack, stage.release, stage.commit)
+        changes = self.record_files(stage, base, last)
         previous = self.stage_tips.get(stage.stack)
         parents = [p for p in (previous, base) if p]
         message = (

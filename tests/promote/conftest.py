@@ -73,3 +73,22 @@ def orchestrator(
 
 def hours_ago(hours: float) -> datetime:
     return datetime.now(UTC) - timedelta(hours=hours)
+
+
+def backdate_verification(state: Any, stage: str, release: str, hours: float) -> None:
+    """Record, through the real state (``PromotionState.append``), that ``release`` passed
+    verification in ``stage`` ``hours`` ago: a copy of its latest passing verify entry whose own
+    time is earlier. The soak gate then measures from that recorded time against the real
+    clock; nothing in the code under test is told another time."""
+    passed = [
+        e
+        for e in state.entries()
+        if e.get("stage") == stage
+        and e.get("step") == "verify"
+        and e.get("status") == "completed"
+        and e.get("release") == release
+    ]
+    fields = {k: v for k, v in passed[-1].items() if k not in ("seq", "prev", "hash")}
+    fields["time"] = hours_ago(hours).isoformat(timespec="milliseconds")
+    fields["detail"] = f"backdated by the test: verified {hours} h ago"
+    state.append(fields)

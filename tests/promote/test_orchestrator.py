@@ -3,6 +3,7 @@ injected at each step."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,8 @@ from pipeline.promote.orchestrator import (
     EXIT_STOPPED,
     Request,
 )
+from tests.promote.conftest import backdate_verification
 from tests.promote.fakes import SimulatedCrash
-
-LATER = timedelta(hours=2)
 
 
 def steps(ledger: Ledger, stage: str, kind: str = "forward") -> list[tuple[str, str]]:
@@ -66,16 +66,22 @@ def test_live_needs_approval_then_soak_then_promotes(orchestrator, make_release_
 
     refused = orchestrator().promote(Request(release.id, "live"))
     assert refused.code == EXIT_INVALID and "soak" in refused.message, refused.message
-    unapproved = orchestrator(clock=lambda: datetime.now(UTC) + LATER).promote(
-        Request(release.id, "live")
+    assert len(ledger.entries()) == entries, "a refused promotion writes nothing"
+    # The soak is measured from the recorded verification against the real clock.
+    backdate_verification(ledger, "staging", release.id, 0.95)
+    entries = len(ledger.entries())
+    waits = orchestrator().promote(Request(release.id, "live", approver="alice"))
+    assert waits.code == EXIT_INVALID and re.search(r"\b[34] of 60 min left", waits.message), (
+        waits.message
     )
+    backdate_verification(ledger, "staging", release.id, 2)
+    entries = len(ledger.entries())
+    unapproved = orchestrator().promote(Request(release.id, "live"))
     assert unapproved.code == EXIT_INVALID and "requires approval" in unapproved.message
     assert len(ledger.entries()) == entries, "a refused promotion writes nothing"
     assert cloud.runs("live") == "bootstrap"
 
-    approved = orchestrator(clock=lambda: datetime.now(UTC) + LATER).promote(
-        Request(release.id, "live", approver="alice")
-    )
+    approved = orchestrator().promote(Request(release.id, "live", approver="alice"))
     assert approved.code == EXIT_OK, approved.message
     assert cloud.runs("live") == release.id
     start = [e for e in ledger.entries() if e["step"] == "start"][-1]
@@ -90,11 +96,11 @@ def test_terminal_confirmation_approves(orchestrator, make_release_in, cloud):
         asked.append(stage)
         return "bob"
 
-    later = lambda: datetime.now(UTC) + LATER  # noqa: E731
     assert orchestrator().promote(Request(release.id, "staging")).code == EXIT_OK
-    outcome = orchestrator(clock=later, confirm=confirm).promote(Request(release.id, "live"))
+    backdate_verification(orchestrator().ledger, "staging", release.id, 2)
+    outcome = orchestrator(confirm=confirm).promote(Request(release.id, "live"))
     assert outcome.code == EXIT_OK and asked == ["live"]
-    declined = orchestrator(clock=later, confirm=lambda *a: None)
+    declined = orchestrator(confirm=lambda *a: None)
     other = make_release_in("d")
     assert declined.promote(Request(other.id, "dev")).code == EXIT_OK  # dev needs no approval
 
@@ -237,7 +243,7 @@ def test_verification_commands_run_with_the_stage(orchestrator, make_release_in,
 
     release = make_release_in("r")
     orch = orchestrator()
-    doc = orch.definition.model_dump(by_alias=True)
+    doc = orch.definition.model_dump(by_alias=True, mode="json")
     marker = tmp_path / "ran"
     doc["pipelines"]["aws"]["stages"][0]["verifyCommands"] = [
         f'echo "$STAGELINE_STAGE $STAGELINE_RELEASE" >> {marker}',

@@ -13,20 +13,18 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.cli import main
-from pipeline.definition import load_pipeline
 from pipeline.promote.lock import LockHeldError
-from pipeline.promote.orchestrator import EXIT_BUSY, EXIT_OK, Orchestrator, Request
+from pipeline.promote.orchestrator import EXIT_BUSY, EXIT_OK
 from pipeline.record.state import GitState
 from tests.conftest import PROJECT_DIR
-from tests.promote.conftest import images
-from tests.promote.fakes import FileDeployer, HealthServer, state_verifier
+from tests.promote.conftest import backdate_verification, images
+from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.gitrepos import clone, git, seed_remote
 
 FAKE = "tests.promote.fakes:file_deployer"
@@ -117,18 +115,12 @@ def test_a_fresh_clone_carries_on_where_a_deleted_one_stopped(
     capsys.readouterr()
     assert promote(b, release, "--to", "live", "--approve", "--approver", "alice") == 2
     assert "min left" in capsys.readouterr().err
-    # ... and once the soak is over (the clock moved on two hours) B promotes live.
-    cloud = FileDeployer(b / "stacks", health.path.parent)
-    orchestrator = Orchestrator(
-        cloud,
-        load_pipeline(b / "stacks"),
-        tmp_path / "scratch",
-        state=GitState(b),
-        verify=state_verifier(cloud),
-        clock=lambda: datetime.now(UTC) + timedelta(hours=2),
-    )
-    outcome = orchestrator.promote(Request(release, "live", approver="alice"))
-    assert outcome.code == EXIT_OK, outcome.message
+    # ... and once the soak is over (the shared record says staging verified it two hours
+    # ago, written through the real state) B promotes live, on the real clock.
+    backdate_verification(GitState(b), "staging", release, 2)
+    capsys.readouterr()
+    code = promote(b, release, "--to", "live", "--approve", "--approver", "alice")
+    assert code == EXIT_OK, capsys.readouterr().err
     assert health.runs("live") == release
 
     c = clone(remote, tmp_path / "c")
@@ -253,3 +245,16 @@ def test_promotions_of_two_pipelines_interleave_without_losing_an_entry(
         assert [e["status"] for e in verified] == ["started", "completed"], stack
     history = git(remote, "log", "--format=%s", "stageline/state").splitlines()
     assert len([h for h in history if "lock" in h.split()[1:2]]) == 2
+
+
+def test_a_refusal_leaves_the_remotes_refs_as_they_were(
+    remote: Path, health: FileDeployer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = clone(remote, tmp_path / "a")
+    release = release_in(a, "d", capsys)
+    refs = git(remote, "for-each-ref", "--format=%(refname) %(objectname)")
+    assert promote(a, release, "--to", "test") == 2  # dev first: not verified there
+    assert "not verified in dev" in capsys.readouterr().err
+    assert git(remote, "for-each-ref", "--format=%(refname) %(objectname)") == refs, (
+        "no lock taken and released: the state branch did not move"
+    )

@@ -1,0 +1,279 @@
+"""Promotion by pull request, for a stage whose pipeline entry says ``promotion: pullRequest``.
+
+``propose`` builds the stage's next record (the tree a direct promotion would record: the
+release's infrastructure commit with the stack file pinning the release and every digest, and
+``stacks/<stack>.record.json``) as one commit whose first parent is the stage's tip, and pushes
+it as ``promotions/<stack>/<release>``. Nothing is deployed and the ledger is not touched. A
+stage never promoted has no branch to merge into yet: the proposal opens ``stages/<stack>`` at
+the release's infrastructure commit (no record file: the stage still runs what it ran).
+
+A reviewer merges the proposal into ``stages/<stack>`` with a merge commit (first parent the
+stage's tip, second the proposal). ``review_of`` checks that merge before ``promote --merged``
+deploys it: the merge's tree is the proposal's, the proposal is exactly the release (only the
+stack file and the record differ from its infrastructure commit, and the stack file pins
+exactly the release's images), and whoever merged is not who proposed.
+
+Identities, in plain git: the proposal commit's author and the merge commit's committer. Git
+identities are not authenticated (anyone can commit as anyone): on GitHub the workflow passes the
+pull request's author and its approving reviewer from the API instead, and what makes them
+trustworthy is the ruleset on ``stages/*`` (a required approving review, no bypass), not git.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline.promote.state import RecordRefusedError, StageChange
+from pipeline.record.git import Git
+from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
+
+if TYPE_CHECKING:
+    from pipeline.record.state import GitState
+
+PROPOSAL_BRANCH = "promotions/{stack}/{release}"
+
+
+class ProposalError(Exception):
+    """A proposal or a merge that may not go ahead (exit 2); nothing was written."""
+
+
+class SelfApprovalError(ProposalError):
+    """The proposal was merged by its own author."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who proposed or merged: a git identity (name and email) or a forge login (name only)."""
+
+    name: str
+    email: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+    def same(self, other: Identity) -> bool:
+        """One person: equal emails when both have one, else equal names (case-insensitive)."""
+        if self.email and other.email:
+            return self.email.casefold() == other.email.casefold()
+        return self.name.casefold() == other.name.casefold()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    stack: str
+    release: str
+    branch: str
+    commit: str
+    base: str
+    opened: bool  # this proposal created stages/<stack>
+    existing: bool  # the same proposal was on the remote already
+
+    def pr_command(self) -> str:
+        """The GitHub CLI command that opens the pull request."""
+        title = f"{self.stack}: promote {self.release}"
+        body = (
+            f"Proposes {self.release} for {self.stack} ({self.commit[:12]}). Merging this pull"
+            " request (with a merge commit, by a reviewer who is not its author) approves it;"
+            " CI then deploys it with `python -m pipeline promote --merged`."
+        )
+        args = ["gh", "pr", "create", "--base", f"stages/{self.stack}", "--head", self.branch]
+        return shlex.join([*args, "--title", title, "--body", body])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "release": self.release,
+            "branch": self.branch,
+            "commit": self.commit,
+            "base": self.base,
+            "opened": self.opened,
+            "existing": self.existing,
+            "command": self.pr_command(),
+        }
+
+
+@dataclass(frozen=True)
+class Review:
+    """A verified merge of a proposal: what the stage record keeps as its approval."""
+
+    stack: str
+    release: str
+    proposal: str
+    merge: str
+    proposer: Identity
+    reviewer: Identity
+    source: str  # "git" (commit identities) or "forge" (passed by CI from the forge's API)
+
+    def to_record(self) -> dict[str, str]:
+        return {
+            "proposal": self.proposal,
+            "merge": self.merge,
+            "proposer": str(self.proposer),
+            "reviewer": str(self.reviewer),
+            "identities": self.source,
+        }
+
+
+def proposal_ref(stack: str, release: str) -> str:
+    return "refs/heads/" + PROPOSAL_BRANCH.format(stack=stack, release=release)
+
+
+def merged_proposal(git: Git, stack: str, tip: str) -> tuple[str, str] | None:
+    """(base, proposal) when ``tip`` merges a proposal into the commit it was proposed onto."""
+    parents = git.parents(tip)
+    if len(parents) != 2:
+        return None
+    base, proposal = parents
+    raw = git.show(proposal, RECORD_FILE.format(stack=stack))
+    try:
+        record = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("proposal"), dict):
+        return None
+    if git.parents(proposal)[:1] != [base]:
+        return None
+    return base, proposal
+
+
+def git_identity(git: Git) -> Identity:
+    """The identity git commits as in this clone (user.name, user.email or GIT_AUTHOR_*)."""
+    done = git.run("var", "GIT_AUTHOR_IDENT", check=False)
+    text = done.stdout.decode().strip()
+    if done.returncode != 0 or " <" not in text:
+        raise ProposalError(
+            "git has no identity to propose as: set user.name and user.email (the proposal's"
+            " author is who proposed it; its reviewer must be someone else)"
+        )
+    name, _, rest = text.partition(" <")
+    return Identity(name, rest.partition(">")[0])
+
+
+def _commit_identity(git: Git, commit: str, who: str) -> Identity:
+    fields = "%an%x00%ae" if who == "author" else "%cn%x00%ce"
+    name, _, email = git.text("log", "-1", f"--format={fields}", commit).partition("\0")
+    return Identity(name, email)
+
+
+def _tree(git: Git, commit: str) -> str:
+    return git.text("rev-parse", f"{commit}^{{tree}}")
+
+
+def _remote_sha(state: GitState, ref: str) -> str | None:
+    out = state.git.text("ls-remote", state.remote, ref)
+    return out.split()[0] if out else None
+
+
+def propose(state: GitState, change: StageChange) -> Proposal:
+    """Push the stage's next record as ``promotions/<stack>/<release>``; nothing deployed."""
+    git, stack = state.git, change.stack
+    proposer = git_identity(git)
+    state.sync()
+    tip = state.stage_tips.get(stack)
+    if tip is not None and merged_proposal(git, stack, tip) is not None:
+        merged = json.loads(git.show(tip, RECORD_FILE.format(stack=stack)) or b"{}")
+        raise ProposalError(
+            f"stages/{stack} holds a merged proposal of {merged.get('release')} not deployed yet"
+            f" ({tip[:12]}): deploy it first (promote {merged.get('release')} --to {stack}"
+            " --merged)"
+        )
+    infra = state.infrastructure_commit(stack, change.release, change.commit)
+    base = tip or infra
+    branch = PROPOSAL_BRANCH.format(stack=stack, release=change.release)
+    extra = {"proposal": {"proposer": str(proposer), "base": base}}
+    files = state.record_files(change, infra, None, extra)
+    parents = [base, infra] if base != infra else [infra]
+    message = (
+        f"{stack}: propose {change.release}\n\n"
+        + "".join(f"{s}: {i}\n" for s, i in sorted(change.images.items()))
+        + f"\nInfrastructure: {infra}\nProposed-by: {proposer}\n"
+    )
+    commit = git.commit_tree(
+        infra, files, parents, message, state.index_file, (proposer.name, proposer.email)
+    )
+    ref = proposal_ref(stack, change.release)
+    old = _remote_sha(state, ref)
+    if old is not None:
+        git.run("fetch", "--quiet", "--no-tags", state.remote, ref, check=False)
+        if (
+            git.has_commit(old)
+            and git.parents(old)[:1] == [base]
+            and _tree(git, old) == _tree(git, commit)
+        ):
+            return Proposal(stack, change.release, branch, old, base, False, True)
+    updates: dict[str, tuple[str, str | None]] = {ref: (commit, old)}
+    if tip is None:
+        updates[stage_ref(stack)] = (infra, None)
+    if git.push(state.remote, updates) is not None:
+        raise RecordRefusedError(
+            f"{state.remote}: refused the proposal (stages/{stack} or {branch} moved meanwhile);"
+            " run again"
+        )
+    return Proposal(stack, change.release, branch, commit, base, tip is None, False)
+
+
+def review_of(
+    state: GitState,
+    stack: str,
+    release: str,
+    images: Mapping[str, str],
+    commit: str | None,
+    forge: tuple[str, str] | None = None,
+) -> Review:
+    """Check that ``stages/<stack>`` is a reviewed merge of the proposal of ``release``.
+
+    ``forge``: (author, reviewer) logins passed by CI from the forge's API; without it the
+    proposal commit's author and the merge commit's committer are compared.
+    """
+    git = state.git
+    state.ensure()
+    tip = state.stage_tips.get(stack)
+    where = f"{state.remote}:stages/{stack}"
+    if tip is None:
+        raise ProposalError(f"{where}: no such branch; nothing was proposed or merged")
+    found = merged_proposal(git, stack, tip)
+    if found is None:
+        raise ProposalError(
+            f"{where} ({tip[:12]}) is not the merge of a proposal: propose with `promote"
+            f" {release} --to {stack}`, then merge its pull request with a merge commit"
+            " (a fast-forward records no reviewer)"
+        )
+    _, proposal = found
+    stack_path, record_path = STACK_FILE.format(stack=stack), RECORD_FILE.format(stack=stack)
+    record = json.loads(git.show(proposal, record_path) or b"{}")
+    if record.get("release") != release:
+        raise ProposalError(
+            f"{where} merged the proposal of {record.get('release')}, not of {release}"
+        )
+    if _tree(git, tip) != _tree(git, proposal):
+        raise ProposalError(
+            f"{where}: the merge commit {tip[:12]} changes files of the proposal; merge it as"
+            " proposed (propose again for another change)"
+        )
+    infra = state.infrastructure_commit(stack, release, commit)
+    changed = set(git.text("diff-tree", "-r", "--name-only", infra, proposal).splitlines())
+    base_stack = git.show(infra, stack_path)
+    pinned = pin_stack_file(base_stack, release, images) if base_stack is not None else None
+    if not changed <= {stack_path, record_path} or git.show(proposal, stack_path) != pinned:
+        extra = sorted(changed - {stack_path, record_path})
+        raise ProposalError(
+            f"{where}: the merged proposal {proposal[:12]} is not exactly {release} at"
+            f" {infra[:12]} ({', '.join(extra) or stack_path + ' pins other images'});"
+            " propose again"
+        )
+    if forge is not None:
+        proposer, reviewer, source = Identity(forge[0]), Identity(forge[1]), "forge"
+    else:
+        proposer = _commit_identity(git, proposal, "author")
+        reviewer = _commit_identity(git, tip, "committer")
+        source = "git"
+    if proposer.same(reviewer):
+        raise SelfApprovalError(
+            f"{where}: {reviewer} merged their own proposal of {release}; self-approval is"
+            " refused: a reviewer who is not its author must merge it"
+        )
+    return Review(stack, release, proposal, tip, proposer, reviewer, source)

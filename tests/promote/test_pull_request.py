@@ -1,0 +1,225 @@
+"""Promotion by pull request, for real: a bare repository is the remote, three clones play the
+author (who proposes), the reviewer (who merges the proposal into ``stages/<stack>`` with another
+git identity) and CI (which deploys the merge with ``--deployer offline``).
+
+The pipeline under test makes ``test`` a stage promoted by pull request (``promotion:
+pullRequest``); ``dev`` stays direct.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, EXIT_PROPOSED
+from pipeline.record.state import GitState
+from tests.promote.conftest import images
+from tests.promote.fakes import FileDeployer, HealthServer
+from tests.promote.gitrepos import clone, commit_change, git, seed_remote
+
+AUTHOR = ("Ada Author", "ada@example.com")
+REVIEWER = ("Rita Reviewer", "rita@example.com")
+CI = ("CI Runner", "ci@example.com")
+
+
+def by_pull_request(text: str, dev_soak: int = 0) -> str:
+    """The pipeline file with ``test`` promoted by pull request (and dev's soak)."""
+    text = text.replace(
+        "      - stack: test\n        stage: test\n",
+        "      - stack: test\n        stage: test\n        promotion: pullRequest\n",
+        1,
+    )
+    if dev_soak:
+        text = text.replace(
+            "      - stack: dev\n        stage: dev\n",
+            f"      - stack: dev\n        stage: dev\n        soakMinutes: {dev_soak}\n",
+            1,
+        )
+    return text
+
+
+FAKE = ("--deployer", "tests.promote.fakes:file_deployer", "--health-timeout", "2")
+
+
+def person(repo: Path, who: tuple[str, str]) -> Path:
+    git(repo, "config", "user.name", who[0])
+    git(repo, "config", "user.email", who[1])
+    return repo
+
+
+def as_person(repo: Path, *args: str) -> None:
+    """git as the clone's configured identity (gitrepos.git commits as a fixed one)."""
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    return seed_remote(tmp_path / "origin")
+
+
+def setup(remote: Path, tmp_path: Path, dev_soak: int = 0) -> tuple[Path, str]:
+    """The author's clone with the pipeline change on main, and a release of that commit."""
+    author = person(clone(remote, tmp_path / "author"), AUTHOR)
+    pipeline = (author / "stacks/pipeline.yaml").read_text()
+    commit_change(author, "stacks/pipeline.yaml", by_pull_request(pipeline, dev_soak), "test by PR")
+    return author, release(author)
+
+
+def cli(repo: Path, *args: str) -> int:
+    return main([*args, "--repo", str(repo)])
+
+
+def release(repo: Path) -> str:
+    pairs = [f"--image={s}={i}" for s, i in images("e").items()]
+    assert cli(repo, "release", "create", *pairs) == EXIT_OK
+    return GitState(repo).releases.all()[-1].id
+
+
+def offline(repo: Path, release_id: str, *args: str) -> int:
+    return cli(repo, "promote", release_id, *args, "--deployer", "offline")
+
+
+def fake(repo: Path, release_id: str, *args: str) -> int:
+    """The same promotion over the fake cloud (faster: no renders) for the refusal cases."""
+    return cli(repo, "promote", release_id, *args, *FAKE)
+
+
+@pytest.fixture
+def fake_cloud(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FileDeployer]:
+    """One fake cloud shared by every clone, seeded from the remote's stack files."""
+    stacks = clone(remote, tmp_path / "seed-cloud") / "stacks"
+    cloud = FileDeployer(stacks, tmp_path / "cloud")
+    with HealthServer(cloud) as server:
+        monkeypatch.setenv("STAGELINE_FAKE_HEALTH_URL", server.url)
+        monkeypatch.setenv("STAGELINE_FAKE_CLOUD", str(tmp_path / "cloud"))
+        yield cloud
+
+
+def remote_refs(remote: Path) -> dict[str, str]:
+    out = git(remote, "for-each-ref", "--format=%(refname) %(objectname)")
+    return {ref: sha for ref, sha in (line.split() for line in out.splitlines())}
+
+
+def status(repo: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
+    capsys.readouterr()
+    assert cli(repo, "status", "--offline", "--json") == EXIT_OK
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return {e["stack"]: e for e in events if e["event"] == "stage"}
+
+
+def merge(remote: Path, where: Path, who: tuple[str, str], release_id: str) -> str:
+    """Merge the proposal into stages/test with a merge commit as ``who``, and push it."""
+    repo = person(clone(remote, where), who)
+    as_person(repo, "checkout", "-q", "-b", "stages/test", "origin/stages/test")
+    proposal = f"origin/promotions/test/{release_id}"
+    as_person(repo, "merge", "-q", "--no-ff", "-m", "approve", proposal)
+    as_person(repo, "push", "-q", "origin", "stages/test")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_a_reviewers_merge_approves_and_ci_deploys_it(
+    remote: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    author, rid = setup(remote, tmp_path)
+    assert offline(author, rid, "--to", "dev") == EXIT_OK
+    entries = len(GitState(author).entries())
+
+    capsys.readouterr()
+    assert offline(author, rid, "--to", "test", "--json") == EXIT_PROPOSED
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    proposal = next(e for e in events if e["event"] == "proposal")
+    assert events[-1]["code"] == EXIT_PROPOSED and events[-1]["outcome"] == "proposed"
+    assert proposal["branch"] == f"promotions/test/{rid}"
+    assert proposal["command"].startswith("gh pr create --base stages/test --head promotions/")
+    refs = remote_refs(remote)
+    assert refs[f"refs/heads/promotions/test/{rid}"] == proposal["commit"]
+    assert "refs/heads/stages/test" in refs, "the first proposal opens the stage's branch"
+    assert len(GitState(author).entries()) == entries, "a proposal records nothing"
+    assert status(author, capsys)["test"]["runs"] == "bootstrap", "nothing deployed"
+    # Proposing again is the same proposal, not a second one.
+    assert offline(author, rid, "--to", "test") == EXIT_PROPOSED
+    assert remote_refs(remote)[f"refs/heads/promotions/test/{rid}"] == proposal["commit"]
+
+    merged = merge(remote, tmp_path / "reviewer", REVIEWER, rid)
+    ci = person(clone(remote, tmp_path / "ci"), CI)
+    assert status(ci, capsys)["test"]["runs"] == "bootstrap", "merged is not deployed"
+    capsys.readouterr()
+    assert offline(ci, rid, "--to", "test", "--merged") == EXIT_OK, capsys.readouterr().err
+
+    rows = status(ci, capsys)
+    record = rows["test"]["record"]
+    assert rows["test"]["runs"] == rid
+    assert record["approver"] == "Rita Reviewer <rita@example.com>"
+    assert record["review"] == {
+        "proposal": proposal["commit"],
+        "merge": merged,
+        "proposer": "Ada Author <ada@example.com>",
+        "reviewer": "Rita Reviewer <rita@example.com>",
+        "identities": "git",
+    }
+    assert cli(ci, "ledger", "verify") == EXIT_OK
+    git(ci, "fetch", "-q", "origin", "stages/test")
+    history = git(ci, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
+    assert history[1] == merged, "the record's history keeps the reviewed merge"
+    start = [e for e in GitState(ci).entries() if e.get("step") == "start"][-1]
+    assert start["approver"] == record["approver"] and start["review"]["merge"] == merged
+    # Deployed: running it again has nothing to do.
+    assert offline(ci, rid, "--to", "test", "--merged") == EXIT_OK
+
+
+def test_a_self_merge_is_refused_and_writes_nothing(
+    remote: Path, tmp_path: Path, fake_cloud: FileDeployer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    author, rid = setup(remote, tmp_path)
+    assert fake(author, rid, "--to", "dev") == EXIT_OK
+    assert fake(author, rid, "--to", "test") == EXIT_PROPOSED
+    merge(remote, tmp_path / "author-again", AUTHOR, rid)
+    ci = person(clone(remote, tmp_path / "ci"), CI)
+    before = remote_refs(remote)
+    capsys.readouterr()
+    assert fake(ci, rid, "--to", "test", "--merged") == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "Ada Author <ada@example.com> merged their own proposal" in err
+    assert "self-approval is refused" in err and "Traceback" not in err
+    # The forge's logins (what CI passes on GitHub) are held to the same rule.
+    forge = ("--merged", "--proposer", "ada", "--reviewer", "ADA")
+    assert fake(ci, rid, "--to", "test", *forge) == EXIT_INVALID
+    assert "ADA merged their own proposal" in capsys.readouterr().err
+    assert remote_refs(remote) == before, "a refusal writes nothing"
+    # --approver is not an approval of a stage promoted by pull request.
+    assert fake(author, rid, "--to", "test", "--approve", "--approver", "bob") == EXIT_INVALID
+    assert "--approver does not approve" in capsys.readouterr().err
+    assert fake_cloud.runs("test") == "bootstrap", "nothing deployed"
+    # Distinct forge logins approve it (on GitHub the branch protection vouches for them).
+    forge = ("--merged", "--proposer", "ada", "--reviewer", "rita")
+    assert fake(ci, rid, "--to", "test", *forge) == EXIT_OK
+    assert fake_cloud.runs("test") == rid
+    assert GitState(ci).stage_record("test")["review"]["identities"] == "forge"  # type: ignore[index]
+
+
+def test_a_release_that_is_not_eligible_is_not_proposed(
+    remote: Path, tmp_path: Path, fake_cloud: FileDeployer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    author, rid = setup(remote, tmp_path, dev_soak=60)
+    before = remote_refs(remote)
+    capsys.readouterr()
+    assert fake(author, rid, "--to", "test") == EXIT_INVALID
+    assert f"promote {rid} to dev first" in capsys.readouterr().err
+    assert remote_refs(remote) == before
+
+    assert fake(author, rid, "--to", "dev") == EXIT_OK
+    before = remote_refs(remote)
+    capsys.readouterr()
+    assert fake(author, rid, "--to", "test") == EXIT_INVALID
+    assert re.search(r"soaked in dev since .*; \d+ of 60 min left", capsys.readouterr().err)
+    assert remote_refs(remote) == before, "nothing proposed"
+    assert not any(ref.startswith("refs/heads/promotions/") for ref in before)

@@ -393,6 +393,8 @@ def _view(args: argparse.Namespace, state: PromotionState) -> Any:
     from pipeline.promote.history import LedgerView
 
     check = state.verify()  # a LedgerError is reported by _read_only
+    for note in check.notes:
+        print(f"note: {note}", file=sys.stderr)
     if not check.ok:
         print(
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
@@ -535,8 +537,11 @@ def _ledger_verify(args: argparse.Namespace) -> int:
             outcome="verified" if check.ok else "tampered",
             entries=check.entries,
             problems=check.problems,
+            notes=check.notes,
         )
     elif check.ok:
+        for note in check.notes:
+            print(f"note: {note}", file=sys.stderr)
         print(f"ledger: {check.entries} entries, chain and head verify")
     else:
         print("ledger: does NOT verify:\n  " + "\n  ".join(check.problems), file=sys.stderr)

@@ -7,8 +7,9 @@ entry) is also kept in ``<ledger>.head``; it may lag the ledger by one entry (a 
 two writes) but never lead it.
 
 An append is one ``write`` on an ``O_APPEND`` descriptor followed by ``fsync``: a killed process
-leaves the entry whole or absent. Only power loss can tear the last line; ``verify`` reports that
-and the next append cuts the torn line off (it was never acknowledged).
+leaves the entry whole or absent. Only power loss can tear the last line (a write that was never
+acknowledged: the head still names the entry before it); ``verify`` reports it as a note, not a
+problem, so promotions go on, and the next append cuts the torn line off.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,8 @@ def verify_chain(lines: list[str], where: str) -> tuple[list[dict[str, Any]], li
 class Verification:
     entries: int
     problems: list[str]
+    notes: list[str] = field(default_factory=list)
+    """Conditions that do not make the ledger wrong and that the next append repairs."""
 
     @property
     def ok(self) -> bool:
@@ -146,8 +149,9 @@ class Ledger:
         """Check the chain and the head; every problem names the line."""
         lines, torn = self._lines()
         entries, problems = verify_chain(lines, str(self.path))
+        notes = []
         if torn:
-            problems.append(
+            notes.append(
                 f"{self.path}:{len(lines) + 1}: last line is incomplete (a write torn by power"
                 " loss; it was never acknowledged and the next append removes it)"
             )
@@ -170,7 +174,7 @@ class Ledger:
                     f"{self.head_path}: head is entry {seq}, more than one behind the ledger"
                     f" ({len(entries) - 1})"
                 )
-        return Verification(len(entries), problems)
+        return Verification(len(entries), problems, notes)
 
     # ------------------------------------------------------------------ writing
 

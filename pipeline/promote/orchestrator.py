@@ -187,6 +187,8 @@ class Orchestrator:
                 "the ledger does not verify; nothing was deployed:\n  "
                 + "\n  ".join(check.problems)
             )
+        for note in check.notes:  # e.g. a torn last line: this promotion's first append cuts it
+            self.emit("note", message=f"{note}")
         return LedgerView(self.ledger.entries())
 
     def holds(self, stack: str) -> str | None:

@@ -6,6 +6,7 @@ Argument parsing, help and messages only; the promotion itself lives in the orch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib
 import json
@@ -346,6 +347,8 @@ def _promote_with(
         outcome = orchestrator.promote(request)
     except DeployError as exc:
         raise CommandError(f"stopped: {exc}", EXIT_STOPPED) from None
+    finally:
+        _prune_worktrees(state)
     if args.json:
         contract.result("promote", **outcome.to_json())
     else:
@@ -363,6 +366,16 @@ def _copier(args: argparse.Namespace) -> Any:
     from pipeline.promote.images import Skopeo
 
     return None if args.deployer == "offline" else Skopeo()
+
+
+def _prune_worktrees(state: PromotionState) -> None:
+    """Old releases' worktrees under .git/stageline/worktrees do not accumulate (git state)."""
+    prune = getattr(state, "prune_worktrees", None)
+    if prune is not None:
+        from pipeline.record.git import GitError
+
+        with contextlib.suppress(GitError, OSError):  # best effort: the next one tries again
+            prune()
 
 
 def _deployer(

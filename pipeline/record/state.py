@@ -47,7 +47,7 @@ from pipeline.promote.state import (
     dump,
     stage_record_of,
 )
-from pipeline.record.checkout import CheckoutError, checkout
+from pipeline.record.checkout import CheckoutError, checkout, prune
 from pipeline.record.git import Git, GitError, blob_id
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
@@ -204,6 +204,7 @@ class GitState:
         self.held: dict[str, str] = {}  # pipeline -> token of the lock this process holds
         self.synced = False
         self.releases = GitReleases(self)
+        self.used: set[Path] = set()  # worktrees this process checked out (never pruned)
 
     # ------------------------------------------------------------------ reading
 
@@ -586,20 +587,27 @@ class GitState:
     def source(self, stack: str, release: str, commit: str | None) -> Path:
         """A worktree at the infrastructure commit that ``stack`` is deployed from."""
         base = self.infrastructure_commit(stack, release, commit)
+        return self._checkout(base)
+
+    def _checkout(self, commit: str) -> Path:
         try:
-            return checkout(self.git, self.git_dir, base)
+            path = checkout(self.git, self.git_dir, commit)
         except CheckoutError as exc:
             raise StateError(str(exc)) from None
+        self.used.add(path)
+        return path
+
+    def prune_worktrees(self) -> list[str]:
+        """Remove old releases' worktrees (all but the most recently used, and never one this
+        process uses); returns the commits removed."""
+        return prune(self.git, self.git_dir, self.used)
 
     def stage_checkout(self, stack: str) -> Path | None:
         """A worktree at the record of ``stages/<stack>`` (what the stage runs), or None."""
         tip = self.deployed(stack)
         if tip is None:
             return None
-        try:
-            return checkout(self.git, self.git_dir, tip)
-        except CheckoutError as exc:
-            raise StateError(str(exc)) from None
+        return self._checkout(tip)
 
     def record_files(
         self,

@@ -1,7 +1,11 @@
 """Rehearsal: the whole promotion offline, for a pull request to show what it would do.
 
-The offline renderer stands in for the Automation API: each stage of the walk is rendered as its
-stack file says now and again from a temporary copy with the release's config applied (two
+The offline renderer stands in for the Automation API. What each stage runs now ("before") comes
+from the shared record, never from the checkout's stack files (which keep the bootstrap
+release): with the git state, a stage with a record is rendered from ``stages/<stack>`` by that
+commit's own code and the release from its own infrastructure commit, exactly as
+``--deployer offline`` promotes (pipeline.record.offline); a stage never promoted, or a local
+``--state-dir``, renders the checkout's stack file, then a copy with the release's config (two
 parallel batches). Per stage the report gives the desired-state diff, the policy result and each
 gate's verdict. The walk and its verdicts come from the same planner a promotion uses
 (pipeline.promote.planner). Nothing is deployed and nothing is written to the ledger.
@@ -10,6 +14,7 @@ gate's verdict. The walk and its verdicts come from the same planner a promotion
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +32,57 @@ from pipeline.promote.orchestrator import PromotionError, Request
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.policy import not_run, policy_checker
 from pipeline.promote.release import Release, ReleaseError
-from pipeline.promote.state import FileState, PromotionState
+from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.render import StageRender
+
+
+@dataclass(frozen=True)
+class StageRenders:
+    """One stage of a rehearsal: what it runs (config and render) and what the release makes it."""
+
+    current: ReleaseConfig
+    before: StageRender
+    after: StageRender
+    values: Mapping[str, str]  # the config the release renders with (for the policy pack)
+
+
+def checkout_renders(
+    deployer: OfflineDeployer,
+    walk: list[str],
+    current: Mapping[str, ReleaseConfig],
+    new: ReleaseConfig,
+) -> dict[str, StageRenders]:
+    """Both renders from the checkout's stack files (a local state, or stages never promoted)."""
+    deployer.prime(walk)  # batch 1: the stages as their stack files stand
+    for stack in walk:
+        write_release_config(deployer.stacks_dir, stack, new)
+    desired = deployer.render(walk)  # batch 2: the stages with the release applied
+    return {
+        s: StageRenders(current[s], deployer.deployed[s], desired[s], deployer.config(s).values)
+        for s in walk
+    }
+
+
+def record_renders(
+    state: Any, repo: Path, workdir: Path, walk: list[str], release: Release
+) -> dict[str, StageRenders]:
+    """Both renders as a promotion with ``--deployer offline`` makes them: before, the stage's
+    record (``stages/<stack>``) by its own code; after, the release's infrastructure commit with
+    the release pinned."""
+    from components.spec.stackfile import read_stack
+    from pipeline.record.offline import RecordDeployer
+
+    deployer = RecordDeployer(repo, state, workdir)
+    new = ReleaseConfig(release.id, release.images)
+    out = {}
+    for stack in walk:
+        before = deployer.running(stack)
+        deployer.use_source(stack, state.source(stack, release.id, release.commit))
+        current = deployer.set_images(stack, new)  # what the record says the stage runs
+        deployer.preview(stack, PolicyOptions(None, None))
+        values = read_stack(deployer.copies[stack], stack).values
+        out[stack] = StageRenders(current, before, deployer.desired(stack), values)
+    return out
 
 
 @dataclass
@@ -106,6 +161,7 @@ def rehearse(
     """Rehearse ``request``; raises PromotionError on bad input, like a real promotion."""
     started = datetime.now(UTC)
     shared = FileState(state) if isinstance(state, Path) else state
+    from_record = not isinstance(shared, FileState)
     pipelines = definition.pipelines
     name = request.pipeline or next(iter(pipelines))
     if name not in pipelines:
@@ -136,9 +192,13 @@ def rehearse(
             raise PromotionError(f"invalid configuration, nothing rehearsed:\n{exc}") from None
         created = {r.id: r.created for r in shared.releases.all()}
 
-        def holds(stack: str) -> str | None:
+        for stack in current:
             record = shared.stage_record(stack)  # what git says the stage runs, if recorded
-            return str(record["release"]) if record else current[stack].release
+            if record is not None:
+                current[stack] = ReleaseConfig(str(record["release"]), dict(record["images"]))
+
+        def holds(stack: str) -> str | None:
+            return current[stack].release
 
         planned = plan_walk(
             pipeline,
@@ -159,20 +219,19 @@ def rehearse(
             return report
         new = ReleaseConfig(release.id, release.images)
         try:
-            deployer.prime(walk)  # batch 1: the stages as their stack files stand
-            for stack in walk:
-                write_release_config(deployer.stacks_dir, stack, new)
-            desired = deployer.render(walk)  # batch 2: the stages with the release applied
-        except (DeployError, SpecError) as exc:
+            if from_record:
+                renders = record_renders(shared, project_dir, Path(tmp) / "record", walk, release)
+            else:
+                renders = checkout_renders(deployer, walk, current, new)
+        except (DeployError, SpecError, StateError) as exc:
             raise PromotionError(f"a stage did not render, nothing rehearsed: {exc}") from None
         for index in indices:
             stage = pipeline.stages[index]
             stack = stage.stack
-            changes = desired_state_diff(
-                deployer.deployed[stack].resources, desired[stack].resources
-            )
+            rendered = renders[stack]
+            changes = desired_state_diff(rendered.before.resources, rendered.after.resources)
             result = (
-                checker(stack, desired[stack], deployer.config(stack).values)
+                checker(stack, rendered.after, rendered.values)
                 if checker is not None
                 else not_run("no policy pack (policies/PulumiPolicy.yaml) or harness")
             )
@@ -184,7 +243,7 @@ def rehearse(
                 elif verdict.gate == "soak" and not verdict.ok:
                     outcome = "hold"
                 gates.append({"gate": verdict.gate, "verdict": outcome, "reason": verdict.reason})
-            findings = gate_findings(changes, current[stack], new)
+            findings = gate_findings(changes, rendered.current, new)
             findings += [f"policy {v.get('policy')}: {v.get('message')}" for v in result.mandatory]
             gates.append(
                 {
@@ -202,7 +261,7 @@ def rehearse(
             report.stages.append(
                 StageRehearsal(
                     stack,
-                    current[stack].release,
+                    rendered.current.release,
                     dict(sorted(counts.items())),
                     diff_lines(changes),
                     result.to_json(),
@@ -211,7 +270,7 @@ def rehearse(
                         c.describe()
                         for c in plan_copies(
                             release.images,
-                            deployer.deployed[stack].outputs.get("repositoryUrls") or {},
+                            rendered.before.outputs.get("repositoryUrls") or {},
                         )
                     ],
                 )

@@ -132,6 +132,10 @@ class RecordDeployer:
         changes = desired_state_diff(self.running(stack).resources, desired.resources)
         return Preview(changes, not_run("offline deployer: policy is checked by plan"), plan)
 
+    def desired(self, stack: str) -> StageRender:
+        """The render the last preview of ``stack`` made (what ``up`` would adopt)."""
+        return self._previewed[stack][1]
+
     def up(self, stack: str, preview: Preview) -> None:
         plan, desired = self._previewed.get(stack, ("", None))
         if desired is None or plan != preview.plan:

@@ -30,6 +30,7 @@ def test_stages_reads_targets_clouds_and_soak_from_the_pipeline_file(
         "cloud": "aws",
         "auto": "staging",
         "approved": ["live"],
+        "pullRequest": [],  # stages promoted by pull request (promotion: pullRequest)
         "soakMinutes": 60,
     }
     assert pipelines["azure"]["cloud"] == "azure" and pipelines["azure"]["approved"] == [

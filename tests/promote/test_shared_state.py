@@ -253,8 +253,9 @@ def test_a_refusal_leaves_the_remotes_refs_as_they_were(
     a = clone(remote, tmp_path / "a")
     release = release_in(a, "d", capsys)
     refs = git(remote, "for-each-ref", "--format=%(refname) %(objectname)")
-    assert promote(a, release, "--to", "test") == 2  # dev first: not verified there
-    assert "not verified in dev" in capsys.readouterr().err
+    capsys.readouterr()
+    assert promote(a, release, "--to", "live") == 2  # approval, and staging's soak on the way
+    assert "requires approval" in capsys.readouterr().err
     assert git(remote, "for-each-ref", "--format=%(refname) %(objectname)") == refs, (
         "no lock taken and released: the state branch did not move"
     )

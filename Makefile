@@ -55,7 +55,7 @@ engine-lane: $(STAMP)
 	  echo "################################################################"; \
 	fi
 
-## bench: time and memory figures, written to bench/RESULTS.md
+## bench: issue 14's ratios beside their targets, time and memory figures, appended to bench/RESULTS.md
 bench: $(STAMP)
 	$(PY) -m bench
 

@@ -1,4 +1,7 @@
-"""Run every benchmark section and write bench/RESULTS.md with the machine's description."""
+"""Run every benchmark section and append them to bench/RESULTS.md, with the date and machine.
+
+``python -m bench ratios`` (or any section names) runs only those sections.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,15 @@ import importlib
 import os
 import platform
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 # Each module exposes run() -> str: a Markdown section with its own measured figures.
 SECTIONS = [
+    "bench.ratios",
     "bench.render",
-    "bench.cache",
     "bench.policy",
-    "bench.diff",
     "bench.promote",
     "bench.engine",
 ]
@@ -39,10 +42,12 @@ def machine() -> str:
 
 def main() -> int:
     only = sys.argv[1:]
+    started = time.perf_counter()
     parts = [
-        "# Benchmark results",
         "",
-        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"<!-- appended by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC -->",
+        f"# Benchmark run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
         f"Machine: {machine()}.",
         "",
     ]
@@ -51,9 +56,12 @@ def main() -> int:
             continue
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         parts.append(importlib.import_module(name).run())
+    parts.append(f"The whole run took {time.perf_counter() - started:.0f} s.\n")
     out = Path(__file__).parent / "RESULTS.md"
-    out.write_text("\n".join(parts) + "\n")
-    print(out.read_text())
+    text = "\n".join(parts) + "\n"
+    with out.open("a", encoding="utf-8") as results:
+        results.write(text)
+    print(text)
     return 0
 
 

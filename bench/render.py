@@ -1,8 +1,9 @@
 """Render benchmarks: one stage, all four, and one stage with 1, 10 and 50 services.
 
-*Cold* is the whole CLI (`python -m pipeline plan`) in a new process, imports included, as a
-user or CI runs it. *Warm* is a render from the already-started fork server (SDKs imported),
-which is what each further stage of a plan costs. Peak memory is the largest process's RSS.
+*Cold* is the whole CLI (`python -m pipeline plan --no-cache`) in a new process, imports
+included, as a user or CI runs it with nothing cached. *Warm* is a render from the
+already-started fork server (SDKs imported), which is what each further stage of a plan costs.
+Peak memory is the largest process's RSS.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _cold(*args: str) -> tuple[float, float]:
         script = (
             "import resource, subprocess, sys, time;"
             "t = time.perf_counter();"
-            f"r = subprocess.run([sys.executable, '-m', 'pipeline', 'plan', *{list(args)!r}],"
+            "r = subprocess.run([sys.executable, '-m', 'pipeline', 'plan', '--no-cache',"
+            f" *{list(args)!r}],"
             " stdout=subprocess.DEVNULL);"
             "d = time.perf_counter() - t;"
             "print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components import project
 from pipeline.cache import RenderCache
 from pipeline.parity import ParityReport, parity
 from pipeline.render import StageRender, render_stages
@@ -84,6 +86,28 @@ class Plan:
         return {"stacks": stacks, "parity": self.parity.to_json(), "exitCode": self.exit_code()}
 
 
+def clouds_hint(project_dir: Path, stacks_dir: Path, selected: list[str] | None) -> set[str]:
+    """The clouds the stages are on, read ahead of validation to warm the right SDKs: a line
+    scan of at most the loader's 256 KiB per file, never a YAML parse of unchecked input."""
+    cloud_key = re.escape(project.key("cloud", project_dir))
+    key = re.compile(rf"^\s*{cloud_key}:\s*[\'\"]?([A-Za-z0-9_-]+)", re.M)
+    files = (
+        [stacks_dir / f"Pulumi.{s}.yaml" for s in selected]
+        if selected
+        else sorted(stacks_dir.glob("Pulumi.*.yaml"))
+    )
+    clouds = set()
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                text = handle.read(256 * 1024).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        found = key.search(text)
+        clouds.add(found.group(1) if found else "aws")
+    return clouds or {"aws"}
+
+
 def make_plan(
     project_dir: Path,
     stacks_dir: Path,
@@ -98,9 +122,11 @@ def make_plan(
     ``progress(phase, stack, total)`` as each stage is rendered and checked; ``cache`` serves
     stages whose inputs have not changed since they were last rendered."""
     from pipeline.policy.check import check_stages, pack_for_plan, summary
+    from pipeline.render import start_fork_server
 
-    # The pack boots while the stage files load and the stages render: one pack process for
-    # the whole plan, stopped on the way out whatever happens (a bad stack file included).
+    # The SDK imports (the fork server) and the pack boot while the stage files load: one
+    # pack process for the whole plan, stopped on the way out whatever happens.
+    start_fork_server(clouds_hint(project_dir, stacks_dir, selected))
     with pack_for_plan(project_dir, enabled=policy) as pack:
         stages = load_stages(stacks_dir, selected)
         total = len(stages.configs)

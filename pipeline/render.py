@@ -220,6 +220,18 @@ def _render_json(project_dir: str, config: StackConfig) -> dict[str, Any]:
     return render_stage(project_dir, config).to_json()
 
 
+def start_fork_server(clouds: Iterable[str]) -> None:
+    """Start the fork server now, warming ``clouds``' SDKs, so the imports (most of a cold
+    plan) run while the caller loads the stage files and starts the policy pack. The first
+    render would start it anyway; a cloud left out is only imported later, by its stage."""
+    context = multiprocessing.get_context("forkserver")
+    os.environ.setdefault("STAGELINE_WARM", ",".join(sorted(set(clouds))))
+    context.set_forkserver_preload(PRELOAD)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def render_stages(
     project_dir: Path,
     configs: Iterable[StackConfig],

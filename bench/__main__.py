@@ -55,7 +55,12 @@ def main() -> int:
         if only and name.split(".")[-1] not in only:
             continue
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
-        parts.append(importlib.import_module(name).run())
+        section = time.perf_counter()
+        try:
+            parts.append(importlib.import_module(name).run())
+        except Exception as exc:  # one broken section must not lose the others' figures
+            parts += [f"## {name}", "", f"Did not run to the end: {type(exc).__name__}: {exc}", ""]
+        print(f"bench: {name} took {time.perf_counter() - section:.0f} s", file=sys.stderr)
     parts.append(f"The whole run took {time.perf_counter() - started:.0f} s.\n")
     out = Path(__file__).parent / "RESULTS.md"
     text = "\n".join(parts) + "\n"

@@ -15,20 +15,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
-from pipeline.render import render_stages
-from pipeline.stages import load_stages
-
 PROJECT = Path(__file__).resolve().parent.parent
-STACKS = PROJECT / "stacks"
 RUNS = 3
 
 
-def _cold(*args: str) -> tuple[float, float]:
+def _cold(*args: str, project: Path = PROJECT) -> tuple[float, float]:
     """Median seconds and peak RSS (MB) of `python -m pipeline plan ARGS` in a new process."""
     times, peaks = [], []
     # The CLI decides what to warm from the stacks it renders, as a user's run does.
@@ -45,7 +40,7 @@ def _cold(*args: str) -> tuple[float, float]:
         )
         out = subprocess.run(
             [sys.executable, "-c", script],
-            cwd=PROJECT,
+            cwd=project,
             env=env,
             capture_output=True,
             text=True,
@@ -58,37 +53,71 @@ def _cold(*args: str) -> tuple[float, float]:
     return statistics.median(times), max(peaks)
 
 
-def _services_stacks(count: int, root: Path) -> Path:
-    """A copy of stacks/ whose dev stage runs ``count`` services."""
-    target = root / f"stacks-{count}"
-    shutil.copytree(STACKS, target)
-    shutil.copy(PROJECT / "Pulumi.yaml", root / "Pulumi.yaml")
-    path = target / "Pulumi.dev.yaml"
-    doc = yaml.safe_load(path.read_text())
-    names = [f"svc{i:02d}" for i in range(count)]
-    doc["config"]["stageline:shape"] = {
-        "services": {n: {"port": 8080, "healthPath": "/healthz"} for n in names}
-    }
-    doc["config"]["stageline:images"] = {
-        n: f"ghcr.io/stageline/{n}@sha256:{hashlib.sha256(n.encode()).hexdigest()}" for n in names
-    }
-    doc["config"]["stageline:scale"] = {"logRetentionDays": 14}
-    path.write_text(yaml.safe_dump(doc))
-    return target
-
-
-def _warm(stacks_dir: Path, stacks: list[str]) -> tuple[float, int]:
-    stages = load_stages(stacks_dir, stacks)
-    times, count = [], 0
-    for _ in range(RUNS):
+# Renders from a warm fork server, in a new process whose blueprint is the project's own.
+WARM = """
+import statistics, sys, time
+from pathlib import Path
+project = Path(sys.argv[1])
+sys.path.insert(0, str(project))
+from pipeline.render import render_stages
+from pipeline.stages import load_stages
+if __name__ == "__main__":
+    configs = load_stages(project / "stacks", sys.argv[2:]).configs.values()
+    render_stages(project, configs)
+    times = []
+    for _ in range({runs}):
         start = time.perf_counter()
-        renders = render_stages(PROJECT, stages.configs.values())
+        renders = render_stages(project, configs)
         times.append(time.perf_counter() - start)
-        errors = [r.error for r in renders.values() if r.error]
-        if errors:
-            raise RuntimeError(errors[0])
-        count = sum(1 for r in renders.values() for x in r.resources if x["custom"])
-    return statistics.median(times), count
+    errors = [r.error for r in renders.values() if r.error]
+    if errors:
+        raise SystemExit(errors[0])
+    count = sum(1 for r in renders.values() for x in r.resources if x["custom"])
+    print(statistics.median(times), count)
+"""
+
+
+def _warm(stacks: list[str], project: Path = PROJECT) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory(prefix="stageline-bench-") as tmp:
+        script = Path(tmp) / "warm.py"
+        script.write_text(WARM.format(runs=RUNS))
+        out = subprocess.run(
+            [sys.executable, str(script), str(project), *stacks],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    return float(out[-2]), int(out[-1])
+
+
+COPIED = ("Pulumi.yaml", "blueprint.yaml", "__main__.py", "components", "pipeline", "policies")
+
+
+def _services_project(count: int, root: Path) -> Path:
+    """A copy of the project whose blueprint declares ``count`` services (dev has an image for
+    each): services are the blueprint's, not a stack file's."""
+    target = root / f"project-{count}"
+    target.mkdir()
+    for name in (*COPIED, "stacks"):
+        source = PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target / name)
+    names = [f"svc{i:02d}" for i in range(count)]
+    blueprint = yaml.safe_load((target / "blueprint.yaml").read_text())
+    template = next(iter(blueprint["services"].values()))
+    blueprint["services"] = {n: dict(template) for n in names}
+    (target / "blueprint.yaml").write_text(yaml.safe_dump(blueprint, sort_keys=False))
+    path = target / "stacks" / "Pulumi.dev.yaml"
+    doc = yaml.safe_load(path.read_text())
+    images = next(k for k in doc["config"] if k.endswith(":images"))
+    doc["config"][images] = {
+        n: f"ghcr.io/example/{n}@sha256:{hashlib.sha256(n.encode()).hexdigest()}" for n in names
+    }
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return target
 
 
 def run() -> str:
@@ -102,17 +131,14 @@ def run() -> str:
         "| case | resources | cold CLI (s) | warm render (s) | peak RSS (MB) |",
         "|---|---|---|---|---|",
     ]
-    # Start the fork server warm for every substrate measured below.
-    os.environ["STAGELINE_WARM"] = "aws,azure,docker"
-    render_stages(PROJECT, load_stages(STACKS, ["dev"]).configs.values())
     one_cold, one_peak = _cold("--stack", "dev")
-    one_warm, one_count = _warm(STACKS, ["dev"])
+    one_warm, one_count = _warm(["dev"])
     rows.append(
         f"| one stage (dev) | {one_count} | {one_cold:.2f} | {one_warm:.2f} | {one_peak:.0f} |"
     )
     pipeline = ["dev", "test", "staging", "live"]
     all_cold, all_peak = _cold(*[a for s in pipeline for a in ("--stack", s)])
-    all_warm, all_count = _warm(STACKS, pipeline)
+    all_warm, all_count = _warm(pipeline)
     rows.append(f"| four stages | {all_count} | {all_cold:.2f} | {all_warm:.2f} | {all_peak:.0f} |")
     for label, stacks in (
         ("one Azure stage (azure-dev)", ["azure-dev"]),
@@ -120,13 +146,13 @@ def run() -> str:
         ("local Docker stage", ["local"]),
     ):
         cold, peak = _cold(*[a for s in stacks for a in ("--stack", s)])
-        warm, count = _warm(STACKS, stacks)
+        warm, count = _warm(stacks)
         rows.append(f"| {label} | {count} | {cold:.2f} | {warm:.2f} | {peak:.0f} |")
     with tempfile.TemporaryDirectory() as tmp:
         for count in (1, 10, 50):
-            stacks_dir = _services_stacks(count, Path(tmp))
-            cold, peak = _cold("--stack", "dev", "--stacks-dir", str(stacks_dir))
-            warm, resources = _warm(stacks_dir, ["dev"])
+            project = _services_project(count, Path(tmp))
+            cold, peak = _cold("--stack", "dev", project=project)
+            warm, resources = _warm(["dev"], project)
             rows.append(
                 f"| dev with {count} services | {resources} | {cold:.2f} | {warm:.2f} |"
                 f" {peak:.0f} |"

@@ -296,33 +296,10 @@ def _promote_with(
         stacks_dir,
     )
     if args.rehearse:
-        from pipeline.promote.rehearsal import rehearse
-
         try:
-            report = rehearse(
-                PROJECT_DIR,
-                stacks_dir,
-                state,
-                definition,
-                request,
-                policy=policy,
-                events=events,
-            )
-        except (PromotionError, StateError) as exc:
-            return _fail(f"--rehearse: {exc}")
-        if args.json:
-            code = report.exit_code()
-            rehearsal = {k: v for k, v in report.to_json().items() if k != "exitCode"}
-            contract.result(
-                "promote",
-                code,
-                _rehearsal_message(report),
-                outcome="blocked" if code else "rehearsed",
-                rehearsal=rehearsal,
-            )
-        else:
-            print(report.markdown())
-        return report.exit_code()
+            return _rehearse(args, state, stacks_dir, definition, request, policy, events)
+        finally:
+            _prune_worktrees(state)  # a rehearsal checks out the records and the release too
     confirm = _confirm_on_terminal if sys.stdin.isatty() and not args.json else None
     try:
         deployer, verify = _deployer(args, state, stacks_dir, state_dir)
@@ -366,6 +343,44 @@ def _copier(args: argparse.Namespace) -> Any:
     from pipeline.promote.images import Skopeo
 
     return None if args.deployer == "offline" else Skopeo()
+
+
+def _rehearse(
+    args: argparse.Namespace,
+    state: PromotionState,
+    stacks_dir: Path,
+    definition: PipelineFile,
+    request: Request,
+    policy: Any,
+    events: JsonLines | Progress,
+) -> int:
+    from pipeline.promote.rehearsal import rehearse
+
+    try:
+        report = rehearse(
+            PROJECT_DIR,
+            stacks_dir,
+            state,
+            definition,
+            request,
+            policy=policy,
+            events=events,
+        )
+    except (PromotionError, StateError) as exc:
+        return _fail(f"--rehearse: {exc}")
+    if args.json:
+        code = report.exit_code()
+        rehearsal = {k: v for k, v in report.to_json().items() if k != "exitCode"}
+        contract.result(
+            "promote",
+            code,
+            _rehearsal_message(report),
+            outcome="blocked" if code else "rehearsed",
+            rehearsal=rehearsal,
+        )
+    else:
+        print(report.markdown())
+    return report.exit_code()
 
 
 def _prune_worktrees(state: PromotionState) -> None:

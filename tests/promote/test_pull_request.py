@@ -9,6 +9,7 @@ pullRequest``); ``dev`` stays direct.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pipeline.cli import main
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, EXIT_PROPOSED
 from pipeline.record.state import GitState
+from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.gitrepos import clone, commit_change, git, seed_remote
@@ -76,10 +79,10 @@ def cli(repo: Path, *args: str) -> int:
     return main([*args, "--repo", str(repo)])
 
 
-def release(repo: Path) -> str:
-    pairs = [f"--image={s}={i}" for s, i in images("e").items()]
+def release(repo: Path, seed: str = "e") -> str:
+    pairs = [f"--image={s}={i}" for s, i in images(seed).items()]
     assert cli(repo, "release", "create", *pairs) == EXIT_OK
-    return GitState(repo).releases.all()[-1].id
+    return next(r.id for r in GitState(repo).releases.all() if r.images == images(seed))
 
 
 def offline(repo: Path, release_id: str, *args: str) -> int:
@@ -114,6 +117,28 @@ def status(repo: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str
     assert cli(repo, "status", "--offline", "--json") == EXIT_OK
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     return {e["stack"]: e for e in events if e["event"] == "stage"}
+
+
+def record_commit(repo: Path, stack: str) -> str:
+    record = GitState(repo).stage_record(stack)
+    assert record is not None
+    return str(record["recordCommit"])
+
+
+def drift_checkout(repo: Path, stack: str) -> str:
+    """Run drift.yml's own "check out what the stage runs" script in ``repo``; its output."""
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/drift.yml").read_text())
+    steps = [s for job in doc["jobs"].values() for s in job["steps"]]
+    script = next(s["run"] for s in steps if s.get("name", "").startswith("Check out what"))
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=repo,
+        env={**os.environ, "STACK": stack},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
 
 
 def merge(remote: Path, where: Path, who: tuple[str, str], release_id: str) -> str:
@@ -152,6 +177,8 @@ def test_a_reviewers_merge_approves_and_ci_deploys_it(
     merged = merge(remote, tmp_path / "reviewer", REVIEWER, rid)
     ci = person(clone(remote, tmp_path / "ci"), CI)
     assert status(ci, capsys)["test"]["runs"] == "bootstrap", "merged is not deployed"
+    drift = clone(remote, tmp_path / "drift")
+    assert "records no deployment yet" in drift_checkout(drift, "test"), "drift previews main"
     capsys.readouterr()
     assert offline(ci, rid, "--to", "test", "--merged") == EXIT_OK, capsys.readouterr().err
 
@@ -167,6 +194,8 @@ def test_a_reviewers_merge_approves_and_ci_deploys_it(
         "identities": "git",
     }
     assert cli(ci, "ledger", "verify") == EXIT_OK
+    assert f'"release": "{rid}"' in drift_checkout(drift, "test")
+    assert git(drift, "rev-parse", "HEAD") == record_commit(ci, "test")
     git(ci, "fetch", "-q", "origin", "stages/test")
     history = git(ci, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
     assert history[1] == merged, "the record's history keeps the reviewed merge"
@@ -204,6 +233,36 @@ def test_a_self_merge_is_refused_and_writes_nothing(
     assert fake(ci, rid, "--to", "test", *forge) == EXIT_OK
     assert fake_cloud.runs("test") == rid
     assert GitState(ci).stage_record("test")["review"]["identities"] == "forge"  # type: ignore[index]
+
+
+def test_a_merge_waiting_to_be_deployed_does_not_change_what_the_stage_runs(
+    remote: Path, tmp_path: Path, fake_cloud: FileDeployer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    author, first = setup(remote, tmp_path)
+    assert fake(author, first, "--to", "dev") == EXIT_OK
+    assert fake(author, first, "--to", "test") == EXIT_PROPOSED
+    merge(remote, tmp_path / "reviewer-1", REVIEWER, first)
+    assert fake(author, first, "--to", "test", "--merged") == EXIT_OK
+    deployed = record_commit(author, "test")
+
+    second = release(author, "f")
+    assert fake(author, second, "--to", "dev") == EXIT_OK
+    capsys.readouterr()
+    assert fake(author, second, "--to", "test") == EXIT_PROPOSED
+    assert "was proposed already" not in capsys.readouterr().err
+    merged = merge(remote, tmp_path / "reviewer-2", REVIEWER, second)
+    # Merged, not deployed: the record, status and drift still say the first release.
+    rows = status(author, capsys)
+    assert rows["test"]["runs"] == first and rows["test"]["record"]["pendingMerge"] == merged
+    drift = clone(remote, tmp_path / "drift")
+    assert f'"release": "{first}"' in drift_checkout(drift, "test")
+    assert git(drift, "rev-parse", "HEAD") == deployed
+    assert cli(author, "ledger", "verify") == EXIT_OK, "a reviewed merge verifies"
+    # A second proposal while a merge waits is refused: deploy the merge first.
+    assert fake(author, second, "--to", "test") == EXIT_INVALID
+    assert "not deployed yet" in capsys.readouterr().err
+    assert fake(author, second, "--to", "test", "--merged") == EXIT_OK
+    assert fake_cloud.runs("test") == second
 
 
 def test_a_release_that_is_not_eligible_is_not_proposed(

@@ -41,6 +41,8 @@ class Replacement:
     paths: frozenset[str]
     stateful: bool
     source: str
+    checked: str = ""
+    """``owner/repo@commit`` whose resource file the flags were read from, or ``recalled``."""
 
 
 def table_file(substrate: str) -> Path:
@@ -59,6 +61,7 @@ def tables() -> Mapping[str, Replacement]:
                 frozenset(entry.get("replaceOnChanges") or ()),
                 bool(entry.get("stateful", False)),
                 str(entry.get("source", "")),
+                str(entry.get("checked", "")),
             )
     return out
 

@@ -98,6 +98,44 @@ def test_every_table_names_its_provenance(substrate: str) -> None:
         assert entry.source, f"{token}: no source"
 
 
+# What a release (new digests) or a scale key changes on AWS: these entries must be read from
+# the provider's source, not recalled.
+RELEASE_AND_SCALE_TYPES = (
+    "aws:ecs/taskDefinition:TaskDefinition",
+    "aws:ecs/service:Service",
+    "aws:appautoscaling/target:Target",
+    "aws:lb/targetGroup:TargetGroup",
+    "aws:lb/listenerRule:ListenerRule",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:ecr/repository:Repository",
+)
+_CHECKED = re.compile(r"^hashicorp/terraform-provider-aws@[0-9a-f]{8,40}( \(.+\))?$")
+
+
+def test_every_aws_entry_says_where_its_flags_were_read() -> None:
+    """Each AWS type names the commit of terraform-provider-aws its resource file was read at
+    (and the file, ``source``), or says ``recalled``; release and scale types are read."""
+    problems = []
+    for token, entry in replacement.tables().items():
+        if not token.startswith("aws:"):
+            continue
+        if not entry.source.startswith("internal/service/") or not entry.source.endswith(".go"):
+            problems.append(f"{token}: source {entry.source!r} is not a resource file")
+        if entry.checked != "recalled" and not _CHECKED.match(entry.checked):
+            problems.append(f"{token}: checked {entry.checked!r} is neither a commit nor recalled")
+    for token in RELEASE_AND_SCALE_TYPES:
+        if not _CHECKED.match(replacement.tables()[token].checked):
+            problems.append(f"{token}: a release or scale type must be read from source")
+    assert not problems, problems
+    assert replacement.provenance("aws").get("checked"), "the table explains its checked field"
+
+
+def test_a_new_deployment_controller_replaces_the_ecs_service() -> None:
+    # deployment_controller.type is ForceNew (internal/service/ecs/service.go).
+    assert replaces("aws:ecs/service:Service", ["inputs.deploymentController.type"])
+    assert not replaces("aws:ecs/service:Service", ["inputs.taskDefinition", "desiredCount"])
+
+
 def test_every_rendered_custom_type_is_in_a_table() -> None:
     renders = render(STACKS_DIR, "dev", "azure-dev", "local")  # one stage per substrate
     rendered = {r["type"] for stage in renders.values() for r in stage.resources if r.get("custom")}

@@ -151,3 +151,39 @@ def test_every_emitted_aws_type_has_a_terraform_type() -> None:
         "rule": [{"abort_incomplete_multipart_upload": [{"days_after_initiation": 7}]}],
         "tags": {"A": "b"},
     }
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """name -> version of every ``name==version`` line (names compared as pip normalizes)."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{path.name}: {line!r} is not pinned to one version"
+            pins[_normal(name)] = version
+    return pins
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def test_checkovs_virtualenv_is_exactly_the_lock() -> None:
+    """Every distribution in Checkov's virtualenv is pinned in tools/checkov-constraints.txt at
+    the version installed, and Checkov itself is the version checkov-requirements.txt names."""
+    tools = PROJECT_DIR / "tools"
+    constraints = _pins(tools / "checkov-constraints.txt")
+    wanted = _pins(tools / "checkov-requirements.txt")
+    python = Path(_checkov()).parent / "python"
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json", "--exclude", "pip", "--exclude",
+         "setuptools", "--disable-pip-version-check"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    installed = {_normal(d["name"]): d["version"] for d in json.loads(listed.stdout)}
+    unpinned = sorted(set(installed) - set(constraints))
+    moved = sorted(n for n in installed if n in constraints and installed[n] != constraints[n])
+    assert not unpinned and not moved, f"not in the lock: {unpinned}; other versions: {moved}"
+    for name, version in wanted.items():
+        assert installed.get(name) == version == constraints[name], name

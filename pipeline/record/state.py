@@ -448,9 +448,18 @@ class GitState:
         if raw is None:
             return [f"{at}: no {record_file}; not a stage record"]
         try:
-            after = json.loads(raw).get("after") or {}
-        except ValueError:
+            record = json.loads(raw)
+            after = record.get("after") or {}
+        except (ValueError, AttributeError):
             return [f"{at}: its record is not JSON"]
+        if "proposal" in record:
+            back = named[-1][:12] if named else "the commit before it"
+            return [
+                f"{at}: carries a proposal but is not a merge commit of it onto the stage's"
+                " record (a squash or rebase merge, or a proposal changed after it was"
+                f" proposed); put stages/{stack} back to {back}, propose again and merge it"
+                " with a merge commit"
+            ]
         seq = after.get("seq")
         if (
             not isinstance(seq, int)

@@ -282,3 +282,35 @@ def test_a_release_that_is_not_eligible_is_not_proposed(
     assert re.search(r"soaked in dev since .*; \d+ of 60 min left", capsys.readouterr().err)
     assert remote_refs(remote) == before, "nothing proposed"
     assert not any(ref.startswith("refs/heads/promotions/") for ref in before)
+
+
+@pytest.mark.parametrize("how", ["edited", "squashed"])
+def test_a_proposal_changed_or_squashed_on_its_way_in_is_refused(
+    remote: Path,
+    tmp_path: Path,
+    fake_cloud: FileDeployer,
+    capsys: pytest.CaptureFixture[str],
+    how: str,
+) -> None:
+    author, rid = setup(remote, tmp_path)
+    assert fake(author, rid, "--to", "dev") == EXIT_OK
+    assert fake(author, rid, "--to", "test") == EXIT_PROPOSED
+    reviewer = person(clone(remote, tmp_path / "reviewer"), REVIEWER)
+    as_person(reviewer, "checkout", "-q", "-b", "stages/test", "origin/stages/test")
+    proposal = f"origin/promotions/test/{rid}"
+    if how == "edited":  # one more commit on the proposal's branch, then a merge commit
+        as_person(reviewer, "checkout", "-q", "-b", "edited", proposal)
+        (reviewer / "__main__.py").write_text("# not what was proposed\n")
+        as_person(reviewer, "commit", "-q", "-am", "sneak a change in")
+        as_person(reviewer, "checkout", "-q", "stages/test")
+        as_person(reviewer, "merge", "-q", "--no-ff", "-m", "approve", "edited")
+    else:  # GitHub's "squash and merge": one commit, no proposal parent
+        as_person(reviewer, "merge", "-q", "--squash", proposal)
+        as_person(reviewer, "commit", "-q", "-m", "approve (squashed)")
+    as_person(reviewer, "push", "-q", "origin", "stages/test")
+    ci = person(clone(remote, tmp_path / "ci"), CI)
+    capsys.readouterr()
+    assert fake(ci, rid, "--to", "test", "--merged") == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "carries a proposal but is not a merge commit of it" in err, err
+    assert fake_cloud.runs("test") == "bootstrap", "nothing deployed"

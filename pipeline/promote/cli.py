@@ -338,11 +338,12 @@ def _promote_with(
 
 
 def _copier(args: argparse.Namespace) -> Any:
-    """skopeo copies each release image into a real stage's registry before its preview; the
-    offline deployer's registries are the renderer's, so nothing is copied there."""
-    from pipeline.promote.images import Skopeo
+    """Each release image is copied into a real stage's registry before its preview (skopeo, or
+    ``az acr import`` into Azure registries); the offline deployer's registries are the
+    renderer's, so nothing is copied there."""
+    from pipeline.promote.images import StageRegistries
 
-    return None if args.deployer == "offline" else Skopeo()
+    return None if args.deployer == "offline" else StageRegistries()
 
 
 def _rehearse(

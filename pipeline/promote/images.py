@@ -189,6 +189,75 @@ class Skopeo:
         return arrived
 
 
+# Azure Container Registry login servers (public cloud, China, US Government).
+ACR_SUFFIXES = (".azurecr.io", ".azurecr.cn", ".azurecr.us")
+
+
+def is_acr(repository: str) -> bool:
+    return repository.split("/", 1)[0].endswith(ACR_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class AcrImport:
+    """``az acr import``: the registry fetches the image itself (an Azure Resource Manager
+    operation), so it works although the blueprint's registries have public network access off
+    (their network rule set lets trusted Azure services through; docs/azure.md) and a CI runner
+    could not push to them.
+
+    The source is named by digest, and the import API copies that manifest ("specify an image by
+    sha256-based manifest digest", ImportSource.sourceImage, ACR REST API "Registries - Import
+    Image"). The registry cannot be read back from outside its network, so the arrival check is
+    the registry's own content addressing: the apps pull ``<registry>/<service>@<digest>``, which
+    resolves only if a manifest with exactly those bytes is stored, and ``up`` fails otherwise.
+    Credentials are az's own (``az login`` or the workflow's ``azure/login``).
+    """
+
+    binary: str = "az"
+    timeout: float = 900.0
+
+    def present(self, image: ImageCopy) -> bool:
+        return False  # not readable from outside the registry's network; the import is idempotent
+
+    def copy(self, image: ImageCopy) -> str:
+        host, _, repository = image.repository.partition("/")
+        what = f"az acr import {image.describe()}"
+        if shutil.which(self.binary) is None:
+            raise CopyError(f"{what}: the Azure CLI ({self.binary}) is not installed")
+        command = [
+            self.binary, "acr", "import",
+            "--name", host.split(".", 1)[0],
+            "--source", image.source,
+            "--image", f"{repository}:{image.tag}",
+            "--force",  # the content-addressed tag may exist already, with these very bytes
+            "--only-show-errors",
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise CopyError(f"{what}: timed out after {self.timeout:.0f} s") from None
+        if done.returncode != 0:
+            detail = done.stderr.decode(errors="replace").strip().splitlines()
+            raise CopyError(f"{what}: {detail[-1] if detail else f'exit {done.returncode}'}")
+        return image.digest
+
+
+@dataclass(frozen=True)
+class StageRegistries:
+    """The copier promotion uses: ``az acr import`` into Azure registries, skopeo elsewhere."""
+
+    skopeo: Skopeo = Skopeo()
+    acr: AcrImport = AcrImport()
+
+    def _for(self, image: ImageCopy) -> Copier:
+        return self.acr if is_acr(image.repository) else self.skopeo
+
+    def present(self, image: ImageCopy) -> bool:
+        return self._for(image).present(image)
+
+    def copy(self, image: ImageCopy) -> str:
+        return self._for(image).copy(image)
+
+
 def copy_to_stage(
     copies: Sequence[ImageCopy], copier: Copier, progress: Callable[[str], None]
 ) -> list[str]:

@@ -229,3 +229,105 @@ def test_the_cli_copies_with_registry_settings_from_the_environment(
     assert [e["status"] for e in copy] == ["started", "completed"], copy
     for service, image in pushed.items():
         assert serves(stages.host, f"dev/registry-{service}", image.rsplit("@", 1)[1])
+
+
+# A stand-in for the Azure CLI's `az acr import`, with the behaviour of the real operation (ACR
+# REST API "Registries - Import Image": the registry fetches the source, named by digest, and
+# stores it under the target tag; a source that does not exist fails the import). The "registry"
+# is the loopback stages' registry; the call is logged so the test sees the command line.
+FAKE_AZ = """#!{python}
+import json, os, subprocess, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_AZ_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if args[:2] != ["acr", "import"]:
+    sys.exit("az: only 'acr import' is stood in for")
+opts = dict(zip(args[2::2], args[3::2]))
+done = subprocess.run(
+    ["skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false",
+     "--dest-tls-verify=false", "docker://" + opts["--source"],
+     "docker://" + os.environ["FAKE_ACR_HOST"] + "/" + opts["--image"]],
+    capture_output=True, text=True)
+if done.returncode:
+    sys.exit("ERROR: (InvalidParameters) Operation registries-import failed: "
+             + done.stderr.strip().splitlines()[-1])
+"""
+
+
+class AcrDeployer(FileDeployer):
+    """The fake cloud as an Azure stage: one repository per service in the stage's ACR."""
+
+    def outputs(self, stack: str) -> Mapping[str, Any]:
+        urls = {s: f"{stack.replace('-', '')}cr.azurecr.io/{s}" for s in SERVICES}
+        return {**super().outputs(stack), "repositoryUrls": urls}
+
+
+@pytest.fixture
+def fake_az(registries, tmp_path, monkeypatch) -> Path:
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    az = bin_dir / "az"
+    az.write_text(FAKE_AZ.replace("{python}", sys.executable), encoding="utf-8")
+    az.chmod(0o755)
+    log = tmp_path / "az.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_AZ_LOG", str(log))
+    monkeypatch.setenv("FAKE_ACR_HOST", registries[1].host)
+    return log
+
+
+def test_azure_stages_import_the_images_with_az_acr_import(
+    registries, pushed, stacks_copy, state_dir, health, fake_az
+):
+    """An Azure registry has public network access off: the copy is the registry's own import
+    (an ARM operation), by digest, under the content-addressed tag."""
+    from pipeline.promote.images import StageRegistries
+
+    _, stages = registries
+    cloud = AcrDeployer(stacks_copy, state_dir, health.url)
+    _runs_from(cloud, registries[0])
+    health.deployer = cloud
+    release = _release(state_dir, pushed)
+    orchestrator = Orchestrator(
+        cloud,
+        load_pipeline(stacks_copy),
+        state_dir,
+        verify=HealthCheck(timeout=0.6, interval=0.05),
+        services=frozenset(SERVICES),
+        images=StageRegistries(skopeo=LOCAL),
+    )
+    outcome = orchestrator.promote(Request(release, "dev"))
+    assert outcome.code == 0, outcome.message
+    calls = [json.loads(line) for line in fake_az.read_text().splitlines()]
+    digest = pushed["api"].rsplit("@", 1)[1]
+    assert calls[0] == [
+        "acr", "import", "--name", "devcr", "--source", pushed["api"],
+        "--image", f"api:{digest.replace(':', '-')}", "--force", "--only-show-errors",
+    ]  # fmt: skip
+    for service, image in pushed.items():
+        assert serves(stages.host, service, image.rsplit("@", 1)[1]), service
+
+
+def test_a_failed_acr_import_stops_before_the_preview(
+    registries, pushed, stacks_copy, state_dir, health, fake_az
+):
+    from pipeline.promote.images import StageRegistries
+
+    cloud = AcrDeployer(stacks_copy, state_dir, health.url)
+    _runs_from(cloud, registries[0])
+    health.deployer = cloud
+    missing = pushed["api"].rsplit("@", 1)[0] + "@sha256:" + "0" * 64
+    release = _release(state_dir, pushed | {"api": missing})
+    outcome = Orchestrator(
+        cloud,
+        load_pipeline(stacks_copy),
+        state_dir,
+        services=frozenset(SERVICES),
+        images=StageRegistries(skopeo=LOCAL),
+    ).promote(Request(release, "dev"))
+    assert (outcome.code, outcome.outcome) == (1, "stopped"), outcome.message
+    assert outcome.message.startswith("dev: image copy failed: az acr import api: ")
+    assert "registries-import failed" in outcome.message and "\n" not in outcome.message
+    assert "dev:preview" not in cloud.read()["calls"]

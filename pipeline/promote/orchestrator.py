@@ -781,7 +781,8 @@ class Orchestrator:
             promotion,
             kind,
             walk.approver,
-            walk.review,
+            # The merge reviewed the walk's release, not the one a failed stage returns to.
+            walk.review if target.release == walk.release.id else None,
         )
 
     def _rollback(self, walk: Walk, promotion: str, stage: Stage, why: str) -> Outcome:

@@ -314,3 +314,22 @@ def test_a_proposal_changed_or_squashed_on_its_way_in_is_refused(
     err = capsys.readouterr().err
     assert "carries a proposal but is not a merge commit of it" in err, err
     assert fake_cloud.runs("test") == "bootstrap", "nothing deployed"
+
+
+def test_a_reviewed_release_that_fails_verification_is_rolled_back_without_its_review(
+    remote: Path, tmp_path: Path, fake_cloud: FileDeployer
+) -> None:
+    author, rid = setup(remote, tmp_path)
+    assert fake(author, rid, "--to", "dev") == EXIT_OK
+    assert fake(author, rid, "--to", "test") == EXIT_PROPOSED
+    merged = merge(remote, tmp_path / "reviewer", REVIEWER, rid)
+    fake_cloud.set_fault("test", "verify", f"wrong-version:{rid}")
+    assert fake(author, rid, "--to", "test", "--merged") == 1  # stopped: rolled back
+    assert fake_cloud.runs("test") == "bootstrap"
+    record = GitState(author).stage_record("test")
+    assert record is not None and record["release"] == "bootstrap" and record["kind"] == "rollback"
+    assert "review" not in record, "the merge reviewed the release, not the rollback"
+    git(author, "fetch", "-q", "origin", "stages/test")
+    history = git(author, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
+    assert merged in history
+    assert cli(author, "ledger", "verify") == EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -103,3 +104,28 @@ def test_a_merged_proposal_is_deployed_with_the_reviewer_from_the_pull_request()
     assert "/reviews" in read and "merged_by" in read and "github.actor" not in read
     run = next(s["run"] for s in doc["jobs"]["deploy"]["steps"] if "promote" in s.get("run", ""))
     assert "--merged" in run and '--reviewer "$REVIEWER"' in run and "${{" not in run
+
+
+def test_deploy_reads_which_pipelines_approve_and_which_propose(tmp_path: Path) -> None:
+    """Runs deploy.yml's own "read the pipelines" script against stacks/pipeline.yaml."""
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
+    script = next(s["run"] for s in doc["jobs"]["stages"]["steps"] if s.get("id") == "read")
+    output = tmp_path / "output"
+    done = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=PROJECT_DIR,
+        env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert [p["pipeline"] for p in json.loads(values["pipelines"])] == ["aws", "azure"]
+    assert [p["pipeline"] for p in json.loads(values["approved"])] == ["aws", "azure"]
+    assert json.loads(values["proposed"]) == [], "no stage is promoted by pull request here"
+    jobs = doc["jobs"]
+    assert jobs["live"]["if"] == "needs.stages.outputs.approved != '[]'"
+    assert "outputs.approved" in jobs["live"]["strategy"]["matrix"]["pipeline"]
+    assert "outputs.proposed" in jobs["propose"]["strategy"]["matrix"]["pipeline"]

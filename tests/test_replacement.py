@@ -108,6 +108,7 @@ RELEASE_AND_SCALE_TYPES = (
     "aws:lb/listenerRule:ListenerRule",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:ecr/repository:Repository",
+    "aws:rds/instance:Instance",
 )
 _CHECKED = re.compile(r"^hashicorp/terraform-provider-aws@[0-9a-f]{8,40}( \(.+\))?$")
 
@@ -128,6 +129,12 @@ def test_every_aws_entry_says_where_its_flags_were_read() -> None:
             problems.append(f"{token}: a release or scale type must be read from source")
     assert not problems, problems
     assert replacement.provenance("aws").get("checked"), "the table explains its checked field"
+
+
+def test_a_new_identifier_replaces_the_database() -> None:
+    # identifier and identifier_prefix are ForceNew (internal/service/rds/instance.go).
+    assert replaces("aws:rds/instance:Instance", ["inputs.identifier"])
+    assert not replaces("aws:rds/instance:Instance", ["inputs.instanceClass", "inputs.multiAz"])
 
 
 def test_a_new_deployment_controller_replaces_the_ecs_service() -> None:

@@ -109,6 +109,8 @@ RELEASE_AND_SCALE_TYPES = (
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:ecr/repository:Repository",
     "aws:rds/instance:Instance",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:lb/loadBalancer:LoadBalancer",
 )
 _CHECKED = re.compile(r"^hashicorp/terraform-provider-aws@[0-9a-f]{8,40}( \(.+\))?$")
 

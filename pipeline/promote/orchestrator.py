@@ -223,13 +223,19 @@ class Orchestrator:
             )
         view = self.view()
         unfinished = view.unfinished(name)
-        if (
+        same = (
             unfinished is not None
             and unfinished.release == release.id
             and unfinished.target == request.target
             and unfinished.rollback == request.rollback
-            and (request.merged or not by_pull_request)
-        ):
+        )
+        if same and by_pull_request and not request.merged:
+            raise PromotionError(
+                f"refused, nothing proposed:\n  the deployment of the merged proposal of"
+                f" {release.id} to {request.target} was interrupted: run `promote {release.id}"
+                f" --to {request.target} --merged` to resume it"
+            )
+        if unfinished is not None and same:
             walk_stages = [pipeline.stages[order.index(s)] for s in self._walk_of(unfinished)]
             start = self._start_of(unfinished)
             return Walk(

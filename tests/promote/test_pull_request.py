@@ -333,3 +333,26 @@ def test_a_reviewed_release_that_fails_verification_is_rolled_back_without_its_r
     history = git(author, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
     assert merged in history
     assert cli(author, "ledger", "verify") == EXIT_OK
+
+
+def test_an_interrupted_deployment_of_a_merge_resumes_with_merged_only(
+    remote: Path, tmp_path: Path, fake_cloud: FileDeployer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.promote.fakes import SimulatedCrash
+
+    author, rid = setup(remote, tmp_path)
+    assert fake(author, rid, "--to", "dev") == EXIT_OK
+    assert fake(author, rid, "--to", "test") == EXIT_PROPOSED
+    merged = merge(remote, tmp_path / "reviewer", REVIEWER, rid)
+    fake_cloud.set_fault("test", "up", "crash")
+    with pytest.raises(SimulatedCrash):  # dies in the middle of up
+        fake(author, rid, "--to", "test", "--merged")
+    fake_cloud.set_fault("test", "up", None)
+    capsys.readouterr()
+    assert fake(author, rid, "--to", "test") == EXIT_INVALID, "not proposed again"
+    assert "--merged` to resume it" in capsys.readouterr().err
+    assert fake(author, rid, "--to", "test", "--merged") == EXIT_OK
+    record = GitState(author).stage_record("test")
+    assert record is not None and record["release"] == rid
+    assert record["review"]["merge"] == merged and record["approver"].startswith("Rita")
+    assert any(e.get("step") == "resume" for e in GitState(author).entries())

@@ -238,7 +238,9 @@ def rehearse(
             gates = []
             for verdict in planned.verdicts[stack]:
                 outcome = verdict.outcome
-                if verdict.gate == "approval" and not verdict.ok:
+                if verdict.outcome == "propose":
+                    outcome = "by pull request"  # promote proposes it; a reviewer's merge approves
+                elif verdict.gate == "approval" and not verdict.ok:
                     outcome = "needs approval"
                 elif verdict.gate == "soak" and not verdict.ok:
                     outcome = "hold"

@@ -84,6 +84,33 @@ def test_approval(stage, auto, approver, outcome, says):
     assert (verdict.outcome, says in verdict.reason) == (outcome, True), verdict
 
 
+@pytest.mark.parametrize(
+    ("auto", "approver", "reviewer", "outcome", "says"),
+    [
+        (False, None, None, "propose", "promoted by pull request"),
+        (True, None, None, "propose", "promoted by pull request"),  # autoPromote does not skip it
+        (False, "alice", None, "propose", "promoted by pull request"),  # --approver is no review
+        (False, None, "rita", "ok", "approved by rita (merged its pull request)"),
+    ],
+)
+def test_approval_of_a_stage_promoted_by_pull_request(auto, approver, reviewer, outcome, says):
+    stage = Stage(stack="live", approval="required", auto_promote=True, promotion="pullRequest")
+    verdict = approval_verdict(stage, auto, approver, reviewer)
+    assert (verdict.outcome, says in verdict.reason) == (outcome, True), verdict
+
+
+def test_the_planner_proposes_a_pull_request_stage_and_asks_no_confirmation():
+    from pipeline.promote.planner import plan_walk
+
+    pipeline = Pipeline(stages=(Stage(stack="dev"), Stage(stack="live", promotion="pullRequest")))
+    view = LedgerView([verify("dev", "r-2", "completed", 5)])
+    planned = plan_walk(pipeline, "live", "r-2", lambda s: "r-1", view, {}, NOW)
+    assert [s.stack for s in planned.proposals()] == ["live"]
+    assert planned.approvals_needed() == [] and planned.problems() == []
+    reviewed = plan_walk(pipeline, "live", "r-2", lambda s: "r-1", view, {}, NOW, reviewer="rita")
+    assert reviewed.proposals() == [] and reviewed.verdicts["live"][-1].ok
+
+
 def test_auto_promote_skips_required_approval_when_the_stage_allows_it():
     stage = Stage(stack="live", approval="required", auto_promote=True)
     assert approval_verdict(stage, True, None).ok

@@ -30,7 +30,7 @@ class Binding:
     path: str
     """Flattened property path (glob), ``options.<name>`` for a resource option, or ``exists``."""
     source: str
-    """``scale:<key>`` (a key of stageline:scale) or ``identity:<field>``."""
+    """``scale:<key>`` (a key of <project>:scale) or ``identity:<field>``."""
 
     def matches(self, type_token: str, path: str) -> bool:
         return glob_match(type_token, self.type) and glob_match(path, self.path)

@@ -39,3 +39,21 @@ def name(project_dir: Path | str | None = None) -> str:
 def key(short: str, project_dir: Path | str | None = None) -> str:
     """A config key in the project's namespace: ``key("stage")`` -> ``<project>:stage``."""
     return f"{name(project_dir)}:{short}"
+
+
+def physical(*parts: str) -> str:
+    """A physical name that starts with the project's name: ``physical("dev", "api")``."""
+    return "-".join([name(), *parts])
+
+
+def database_user() -> str:
+    """The database's admin user, derived from the project's name.
+
+    RDS master user names are 1 to 16 letters, digits or underscores starting with a letter
+    (the strictest of the engines' rules in the RDS CreateDBInstance reference); a PostgreSQL
+    identifier takes the same characters, so one name serves AWS, Azure and Docker.
+    """
+    cleaned = "".join(c if c.isalnum() else "_" for c in name().lower() if c.isascii())
+    if not cleaned[:1].isalpha():
+        cleaned = f"u{cleaned}"
+    return cleaned[:16]

@@ -57,7 +57,9 @@ class SubstrateInfo:
     """(StageSpec) -> [(model path, expected)]: its scale vocabulary and limits, checked at load
     time with the rest of the spec."""
     refuses: Mapping[str, str] = field(default_factory=dict)
-    """Shape paths it cannot honour when true/set, with the reason (declared, never dropped)."""
+    """Shape paths it does not realise (``*`` matches one segment: ``services.*.port``), each
+    with the reason: declared, never silently dropped. Its ``checks`` refuse the values it
+    cannot run (Docker with ``encryption.atRest: true``, Azure with ARM64 images)."""
 
     def builder(self) -> Substrate:
         build: Substrate = _attr(self.build)

@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.diff.command",
     "pipeline.policy.command",
     "pipeline.promote.cli",
+    "pipeline.adopt",
 ]
 
 

@@ -12,10 +12,8 @@ from tests.conftest import by_type, edit_stack, render
 
 
 def _private_web(config: dict[str, Any]) -> None:
-    config.setdefault("stageline:shape", {})["services"] = {
-        "api": {"port": 8080, "healthPath": "/healthz"},
-        "web": {"port": 8080, "healthPath": "/healthz", "public": False},
-    }
+    services = config.setdefault("stageline:shape", {}).setdefault("services", {})
+    services.setdefault("web", {})["public"] = False  # laid over the blueprint's web
 
 
 def test_a_private_service_is_published_nowhere(stacks_copy: Path) -> None:

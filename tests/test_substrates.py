@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from components import substrates
-from components.bindings import Binding
+from components.bindings import Binding, glob_match
 from components.roles import ROLE_NAMES
 from tests.conftest import PROJECT_DIR, STACKS_DIR
 
@@ -57,12 +58,15 @@ def test_a_registration_is_complete(registered, name: str) -> None:
     if info.region_key is not None:
         assert info.region_key.split(":")[0] in info.namespaces
     for path, reason in info.refuses.items():
-        assert path.split(".")[0] in {"encryption", "logging", "network", "tls", "database"}
+        assert path.split(".")[0] in {
+            "encryption", "logging", "network", "tls", "database", "services"
+        }  # fmt: skip
         assert reason
 
 
 @pytest.fixture(scope="module")
-def plan(registered, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def conformance_stacks(registered, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped stacks plus one on the plain substrate, bound to the local stage."""
     stacks = tmp_path_factory.mktemp("conformance") / "stacks"
     shutil.copytree(STACKS_DIR, stacks)
     local = yaml.safe_load((stacks / "Pulumi.local.yaml").read_text())
@@ -81,6 +85,12 @@ def plan(registered, tmp_path_factory: pytest.TempPathFactory) -> dict:
         }
     )
     (stacks / "pipeline.yaml").write_text(yaml.safe_dump(definition))
+    return stacks
+
+
+@pytest.fixture(scope="module")
+def plan(conformance_stacks: Path) -> dict:
+    stacks = conformance_stacks
     args = ["--stacks-dir", str(stacks), "--format", "json"]
     for stack in STACKS.values():
         args += ["--stack", stack]
@@ -119,3 +129,56 @@ def test_every_emitted_type_comes_from_a_registered_provider(registered, plan, n
             assert package in info.namespaces, resource["type"]
         else:
             assert package in {"stageline", "pulumi"}, resource["type"]
+
+
+@pytest.fixture(scope="module")
+def flipped(conformance_stacks: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every substrate's stage rendered as shipped and once per flipped shape field
+    (tests/substrates/flips.py, in a fresh process so its renderers see the plain substrate)."""
+    out = tmp_path_factory.mktemp("flips") / "flips.json"
+    files = {name: str(conformance_stacks / f"Pulumi.{s}.yaml") for name, s in STACKS.items()}
+    stacks = json.dumps(files)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.substrates.flips", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, substrates.EXTRA: str(PLAIN), "FLIP_STACKS": stacks},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    flips: dict = json.loads(out.read_text())
+    return flips
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_every_shape_field_is_honoured_or_refused_with_a_reason(
+    registered, flipped, name: str
+) -> None:
+    """Flip a shape field: the stage's resources or outputs change, or the substrate declares
+    it cannot honour the field (``refuses``, with the reason). Nothing is silently ignored, and
+    a declared refusal is not stale (the field really changes nothing)."""
+    from tests.substrates.flips import FLIPS
+
+    renders = flipped[name]
+    baseline = renders["baseline"]
+    assert baseline, f"{name} did not render as shipped"
+    declared = registered[name].refuses
+    refuses = [p for p in FLIPS if any(glob_match(p, pattern) for pattern in declared)]
+    changed = {path: renders[path] != baseline for path in FLIPS}
+    stale = [p for p in FLIPS if p in refuses and renders[p] is not None and changed[p]]
+    refused = [p for p in FLIPS if p not in refuses and renders[p] is None]
+    ignored = [p for p in FLIPS if p not in refuses and renders[p] is not None and not changed[p]]
+    assert not stale, f"{name} declares it refuses {stale}, yet honours them"
+    assert not refused, f"{name} refuses {refused} at load without declaring it"
+    assert not ignored, f"{name} ignores {ignored} without declaring it in refuses"
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_every_emitted_type_has_a_mock_in_the_substrate_folder(registered, plan, name: str) -> None:
+    """The offline renderer answers every custom type the stage declares from the substrate's
+    own mock table (its folder's mocks module), not from a generic fallback."""
+    resources, _ = registered[name].mock_tables()
+    assert registered[name].mocks.startswith(("components.", "tests.substrates.")), name
+    used = {r["type"] for r in plan["stacks"][STACKS[name]]["resources"] if r["custom"]}
+    assert used <= set(resources), sorted(used - set(resources))

@@ -6,8 +6,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components import project
 from components.aws.context import AwsContext, assume_role_policy, child
 from components.roles import role_token
+
+# The smallest Graviton burstable class RDS for PostgreSQL offers (RDS docs, DB instance classes).
+DEFAULT_INSTANCE_CLASS = "db.t4g.micro"
 
 
 class Database(pulumi.ComponentResource):
@@ -37,7 +41,7 @@ class Database(pulumi.ComponentResource):
         params = aws.rds.ParameterGroup(
             f"{name}-params",
             family=f"postgres{major}",
-            description=f"stageline {ctx.spec.identity.stage}: TLS only, connection logging",
+            description=f"{project.name()} {ctx.spec.identity.stage}: TLS only, connection logging",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
                 aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
@@ -65,7 +69,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-postgres",
             engine=shape.engine,
             engine_version=major,
-            instance_class=scale.instance_class,
+            instance_class=scale.instance_class or DEFAULT_INSTANCE_CLASS,
             allocated_storage=scale.storage_gb,
             max_allocated_storage=scale.storage_gb * 2,
             storage_type="gp3",
@@ -73,7 +77,7 @@ class Database(pulumi.ComponentResource):
             kms_key_id=key_arn,
             db_name=shape.name,
             port=shape.port,
-            username="stageline",
+            username=project.database_user(),
             manage_master_user_password=True,
             master_user_secret_kms_key_id=key_arn,
             iam_database_authentication_enabled=True,
@@ -85,7 +89,7 @@ class Database(pulumi.ComponentResource):
             backup_retention_period=scale.backup_retention_days,
             deletion_protection=scale.deletion_protection,
             skip_final_snapshot=not scale.deletion_protection,
-            final_snapshot_identifier=f"stageline-{ctx.spec.identity.stack}-final",
+            final_snapshot_identifier=project.physical(ctx.spec.identity.stack, "final"),
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             performance_insights_enabled=True,

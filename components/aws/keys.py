@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
+from components import project
 from components.aws.context import AwsContext, child, policy_json
 from components.roles import role_token
 
@@ -33,7 +34,7 @@ class Keys(pulumi.ComponentResource):
         )
         key = aws.kms.Key(
             f"{name}-data",
-            description=f"stageline {ctx.spec.identity.stage}: data at rest",
+            description=f"{project.name()} {ctx.spec.identity.stage}: data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy,
@@ -42,7 +43,7 @@ class Keys(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-data-alias",
-            name_prefix=f"alias/stageline-{ctx.spec.identity.stage}-",
+            name_prefix=f"alias/{project.physical(ctx.spec.identity.stage)}-",
             target_key_id=key.key_id,
             opts=child(self),
         )
@@ -50,7 +51,7 @@ class Keys(pulumi.ComponentResource):
         for secret_name in ctx.spec.secret_keys:
             secret = aws.secretsmanager.Secret(
                 f"{name}-{secret_name.lower()}",
-                description=f"stageline {ctx.spec.identity.stage}: app secret {secret_name}",
+                description=f"{project.name()} {ctx.spec.identity.stage}: app secret {secret_name}",
                 kms_key_id=key.arn,
                 recovery_window_in_days=30,
                 tags=ctx.tagged(f"{name}-{secret_name.lower()}"),

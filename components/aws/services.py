@@ -22,9 +22,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import project
 from components.aws.context import AwsContext, assume_role_policy, child, policy_json
 from components.roles import role_token
 from components.spec.model import digest_of, listener_priority
+
+# tls.minVersion -> the load balancer's security policy: TLS 1.3 with 1.2 as the floor, or
+# TLS 1.3 only (AWS ELB docs, "Security policies for your Application Load Balancer").
+TLS_POLICIES = {
+    "1.2": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "1.3": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+}
 
 
 @dataclass(frozen=True)
@@ -274,7 +282,7 @@ class Services(pulumi.ComponentResource):
             load_balancer_arn=self.load_balancer.arn,
             port=443,
             protocol="HTTPS",
-            ssl_policy=spec.shape.tls.alb_policy,
+            ssl_policy=TLS_POLICIES[spec.shape.tls.min_version],
             certificate_arn=validation.certificate_arn,
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(
@@ -319,7 +327,7 @@ class Services(pulumi.ComponentResource):
         ).apply(lambda a: self._container_definitions(service, ctx, a))
         task = aws.ecs.TaskDefinition(
             f"{prefix}-task",
-            family=f"stageline-{spec.identity.stack}-{service}",
+            family=project.physical(spec.identity.stack, service),
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
             cpu=str(scale.cpu),

@@ -20,6 +20,13 @@ def aws_problems(spec: StageSpec) -> list[tuple[str, str]]:
     # its live protections are the database's, required for every substrate).
     if spec.identity.stage == "live" and not spec.scale.load_balancer_deletion_protection:
         found.append(("scale.loadBalancerDeletionProtection", "true in live"))
+    encryption = spec.shape.encryption
+    if not encryption.at_rest:
+        found.append(
+            ("shape.encryption.atRest", "true on aws: data stores use the stage's KMS key")
+        )
+    if not encryption.in_transit:
+        found.append(("shape.encryption.inTransit", "true on aws: HTTPS and rds.force_ssl always"))
     for name in sorted(spec.shape.services):
         if spec.scale.service(name).cpu not in FARGATE_CPU:
             sizes = ", ".join(map(str, FARGATE_CPU))
@@ -31,8 +38,12 @@ SUBSTRATE = SubstrateInfo(
     name="aws",
     build="components.aws:build",
     bindings="components.aws.bindings:BINDINGS",
-    mocks="pipeline.mocks.aws",
+    mocks="components.aws.mocks",
     region_key="aws:region",
     namespaces=("aws",),
     checks=aws_problems,
+    refuses={
+        "encryption.atRest": "always on: every data store is encrypted with the stage's KMS key",
+        "encryption.inTransit": "always on: HTTPS at the load balancer, rds.force_ssl=1",
+    },
 )

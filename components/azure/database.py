@@ -10,10 +10,17 @@ import pulumi
 import pulumi_azure_native as azure
 
 from components.azure.context import AzureContext, child
+from components.azure.substrate import DEFAULT_SKU
 from components.roles import role_token
+from components.spec.model import DatabaseScale
 
 # Flexible server compute tiers by SKU family: Standard_B* burstable, Standard_E* memory optimized.
 TIERS = {"Standard_B": "Burstable", "Standard_E": "MemoryOptimized"}
+
+
+def sku_of(scale: DatabaseScale) -> str:
+    """The stage's flexible-server SKU: its own, or the substrate's smallest."""
+    return scale.instance_class or DEFAULT_SKU
 
 
 def tier_of(sku: str) -> str:
@@ -45,9 +52,7 @@ class Database(pulumi.ComponentResource):
             resource_group_name=ctx.resource_group_name,
             location=ctx.location,
             version=str(shape.major_version),
-            sku=azure.dbforpostgresql.SkuArgs(
-                name=scale.instance_class, tier=tier_of(scale.instance_class)
-            ),
+            sku=azure.dbforpostgresql.SkuArgs(name=sku_of(scale), tier=tier_of(sku_of(scale))),
             storage=azure.dbforpostgresql.StorageArgs(
                 storage_size_gb=scale.storage_gb, auto_grow="Enabled"
             ),

@@ -19,7 +19,7 @@ LOG_OPTS = {"max-size": "10m", "max-file": "3"}
 SECRETS_DIR = "/run/secrets"
 # Services run on a read-only root, and Docker copies files only into a writable root or a
 # volume: each service replica gets a small volume here for its CA and secret files.
-SERVICE_FILES_DIR = "/run/stageline"
+SERVICE_FILES_DIR = f"/run/{PROJECT}"
 # Names containers answer under on the stage's private network (network aliases).
 DATABASE_HOST = "database"
 STORAGE_HOST = "storage"

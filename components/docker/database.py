@@ -8,6 +8,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components import project
 from components.docker import images
 from components.docker.context import (
     DATABASE_HOST,
@@ -20,7 +21,7 @@ from components.docker.context import (
 from components.docker.keys import Certificate
 from components.roles import role_token
 
-USER = "stageline"
+USER = project.database_user()
 # uid/gid of the postgres user in the official Debian-based image: it must own its TLS key.
 _POSTGRES_UID = "999"
 _TLS_DIR = "/var/lib/postgresql/tls"

@@ -1,6 +1,6 @@
 """Keys role on Docker: the stage's own certificate authority, which signs the TLS certificates
 of the proxy, the database and object storage. There is no KMS on one host: app secrets are
-files mounted into the services (``/run/stageline``), never plain env values."""
+files mounted into the services (``/run/<project>``), never plain env values."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
+from components import project
 from components.docker.context import (
     DATABASE_HOST,
     SERVICE_FILES_DIR,
@@ -57,7 +58,7 @@ class Keys(pulumi.ComponentResource):
             early_renewal_hours=_RENEW_HOURS,
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
             subject=tls.SelfSignedCertSubjectArgs(
-                common_name=f"stageline {ctx.spec.identity.stage} local CA",
+                common_name=f"{project.name()} {ctx.spec.identity.stage} local CA",
                 organization=ctx.spec.identity.project,
             ),
             opts=child(self),

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
+from components import project
 from components.docker import images
 from components.docker.context import (
     SERVICE_FILES_DIR,
@@ -144,7 +145,7 @@ class Services(pulumi.ComponentResource):
             f"HEALTH_PATH={shape.health_path}",
             pulumi.Output.concat("DATABASE_ENDPOINT=", inputs.database_endpoint),
             f"DATABASE_NAME={spec.shape.database.name}",
-            "DATABASE_USER=stageline",
+            f"DATABASE_USER={project.database_user()}",
             f"DATABASE_PASSWORD_FILE={DATABASE_PASSWORD_FILE}",
             "PGSSLMODE=verify-full",
             f"PGSSLROOTCERT={CA_PATH}",

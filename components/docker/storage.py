@@ -11,6 +11,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components import project
 from components.docker import images
 from components.docker.context import (
     SECRETS_DIR,
@@ -24,12 +25,13 @@ from components.docker.keys import Certificate
 from components.roles import role_token
 
 PORT = 9000
-ROOT_USER = "stageline-admin"
-APP_USER = "stageline-app"
+ROOT_USER = project.physical("admin")
+APP_USER = project.physical("app")
 APP_PASSWORD_FILE = f"{SECRETS_DIR}/storage-password"
 # MinIO server and client read trusted CAs from <config dir>/certs/CAs.
-_MC_DIR = "/etc/stageline/mc"
-_CERTS_DIR = "/etc/stageline/minio-certs"
+_ETC = f"/etc/{project.name()}"
+_MC_DIR = f"{_ETC}/mc"
+_CERTS_DIR = f"{_ETC}/minio-certs"
 
 
 def _app_policy(bucket: str) -> str:
@@ -64,7 +66,7 @@ def _setup_script(bucket: str) -> str:
             f' "$(cat {SECRETS_DIR}/secret_key)"',
             f"mc mb --ignore-existing stage/{bucket}",
             f"mc anonymous set none stage/{bucket}",
-            f"mc admin policy create stage {policy} /etc/stageline/app-policy.json",
+            f"mc admin policy create stage {policy} {_ETC}/app-policy.json",
             f'mc admin user add stage {APP_USER} "$(cat {APP_PASSWORD_FILE})"',
             f"out=$(mc admin policy attach stage {policy} --user {APP_USER} 2>&1)"
             ' || echo "$out" | grep -qi "already"',
@@ -89,7 +91,7 @@ class Storage(pulumi.ComponentResource):
         parent: pulumi.Resource,
     ) -> None:
         super().__init__(role_token("docker", "Storage"), name, None, child(parent))
-        bucket = f"stageline-{ctx.stack}"
+        bucket = project.physical(ctx.stack)
         root_password = random.RandomPassword(
             f"{name}-root-password", length=40, special=False, opts=child(self)
         )
@@ -104,7 +106,9 @@ class Storage(pulumi.ComponentResource):
         )
         network = docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[STORAGE_HOST])
         trust = docker.ContainerUploadArgs(
-            file=f"{_MC_DIR}/certs/CAs/stageline-ca.crt", content=ca_cert_pem, permissions="0644"
+            file=f"{_MC_DIR}/certs/CAs/{project.physical('ca')}.crt",
+            content=ca_cert_pem,
+            permissions="0644",
         )
         credentials = [
             docker.ContainerUploadArgs(
@@ -172,7 +176,7 @@ class Storage(pulumi.ComponentResource):
                     file=APP_PASSWORD_FILE, content=self.app_password, permissions="0400"
                 ),
                 docker.ContainerUploadArgs(
-                    file="/etc/stageline/app-policy.json",
+                    file=f"{_ETC}/app-policy.json",
                     content=_app_policy(bucket),
                     permissions="0644",
                 ),

@@ -51,12 +51,17 @@ SUBSTRATE = SubstrateInfo(
     name="docker",
     build="components.docker:build",
     bindings="components.docker.bindings:BINDINGS",
-    mocks="pipeline.mocks.docker",
+    mocks="components.docker.mocks",
     region_key=None,
     namespaces=("docker", "random", "tls"),
     checks=unrealizable,
     refuses={
         "encryption.atRest": "volumes are not encrypted with a customer-managed key",
         "logging.flowLogs": "a bridge network keeps no flow logs",
+        "encryption.inTransit": "always on: every service and the database speak TLS",
+        "network.azCount": "one host: no availability zones",
+        "network.subnetBits": "the stage's CIDR is split in two halves (private and edge"
+        " networks), not into subnets",
+        "services.*.cpuArchitecture": "containers run on the host's own architecture",
     },
 )

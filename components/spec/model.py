@@ -161,9 +161,11 @@ class NetworkShape(Model):
 
 
 class TlsShape(Model):
-    min_version: Literal["1.2", "1.3"] = "1.2"
-    # TLS 1.3 with 1.2 fallback; the AWS-recommended policy for ALBs.
-    alb_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    min_version: Literal["1.2", "1.3"] = Field(
+        default="1.2",
+        description="Oldest TLS version any endpoint accepts; each substrate maps it to its"
+        " own setting (a load balancer policy, a minimum protocol version).",
+    )
 
 
 class EncryptionShape(Model):
@@ -204,8 +206,12 @@ class ServiceScale(Model):
 
 
 class DatabaseScale(Model):
-    # The cloud's own size name: db.t4g.micro on AWS, Standard_B1ms on Azure.
-    instance_class: str = Field(default="db.t4g.micro", pattern=r"^[A-Za-z0-9_.-]+$")
+    instance_class: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="The substrate's own size name for the database; default: the"
+        " substrate's smallest.",
+    )
     storage_gb: int = Field(default=20, ge=20, le=65536)
     backup_retention_days: int = Field(default=1, ge=1, le=35)
     multi_az: bool = False

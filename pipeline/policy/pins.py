@@ -16,7 +16,7 @@ from components.roles import ROLE_NAMES
 from components.spec.model import Shape
 
 ENGINE_PIN = "aws-rds-instance-engine-pinned"
-ROLES_PIN = "aws-stageline-component-exactly-once"
+ROLES_PIN = "aws-blueprint-component-exactly-once"
 ADMIN_PORTS = "aws-ec2-securitygroup-disallow-public-admin-ingress"
 
 

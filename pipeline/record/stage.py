@@ -15,10 +15,12 @@ from collections.abc import Mapping
 
 from ruamel.yaml import YAML
 
+from components import project
+
 STAGE_BRANCH = "stages/{stack}"
 STACK_FILE = "stacks/Pulumi.{stack}.yaml"
 RECORD_FILE = "stacks/{stack}.record.json"
-PROJECT_KEY = "stageline"  # the config namespace; Pulumi.yaml's name
+PROJECT_KEY = project.name()  # the config namespace: Pulumi.yaml's name
 
 
 def stage_ref(stack: str) -> str:

@@ -77,3 +77,11 @@ def report_missing_tags(args: ResourceValidationArgs, report: ReportViolation) -
     stage = config.get("stage")
     if stage and tags.get("stage") and tags.get("stage") != stage:
         report(f"tag stage is {tags.get('stage')}, but this is the {stage} stage", None)
+
+
+def component_token(resources: Sequence[PolicyResource], substrate: str, role: str) -> str:
+    """``<project>:<substrate>:<Role>``: blueprint components are typed in the project's own
+    package, the project the engine wrote into every URN (``urn:pulumi:<stack>::<project>::...``),
+    so a renamed project needs no change here."""
+    project = resources[0].urn.split("::")[1] if resources else ""
+    return f"{project}:{substrate}:{role}"

@@ -48,7 +48,7 @@ def test_global_names_normalize_to_the_stack_placeholder() -> None:
 
 def test_a_shape_change_in_one_azure_stage_is_a_violation(stacks_copy: Path) -> None:
     def tls13(config: dict[str, Any]) -> None:
-        config["stageline:shape"] = {"tls": {"minVersion": "1.3"}}
+        config.setdefault("stageline:shape", {})["tls"] = {"minVersion": "1.3"}
 
     edit_stack(stacks_copy, "azure-test", tls13)
     plan = make_plan(PROJECT_DIR, stacks_copy, ["azure-dev", "azure-test"])

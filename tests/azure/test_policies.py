@@ -206,7 +206,7 @@ CASES = [
          set_input(SERVER, "database-postgres", "version", "15"),
          "azure-live-database-postgres runs PostgreSQL 15, pinned 16",
          "azure-live-database-postgres"),
-    Case("missing-component", "azure-stageline-component-exactly-once",
+    Case("missing-component", "azure-blueprint-component-exactly-once",
          drop("stageline:azure:Registry", "azure-live-registry"),
          "stageline:azure:Registry is present 0 time(s)",
          "pulumi:pulumi:Stack::stageline-azure-live"),

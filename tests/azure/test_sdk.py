@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from pipeline.mocks import azure as azure_mocks
+from components.azure import mocks as azure_mocks
 from pipeline.render import StageRender
 
 # Default modules of pulumi-azure-native 3.29.0 whose default API version is a preview one, with

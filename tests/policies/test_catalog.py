@@ -54,7 +54,7 @@ def test_thresholds_come_from_config_and_pins_agree(pack: PolicyHarness) -> None
     backups = [prop(s, "aws-rds-instance-backup-retention", "minimumDays") for s in
                ("dev", "test", "staging", "live")]  # fmt: skip
     assert backups == sorted(backups), f"backup minimums must not fall towards live: {backups}"
-    for pinned in ("aws-rds-instance-engine-pinned", "aws-stageline-component-exactly-once"):
+    for pinned in ("aws-rds-instance-engine-pinned", "aws-blueprint-component-exactly-once"):
         values = {
             json.dumps(c.policies[pinned].properties, sort_keys=True) for c in configs.values()
         }

@@ -233,7 +233,7 @@ CASES = [
     Case("engine-drift", "aws-rds-instance-engine-pinned",
          set_input(RDS, "postgres", "engineVersion", "15.4"),
          "live-database-postgres runs postgres 15, pinned postgres 16", "live-database-postgres"),
-    Case("missing-component", "aws-stageline-component-exactly-once",
+    Case("missing-component", "aws-blueprint-component-exactly-once",
          drop("stageline:aws:Storage", "live-storage"),
          "stageline:aws:Storage is present 0 time(s)", "pulumi:pulumi:Stack::stageline-live"),
 ]  # fmt: skip

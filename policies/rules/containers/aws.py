@@ -61,7 +61,7 @@ def aws_ecs_taskdefinition_image_pinned_by_digest(
     description="Every container image comes from a repository of the stage's own registry.",
     severity=Severity.HIGH,
     remediation="Promote a release by copying its digests into this stage's ECR repositories"
-    " (stageline:aws:Registry) and run them from there.",
+    " (<project>:aws:Registry) and run them from there.",
 )
 def aws_ecs_taskdefinition_image_from_stage_registry(
     args: StackValidationArgs, report: ReportViolation

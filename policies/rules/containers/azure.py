@@ -61,7 +61,7 @@ def azure_app_containerapp_image_pinned_by_digest(
     description="Every container image comes from the stage's own container registry.",
     severity=Severity.HIGH,
     remediation="Promote a release by importing its digests into this stage's registry"
-    " (stageline:azure:Registry) and run them from there.",
+    " (<project>:azure:Registry) and run them from there.",
 )
 def azure_app_containerapp_image_from_stage_registry(
     args: StackValidationArgs, report: ReportViolation

@@ -73,7 +73,7 @@ def aws_rds_parametergroup_force_tls(args: ResourceValidationArgs, report: Repor
     types=(INSTANCE,),
     description="Automated backups are kept at least as long as the stage requires.",
     severity=Severity.HIGH,
-    remediation="Raise stageline:scale.database.backupRetentionDays in the stack file to at"
+    remediation="Raise <project>:scale.database.backupRetentionDays in the stack file to at"
     " least the stage's minimumDays (policies/config/<stage>.json).",
     references=(checkov("CKV_AWS_133"),),
     config=config_schema({"minimumDays": {"type": "integer", "minimum": 0, "maximum": 35}}),
@@ -92,7 +92,7 @@ def aws_rds_instance_backup_retention(
     types=(INSTANCE,),
     description="Database instances run in more than one availability zone.",
     severity=Severity.HIGH,
-    remediation="Set stageline:scale.database.multiAz: true in the stack file.",
+    remediation="Set <project>:scale.database.multiAz: true in the stack file.",
     references=(checkov("CKV_AWS_157"),),
 )
 def aws_rds_instance_multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -105,7 +105,7 @@ def aws_rds_instance_multi_az(args: ResourceValidationArgs, report: ReportViolat
     types=(INSTANCE,),
     description="Database instances have deletion protection and Pulumi's protect option.",
     severity=Severity.HIGH,
-    remediation="Set stageline:scale.database.deletionProtection: true; the blueprint then sets"
+    remediation="Set <project>:scale.database.deletionProtection: true; the blueprint then sets"
     " deletionProtection and the protect resource option. (retainOnDelete alone cannot be"
     " checked: the analyzer protocol does not carry it.)",
     references=(checkov("CKV_AWS_293"),),

@@ -105,7 +105,7 @@ def aws_lb_loadbalancer_drop_invalid_headers(
     types=LOAD_BALANCERS,
     description="Load balancers are protected against deletion (stages that serve users).",
     severity=Severity.MEDIUM,
-    remediation="Set stageline:scale.loadBalancerDeletionProtection: true in the stack file"
+    remediation="Set <project>:scale.loadBalancerDeletionProtection: true in the stack file"
     " (enableDeletionProtection on the load balancer).",
     references=(checkov("CKV_AWS_150"),),
 )

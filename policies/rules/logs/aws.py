@@ -16,7 +16,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
     types=(LOG_GROUP,),
     description="Log groups keep their events at least as long as the stage requires.",
     severity=Severity.MEDIUM,
-    remediation="Raise stageline:scale.logRetentionDays in the stack file to at least the"
+    remediation="Raise <project>:scale.logRetentionDays in the stack file to at least the"
     " stage's minimumDays (policies/config/<stage>.json).",
     references=(checkov("CKV_AWS_338"),),
     config=config_schema({"minimumDays": {"type": "integer", "minimum": 1}}),

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pulumi_policy import PolicyResource, ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
-from ..graph import of_type
+from ..graph import component_token, of_type
 from ..rule import RuleSet, config_schema
 
 RULES = RuleSet("parity", substrate="aws")
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
-
-
-def component_token(resources: list[PolicyResource], role: str) -> str:
-    """``<project>:aws:<Role>``: blueprint components are typed in the project's own package,
-    the project the engine wrote into every URN (``urn:pulumi:<stack>::<project>::...``)."""
-    project = resources[0].urn.split("::")[1] if resources else ""
-    return f"{project}:aws:{role}"
 
 
 @RULES.stack(
@@ -50,20 +43,20 @@ def aws_rds_instance_engine_pinned(args: StackValidationArgs, report: ReportViol
 
 
 @RULES.stack(
-    "aws-stageline-component-exactly-once",
+    "aws-blueprint-component-exactly-once",
     description="Every blueprint component (<project>:aws:<Role>) is present exactly once.",
     severity=Severity.HIGH,
     remediation="Build the stage with components.environment.Environment, which creates each"
     " role once; do not add or drop roles per stage.",
     config=config_schema({"roles": {"type": "array", "items": {"type": "string"}, "minItems": 1}}),
 )
-def aws_stageline_component_exactly_once(
+def aws_blueprint_component_exactly_once(
     args: StackValidationArgs, report: ReportViolation
 ) -> None:
     counts = Counter(r.resource_type for r in args.resources)
-    if not counts[component_token(args.resources, "Environment")]:
+    if not counts[component_token(args.resources, "aws", "Environment")]:
         args.not_applicable("not an AWS stage")
     for role in ["Environment", *args.get_config().get("roles", [])]:
-        token = component_token(args.resources, role)
+        token = component_token(args.resources, "aws", role)
         if counts[token] != 1:
             report(f"{token} is present {counts[token]} time(s), expected once", None)

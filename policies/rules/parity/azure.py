@@ -7,21 +7,20 @@ from collections import Counter
 
 from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
-from ..graph import of_type
+from ..graph import component_token, of_type
 from ..rule import RuleSet, config_schema
 
 RULES = RuleSet("parity", substrate="azure")
 
 SERVER = "azure-native:dbforpostgresql:Server"
-ENVIRONMENT = "stageline:azure:Environment"
 
 
 @RULES.stack(
     "azure-dbforpostgresql-server-engine-pinned",
     description="PostgreSQL flexible servers run the pinned major version in every stage.",
     severity=Severity.HIGH,
-    remediation="Change the major version in the blueprint (components/spec/model.py"
-    " DatabaseShape) and the pin in every policies/config/<stage>.json together.",
+    remediation="Change the major version in blueprint.yaml (database) and the pin in every"
+    " policies/config/<stage>.json with it (pipeline/policy/pins.py write_pins).",
     config=config_schema({"majorVersion": {"type": "integer"}}),
 )
 def azure_dbforpostgresql_server_engine_pinned(
@@ -36,20 +35,20 @@ def azure_dbforpostgresql_server_engine_pinned(
 
 
 @RULES.stack(
-    "azure-stageline-component-exactly-once",
-    description="Every blueprint component (stageline:azure:<Role>) is present exactly once.",
+    "azure-blueprint-component-exactly-once",
+    description="Every blueprint component (<project>:azure:<Role>) is present exactly once.",
     severity=Severity.HIGH,
     remediation="Build the stage with components.environment.Environment, which creates each"
     " role once; do not add or drop roles per stage.",
     config=config_schema({"roles": {"type": "array", "items": {"type": "string"}, "minItems": 1}}),
 )
-def azure_stageline_component_exactly_once(
+def azure_blueprint_component_exactly_once(
     args: StackValidationArgs, report: ReportViolation
 ) -> None:
     counts = Counter(r.resource_type for r in args.resources)
-    if not counts[ENVIRONMENT]:
+    if not counts[component_token(args.resources, "azure", "Environment")]:
         args.not_applicable("not an Azure stage")
     for role in ["Environment", *args.get_config().get("roles", [])]:
-        token = f"stageline:azure:{role}"
+        token = component_token(args.resources, "azure", role)
         if counts[token] != 1:
             report(f"{token} is present {counts[token]} time(s), expected once", None)

@@ -13,5 +13,13 @@ SUBSTRATE = SubstrateInfo(
     refuses={
         "encryption.atRest": "no resources, so nothing is encrypted",
         "logging.flowLogs": "no network, so no flow logs",
+        "encryption.inTransit": "no endpoints, so no TLS",
+        "logging.accessLogs": "no load balancer, so no access logs",
+        "tls.minVersion": "no endpoints, so no TLS",
+        "network.*": "no network: the CIDR is its only address space",
+        "database.name": "no database server: only its endpoint is derived",
+        "services.*.port": "no containers: a service is only its URL",
+        "services.*.public": "no ingress: every URL is derived alike",
+        "services.*.cpuArchitecture": "no containers",
     },
 )

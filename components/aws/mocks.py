@@ -170,4 +170,38 @@ RESOURCES = {
     },
     "aws:rds/subnetGroup:SubnetGroup": lambda i, f: {"name": f.physical},
     "aws:rds/parameterGroup:ParameterGroup": lambda i, f: {"name": f.physical},
+    # Types whose computed outputs the blueprint never reads: the provider echoes the inputs
+    # and adds an id (or an ARN, where pulumi-aws 7's schema computes one).
+    "aws:appautoscaling/policy:Policy": lambda i, f: {
+        "arn": _arn("autoscaling", f"scalingPolicy:{f.suffix}", f)
+    },
+    "aws:appautoscaling/target:Target": lambda i, f: {},
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": lambda i, f: {"id": f"sg-{f.suffix}"},
+    "aws:ec2/flowLog:FlowLog": lambda i, f: {"id": f"fl-{f.suffix}"},
+    "aws:ec2/route:Route": lambda i, f: {},
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": lambda i, f: {
+        "id": f"rtbassoc-{f.suffix}"
+    },
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda i, f: {},
+    "aws:iam/rolePolicy:RolePolicy": lambda i, f: {},
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": lambda i, f: {},
+    "aws:kms/alias:Alias": lambda i, f: {"arn": _arn("kms", f"alias/{f.physical}", f)},
+    "aws:lb/listenerRule:ListenerRule": lambda i, f: {
+        "arn": _arn("elasticloadbalancing", f"listener-rule/app/{f.physical}", f)
+    },
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": lambda i, f: {},
+    "aws:s3/bucketLogging:BucketLogging": lambda i, f: {},
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": lambda i, f: {},
+    "aws:s3/bucketPolicy:BucketPolicy": lambda i, f: {},
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": lambda i, f: {},
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        lambda i, f: {}
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": lambda i, f: {},
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": lambda i, f: {
+        "securityGroupRuleId": f"sgr-{f.suffix}"
+    },
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda i, f: {
+        "securityGroupRuleId": f"sgr-{f.suffix}"
+    },
 }

@@ -192,6 +192,8 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
     result = StageRender(config.stack, config.source)
     os.environ["PULUMI_CONFIG"] = json.dumps(config.values)
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(config.secret_keys))
+    # The program checks the stack against the pipeline file beside the stack files rendered.
+    os.environ["STAGELINE_STACKS_DIR"] = str(Path(config.source).parent)
     mocks = StageMocks(config.stack, config.region)
     monitor = _capturing_monitor(mocks)
     pulumi.runtime.set_mocks(

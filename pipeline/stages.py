@@ -188,3 +188,25 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
     if errors:
         raise StagesError(errors)
     return Stages(definition, configs, specs)
+
+
+STACKS_DIR_ENV = "STAGELINE_STACKS_DIR"
+"""Where the program finds the pipeline file: set by the offline renderer for the stack files
+it renders; under the engine, the project's ``stacks`` directory (Pulumi.yaml stackConfigDir)."""
+
+
+def program_problems(stacks_dir: Path, stack: str, values: dict[str, str]) -> SpecError | None:
+    """What ``load_stages`` refuses about a stack, checked again by the program itself, so a
+    ``pulumi up -s live`` by hand holds the stack to its pipeline entry too: the stage it is
+    bound to, the project's namespace and the scale keys the stage may set. A stack outside the
+    pipeline file (a scratch stack) is not checked."""
+    definition = load_pipeline(stacks_dir)
+    if definition.stage_name(stack) is None:
+        return None
+    config = StackConfig(stack, str(stacks_dir / f"Pulumi.{stack}.yaml"), dict(values), ())
+    problems = (
+        _check_namespaces(config)
+        + _check_stage(definition, config)
+        + _check_scale_keys(definition, config)
+    )
+    return SpecError(config.source, problems) if problems else None

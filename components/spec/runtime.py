@@ -10,11 +10,16 @@ from components.spec.loader import PROJECT, SpecError, load_spec
 from components.spec.model import StageSpec
 
 
+def current_config() -> dict[str, str]:
+    """This stack's config as the engine handed it to the program (key -> value as text)."""
+    # The language host passes config in PULUMI_CONFIG; tests and inline programs set it directly.
+    return {**pulumi.runtime.get_config_env(), **runtime_config.CONFIG.get()}
+
+
 def current_spec(stacks_dir: str = "stacks") -> StageSpec:
     """This stack's StageSpec; a bad config stops the program with the file and key named."""
     stack = pulumi.get_stack()
-    # The language host passes config in PULUMI_CONFIG; tests and inline programs set it directly.
-    values: dict[str, str] = {**pulumi.runtime.get_config_env(), **runtime_config.CONFIG.get()}
+    values = current_config()
     secret = [k for k in values if pulumi.runtime.is_config_secret(k)]
     secret += pulumi.runtime.get_config_secret_keys_env()
     try:

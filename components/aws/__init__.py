@@ -52,6 +52,7 @@ def build(name: str, spec: StageSpec, parent: pulumi.Resource) -> Roles:
             database_endpoint=database.endpoint,
             app_secret_arns=keys.secret_ids,
             bucket_name=storage.bucket_name,
+            bucket_arn=storage.bucket_arn,
         ),
         parent,
     )

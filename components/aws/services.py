@@ -25,7 +25,7 @@ import pulumi_aws as aws
 from components import project
 from components.aws.context import AwsContext, assume_role_policy, child, policy_json
 from components.roles import role_token
-from components.spec.model import digest_of, listener_priority
+from components.spec.model import DataRole, digest_of, listener_priority
 
 # tls.minVersion -> the load balancer's security policy: TLS 1.3 with 1.2 as the floor, or
 # TLS 1.3 only (AWS ELB docs, "Security policies for your Application Load Balancer").
@@ -53,6 +53,7 @@ class ServicesInputs:
     database_endpoint: pulumi.Output[str]
     app_secret_arns: dict[str, pulumi.Output[str]]
     bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
 
 
 class Services(pulumi.ComponentResource):
@@ -75,12 +76,6 @@ class Services(pulumi.ComponentResource):
             opts=child(self),
         )
         execution_role = self._execution_role(name, ctx, inputs)
-        task_role = aws.iam.Role(
-            f"{name}-task-role",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            tags=ctx.tagged(f"{name}-task-role"),
-            opts=child(self),
-        )
         https = self._load_balancer(name, ctx, inputs)
 
         self.service_urls = {}
@@ -88,6 +83,7 @@ class Services(pulumi.ComponentResource):
             route = None
             if spec.shape.services[service].public:
                 route = self._route(name, service, ctx, inputs, https)
+            task_role = self._task_role(name, service, ctx, inputs)
             self._service(name, service, ctx, inputs, execution_role.arn, task_role.arn, route)
         self.url = self.service_urls[sorted(self.service_urls)[0]]
         hosts = [f"{s}.{spec.identity.domain}" for s in sorted(self.service_urls)]
@@ -171,6 +167,48 @@ class Services(pulumi.ComponentResource):
             )
         self.service_urls[service] = pulumi.Output.from_input(f"https://{host}")
         return target_group, rule
+
+    def _task_role(
+        self, name: str, service: str, ctx: AwsContext, inputs: ServicesInputs
+    ) -> aws.iam.Role:
+        """One role per service, granted only the data roles the service uses: the bucket's
+        objects (and the data key that encrypts them, SSE-KMS) when it uses storage. The
+        database needs no grant here: its credentials come from the execution role's secret."""
+        prefix = f"{name}-{service}"
+        role = aws.iam.Role(
+            f"{prefix}-task-role",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            tags=ctx.tagged(f"{prefix}-task-role"),
+            opts=child(self),
+        )
+        if DataRole.STORAGE in ctx.spec.shape.services[service].uses:
+            aws.iam.RolePolicy(
+                f"{prefix}-storage",
+                role=role.id,
+                policy=pulumi.Output.all(inputs.bucket_arn, inputs.key_arn).apply(
+                    lambda a: policy_json(
+                        [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["s3:ListBucket"],
+                                "Resource": a[0],
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                "Resource": f"{a[0]}/*",
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                                "Resource": a[1],
+                            },
+                        ]
+                    )
+                ),
+                opts=child(self),
+            )
+        return role
 
     def _execution_role(self, name: str, ctx: AwsContext, inputs: ServicesInputs) -> aws.iam.Role:
         """Lets ECS pull the stage's images, write logs and read the secrets it injects."""
@@ -315,7 +353,11 @@ class Services(pulumi.ComponentResource):
             inputs.repository_urls[service], "@", digest_of(spec.release.images[service])
         )
         secrets = {
-            "DATABASE_SECRET": inputs.database_secret_arn,
+            **(
+                {"DATABASE_SECRET": inputs.database_secret_arn}
+                if DataRole.DATABASE in shape.uses
+                else {}
+            ),
             **{f"APP_SECRET_{k.upper()}": arn for k, arn in sorted(inputs.app_secret_arns.items())},
         }
         definitions = pulumi.Output.all(
@@ -423,8 +465,16 @@ class Services(pulumi.ComponentResource):
                         {"name": "STAGELINE_SERVICE", "value": service},
                         {"name": "PORT", "value": str(shape.port)},
                         {"name": "HEALTH_PATH", "value": shape.health_path},
-                        {"name": "DATABASE_ENDPOINT", "value": a["db"]},
-                        {"name": "BUCKET_NAME", "value": a["bucket"]},
+                        *(
+                            [{"name": "DATABASE_ENDPOINT", "value": a["db"]}]
+                            if DataRole.DATABASE in shape.uses
+                            else []
+                        ),
+                        *(
+                            [{"name": "BUCKET_NAME", "value": a["bucket"]}]
+                            if DataRole.STORAGE in shape.uses
+                            else []
+                        ),
                     ],
                     "secrets": [
                         {"name": k, "valueFrom": v} for k, v in sorted(a["secrets"].items())

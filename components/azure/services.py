@@ -14,7 +14,7 @@ import pulumi_azure_native as azure
 
 from components.azure.context import AzureContext, child
 from components.roles import role_token
-from components.spec.model import digest_of
+from components.spec.model import DataRole, digest_of
 
 PROFILE = "Consumption"
 # Concurrent requests per replica before the HTTP rule adds one.
@@ -117,13 +117,19 @@ class Services(pulumi.ComponentResource):
                 ("HEALTH_PATH", shape.health_path),
             )
         ]
-        env += [
-            azure.app.EnvironmentVarArgs(name="DATABASE_ENDPOINT", value=inputs.database_endpoint),
-            # Entra sign-in: the database user is the identity's name, the password a token.
-            azure.app.EnvironmentVarArgs(name="DATABASE_USER", value=inputs.identity_name),
-            azure.app.EnvironmentVarArgs(name="AZURE_CLIENT_ID", value=inputs.identity_client_id),
-            azure.app.EnvironmentVarArgs(name="BUCKET_NAME", value=inputs.bucket_name),
-        ]
+        env.append(
+            azure.app.EnvironmentVarArgs(name="AZURE_CLIENT_ID", value=inputs.identity_client_id)
+        )
+        if DataRole.DATABASE in shape.uses:
+            env += [
+                azure.app.EnvironmentVarArgs(
+                    name="DATABASE_ENDPOINT", value=inputs.database_endpoint
+                ),
+                # Entra sign-in: the database user is the identity's name, the password a token.
+                azure.app.EnvironmentVarArgs(name="DATABASE_USER", value=inputs.identity_name),
+            ]
+        if DataRole.STORAGE in shape.uses:
+            env.append(azure.app.EnvironmentVarArgs(name="BUCKET_NAME", value=inputs.bucket_name))
         env += [
             azure.app.EnvironmentVarArgs(name=f"APP_SECRET_{key.upper()}", secret_ref=ref)
             for key, ref in zip(sorted(inputs.app_secret_uris), secrets, strict=True)

@@ -26,6 +26,7 @@ from components.docker.context import (
 )
 from components.docker.keys import Certificate, app_secret_path
 from components.roles import role_token
+from components.spec.model import DataRole
 
 HTTPS_PORT = 443
 _HEALTH_PORT = 8081  # the proxy's own health endpoint, inside its network namespace only
@@ -137,23 +138,32 @@ class Services(pulumi.ComponentResource):
             opts=child(self),
         )
         health = f"wget -q -O /dev/null http://127.0.0.1:{shape.port}{shape.health_path} || exit 1"
-        envs: list[pulumi.Input[str]] = [
-            f"STAGELINE_STAGE={spec.identity.stage}",
-            f"STAGELINE_RELEASE={spec.release.id}",
-            f"STAGELINE_SERVICE={service}",
-            f"PORT={shape.port}",
-            f"HEALTH_PATH={shape.health_path}",
+        # Only the data roles the service uses reach it: endpoints, users and password files.
+        uses_database = DataRole.DATABASE in shape.uses
+        uses_storage = DataRole.STORAGE in shape.uses
+        database_env: list[pulumi.Input[str]] = [
             pulumi.Output.concat("DATABASE_ENDPOINT=", inputs.database_endpoint),
             f"DATABASE_NAME={spec.shape.database.name}",
             f"DATABASE_USER={project.database_user()}",
             f"DATABASE_PASSWORD_FILE={DATABASE_PASSWORD_FILE}",
             "PGSSLMODE=verify-full",
             f"PGSSLROOTCERT={CA_PATH}",
+        ]
+        storage_env: list[pulumi.Input[str]] = [
             pulumi.Output.concat("BUCKET_NAME=", inputs.bucket_name),
             pulumi.Output.concat("STORAGE_ENDPOINT=", inputs.storage_endpoint),
             f"STORAGE_USER={inputs.storage_user}",
             f"STORAGE_PASSWORD_FILE={STORAGE_PASSWORD_FILE}",
             f"AWS_CA_BUNDLE={CA_PATH}",
+        ]
+        envs: list[pulumi.Input[str]] = [
+            f"STAGELINE_STAGE={spec.identity.stage}",
+            f"STAGELINE_RELEASE={spec.release.id}",
+            f"STAGELINE_SERVICE={service}",
+            f"PORT={shape.port}",
+            f"HEALTH_PATH={shape.health_path}",
+            *(database_env if uses_database else []),
+            *(storage_env if uses_storage else []),
             *[
                 f"APP_SECRET_{key.upper()}_FILE={app_secret_path(key)}"
                 for key in sorted(spec.secret_keys)
@@ -163,8 +173,16 @@ class Services(pulumi.ComponentResource):
             docker.ContainerUploadArgs(
                 file=CA_PATH, content=inputs.ca_cert_pem, permissions="0444"
             ),
-            self._secret_file(DATABASE_PASSWORD_FILE, inputs.database_password),
-            self._secret_file(STORAGE_PASSWORD_FILE, inputs.storage_password),
+            *(
+                [self._secret_file(DATABASE_PASSWORD_FILE, inputs.database_password)]
+                if uses_database
+                else []
+            ),
+            *(
+                [self._secret_file(STORAGE_PASSWORD_FILE, inputs.storage_password)]
+                if uses_storage
+                else []
+            ),
             *[
                 self._secret_file(app_secret_path(key), inputs.app_secret_values.apply(_entry(key)))
                 for key in sorted(spec.secret_keys)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -115,12 +116,24 @@ DEFAULT_HEALTH_COMMAND = (
 example app's image carries. ``{port}`` and ``{healthPath}`` are filled in from the service."""
 
 
+class DataRole(StrEnum):
+    """A data role a service may use: it gets that role's endpoint, credentials and grants."""
+
+    DATABASE = "database"
+    STORAGE = "storage"
+
+
 class ServiceShape(Model):
     """A service as every stage runs it."""
 
     port: Port = Field(description="Container port the service listens on.")
     health_path: HealthPath = Field(description="HTTP path that answers 200 with the version.")
     public: bool = Field(default=True, description="Routed from the load balancer.")
+    uses: tuple[DataRole, ...] = Field(
+        default=(DataRole.DATABASE, DataRole.STORAGE),
+        description="The data roles the service uses: only these give it an endpoint,"
+        " credentials and access (least privilege).",
+    )
     cpu_architecture: Literal["ARM64", "X86_64"] = Field(
         default="ARM64",
         description="CPU architecture the service's images are built for (ARM64: Graviton).",

@@ -33,6 +33,7 @@ FLIPS: dict[str, object] = {
     "services.api.healthPath": "/live",
     "services.api.public": False,
     "services.api.cpuArchitecture": "X86_64",
+    "services.api.uses": ["database"],
 }
 
 

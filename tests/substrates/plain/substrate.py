@@ -21,5 +21,6 @@ SUBSTRATE = SubstrateInfo(
         "services.*.port": "no containers: a service is only its URL",
         "services.*.public": "no ingress: every URL is derived alike",
         "services.*.cpuArchitecture": "no containers",
+        "services.*.uses": "no containers: nothing to hand credentials to",
     },
 )

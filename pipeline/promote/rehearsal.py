@@ -230,6 +230,10 @@ def rehearse(
             stack = stage.stack
             rendered = renders[stack]
             changes = desired_state_diff(rendered.before.resources, rendered.after.resources)
+            if checker is not None:
+                # Each stage is held to its own stage's policy config, as its promotion is; the
+                # pack process is shared (started for the target).
+                checker.config_file = policy_for(stack).config
             result = (
                 checker(stack, rendered.after, rendered.values)
                 if checker is not None

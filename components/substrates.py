@@ -16,6 +16,7 @@ import importlib.util
 import os
 import pkgutil
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -87,7 +88,17 @@ def _files() -> list[Path]:
     return found + [Path(p) for p in os.environ.get(EXTRA, "").split(",") if p]
 
 
+_LOADING = threading.Lock()
+"""A module is in sys.modules before it has run: without the lock a second thread could take
+the half-loaded registration (its SUBSTRATE not yet defined)."""
+
+
 def _load(path: Path) -> SubstrateInfo:
+    with _LOADING:
+        return _load_locked(path)
+
+
+def _load_locked(path: Path) -> SubstrateInfo:
     name = f"_substrate_{path.parent.name}"
     if name in sys.modules:
         module = sys.modules[name]

@@ -210,3 +210,21 @@ def program_problems(stacks_dir: Path, stack: str, values: dict[str, str]) -> Sp
         + _check_scale_keys(definition, config)
     )
     return SpecError(config.source, problems) if problems else None
+
+
+def hold_to_pipeline() -> None:
+    """In the program: stop with the file and key named when the stack breaks its pipeline
+    entry (``program_problems``); the engine shows the message, nothing is declared."""
+    import os
+
+    import pulumi
+
+    from components.spec.runtime import current_config
+
+    stacks_dir = Path(os.environ.get(STACKS_DIR_ENV, "stacks"))
+    try:
+        problem = program_problems(stacks_dir, pulumi.get_stack(), current_config())
+    except SpecError as exc:
+        problem = exc
+    if problem is not None:
+        raise pulumi.RunError(f"invalid stage configuration:\n{problem}")

@@ -54,8 +54,8 @@ def test_every_stage_takes_its_shape_from_the_blueprint() -> None:
         ("  engine: postgres\n", "  engine: mysql\n", "database.engine"),
         ("  azCount: 2\n", "  azCount: 2\n  zones: 3\n", "network.zones"),
         (
-            "    healthPath: /healthz\n    public: true\n    cpuArchitecture: ARM64\n  web:",
-            "    public: true\n    cpuArchitecture: ARM64\n  web:",
+            "    healthPath: /healthz\n    public: true\n    cpuArchitecture: ARM64\n    uses:",
+            "    public: true\n    cpuArchitecture: ARM64\n    uses:",
             "services.api.healthPath",
         ),
     ],

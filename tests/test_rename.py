@@ -128,3 +128,27 @@ def test_rehearsal_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (state / "ledger.jsonl").exists(), "a rehearsal records nothing"
+
+
+def test_an_offline_promotion_records_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
+    """The whole promotion, record included: a bare remote, a clone, ``--deployer offline``;
+    the stage's record pins the release in the new namespace."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(renamed), str(remote)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(remote), str(work)], check=True)
+    if not (work / ".venv").exists():  # the renamed copy commits its .venv link
+        (work / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    for key, value in (("user.name", "t"), ("user.email", "t@example.com")):
+        git(work, "config", key, value)
+    images = [f"--image={s}=ghcr.io/acme/{s}@{DIGEST}" for s in ("api", "web")]
+    created = run(work, "release", "create", *images, "--json")
+    assert created.returncode == 0, created.stderr
+    release = json.loads(created.stdout.splitlines()[-1])["release"]
+    result = run(work, "promote", release, "--to", "dev", "--deployer", "offline")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    pinned = subprocess.run(
+        ["git", "show", "stages/dev:stacks/Pulumi.dev.yaml"],
+        cwd=remote, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert f"  {NEW}:release: {release}" in pinned and f"{OLD}:" not in pinned

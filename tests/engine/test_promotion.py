@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request, stage_
 from pipeline.promote.release import ReleaseStore, make_release
 from pipeline.promote.verification import HealthCheck, VerifyResult
 from tests.engine.conftest import Sandbox
+from tests.promote.conftest import backdate_verification
 
 pytestmark = pytest.mark.engine
 
@@ -96,7 +96,6 @@ def test_promotion_through_every_stage_then_rollback(
         urls = {s: f"{services.url}/{stage}/{s}" for s in outputs.get("serviceUrls") or {}}
         return check(stage, {**outputs, "serviceUrls": urls}, release)
 
-    now = [datetime.now(UTC)]
     state_dir = tmp_path / "promotion"
     store = ReleaseStore(state_dir)
     first, _ = store.save(make_release(fresh.project, _images("1")))
@@ -108,14 +107,14 @@ def test_promotion_through_every_stage_then_rollback(
         state_dir,
         policy=stage_policy(fresh.project, None, None),
         verify=verify,
-        clock=lambda: now[0],
         services=frozenset({"api", "web"}),
     )
 
     done = orch.promote(Request(first.id, "staging"))
     assert done.code == EXIT_OK, done.message
     assert [deployer.outputs(s)["release"] for s in AWS] == [first.id] * 3 + ["bootstrap"]
-    now[0] = datetime.now(UTC) + timedelta(minutes=61)  # past staging's soak
+    # Staging's soak is measured from its recorded verification against the real clock.
+    backdate_verification(orch.ledger, "staging", first.id, 1.1)
     refused = orch.promote(Request(first.id, "live"))
     assert refused.code != EXIT_OK and "approv" in refused.message, refused.message
     done = orch.promote(Request(first.id, "live", approver="reviewer@example.com"))

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean
+.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ engine-lane: $(STAMP)
 ## bench: issue 14's ratios beside their targets, time and memory figures, appended to bench/RESULTS.md
 bench: $(STAMP)
 	$(PY) -m bench
+
+## probe: weaken the local and azure-live renders one security setting at a time; exit 1 on a miss
+probe: $(STAMP)
+	$(PY) tools/mutation_probe.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -135,6 +135,25 @@ def docker_container_non_root_user(args: ResourceValidationArgs, report: ReportV
 
 
 @RULES.resource(
+    "docker-container-read-only-root",
+    types=(CONTAINER,),
+    description="The stage's own services (containers with STAGELINE_SERVICE) run with a"
+    " read-only root filesystem; they write only to their tmpfs and files volume.",
+    severity=Severity.MEDIUM,
+    remediation="Set readOnly: true on the service's container; give it a tmpfs (/tmp) or a"
+    " volume for what it must write.",
+    references=[cis_docker("5.12")],
+)
+def docker_container_read_only_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    envs = [str(e) for e in as_list(args.props.get("envs"))]
+    if (
+        any(e.startswith("STAGELINE_SERVICE=") for e in envs)
+        and args.props.get("readOnly") is not True
+    ):
+        report("a service container with a writable root filesystem", None)
+
+
+@RULES.resource(
     "docker-container-security-options",
     types=(CONTAINER,),
     description="Containers set no-new-privileges and never switch off the default seccomp or"

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from components.spec.stackfile import StackConfig
 from pipeline.render import StageRender
@@ -100,6 +101,10 @@ class RenderCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
+    def has(self, config: StackConfig) -> bool:
+        """Whether a render of ``config`` is stored (without reading it)."""
+        return self._path(self.key(config)).is_file()
+
     def get(self, config: StackConfig) -> StageRender | None:
         try:
             data = json.loads(self._path(self.key(config)).read_text(encoding="utf-8"))
@@ -139,3 +144,51 @@ class RenderCache:
         for config in missing:
             self.put(config, fresh[config.stack])
         return {c.stack: found.get(c.stack) or fresh[c.stack] for c in configs}
+
+
+# What a stage's policy result depends on beyond its render: the pack and the harness.
+POLICY_SOURCES = ("policies", "pipeline/policy")
+POLICY_SUFFIXES = (".py", ".yaml", ".json")
+
+
+class PolicyCache:
+    """A stage's policy findings and compliance summary, by its render's key and the content
+    of the pack (rules, analyzer, PulumiPolicy.yaml, config/<stage>.json) and the harness, so
+    a plan whose stages and pack are unchanged never starts the pack."""
+
+    def __init__(self, renders: RenderCache, project_dir: Path) -> None:
+        self.renders = renders
+        digest = hashlib.sha256(renders._base.encode())
+        for entry in POLICY_SOURCES:
+            for path in sorted((project_dir / entry).rglob("*")):
+                if path.is_file() and path.suffix in POLICY_SUFFIXES:
+                    digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
+                    digest.update(path.read_bytes() + b"\0")
+        try:
+            digest.update(metadata.version("pulumi-policy").encode())
+        except metadata.PackageNotFoundError:
+            digest.update(b"absent")
+        self._pack = digest.hexdigest()
+
+    def _path(self, config: StackConfig) -> Path:
+        key = hashlib.sha256(f"{self._pack}\n{self.renders.key(config)}".encode()).hexdigest()
+        return self.renders.directory / "policy" / f"{key}.json"
+
+    def has(self, config: StackConfig) -> bool:
+        return self._path(config).is_file()
+
+    def get(self, config: StackConfig) -> dict[str, Any] | None:
+        """``{"findings": [...], "summary": {...}}`` as stored, or None."""
+        try:
+            data = json.loads(self._path(config).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and {"findings", "summary"} <= set(data) else None
+
+    def put(self, config: StackConfig, findings: list[Any], summary: dict[str, Any]) -> None:
+        path = self._path(config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"findings": findings, "summary": summary}, handle)
+        os.replace(temporary, path)

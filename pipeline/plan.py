@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components import project
-from pipeline.cache import RenderCache
+from components.spec.stackfile import StackConfig
+from pipeline.cache import PolicyCache, RenderCache
 from pipeline.parity import ParityReport, parity
 from pipeline.render import StageRender, render_stages
 from pipeline.stages import Stages, load_stages
@@ -121,33 +123,82 @@ def make_plan(
     config, PolicyPackError or PolicyConfigError if the policy pack cannot judge the stages.
     ``progress(phase, stack, total)`` as each stage is rendered and checked; ``cache`` serves
     stages whose inputs have not changed since they were last rendered."""
-    from pipeline.policy.check import check_stages, pack_for_plan, summary
+    from pipeline.policy.check import pack_for_plan
     from pipeline.render import start_fork_server
 
     # The SDK imports (the fork server) and the pack boot while the stage files load: one
-    # pack process for the whole plan, stopped on the way out whatever happens.
-    start_fork_server(clouds_hint(project_dir, stacks_dir, selected))
-    with pack_for_plan(project_dir, enabled=policy) as pack:
+    # pack process for the whole plan, stopped on the way out whatever happens. With a cache,
+    # the fork server starts only once a stage is known to miss it: a warm plan on two cores
+    # must not pay for importing SDKs it will not use.
+    if cache is None:
+        start_fork_server(clouds_hint(project_dir, stacks_dir, selected))
+    with ExitStack() as running:
+        pack = None
+        if cache is None:
+            pack = running.enter_context(pack_for_plan(project_dir, enabled=policy))
         stages = load_stages(stacks_dir, selected)
         total = len(stages.configs)
+        configs = list(stages.configs.values())
+        checked = PolicyCache(cache, project_dir) if cache is not None and policy else None
+        if cache is not None:
+            missing = [c for c in configs if not cache.has(c)]
+            if missing:
+                start_fork_server(
+                    {str(c.values.get(project.key("cloud", project_dir), "aws")) for c in missing}
+                )
+            if checked is not None and not all(checked.has(c) for c in configs):
+                pack = running.enter_context(pack_for_plan(project_dir))
 
         def step(phase: str) -> Callable[[str], None] | None:
             return None if progress is None else lambda stack: progress(phase, stack, total)
 
         done = step("rendering stages")
         if cache is None:
-            renders = render_stages(project_dir, stages.configs.values(), jobs=jobs, done=done)
+            renders = render_stages(project_dir, configs, jobs=jobs, done=done)
         else:
             renders = cache.render(
-                stages.configs.values(),
+                configs,
                 lambda missing: render_stages(project_dir, missing, jobs=jobs, done=done),
                 done=done,
             )
         ok = {s: r for s, r in renders.items() if not r.error}
         plan = Plan(stages, renders, parity(ok, stages.specs, stages.definition))
-        if pack is not None:
-            configs = {s: c.values for s, c in stages.configs.items()}
-            results = check_stages(pack, ok, configs, done=step("checking policy"))
-            plan.policy = {s: r.findings() for s, r in results.items()}
-            plan.compliance = {s: summary(r) for s, r in results.items()}
+        if policy:
+            started = pack  # a stored result that vanished since: start the pack after all
+
+            def pack_now() -> Any:
+                return started or running.enter_context(pack_for_plan(project_dir))
+
+            _check_policy(plan, ok, stages.configs, pack_now, checked, step("checking policy"))
     return plan
+
+
+def _check_policy(
+    plan: Plan,
+    ok: dict[str, StageRender],
+    configs: dict[str, StackConfig],
+    pack: Callable[[], Any],
+    checked: PolicyCache | None,
+    done: Callable[[str], None] | None,
+) -> None:
+    """Each rendered stage's findings and compliance: stored ones when the stage and the pack
+    are unchanged, the pack's for the rest (then stored)."""
+    from pipeline.policy.check import check_stages, summary
+
+    stored = {s: checked.get(configs[s]) for s in ok} if checked is not None else {}
+    fresh = {s: r for s, r in ok.items() if stored.get(s) is None}
+    results = {}
+    if fresh:
+        values = {s: configs[s].values for s in fresh}
+        results = check_stages(pack(), fresh, values, done=done)
+    for stack in ok:
+        kept = stored.get(stack)
+        if kept is not None:
+            plan.policy[stack], plan.compliance[stack] = kept["findings"], kept["summary"]
+            if done is not None:
+                done(stack)
+            continue
+        result = results[stack]
+        plan.policy[stack], plan.compliance[stack] = result.findings(), summary(result)
+        if checked is not None:
+            checked.put(configs[stack], plan.policy[stack], plan.compliance[stack])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from pipeline.cache import RenderCache, source_digest
 from pipeline.render import render_stages
 from pipeline.stages import load_stages
@@ -74,3 +76,49 @@ def test_a_failed_render_is_not_stored(tmp_path, stacks_copy):
     config = load_stages(stacks_copy, ["dev"]).configs["dev"]
     cache.put(config, StageRender("dev", config.source, error="boom"))
     assert cache.get(config) is None
+
+
+def test_an_unchanged_plan_does_not_start_the_policy_pack(tmp_path, stacks_copy, monkeypatch):
+    from pipeline import plan as planning
+    from pipeline.policy import check
+
+    def plan():
+        cache = RenderCache(tmp_path / "cache", PROJECT_DIR, stacks_copy / "pipeline.yaml")
+        return planning.make_plan(PROJECT_DIR, stacks_copy, ["dev"], cache=cache)
+
+    first = plan()
+    assert first.compliance["dev"]["rules"] > 0
+
+    def no_pack(*args, **kwargs):
+        raise AssertionError("the pack was started for an unchanged stage")
+
+    monkeypatch.setattr(check, "pack_for_plan", no_pack)
+    second = plan()
+    assert (second.policy, second.compliance) == (first.policy, first.compliance)
+
+    # A changed stage misses both caches: the pack must run for it.
+    edit_stack(
+        stacks_copy, "dev", lambda c: c["stageline:scale"].__setitem__("natGateways", "perAz")
+    )
+    with pytest.raises(AssertionError, match="the pack was started"):
+        plan()
+
+
+def test_a_changed_pack_or_policy_config_changes_the_policy_key(tmp_path, stacks_copy):
+    from pipeline.cache import PolicyCache
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR / "policies", project / "policies")
+    (project / "pipeline" / "policy").mkdir(parents=True)
+    renders = RenderCache(tmp_path / "cache", PROJECT_DIR, stacks_copy / "pipeline.yaml")
+    config = load_stages(stacks_copy, ["dev"]).configs["dev"]
+
+    def key():
+        return PolicyCache(renders, project)._path(config)
+
+    before = key()
+    (project / "policies" / "config" / "dev.json").write_text("{}\n")
+    after_config = key()
+    rule = next((project / "policies" / "rules").rglob("aws.py"))
+    rule.write_text(rule.read_text() + "\n# changed\n")
+    assert len({before, after_config, key()}) == 3

@@ -4,7 +4,6 @@ answers land in every stage, the result plans clean, and bad input writes nothin
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR
-from tests.test_rename import COPY, SKIP
+from tests.test_rename import copy_project
 
 NEW = "acme-shop"
 ANSWERS = [
@@ -35,14 +33,7 @@ def snapshot(root: Path) -> dict[str, str]:
 @pytest.fixture
 def generated(tmp_path: Path) -> Path:
     """What pulumi new leaves: the files, with only Pulumi.yaml's name changed."""
-    root = tmp_path / "shop"
-    root.mkdir()
-    for name in COPY:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=SKIP)
-        else:
-            shutil.copy(source, root / name)
+    root = copy_project(tmp_path / "shop", venv=False)
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())
     project["name"] = NEW
     project.pop("template")

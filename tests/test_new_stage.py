@@ -5,29 +5,20 @@ with the policy pack, shows in the stages CI reads, and a rehearsed promotion wa
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from components import project
-from tests.conftest import PROJECT_DIR
-from tests.test_rename import COPY, SKIP, git, run
+from tests.test_rename import copy_project, git, run
 
 DIGEST = "sha256:" + "cd" * 32
 
 
 @pytest.fixture(scope="module")
 def with_qa(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("qa")
-    for name in COPY:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=SKIP)
-        else:
-            shutil.copy(source, root / name)
-    (root / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    root = copy_project(tmp_path_factory.mktemp("qa"))
     stacks = root / "stacks"
     text = (stacks / "Pulumi.test.yaml").read_text()
     for key, old, new in (

@@ -54,16 +54,23 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("renamed")
+def copy_project(root: Path, venv: bool = True) -> Path:
+    """The files a stage render, the pack and a promotion need, copied into ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
     for name in COPY:
         source = PROJECT_DIR / name
         if source.is_dir():
             shutil.copytree(source, root / name, ignore=SKIP)
         else:
             shutil.copy(source, root / name)
-    (root / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    if venv:
+        (root / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    return root
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_project(tmp_path_factory.mktemp("renamed"))
     rename(root)
     assert run(root, "schema").returncode == 0
     git(root, "init", "-q", "-b", "main")

@@ -114,6 +114,11 @@ def docker_container_disallow_devices(
         report(f"device {path} of the host is exposed to the container", None)
 
 
+def is_service(args: ResourceValidationArgs) -> bool:
+    """One of the stage's own services: the blueprint sets STAGELINE_SERVICE in its env."""
+    return any(str(e).startswith("STAGELINE_SERVICE=") for e in as_list(args.props.get("envs")))
+
+
 @RULES.resource(
     "docker-container-non-root-user",
     types=(CONTAINER,),
@@ -129,8 +134,7 @@ def docker_container_non_root_user(args: ResourceValidationArgs, report: ReportV
     if isinstance(user, str) and user.split(":", 1)[0] in ("root", "0"):
         report(f"user is {user}", None)
         return
-    envs = [str(e) for e in as_list(args.props.get("envs"))]
-    if any(e.startswith("STAGELINE_SERVICE=") for e in envs) and not user:
+    if is_service(args) and not user:
         report("a service container without user runs as the image's default (often root)", None)
 
 
@@ -145,11 +149,7 @@ def docker_container_non_root_user(args: ResourceValidationArgs, report: ReportV
     references=[cis_docker("5.12")],
 )
 def docker_container_read_only_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    envs = [str(e) for e in as_list(args.props.get("envs"))]
-    if (
-        any(e.startswith("STAGELINE_SERVICE=") for e in envs)
-        and args.props.get("readOnly") is not True
-    ):
+    if is_service(args) and args.props.get("readOnly") is not True:
         report("a service container with a writable root filesystem", None)
 
 

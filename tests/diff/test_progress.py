@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from tests.diff.conftest import DiffRepo
+from tests.ttys import Terminal
 
 
 def _diff(repo: DiffRepo, cache: Path, stderr: int) -> subprocess.Popen[bytes]:
@@ -24,28 +23,13 @@ def _diff(repo: DiffRepo, cache: Path, stderr: int) -> subprocess.Popen[bytes]:
 def test_revisions_rendered_show_on_a_terminal_and_never_in_stdout(
     diff_repo: DiffRepo, tmp_path: Path
 ) -> None:
-    leader, follower = pty.openpty()
-    running = _diff(diff_repo, tmp_path / "cache", follower)
-    os.close(follower)
-    seen = bytearray()
-
-    def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            seen.extend(chunk)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
+    terminal = Terminal()
+    running = _diff(diff_repo, tmp_path / "cache", terminal.follower)
+    terminal.close_follower()
     out, _ = running.communicate(timeout=600)
-    reader.join(timeout=30)
-    os.close(leader)
-    assert running.returncode == 0, bytes(seen[-500:])
-    assert b"rendering revisions" in seen, bytes(seen[-500:])
+    text = terminal.finish()
+    assert running.returncode == 0, text[-500:]
+    assert "rendering revisions" in text, text[-500:]
     assert b"\x1b[" not in out
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import io
 import os
-import pty
 import re
-import threading
 
 from pipeline.promote.events import Progress
+from tests.ttys import Terminal
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 STAGES = ["dev", "azure-staging", "a-very-long-stage-name"]
@@ -48,35 +47,19 @@ def test_off_a_terminal_one_aligned_line_per_step_and_no_control_sequences() -> 
 
 
 def test_on_a_terminal_the_running_step_spins_then_leaves_its_line() -> None:
-    leader, follower = pty.openpty()
-    seen = bytearray()
-
-    def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            seen.extend(chunk)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
+    terminal = Terminal()
     env = os.environ.get("TERM")
     os.environ["TERM"] = "xterm"
     try:
-        with os.fdopen(os.dup(follower), "w") as tty:
+        with os.fdopen(os.dup(terminal.follower), "w") as tty:
             _feed(Progress(tty, stages=STAGES))
     finally:
         if env is None:
             os.environ.pop("TERM")
         else:
             os.environ["TERM"] = env
-        os.close(follower)
-        reader.join(timeout=10)
-        os.close(leader)
-    text = seen.decode(errors="replace")
+        terminal.close_follower()
+    text = terminal.finish(timeout=10)
     assert ANSI.search(text), "a terminal gets the spinner's control sequences"
     plain = ANSI.sub("", text).replace("\r", "\n")
     finished = [

@@ -206,10 +206,14 @@ class AcrImport:
 
     The source is named by digest, and the import API copies that manifest ("specify an image by
     sha256-based manifest digest", ImportSource.sourceImage, ACR REST API "Registries - Import
-    Image"). The registry cannot be read back from outside its network, so the arrival check is
-    the registry's own content addressing: the apps pull ``<registry>/<service>@<digest>``, which
-    resolves only if a manifest with exactly those bytes is stored, and ``up`` fails otherwise.
-    Credentials are az's own (``az login`` or the workflow's ``azure/login``).
+    Image"). After the import the digest is read back with ``az acr repository show --image
+    <repo>:<tag> --query digest`` (a data-plane read: it reaches the registry only from a runner
+    its firewall admits) and a different digest is refused. When the registry refuses the read
+    (public network access off: ACR answers ``denied: client with IP ... is not allowed
+    access``), the line says the digest was not read back, and the check left is the registry's
+    content addressing: the apps pull ``<registry>/<service>@<digest>``, which resolves only if a
+    manifest with exactly those bytes is stored, so ``up`` fails otherwise. Credentials are az's
+    own (``az login`` or the workflow's ``azure/login``).
     """
 
     binary: str = "az"
@@ -218,27 +222,67 @@ class AcrImport:
     def present(self, image: ImageCopy) -> bool:
         return False  # not readable from outside the registry's network; the import is idempotent
 
-    def copy(self, image: ImageCopy) -> str:
-        host, _, repository = image.repository.partition("/")
-        what = f"az acr import {image.describe()}"
+    def _az(self, args: Sequence[str], what: str) -> subprocess.CompletedProcess[bytes]:
         if shutil.which(self.binary) is None:
             raise CopyError(f"{what}: the Azure CLI ({self.binary}) is not installed")
-        command = [
-            self.binary, "acr", "import",
-            "--name", host.split(".", 1)[0],
-            "--source", image.source,
-            "--image", f"{repository}:{image.tag}",
-            "--force",  # the content-addressed tag may exist already, with these very bytes
-            "--only-show-errors",
-        ]  # fmt: skip
         try:
-            done = subprocess.run(command, capture_output=True, timeout=self.timeout, check=False)
+            return subprocess.run(
+                [self.binary, *args], capture_output=True, timeout=self.timeout, check=False
+            )
         except subprocess.TimeoutExpired:
             raise CopyError(f"{what}: timed out after {self.timeout:.0f} s") from None
+
+    def copy(self, image: ImageCopy) -> str:
+        host, _, repository = image.repository.partition("/")
+        name = host.split(".", 1)[0]
+        what = f"az acr import {image.describe()}"
+        done = self._az(
+            [
+                "acr", "import",
+                "--name", name,
+                "--source", image.source,
+                "--image", f"{repository}:{image.tag}",
+                "--force",  # the content-addressed tag may exist already, with these very bytes
+                "--only-show-errors",
+            ],
+            what,
+        )  # fmt: skip
         if done.returncode != 0:
-            detail = done.stderr.decode(errors="replace").strip().splitlines()
-            raise CopyError(f"{what}: {detail[-1] if detail else f'exit {done.returncode}'}")
-        return image.digest
+            raise CopyError(f"{what}: {_last_line(done, 'import')}")
+        return self.verify(image, name, repository)
+
+    def verify(self, image: ImageCopy, name: str, repository: str) -> str:
+        """The digest the registry now serves for the copy's tag, or a line saying it could not
+        be read from here; a different digest raises CopyError."""
+        what = f"az acr repository show {image.repository}:{image.tag}"
+        shown = self._az(
+            [
+                "acr", "repository", "show",
+                "--name", name,
+                "--image", f"{repository}:{image.tag}",
+                "--query", "digest",
+                "--output", "tsv",
+                "--only-show-errors",
+            ],
+            what,
+        )  # fmt: skip
+        if shown.returncode != 0:
+            return (
+                f"{image.digest} (imported; not read back from this runner:"
+                f" {_last_line(shown, 'show')}; the apps pull it by digest)"
+            )
+        arrived = shown.stdout.decode(errors="replace").strip()
+        if arrived != image.digest:
+            raise CopyError(
+                f"{image.describe()}: arrived as {arrived or 'nothing'}, not {image.digest};"
+                " refusing it"
+            )
+        return arrived
+
+
+def _last_line(done: subprocess.CompletedProcess[bytes], verb: str) -> str:
+    detail = done.stderr.decode(errors="replace").strip().splitlines()
+    return detail[-1] if detail else f"{verb} exit {done.returncode}"
 
 
 @dataclass(frozen=True)

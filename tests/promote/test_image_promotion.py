@@ -231,26 +231,47 @@ def test_the_cli_copies_with_registry_settings_from_the_environment(
         assert serves(stages.host, f"dev/registry-{service}", image.rsplit("@", 1)[1])
 
 
-# A stand-in for the Azure CLI's `az acr import`, with the behaviour of the real operation (ACR
-# REST API "Registries - Import Image": the registry fetches the source, named by digest, and
-# stores it under the target tag; a source that does not exist fails the import). The "registry"
-# is the loopback stages' registry; the call is logged so the test sees the command line.
+# A stand-in for the Azure CLI, with the behaviour of the real operations on a real registry (the
+# loopback stages' registry stands for the ACR):
+# - `az acr import` (ACR REST API "Registries - Import Image"): the registry fetches the source,
+#   named by digest, and stores it under the target tag; a source that does not exist fails.
+# - `az acr repository show --image repo:tag --query digest -o tsv`: a data-plane read, so a
+#   registry whose firewall does not admit the runner refuses it ("denied: client with IP ... is
+#   not allowed access", https://aka.ms/acr/firewall): FAKE_ACR_FIREWALL=closed. FAKE_ACR_TAMPER
+#   makes it report other bytes, which a real registry serves only if someone overwrote the tag.
+# Each call is logged so the test sees the command line.
 FAKE_AZ = """#!{python}
-import json, os, subprocess, sys
+import hashlib, json, os, subprocess, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_AZ_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
-if args[:2] != ["acr", "import"]:
-    sys.exit("az: only 'acr import' is stood in for")
-opts = dict(zip(args[2::2], args[3::2]))
-done = subprocess.run(
-    ["skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false",
-     "--dest-tls-verify=false", "docker://" + opts["--source"],
-     "docker://" + os.environ["FAKE_ACR_HOST"] + "/" + opts["--image"]],
-    capture_output=True, text=True)
-if done.returncode:
-    sys.exit("ERROR: (InvalidParameters) Operation registries-import failed: "
-             + done.stderr.strip().splitlines()[-1])
+host = os.environ["FAKE_ACR_HOST"]
+if args[:2] == ["acr", "import"]:
+    opts = dict(zip(args[2::2], args[3::2]))
+    done = subprocess.run(
+        ["skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false",
+         "--dest-tls-verify=false", "docker://" + opts["--source"],
+         "docker://" + host + "/" + opts["--image"]],
+        capture_output=True, text=True)
+    if done.returncode:
+        sys.exit("ERROR: (InvalidParameters) Operation registries-import failed: "
+                 + done.stderr.strip().splitlines()[-1])
+elif args[:3] == ["acr", "repository", "show"]:
+    opts = dict(zip(args[3::2], args[4::2]))
+    if os.environ.get("FAKE_ACR_FIREWALL") == "closed":
+        sys.exit("ERROR: denied: client with IP '203.0.113.7' is not allowed access."
+                 " Refer https://aka.ms/acr/firewall to grant access.")
+    done = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false",
+         "docker://" + host + "/" + opts["--image"]], capture_output=True)
+    if done.returncode:
+        sys.exit("ERROR: manifest unknown")
+    digest = "sha256:" + hashlib.sha256(done.stdout).hexdigest()
+    if os.environ.get("FAKE_ACR_TAMPER"):
+        digest = "sha256:" + "1" * 64
+    print(digest)
+else:
+    sys.exit("az: only 'acr import' and 'acr repository show' are stood in for")
 """
 
 
@@ -282,14 +303,42 @@ def test_azure_stages_import_the_images_with_az_acr_import(
     registries, pushed, stacks_copy, state_dir, health, fake_az
 ):
     """An Azure registry has public network access off: the copy is the registry's own import
-    (an ARM operation), by digest, under the content-addressed tag."""
+    (an ARM operation), by digest, under the content-addressed tag, then the digest is read back
+    where the registry lets the runner read."""
+    _, stages = registries
+    events: list[dict[str, Any]] = []
+    _, orchestrator = _acr_orchestrator(registries, pushed, stacks_copy, state_dir, health, events)
+    outcome = orchestrator.promote(Request(_release(state_dir, pushed), "dev"))
+    assert outcome.code == 0, outcome.message
+    calls = [json.loads(line) for line in fake_az.read_text().splitlines()]
+    digest = pushed["api"].rsplit("@", 1)[1]
+    tag = f"api:{digest.replace(':', '-')}"
+    assert calls[:2] == [
+        [
+            "acr", "import", "--name", "devcr", "--source", pushed["api"],
+            "--image", tag, "--force", "--only-show-errors",
+        ],
+        [
+            "acr", "repository", "show", "--name", "devcr", "--image", tag,
+            "--query", "digest", "--output", "tsv", "--only-show-errors",
+        ],
+    ]  # fmt: skip
+    for service, image in pushed.items():
+        assert serves(stages.host, service, image.rsplit("@", 1)[1]), service
+    # Read back and equal: the line says what arrived, as for skopeo.
+    assert f"api: copied, arrived as {digest}" in _notes(events)
+
+
+def _notes(events: list[dict[str, Any]]) -> list[str]:
+    return [e["message"] for e in events if e["event"] == "note"]
+
+
+def _acr_orchestrator(registries, pushed, stacks_copy, state_dir, health, events):
     from pipeline.promote.images import StageRegistries
 
-    _, stages = registries
     cloud = AcrDeployer(stacks_copy, state_dir, health.url)
     _runs_from(cloud, registries[0])
     health.deployer = cloud
-    release = _release(state_dir, pushed)
     orchestrator = Orchestrator(
         cloud,
         load_pipeline(stacks_copy),
@@ -297,17 +346,36 @@ def test_azure_stages_import_the_images_with_az_acr_import(
         verify=HealthCheck(timeout=0.6, interval=0.05),
         services=frozenset(SERVICES),
         images=StageRegistries(skopeo=LOCAL),
+        events=lambda event, **fields: events.append({"event": event, **fields}),
     )
-    outcome = orchestrator.promote(Request(release, "dev"))
+    return cloud, orchestrator
+
+
+def test_an_acr_closed_to_the_runner_says_the_digest_was_not_read_back(
+    registries, pushed, stacks_copy, state_dir, health, fake_az, monkeypatch
+):
+    """Public network access off (the blueprint's default): the import still works (an ARM
+    operation), the read-back is refused, and the line says so instead of claiming arrival."""
+    monkeypatch.setenv("FAKE_ACR_FIREWALL", "closed")
+    events: list[dict[str, Any]] = []
+    _, orchestrator = _acr_orchestrator(registries, pushed, stacks_copy, state_dir, health, events)
+    outcome = orchestrator.promote(Request(_release(state_dir, pushed), "dev"))
     assert outcome.code == 0, outcome.message
-    calls = [json.loads(line) for line in fake_az.read_text().splitlines()]
     digest = pushed["api"].rsplit("@", 1)[1]
-    assert calls[0] == [
-        "acr", "import", "--name", "devcr", "--source", pushed["api"],
-        "--image", f"api:{digest.replace(':', '-')}", "--force", "--only-show-errors",
-    ]  # fmt: skip
-    for service, image in pushed.items():
-        assert serves(stages.host, service, image.rsplit("@", 1)[1]), service
+    line = next(n for n in _notes(events) if n.startswith("api: copied"))
+    assert line.startswith(f"api: copied, arrived as {digest} (imported; not read back"), line
+    assert "not allowed access" in line and "the apps pull it by digest" in line
+
+
+def test_an_acr_serving_other_bytes_after_the_import_is_refused(
+    registries, pushed, stacks_copy, state_dir, health, fake_az, monkeypatch
+):
+    monkeypatch.setenv("FAKE_ACR_TAMPER", "1")
+    cloud, orchestrator = _acr_orchestrator(registries, pushed, stacks_copy, state_dir, health, [])
+    outcome = orchestrator.promote(Request(_release(state_dir, pushed), "dev"))
+    assert (outcome.code, outcome.outcome) == (1, "stopped"), outcome.message
+    assert "arrived as sha256:1111" in outcome.message and "refusing it" in outcome.message
+    assert "dev:preview" not in cloud.read()["calls"]
 
 
 def test_a_failed_acr_import_stops_before_the_preview(

@@ -129,3 +129,44 @@ def test_deploy_reads_which_pipelines_approve_and_which_propose(tmp_path: Path) 
     assert jobs["live"]["if"] == "needs.stages.outputs.approved != '[]'"
     assert "outputs.approved" in jobs["live"]["strategy"]["matrix"]["pipeline"]
     assert "outputs.proposed" in jobs["propose"]["strategy"]["matrix"]["pipeline"]
+
+
+def _deploying_jobs() -> list[tuple[str, str, dict]]:
+    """Every job that promotes against a cloud (not the git-only ``--deployer offline``)."""
+    jobs = []
+    for path in WORKFLOWS:
+        doc = yaml.safe_load(path.read_text())
+        for name, job in doc["jobs"].items():
+            runs = [s.get("run", "") for s in job.get("steps", [])]
+            if any("pipeline promote" in r and "--deployer offline" not in r for r in runs):
+                jobs.append((path.name, name, job))
+    return jobs
+
+
+@pytest.mark.parametrize("where", _deploying_jobs(), ids=lambda w: f"{w[0]}:{w[1]}")
+def test_every_deploying_job_can_copy_the_release_images(where: tuple[str, str, dict]) -> None:
+    """The copy-images step (pipeline/promote/images.py) reads the release's registry and writes
+    the stage's: skopeo needs a login to both (ECR after the AWS role is assumed), and az acr
+    import takes the source's credentials itself."""
+    workflow, name, job = where
+    steps = job["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    promote = next(i for i, s in enumerate(steps) if "pipeline promote" in s.get("run", ""))
+    source = names.index("Log skopeo in to the release's registry")
+    assert source < promote, f"{workflow}:{name}: source login after the promotion"
+    assert job["permissions"].get("packages") == "read", f"{workflow}:{name}"
+    aws = next(i for i, n in enumerate(names) if n.startswith("aws-actions/configure-aws"))
+    ecr = names.index("Log skopeo in to the stages' ECR registry")
+    assert aws < ecr < promote, f"{workflow}:{name}: ECR login must follow the role, precede copy"
+    assert "skopeo login" in steps[ecr]["run"] and "ecr get-login-password" in steps[ecr]["run"]
+    env = steps[promote]["env"]
+    assert {"STAGELINE_SOURCE_USERNAME", "STAGELINE_SOURCE_PASSWORD"} <= set(env), name
+
+
+def test_the_deploying_jobs_are_found() -> None:
+    found = {(w, n) for w, n, _ in _deploying_jobs()}
+    assert found == {
+        ("deploy.yml", "pre-live"),
+        ("deploy.yml", "live"),
+        ("promote-merged.yml", "deploy"),
+    }, found

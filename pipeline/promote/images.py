@@ -189,6 +189,10 @@ class Skopeo:
         return arrived
 
 
+# The release's registry credentials for ``az acr import`` (skopeo reads its own login file).
+SOURCE_USERNAME = "STAGELINE_SOURCE_USERNAME"
+SOURCE_PASSWORD = "STAGELINE_SOURCE_PASSWORD"
+
 # Azure Container Registry login servers (public cloud, China, US Government).
 ACR_SUFFIXES = (".azurecr.io", ".azurecr.cn", ".azurecr.us")
 
@@ -213,11 +217,19 @@ class AcrImport:
     access``), the line says the digest was not read back, and the check left is the registry's
     content addressing: the apps pull ``<registry>/<service>@<digest>``, which resolves only if a
     manifest with exactly those bytes is stored, so ``up`` fails otherwise. Credentials are az's
-    own (``az login`` or the workflow's ``azure/login``).
+    own (``az login`` or the workflow's ``azure/login``); the registry fetches the source itself,
+    so a private source registry's credentials go with the import (``--username``/``--password``,
+    from :data:`SOURCE_USERNAME` and :data:`SOURCE_PASSWORD` in the environment when both are set:
+    az takes the password only as an argument).
     """
 
     binary: str = "az"
     timeout: float = 900.0
+
+    def _source_login(self) -> list[str]:
+        username = os.environ.get(SOURCE_USERNAME, "")
+        password = os.environ.get(SOURCE_PASSWORD, "")
+        return ["--username", username, "--password", password] if username and password else []
 
     def present(self, image: ImageCopy) -> bool:
         return False  # not readable from outside the registry's network; the import is idempotent
@@ -244,6 +256,7 @@ class AcrImport:
                 "--image", f"{repository}:{image.tag}",
                 "--force",  # the content-addressed tag may exist already, with these very bytes
                 "--only-show-errors",
+                *self._source_login(),
             ],
             what,
         )  # fmt: skip

@@ -399,3 +399,20 @@ def test_a_failed_acr_import_stops_before_the_preview(
     assert outcome.message.startswith("dev: image copy failed: az acr import api: ")
     assert "registries-import failed" in outcome.message and "\n" not in outcome.message
     assert "dev:preview" not in cloud.read()["calls"]
+
+
+def test_a_private_source_registry_s_credentials_go_with_the_import(
+    registries, pushed, stacks_copy, state_dir, health, fake_az, monkeypatch
+):
+    """The registry fetches the source itself, so the source's login rides on the import (and is
+    never echoed back in the stop line)."""
+    monkeypatch.setenv("STAGELINE_SOURCE_USERNAME", "ci-bot")
+    monkeypatch.setenv("STAGELINE_SOURCE_PASSWORD", "s3cret-token")
+    missing = pushed["api"].rsplit("@", 1)[0] + "@sha256:" + "0" * 64
+    _, orchestrator = _acr_orchestrator(registries, pushed, stacks_copy, state_dir, health, [])
+    outcome = orchestrator.promote(Request(_release(state_dir, pushed | {"api": missing}), "dev"))
+    assert (outcome.code, outcome.outcome) == (1, "stopped"), outcome.message
+    assert "s3cret-token" not in outcome.message
+    first = json.loads(fake_az.read_text().splitlines()[0])
+    assert first[:2] == ["acr", "import"]
+    assert first[-4:] == ["--username", "ci-bot", "--password", "s3cret-token"]

@@ -7,6 +7,7 @@ they still cannot be had, callers skip with that reason (never pass).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -17,7 +18,10 @@ import subprocess
 import tarfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import PROJECT_DIR
 
@@ -85,6 +89,26 @@ class Registry:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+@contextlib.contextmanager
+def registry_pair(root: Path, what: str) -> Iterator[tuple[Registry, Registry]]:
+    """Two real registries under ``root``: the release's and the stages'; skipped, saying ``what``
+    did not run, when the tools cannot be had."""
+    reason = missing_tools()
+    if reason:
+        pytest.skip(f"DID NOT RUN {what}: {reason}")
+    source = Registry(root / "release")
+    try:
+        stages = Registry(root / "stages")
+    except Exception:
+        source.stop()
+        raise
+    try:
+        yield source, stages
+    finally:
+        source.stop()
+        stages.stop()
 
 
 def _blob(layout: Path, data: bytes) -> dict[str, object]:

@@ -26,7 +26,7 @@ from pipeline.promote.verification import HealthCheck
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import SERVICES
 from tests.promote.fakes import FileDeployer
-from tests.promote.registries import Registry, missing_tools, oci_layout, push, serves
+from tests.promote.registries import Registry, oci_layout, push, registry_pair, serves
 
 LOCAL = Skopeo(tls_verify=False)  # the loopback registries speak plain http
 STAGE_REGISTRY = "STAGELINE_TEST_STAGE_REGISTRY"
@@ -56,19 +56,8 @@ def registry_deployer(project_dir: Path, stacks_dir: Path, state_dir: Path) -> R
 
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, Registry]]:
-    reason = missing_tools()
-    if reason:
-        pytest.skip(f"DID NOT RUN the promotion's image copy: {reason}")
-    root = tmp_path_factory.mktemp("registries")
-    source = Registry(root / "release")
-    try:
-        stages = Registry(root / "stages")
-    except Exception:
-        source.stop()
-        raise
-    yield source, stages
-    source.stop()
-    stages.stop()
+    with registry_pair(tmp_path_factory.mktemp("registries"), "the promotion's image copy") as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")

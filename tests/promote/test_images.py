@@ -9,33 +9,21 @@ had, the tests are skipped with that reason (never passed).
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from pipeline.promote.images import CopyError, ImageCopy, Skopeo, copy_release, plan_copies
-from tests.promote.registries import Registry, missing_tools, oci_layout
+from tests.promote.registries import Registry, oci_layout, push, registry_pair
 
 LOCAL = Skopeo(tls_verify=False)  # the loopback registries speak plain http
 
 
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, Registry]]:
-    reason = missing_tools()
-    if reason:
-        pytest.skip(f"DID NOT RUN the registry round trip: {reason}")
-    root = tmp_path_factory.mktemp("registries")
-    first = Registry(root / "release")
-    try:
-        second = Registry(root / "stage")
-    except Exception:
-        first.stop()
-        raise
-    yield first, second
-    first.stop()
-    second.stop()
+    with registry_pair(tmp_path_factory.mktemp("registries"), "the registry round trip") as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +34,7 @@ def released(
     first, _ = registries
     layout = tmp_path_factory.mktemp("image") / "layout"
     digest = oci_layout(layout, b"release r-1\n")
-    subprocess.run(
-        [
-            "skopeo",
-            "copy",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-            f"oci:{layout}:seed",
-            f"docker://{first.host}/team/api:seed",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    push(layout, f"{first.host}/team/api:seed")
     return f"{first.host}/team/api@{digest}"
 
 

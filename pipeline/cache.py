@@ -126,11 +126,18 @@ class RenderCache:
     def render(
         self,
         configs: Iterable[StackConfig],
-        render_all: Callable[[list[StackConfig]], dict[str, StageRender]],
+        render_all: Callable[
+            [list[StackConfig], Callable[[StageRender], None]], dict[str, StageRender]
+        ],
         done: Callable[[str], None] | None = None,
+        ready: Callable[[StageRender], None] | None = None,
     ) -> dict[str, StageRender]:
-        """Cached renders where there are any; ``render_all`` for the rest, then stored."""
+        """Cached renders where there are any; ``render_all(missing, stored)`` for the rest,
+        which calls ``stored(render)`` as each one finishes, so it is kept while the others
+        render. ``done(stack)`` for a hit (progress); ``ready(render)`` for every stage, hit or
+        fresh, as soon as it is at hand."""
         configs = list(configs)
+        by_stack = {c.stack: c for c in configs}
         found: dict[str, StageRender] = {}
         for config in configs:
             hit = self.get(config)
@@ -139,10 +146,16 @@ class RenderCache:
                 self.hits.append(config.stack)
                 if done is not None:
                     done(config.stack)
+                if ready is not None:
+                    ready(hit)
         missing = [c for c in configs if c.stack not in found]
-        fresh = render_all(missing) if missing else {}
-        for config in missing:
-            self.put(config, fresh[config.stack])
+
+        def stored(render: StageRender) -> None:
+            self.put(by_stack[render.stack], render)
+            if ready is not None:
+                ready(render)
+
+        fresh = render_all(missing, stored) if missing else {}
         return {c.stack: found.get(c.stack) or fresh[c.stack] for c in configs}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -110,6 +111,18 @@ def clouds_hint(project_dir: Path, stacks_dir: Path, selected: list[str] | None)
     return clouds or {"aws"}
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A moment of a plan's run, for benchmarks and for the tests that prove overlap."""
+
+    event: str
+    """"pack launched", "render started", "render finished", "policy started", "policy done"."""
+    stack: str
+    """The stage's stack; empty for the pack."""
+    at: float
+    """``time.monotonic()``: CLOCK_MONOTONIC, one clock for every process of the machine."""
+
+
 def make_plan(
     project_dir: Path,
     stacks_dir: Path,
@@ -118,14 +131,20 @@ def make_plan(
     policy: bool = True,
     progress: Callable[[str, str, int], None] | None = None,
     cache: RenderCache | None = None,
+    timeline: list[Mark] | None = None,
 ) -> Plan:
     """Validate, render, compare and check policy; raises StagesError before rendering on bad
     config, PolicyPackError or PolicyConfigError if the policy pack cannot judge the stages.
     ``progress(phase, stack, total)`` as each stage is rendered and checked; ``cache`` serves
-    stages whose inputs have not changed since they were last rendered."""
+    stages whose inputs have not changed since they were last rendered; ``timeline`` receives
+    a Mark for the pack's launch and each stage's render and policy check.
+
+    Each stage's policy is checked as soon as its render arrives, while the other stages still
+    render: on two cores the last stage's check is all that is left once rendering ends."""
     from pipeline.policy.check import pack_for_plan
     from pipeline.render import start_fork_server
 
+    marks: list[Mark] = timeline if timeline is not None else []
     # The SDK imports (the fork server) and the pack boot while the stage files load: one
     # pack process for the whole plan, stopped on the way out whatever happens. With a cache,
     # the fork server starts only once a stage is known to miss it: a warm plan on two cores
@@ -134,8 +153,15 @@ def make_plan(
         start_fork_server(clouds_hint(project_dir, stacks_dir, selected))
     with ExitStack() as running:
         pack = None
-        if cache is None:
-            pack = running.enter_context(pack_for_plan(project_dir, enabled=policy))
+
+        def launch() -> Any:
+            started = running.enter_context(pack_for_plan(project_dir))
+            if started is not None and started.process.launched is not None:
+                marks.append(Mark("pack launched", "", started.process.launched))
+            return started
+
+        if cache is None and policy:
+            pack = launch()
         stages = load_stages(stacks_dir, selected)
         total = len(stages.configs)
         configs = list(stages.configs.values())
@@ -147,58 +173,81 @@ def make_plan(
                     {str(c.values.get(project.key("cloud", project_dir), "aws")) for c in missing}
                 )
             if checked is not None and not all(checked.has(c) for c in configs):
-                pack = running.enter_context(pack_for_plan(project_dir))
+                pack = launch()
 
         def step(phase: str) -> Callable[[str], None] | None:
             return None if progress is None else lambda stack: progress(phase, stack, total)
 
+        def pack_now() -> Any:
+            # A stored result that vanished since the check above: start the pack after all.
+            nonlocal pack
+            if pack is None:
+                pack = launch()
+            return pack
+
+        checking = _PolicyChecks(stages.configs, pack_now, checked, step("checking policy"), marks)
+
+        def ready(render: StageRender) -> None:
+            if render.started is not None and render.finished is not None:
+                marks.append(Mark("render started", render.stack, render.started))
+                marks.append(Mark("render finished", render.stack, render.finished))
+            if policy and not render.error:
+                checking.check(render)
+
         done = step("rendering stages")
         if cache is None:
-            renders = render_stages(project_dir, configs, jobs=jobs, done=done)
+            renders = render_stages(project_dir, configs, jobs=jobs, done=done, ready=ready)
         else:
             renders = cache.render(
                 configs,
-                lambda missing: render_stages(project_dir, missing, jobs=jobs, done=done),
+                lambda missing, stored: render_stages(
+                    project_dir, missing, jobs=jobs, done=done, ready=stored
+                ),
                 done=done,
+                ready=ready,
             )
         ok = {s: r for s, r in renders.items() if not r.error}
         plan = Plan(stages, renders, parity(ok, stages.specs, stages.definition))
-        if policy:
-            started = pack  # a stored result that vanished since: start the pack after all
-
-            def pack_now() -> Any:
-                return started or running.enter_context(pack_for_plan(project_dir))
-
-            _check_policy(plan, ok, stages.configs, pack_now, checked, step("checking policy"))
+        for stack in ok:  # in the stages' order, whatever order their renders arrived in
+            if stack in checking.findings:
+                plan.policy[stack] = checking.findings[stack]
+                plan.compliance[stack] = checking.compliance[stack]
     return plan
 
 
-def _check_policy(
-    plan: Plan,
-    ok: dict[str, StageRender],
-    configs: dict[str, StackConfig],
-    pack: Callable[[], Any],
-    checked: PolicyCache | None,
-    done: Callable[[str], None] | None,
-) -> None:
+class _PolicyChecks:
     """Each rendered stage's findings and compliance: stored ones when the stage and the pack
     are unchanged, the pack's for the rest (then stored)."""
-    from pipeline.policy.check import check_stages, summary
 
-    stored = {s: checked.get(configs[s]) for s in ok} if checked is not None else {}
-    fresh = {s: r for s, r in ok.items() if stored.get(s) is None}
-    results = {}
-    if fresh:
-        values = {s: configs[s].values for s in fresh}
-        results = check_stages(pack(), fresh, values, done=done)
-    for stack in ok:
-        kept = stored.get(stack)
+    def __init__(
+        self,
+        configs: dict[str, StackConfig],
+        pack: Callable[[], Any],
+        checked: PolicyCache | None,
+        done: Callable[[str], None] | None,
+        marks: list[Mark],
+    ) -> None:
+        self.configs = configs
+        self.pack = pack
+        self.checked = checked
+        self.done = done
+        self.marks = marks
+        self.findings: dict[str, list[dict[str, Any]]] = {}
+        self.compliance: dict[str, dict[str, Any]] = {}
+
+    def check(self, render: StageRender) -> None:
+        from pipeline.policy.check import check_stages, summary
+
+        stack, config = render.stack, self.configs[render.stack]
+        kept = self.checked.get(config) if self.checked is not None else None
         if kept is not None:
-            plan.policy[stack], plan.compliance[stack] = kept["findings"], kept["summary"]
-            if done is not None:
-                done(stack)
-            continue
-        result = results[stack]
-        plan.policy[stack], plan.compliance[stack] = result.findings(), summary(result)
-        if checked is not None:
-            checked.put(configs[stack], plan.policy[stack], plan.compliance[stack])
+            self.findings[stack], self.compliance[stack] = kept["findings"], kept["summary"]
+        else:
+            self.marks.append(Mark("policy started", stack, time.monotonic()))
+            result = check_stages(self.pack(), {stack: render}, {stack: config.values})[stack]
+            self.findings[stack], self.compliance[stack] = result.findings(), summary(result)
+            self.marks.append(Mark("policy done", stack, time.monotonic()))
+            if self.checked is not None:
+                self.checked.put(config, self.findings[stack], self.compliance[stack])
+        if self.done is not None:
+            self.done(stack)

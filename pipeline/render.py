@@ -15,6 +15,7 @@ import os
 import runpy
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -40,6 +41,11 @@ class StageRender:
     resources: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    started: float | None = field(default=None, compare=False)
+    finished: float | None = field(default=None, compare=False)
+    """When the stage's process ran the program (``time.monotonic()``, CLOCK_MONOTONIC: one
+    clock for every process of the machine); None for a render served from the cache. Not part
+    of the render's content, so never stored or printed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,8 +224,17 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
     return result
 
 
-def _render_json(project_dir: str, config: StackConfig) -> dict[str, Any]:
-    return render_stage(project_dir, config).to_json()
+def _render_json(project_dir: str, config: StackConfig) -> tuple[dict[str, Any], float, float]:
+    started = time.monotonic()
+    data = render_stage(project_dir, config).to_json()
+    return data, started, time.monotonic()
+
+
+def _received(result: tuple[dict[str, Any], float, float]) -> StageRender:
+    data, started, finished = result
+    render = StageRender.from_json(data)
+    render.started, render.finished = started, finished
+    return render
 
 
 def start_fork_server(clouds: Iterable[str]) -> None:
@@ -239,9 +254,11 @@ def render_stages(
     configs: Iterable[StackConfig],
     jobs: int | None = None,
     done: Callable[[str], None] | None = None,
+    ready: Callable[[StageRender], None] | None = None,
 ) -> dict[str, StageRender]:
     """Render every stage, each in a fresh process from a warm fork server; ``done(stack)``
-    as each one finishes (progress)."""
+    as each one finishes (progress), then ``ready(render)``, in this process while the other
+    stages still render (``plan`` stores the render and checks its policy there)."""
     configs = list(configs)
     if not configs:
         return {}
@@ -261,11 +278,16 @@ def render_stages(
             futures = {c.stack: pool.submit(_render_json, str(project_dir), c) for c in configs}
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        if done is not None:
-            stack_of = {f: s for s, f in futures.items()}
-            for finished in as_completed(stack_of):
-                done(stack_of[finished])
-        return {stack: StageRender.from_json(f.result()) for stack, f in futures.items()}
+        renders: dict[str, StageRender] = {}
+        stack_of = {f: s for s, f in futures.items()}
+        for finished in as_completed(stack_of):
+            stack = stack_of[finished]
+            renders[stack] = _received(finished.result())
+            if done is not None:
+                done(stack)
+            if ready is not None:
+                ready(renders[stack])
+        return {stack: renders[stack] for stack in futures}
     except BaseException:
         # Interrupted: start no further stage, and let the running ones finish before we go.
         pool.shutdown(wait=True, cancel_futures=True)

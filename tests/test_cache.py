@@ -17,9 +17,9 @@ from tests.conftest import PROJECT_DIR, edit_stack
 def test_a_second_render_is_served_from_the_cache(tmp_path, stacks_copy):
     rendered: list[list[str]] = []
 
-    def render_all(configs):
+    def render_all(configs, stored):
         rendered.append([c.stack for c in configs])
-        return render_stages(PROJECT_DIR, configs)
+        return render_stages(PROJECT_DIR, configs, ready=stored)
 
     def run():
         cache = RenderCache(tmp_path / "cache", PROJECT_DIR, stacks_copy / "pipeline.yaml")

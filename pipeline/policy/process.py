@@ -41,6 +41,8 @@ class PackProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._port: int | None = None
+        self.launched: float | None = None
+        """When ``start()`` launched the process (``time.monotonic()``)."""
 
     def start(self) -> PackProcess:
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
@@ -58,6 +60,7 @@ class PackProcess:
         env.pop("PULUMI_STACK", None)
         # stderr goes to a file, not a pipe: a chatty pack must never block on a full pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.launched = time.monotonic()
         self._process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
             cwd=self.pack_dir,

@@ -185,6 +185,22 @@ def test_release_and_scale_types_are_read(substrate: str) -> None:
     assert not recalled, f"a release or scale type must be read from source: {recalled}"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing pulumi_aws.s3 warns
+def test_every_regional_aws_type_replaces_on_its_region() -> None:
+    """terraform-provider-aws v6 forces a new resource when its own region changes (the
+    forceNewIfRegionChanges interceptor): every type whose SDK takes a region lists it, and a
+    global type (IAM, Route 53) has none to list."""
+    problems = []
+    for token, entry in replacement.tables().items():
+        if not token.startswith("aws:"):
+            continue
+        regional = "region" in _engine_names(_args_class(token)[1])
+        if regional != ("region" in entry.paths):
+            problems.append(f"{token}: SDK region input {regional}, listed {not regional}")
+    assert not problems, problems
+    assert not replaces("aws:iam/role:Role", ["region"])
+
+
 def test_a_new_identifier_replaces_the_database() -> None:
     # identifier and identifier_prefix are ForceNew (internal/service/rds/instance.go).
     assert replaces("aws:rds/instance:Instance", ["inputs.identifier"])

@@ -219,7 +219,9 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
         _sync_await(run_in_stack(program_main))
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
-    result.resources = monitor.graph
+    # Registrations arrive as the SDK's tasks complete, in an order that varies between runs:
+    # by URN (unique in a stack), so plan, diff and the cache hold the same bytes every time.
+    result.resources = sorted(monitor.graph, key=lambda r: str(r["urn"]))
     result.outputs = monitor.outputs
     return result
 

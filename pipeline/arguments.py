@@ -12,12 +12,23 @@ from pathlib import Path
 from typing import NoReturn
 
 
+class UsageError(SystemExit):
+    """Bad usage (exit 2), already said on stderr; ``command`` is the command it was given to
+    (``history``, ``release create``), so ``--json`` can still end in that command's result."""
+
+    def __init__(self, command: str, message: str) -> None:
+        super().__init__(2)
+        self.command = command
+        self.message = message
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with usage errors on one line (``prog: error: ...; see --help``)."""
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
+        words = self.prog.split()[3:]  # "python -m pipeline release create" -> release create
+        raise UsageError(" ".join(words) or "pipeline", f"error: {message}")
 
 
 def positive_int(text: str) -> int:

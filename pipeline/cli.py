@@ -11,7 +11,7 @@ from pathlib import Path
 
 from components.spec import SpecError
 from pipeline import usage
-from pipeline.arguments import Parser, existing_directory, positive_int
+from pipeline.arguments import Parser, UsageError, existing_directory, positive_int
 from pipeline.plan import EXIT_CLEAN, EXIT_INVALID, EXIT_VIOLATIONS, make_plan
 from pipeline.stages import StagesError
 
@@ -196,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = _name(args)
         code: int = args.func(args)
         sys.stdout.flush()
+    except UsageError as exc:  # said on stderr already; with --json also the closing result
+        if "--json" in words:
+            from pipeline import contract
+
+            contract.result(exc.command, EXIT_INVALID, exc.message)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return _failed(args, name, "interrupted", usage.EXIT_INTERRUPTED)
     except BrokenPipeError:

@@ -790,10 +790,11 @@ def register(commands: Any) -> None:
     stages = add_command(
         commands,
         "stages",
-        help="the pipelines' stages as CI reads them (JSON): targets, clouds, soak",
-        description="Print, as one JSON document for CI, every pipeline's cloud, the stage it"
-        " promotes to without approval, the stages that need approval and the soak before them,"
-        " and every stack with its stage, pipeline and cloud.",
+        help="the pipelines' stages as CI reads them: targets, clouds, soak",
+        description="Print every pipeline's cloud, the stage it promotes to without approval,"
+        " the stages that need approval or a pull request and the soak before them, and every"
+        " stack with its stage, pipeline and cloud. CI reads --json: the result event holds"
+        " pipelines and stacks.",
         exits={EXIT_OK: "printed", EXIT_INVALID: "invalid pipeline file"},
     )
     _common(stages)
@@ -868,7 +869,14 @@ def _stages(args: argparse.Namespace) -> int:
             }
             for s in pipeline.stages
         ]
-    print(json.dumps({"pipelines": pipelines, "stacks": stacks}, sort_keys=True))
+    message = f"{len(pipelines)} pipeline(s), {len(stacks)} stack(s)"
+    if args.json:
+        contract.result("stages", EXIT_OK, message, pipelines=pipelines, stacks=stacks)
+        return EXIT_OK
+    from pipeline import terminal
+    from pipeline.promote.tables import stages_table
+
+    print(stages_table(pipelines, stacks, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
 
 
@@ -880,12 +888,22 @@ def _record_pin(args: argparse.Namespace) -> int:
     except StateError as exc:
         return _fail(str(exc))
     if record is None:
-        print(f"{args.stack}: no record yet; the stack file stays as it is", file=sys.stderr)
+        message = f"{args.stack}: no record yet; the stack file stays as it is"
+        _said(args, "record pin", message, "nothing to do", stack=args.stack, release=None)
         return EXIT_OK
     path = Path(args.repo) / STACK_FILE.format(stack=args.stack)
     try:
         path.write_bytes(pin_stack_file(path.read_bytes(), record["release"], record["images"]))
     except OSError as exc:
         return _fail(f"{path}: {exc}")
-    print(f"{path}: pinned {record['release']} from stages/{args.stack}", file=sys.stderr)
+    message = f"{path}: pinned {record['release']} from stages/{args.stack}"
+    _said(args, "record pin", message, "pinned", stack=args.stack, release=record["release"])
     return EXIT_OK
+
+
+def _said(args: argparse.Namespace, command: str, message: str, outcome: str, **data: Any) -> None:
+    """A command that succeeded: its sentence on stderr, or with --json its result."""
+    if args.json:
+        contract.result(command, EXIT_OK, message, outcome=outcome, **data)
+    else:
+        print(message, file=sys.stderr)

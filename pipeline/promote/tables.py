@@ -85,3 +85,34 @@ def history_table(entries: Iterable[Mapping[str, Any]], width: int, color: bool 
             ),
         )
     return terminal.render_text([table], width, color)
+
+
+def _stacks_or_dash(stacks: Iterable[str]) -> str:
+    return ", ".join(stacks) or "-"
+
+
+def stages_table(
+    pipelines: Iterable[Mapping[str, Any]],
+    stacks: Iterable[Mapping[str, Any]],
+    width: int,
+    color: bool = False,
+) -> str:
+    """``stages`` for people: how each pipeline promotes, then every stack's stage and cloud."""
+    flow = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("pipeline", "cloud", "auto up to", "approval", "pull request", "soak"):
+        flow.add_column(column, overflow="fold")
+    for p in pipelines:
+        flow.add_row(
+            str(p["pipeline"]),
+            str(p["cloud"]),
+            _text(p["auto"]) or "-",
+            _stacks_or_dash(p["approved"]),
+            _stacks_or_dash(p["pullRequest"]),
+            f"{p['soakMinutes']} min" if p["approved"] else "-",
+        )
+    every = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("stack", "stage", "pipeline", "cloud"):
+        every.add_column(column, overflow="fold")
+    for s in stacks:
+        every.add_row(str(s["stack"]), str(s["stage"]), str(s["pipeline"]), str(s["cloud"]))
+    return terminal.render_text([flow, every], width, color)

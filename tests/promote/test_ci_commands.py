@@ -23,7 +23,9 @@ def test_stages_reads_targets_clouds_and_soak_from_the_pipeline_file(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["stages", "--json"]) == EXIT_OK
-    found = json.loads(capsys.readouterr().out)
+    (line,) = capsys.readouterr().out.splitlines()  # the result event holds it (docs/json.md)
+    found = json.loads(line)
+    assert found["event"] == "result" and found["command"] == "stages"
     pipelines = {p["pipeline"]: p for p in found["pipelines"]}
     assert pipelines["aws"] == {
         "pipeline": "aws",

@@ -122,3 +122,108 @@ def test_a_refusal_still_ends_in_one_result(run, args):
     code, events = run(*args, "--json")
     assert code == 2
     assert events[-1]["outcome"] == "refused" and events[-1]["message"]
+
+
+# ------------------------------------------------------------- every --json, as CI runs it
+
+
+def _json_commands() -> set[str]:
+    """Every command whose parser takes --json ("release create", "stages", ...)."""
+    import argparse
+
+    from pipeline.cli import parser
+
+    found: set[str] = set()
+
+    def walk(command: argparse.ArgumentParser) -> None:
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub)
+            elif "--json" in action.option_strings:
+                found.add(command.prog.removeprefix("python -m pipeline "))
+
+    walk(parser())
+    return found
+
+
+def _lines(text: str) -> list[dict]:
+    """Each line of a --json stream, checked against the schema; exactly one result, last."""
+    assert text.endswith("\n"), "a stream of whole lines"
+    events = [json.loads(line) for line in text.splitlines()]
+    for event in events:
+        errors = [e.message for e in VALIDATOR.iter_errors(event)]
+        assert errors == [], (event, errors)
+    results = [e for e in events if e["event"] == "result"]
+    assert len(results) == 1 and events[-1] is results[0], "exactly one result, last"
+    return events
+
+
+def test_every_json_command_keeps_the_contract_in_a_subprocess(
+    stacks_copy, state_dir, health, tmp_path
+):
+    """The real CLI in its own process, as a workflow runs it: every command that takes --json,
+    on success and on bad input, each line valid against the schema."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_DIR
+
+    env = dict(os.environ, NO_COLOR="1", STAGELINE_FAKE_HEALTH_URL=health.url)
+    where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
+    ran: set[str] = set()
+
+    def run(*args: str, code: int = 0) -> list[dict]:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", *args, *where, "--json"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == code, (args, done.stderr[-2000:])
+        events = _lines(done.stdout)
+        result = events[-1]
+        assert result["code"] == code and result["outcome"] and result["message"], result
+        ran.add(result["command"])
+        return events
+
+    seed = images("c")
+    created = run("release", "create", *[f"--image={s}={i}" for s, i in seed.items()])
+    release = created[-1]["release"]
+    assert created[-1]["outcome"] == "created"
+    assert run("release", "show", release)[0]["images"] == seed
+    assert [e["id"] for e in run("release", "list")[:-1]] == [release]
+    rehearsed = run("promote", release, "--to", "dev", "--rehearse")[-1]
+    assert rehearsed["outcome"] == "rehearsed" and rehearsed["rehearsal"]["stages"], rehearsed
+    promoted = run("promote", release, "--to", "test", "--deployer", FAKE, "--health-timeout", "5")
+    assert promoted[-1]["outcome"] == "promoted", promoted[-1]
+    status = run("status", "--deployer", FAKE)
+    assert {e["stack"]: e["runs"] for e in status if e["event"] == "stage"}["test"] == release
+    assert {e.get("stage") for e in run("history") if e["event"] == "entry"} >= {"dev", "test"}
+    assert run("metrics", "--stage", "test")[-1]["metrics"]["deployments"] == 1
+    assert run("ledger", "verify")[-1]["outcome"] == "verified"
+    stages = run("stages")[-1]
+    assert [s["stack"] for s in stages["stacks"] if s["pipeline"] == "aws"] == [
+        "dev",
+        "test",
+        "staging",
+        "live",
+    ]
+    assert {p["pipeline"]: p["auto"] for p in stages["pipelines"]}["aws"] == "staging"
+    pinned = run("record", "pin", "--stack", "dev", "--repo", str(stacks_copy.parent))[-1]
+    assert pinned["outcome"] == "pinned" and pinned["release"] == release
+    assert release in (stacks_copy / "Pulumi.dev.yaml").read_text()
+    nothing = run("record", "pin", "--stack", "live", "--repo", str(stacks_copy.parent))[-1]
+    assert nothing["outcome"] == "nothing to do" and nothing["release"] is None
+    assert ran == _json_commands(), "every command with --json is run here"
+
+    # Bad input and bad usage end in one result too, naming the command given.
+    refused = run("promote", release, "--to", "lve", "--deployer", FAKE, code=2)[-1]
+    assert refused["outcome"] == "refused" and "did you mean 'live'?" in refused["message"]
+    usage = run("history", "--limit", "0", code=2)[-1]
+    assert usage["command"] == "history" and "at least 1" in usage["message"]
+    assert run("record", "pin", code=2)[-1]["command"] == "record pin"

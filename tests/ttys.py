@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import struct
+import termios
 import threading
 
 
 class Terminal:
-    """A pty whose output a thread collects into ``seen`` until the last writer closes it.
-    Give ``follower`` to the writer, call ``close_follower()`` once it is handed over, and
-    ``finish()`` after the writer is done."""
+    """A pty whose output a thread collects into ``seen`` until the last writer closes it;
+    ``columns`` sets its window's width. Give ``follower`` to the writer, call
+    ``close_follower()`` once it is handed over, and ``finish()`` after the writer is done."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: int | None = None) -> None:
         self.leader, self.follower = pty.openpty()
+        if columns:  # what a terminal window of that width reports (os.get_terminal_size)
+            size = struct.pack("HHHH", 50, columns, 0, 0)
+            fcntl.ioctl(self.follower, termios.TIOCSWINSZ, size)
         self.seen = bytearray()
         self._reader = threading.Thread(target=self._drain)
         self._reader.start()

@@ -490,18 +490,10 @@ def _status(args: argparse.Namespace) -> int:
             contract.event("stage", **row.to_json())
         contract.result("status", EXIT_OK, f"pipeline {name}: {len(rows)} stage(s)", pipeline=name)
         return EXIT_OK
-    from rich import box
-    from rich.table import Table
-
     from pipeline import terminal
+    from pipeline.promote.tables import status_table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in ("stage", "runs", "last verified", "next"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        upcoming = f"{row.next_release}: {row.next_verdict}" if row.next_release else "-"
-        table.add_row(row.stack, row.runs or "-", row.verified or "-", upcoming)
-    print(terminal.render_text([table], terminal.width_for(None), terminal.wants_color()))
+    print(status_table(rows, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
 
 

@@ -1,5 +1,6 @@
-"""``history`` and ``metrics`` for people: rich tables that fit the width, never a Python
-``None`` (a measure with nothing to measure says why). ``--json`` prints the data unchanged."""
+"""``status``, ``history``, ``metrics`` and ``stages`` for people: rich tables that fit the
+width, never a Python ``None`` (a measure with nothing to measure says why). ``--json`` prints
+the data unchanged."""
 
 from __future__ import annotations
 
@@ -116,3 +117,27 @@ def stages_table(
     for s in stacks:
         every.add_row(str(s["stack"]), str(s["stage"]), str(s["pipeline"]), str(s["cloud"]))
     return terminal.render_text([flow, every], width, color)
+
+
+def status_table(rows: Iterable[Any], width: int, color: bool = False) -> str:
+    """``status``: per stage what it runs, its last verified release, what may move in next.
+    ``rows`` are ``insight.StageStatus``; a cell without a value shows ``-``."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("stage", overflow="fold")
+    table.add_column("runs", overflow="fold")
+    table.add_column("last verified", overflow="fold")
+    # The gate's verdict can be a sentence: the last column takes what is left and wraps.
+    table.add_column("next", overflow="fold", ratio=1)
+    for row in rows:
+        upcoming = f"{row.next_release}: {row.next_verdict}" if row.next_release else "-"
+        table.add_row(row.stack, row.runs or "-", _verified(row.verified), upcoming)
+    return terminal.render_text([table], width, color)
+
+
+def _verified(value: str | None) -> str:
+    """``r-... at 2026-11-22T11:40:00+00:00`` (insight.status) as the release over its time to
+    the minute, so neither folds in the middle at 80 columns (the JSON keeps it whole)."""
+    if not value:
+        return "-"
+    release, at, time = value.partition(" at ")
+    return f"{release}\n{_when(time)}" if at else value

@@ -70,3 +70,120 @@ def test_metrics_command_never_prints_none(stacks_copy, state_dir, capsys) -> No
     assert "None" not in out and "n/a:" in out
     assert main(["history", *args]) == 0
     assert "None" not in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ status
+
+A, B = "r-20261122-aaaaaaaa", "r-20261121-aaaaaaab"  # differ in their last characters only
+UNREADABLE = "the stack's outputs cannot be read: " + "pulumi stack output failed " * 3
+
+
+def _verified(seq: int, stage: str, release: str, minutes_ago: int) -> dict[str, object]:
+    return _entry(seq, "verify", "completed", minutes_ago, stage=stage, kind="forward",
+                  release=release)  # fmt: skip
+
+
+def _status_rows() -> list:
+    """insight.status over the shipped aws pipeline: A soaking in staging, live unreadable."""
+    from pipeline.definition import load_pipeline
+    from pipeline.promote.insight import status
+    from tests.conftest import STACKS_DIR
+
+    ledger = [_verified(i + 1, s, B, 3000 - i * 100) for i, s in enumerate(STAGES)]
+    ledger += [_verified(5 + i, s, A, 50 - i * 15) for i, s in enumerate(STAGES[:3])]
+
+    def outputs(stack: str) -> dict[str, str]:
+        if stack == "live":
+            raise RuntimeError(UNREADABLE)
+        return {"release": A}
+
+    return status(load_pipeline(STACKS_DIR).pipelines["aws"], outputs, LedgerView(ledger), NOW)
+
+
+STAGES = ["dev", "test", "staging", "live"]
+
+
+def _whole_times(text: str, rows: list) -> None:
+    """Every verification time is on one line, as the JSON's or to the minute, never folded."""
+    lines = text.splitlines()
+    for row in rows:
+        iso = row.verified.split(" at ")[1]
+        minute = f"{iso[:10]} {iso[11:16]}"
+        assert any(iso in line or minute in line for line in lines), (iso, text)
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_status_fits_and_keeps_values_whole(width: int) -> None:
+    from pipeline.promote.tables import status_table
+
+    rows = _status_rows()
+    assert rows[-1].next_release == A and "min left" in rows[-1].next_verdict, rows[-1]
+    text = status_table(rows, width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width, text
+    assert "None" not in text and "…" not in text
+    for release in (A, B):  # releases that differ by a character stay whole on their lines
+        assert sum(line.count(release) for line in lines) >= 1, (release, text)
+    assert sum(line.count(A) for line in lines) == 3 + 3 + 2, text  # runs, verified, next
+    _whole_times(text, rows)
+    # The live row's long cells, read back column by column, hold every word in order.
+    live = lines[lines.index(next(line for line in lines if line.startswith("live"))) :]
+    assert _column(lines[0], live, "runs", "last verified") == f"(unreadable: {UNREADABLE})"
+    assert _column(lines[0], live, "next", None) == f"{A}: {rows[-1].next_verdict}"
+
+
+def _column(header: str, lines: list[str], name: str, following: str | None) -> str:
+    """The text of one column in ``lines``, its words joined by single spaces."""
+    start = header.index(name)
+    end = header.index(following) if following else None
+    return " ".join(" ".join(line[start:end] for line in lines).split())
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_status_on_a_terminal_fits_the_terminal(width: int, stacks_copy, state_dir) -> None:
+    """The real command on a pty of that width: the table takes the terminal's width."""
+    import os
+    import subprocess
+    import sys
+
+    from pipeline.promote.ledger import Ledger
+    from tests.conftest import PROJECT_DIR
+    from tests.ttys import Terminal
+
+    ledger = Ledger(state_dir / "ledger.jsonl")
+    for entry in [_verified(0, s, B, 100) for s in STAGES]:
+        ledger.append({k: v for k, v in entry.items() if k != "seq"})
+    where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
+    terminal = Terminal(columns=width)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "status", "--offline", *where],
+            cwd=PROJECT_DIR,
+            env=dict(os.environ, NO_COLOR="1", TERM="xterm"),
+            stdout=terminal.follower,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        terminal.close_follower()
+    text = terminal.finish().replace("\r\n", "\n")
+    assert done.returncode == 0, done.stderr
+    lines = text.splitlines()
+    assert lines and max(len(line) for line in lines) <= width, text
+    assert sum(line.count(B) for line in lines) == 4 + 3, text  # last verified; next (not dev)
+    assert [line.split()[0] for line in lines[2:] if line[:1].strip()] == STAGES, text
+    iso = str(_verified(0, "dev", B, 100)["time"])
+    assert any(iso in line or f"{iso[:10]} {iso[11:16]}" in line for line in lines), text
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_stages_without_json_is_a_table_that_fits(width: int, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("pipeline.terminal.width_for", lambda requested, stream=None: width)
+    assert main(["stages"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert "None" not in "\n".join(lines)
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line[:1].strip()}
+    assert rows["aws"] == ["aws", "staging", "live", "-", "60", "min"]
+    assert rows["azure-live"] == ["live", "azure", "azure"]

@@ -104,6 +104,10 @@ def test_a_merged_proposal_is_deployed_with_the_reviewer_from_the_pull_request()
     assert "/reviews" in read and "merged_by" in read and "github.actor" not in read
     run = next(s["run"] for s in doc["jobs"]["deploy"]["steps"] if "promote" in s.get("run", ""))
     assert "--merged" in run and '--reviewer "$REVIEWER"' in run and "${{" not in run
+    # A merged rollback proposal is deployed as one: the kind comes from the merged record.
+    script = next(s["run"] for s in doc["jobs"]["read"]["steps"] if s.get("id") == "read")
+    assert 'r["kind"]' in script and 'echo "kind=$kind"' in script
+    assert '"${rollback[@]}"' in run and "rollback=(--rollback)" in run
 
 
 def test_deploy_reads_which_pipelines_approve_and_which_propose(tmp_path: Path) -> None:

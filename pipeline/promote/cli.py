@@ -576,7 +576,8 @@ PROMOTE_EXITS = {
     " nothing deployed, nothing written",
     EXIT_BUSY: "busy: another promotion or a Pulumi update holds a lock",
     EXIT_PROPOSED: "proposed: the stage is promoted by pull request; its next record waits for"
-    " review on promotions/<stack>/<release>, nothing deployed",
+    " review on promotions/<stack>/<release> (rollback-<release> for --rollback), nothing"
+    " deployed",
     130: "interrupted (resumable: run the same command again)",
 }
 READ_EXITS = {

@@ -44,7 +44,7 @@ from pipeline.promote.state import (
     StateUnverifiedError,
 )
 from pipeline.promote.verification import HealthCheck, VerifyResult, run_commands
-from pipeline.record.proposal import PROPOSAL_BRANCH, ProposalError
+from pipeline.record.proposal import ProposalError, proposal_branch
 
 EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_PROPOSED = 4
@@ -129,6 +129,7 @@ class Walk:
     supersede: Unfinished | None = None
     proposal: bool = False  # propose the one stage (promoted by pull request), deploy nothing
     review: Mapping[str, str] | None = None  # the verified merge that approves the stage
+    rollback: bool = False  # promote --rollback: a proposal is named and recorded as one
 
 
 class Orchestrator:
@@ -233,7 +234,8 @@ class Orchestrator:
             raise PromotionError(
                 f"refused, nothing proposed:\n  the deployment of the merged proposal of"
                 f" {release.id} to {request.target} was interrupted: run `promote {release.id}"
-                f" --to {request.target} --merged` to resume it"
+                f" --to {request.target} --merged{' --rollback' if request.rollback else ''}`"
+                " to resume it"
             )
         if unfinished is not None and same:
             walk_stages = [pipeline.stages[order.index(s)] for s in self._walk_of(unfinished)]
@@ -250,7 +252,9 @@ class Orchestrator:
         review, unreviewed = None, None
         if request.merged:
             try:
-                review = self.state.review(request.target, release, request.forge).to_record()
+                review = self.state.review(
+                    request.target, release, request.forge, rollback=request.rollback
+                ).to_record()
             except ProposalError as exc:
                 # Deployed already (a second run after the merge): nothing to do, see below.
                 unreviewed = PromotionError(f"refused, nothing deployed:\n  {exc}")
@@ -298,6 +302,7 @@ class Orchestrator:
             unfinished,
             proposal=bool(planned.proposals()),
             review=review,
+            rollback=request.rollback,
         )
 
     def _runs_recorded(self, stack: str, release: str) -> bool:
@@ -397,9 +402,10 @@ class Orchestrator:
         """Push the proposal of the walk's one stage; nothing deployed, nothing in the ledger."""
         stage = walk.stages[0]
         release = walk.release
-        branch = PROPOSAL_BRANCH.format(stack=stage.stack, release=release.id)
+        kind = "rollback" if walk.rollback else "forward"
+        branch = proposal_branch(stage.stack, release.id, kind)
         change = self._stage_change(
-            walk, branch, stage.stack, "forward", ReleaseConfig(release.id, release.images)
+            walk, branch, stage.stack, kind, ReleaseConfig(release.id, release.images)
         )
         try:
             proposal = self.state.propose(change)
@@ -411,12 +417,16 @@ class Orchestrator:
             return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing proposed")
         self.emit("proposal", **proposal.to_json())
         said = "was proposed already" if proposal.existing else "proposed"
+        what = (
+            f"the rollback of {stage.stack} to {release.id} {said}"
+            if walk.rollback
+            else f"{release.id} {said} for {stage.stack}"
+        )
         message = (
-            f"{release.id} {said} for {stage.stack} on {proposal.branch}"
-            f" ({proposal.commit[:12]}); nothing deployed. Open its pull request into"
-            f" stages/{stage.stack}:\n  {proposal.pr_command()}\nMerging it (a merge commit, by a"
-            f" reviewer who is not its author) approves it; then `promote {release.id} --to"
-            f" {stage.stack} --merged` deploys it."
+            f"{what} on {proposal.branch} ({proposal.commit[:12]}); nothing deployed. Open its"
+            f" pull request into stages/{stage.stack}:\n  {proposal.pr_command()}\nMerging it (a"
+            " merge commit, by a reviewer who is not its author) approves it; then"
+            f" `{proposal.deploy_command()}` deploys it."
         )
         return Outcome(EXIT_PROPOSED, "proposed", message, {stage.stack: "proposed"})
 

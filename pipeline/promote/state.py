@@ -91,8 +91,15 @@ class PromotionState(Protocol):
         """Push ``stage`` as a proposal (pipeline.record.proposal.Proposal); git state only."""
         ...
 
-    def review(self, stack: str, release: Release, forge: tuple[str, str] | None = None) -> Any:
-        """The verified merge of ``release``'s proposal (pipeline.record.proposal.Review)."""
+    def review(
+        self,
+        stack: str,
+        release: Release,
+        forge: tuple[str, str] | None = None,
+        rollback: bool = False,
+    ) -> Any:
+        """The verified merge of ``release``'s proposal (pipeline.record.proposal.Review); a
+        rollback's when ``rollback``."""
         ...
 
 
@@ -134,7 +141,13 @@ class FileState:
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)
 
-    def review(self, stack: str, release: Release, forge: tuple[str, str] | None = None) -> Any:
+    def review(
+        self,
+        stack: str,
+        release: Release,
+        forge: tuple[str, str] | None = None,
+        rollback: bool = False,
+    ) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)
 
     def stage_record(self, stack: str) -> dict[str, Any] | None:

@@ -3,7 +3,9 @@
 ``propose`` builds the stage's next record (the tree a direct promotion would record: the
 release's infrastructure commit with the stack file pinning the release and every digest, and
 ``stacks/<stack>.record.json``) as one commit whose first parent is the stage's tip, and pushes
-it as ``promotions/<stack>/<release>``. Nothing is deployed and the ledger is not touched. A
+it as ``promotions/<stack>/<release>`` (``promotions/<stack>/rollback-<release>`` for a
+``--rollback``, so its branch, pull request and record say so). Nothing is deployed and the ledger
+is not touched. A
 stage never promoted has no branch to merge into yet: the proposal opens ``stages/<stack>`` at
 the release's infrastructure commit (no record file: the stage still runs what it ran).
 
@@ -35,6 +37,13 @@ if TYPE_CHECKING:
     from pipeline.record.state import GitState
 
 PROPOSAL_BRANCH = "promotions/{stack}/{release}"
+ROLLBACK_BRANCH = "promotions/{stack}/rollback-{release}"
+
+
+def proposal_branch(stack: str, release: str, kind: str = "forward") -> str:
+    """The branch a proposal is pushed to: a rollback's is named as one."""
+    template = ROLLBACK_BRANCH if kind == "rollback" else PROPOSAL_BRANCH
+    return template.format(stack=stack, release=release)
 
 
 class ProposalError(Exception):
@@ -71,15 +80,33 @@ class Proposal:
     base: str
     opened: bool  # this proposal created stages/<stack>
     existing: bool  # the same proposal was on the remote already
+    kind: str = "forward"  # or "rollback" (promote --rollback): the stage returns to release
+
+    @property
+    def title(self) -> str:
+        """The pull request's title; the proposal commit's subject says the same."""
+        if self.kind == "rollback":
+            return f"{self.stack}: roll back to {self.release}"
+        return f"{self.stack}: promote {self.release}"
+
+    def deploy_command(self) -> str:
+        """What deploys the merge (promote-merged.yml runs it)."""
+        flags = " --rollback" if self.kind == "rollback" else ""
+        return f"promote {self.release} --to {self.stack} --merged{flags}"
 
     def pr_command(self) -> str:
         """The GitHub CLI command that opens the pull request."""
-        title = f"{self.stack}: promote {self.release}"
-        body = (
-            f"Proposes {self.release} for {self.stack} ({self.commit[:12]}). Merging this pull"
-            " request (with a merge commit, by a reviewer who is not its author) approves it;"
-            " CI then deploys it with `python -m pipeline promote --merged`."
+        what = (
+            f"Proposes rolling {self.stack} back to {self.release}"
+            if self.kind == "rollback"
+            else f"Proposes {self.release} for {self.stack}"
         )
+        body = (
+            f"{what} ({self.commit[:12]}). Merging this pull request (with a merge commit, by a"
+            " reviewer who is not its author) approves it; CI then deploys it with"
+            f" `python -m pipeline {self.deploy_command()}`."
+        )
+        title = self.title
         args = ["gh", "pr", "create", "--base", f"stages/{self.stack}", "--head", self.branch]
         return shlex.join([*args, "--title", title, "--body", body])
 
@@ -92,6 +119,7 @@ class Proposal:
             "base": self.base,
             "opened": self.opened,
             "existing": self.existing,
+            "kind": self.kind,
             "command": self.pr_command(),
         }
 
@@ -118,8 +146,8 @@ class Review:
         }
 
 
-def proposal_ref(stack: str, release: str) -> str:
-    return "refs/heads/" + PROPOSAL_BRANCH.format(stack=stack, release=release)
+def proposal_ref(stack: str, release: str, kind: str = "forward") -> str:
+    return "refs/heads/" + proposal_branch(stack, release, kind)
 
 
 def merged_proposal(git: Git, stack: str, tip: str) -> tuple[str, str] | None:
@@ -169,33 +197,36 @@ def _remote_sha(state: GitState, ref: str) -> str | None:
 
 
 def propose(state: GitState, change: StageChange) -> Proposal:
-    """Push the stage's next record as ``promotions/<stack>/<release>``; nothing deployed."""
+    """Push the stage's next record as ``promotions/<stack>/<release>`` (a rollback's as
+    ``promotions/<stack>/rollback-<release>``); nothing deployed."""
     git, stack = state.git, change.stack
     proposer = git_identity(git)
     state.sync()
     tip = state.stage_tips.get(stack)
     if tip is not None and merged_proposal(git, stack, tip) is not None:
         merged = json.loads(git.show(tip, RECORD_FILE.format(stack=stack)) or b"{}")
+        kind = str(merged.get("kind") or "forward")
+        pending = Proposal(stack, str(merged.get("release")), "", tip, "", False, False, kind)
         raise ProposalError(
             f"stages/{stack} holds a merged proposal of {merged.get('release')} not deployed yet"
-            f" ({tip[:12]}): deploy it first (promote {merged.get('release')} --to {stack}"
-            " --merged)"
+            f" ({tip[:12]}): deploy it first ({pending.deploy_command()})"
         )
     infra = state.infrastructure_commit(stack, change.release, change.commit)
     base = tip or infra
-    branch = PROPOSAL_BRANCH.format(stack=stack, release=change.release)
+    branch = proposal_branch(stack, change.release, change.kind)
     extra = {"proposal": {"proposer": str(proposer), "base": base}}
     files = state.record_files(change, infra, None, extra)
     parents = [base, infra] if base != infra else [infra]
+    what = f"rolling back to {change.release}" if change.kind == "rollback" else change.release
     message = (
-        f"{stack}: propose {change.release}\n\n"
+        f"{stack}: propose {what}\n\n"
         + "".join(f"{s}: {i}\n" for s, i in sorted(change.images.items()))
         + f"\nInfrastructure: {infra}\nProposed-by: {proposer}\n"
     )
     commit = git.commit_tree(
         infra, files, parents, message, state.index_file, (proposer.name, proposer.email)
     )
-    ref = proposal_ref(stack, change.release)
+    ref = proposal_ref(stack, change.release, change.kind)
     old = _remote_sha(state, ref)
     if old is not None:
         git.run("fetch", "--quiet", "--no-tags", state.remote, ref, check=False)
@@ -204,7 +235,7 @@ def propose(state: GitState, change: StageChange) -> Proposal:
             and git.parents(old)[:1] == [base]
             and _tree(git, old) == _tree(git, commit)
         ):
-            return Proposal(stack, change.release, branch, old, base, False, True)
+            return Proposal(stack, change.release, branch, old, base, False, True, change.kind)
     updates: dict[str, tuple[str, str | None]] = {ref: (commit, old)}
     if tip is None:
         updates[stage_ref(stack)] = (infra, None)
@@ -213,7 +244,7 @@ def propose(state: GitState, change: StageChange) -> Proposal:
             f"{state.remote}: refused the proposal (stages/{stack} or {branch} moved meanwhile);"
             " run again"
         )
-    return Proposal(stack, change.release, branch, commit, base, tip is None, False)
+    return Proposal(stack, change.release, branch, commit, base, tip is None, False, change.kind)
 
 
 def review_of(
@@ -223,8 +254,10 @@ def review_of(
     images: Mapping[str, str],
     commit: str | None,
     forge: tuple[str, str] | None = None,
+    rollback: bool = False,
 ) -> Review:
-    """Check that ``stages/<stack>`` is a reviewed merge of the proposal of ``release``.
+    """Check that ``stages/<stack>`` is a reviewed merge of the proposal of ``release``, a
+    rollback's when ``rollback`` (the merge deploys what was reviewed, in that direction).
 
     ``forge``: (author, reviewer) logins passed by CI from the forge's API; without it the
     proposal commit's author and the merge commit's committer are compared.
@@ -248,6 +281,13 @@ def review_of(
     if record.get("release") != release:
         raise ProposalError(
             f"{where} merged the proposal of {record.get('release')}, not of {release}"
+        )
+    kind = str(record.get("kind") or "forward")
+    if kind != ("rollback" if rollback else "forward"):
+        merged = Proposal(stack, release, "", proposal, "", False, False, kind)
+        raise ProposalError(
+            f"{where} merged a proposal to {'roll back to' if kind == 'rollback' else 'promote'}"
+            f" {release}: deploy it with `{merged.deploy_command()}`"
         )
     if _tree(git, tip) != _tree(git, proposal):
         raise ProposalError(

@@ -645,8 +645,11 @@ class GitState:
         stack: str,
         release: Release,
         forge: tuple[str, str] | None = None,
+        rollback: bool = False,
     ) -> Review:
-        return review_of(self, stack, release.id, release.images, release.commit, forge)
+        return review_of(
+            self, stack, release.id, release.images, release.commit, forge, rollback=rollback
+        )
 
     def _stage_commit(self, stage: StageChange, last: Mapping[str, Any] | None) -> str:
         base = self.infrastructure_commit(stage.stack, stage.release, stage.commit)

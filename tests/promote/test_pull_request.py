@@ -356,3 +356,54 @@ def test_an_interrupted_deployment_of_a_merge_resumes_with_merged_only(
     assert record is not None and record["release"] == rid
     assert record["review"]["merge"] == merged and record["approver"].startswith("Rita")
     assert any(e.get("step") == "resume" for e in GitState(author).entries())
+
+
+def test_a_rollback_is_proposed_reviewed_and_recorded_as_a_rollback(
+    remote: Path, tmp_path: Path, fake_cloud: FileDeployer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    author, first = setup(remote, tmp_path)
+    second = release(author, "f")
+    for n, rid in enumerate((first, second)):
+        assert fake(author, rid, "--to", "dev") == EXIT_OK
+        assert fake(author, rid, "--to", "test") == EXIT_PROPOSED
+        merge(remote, tmp_path / f"reviewer-{n}", REVIEWER, rid)
+        assert fake(author, rid, "--to", "test", "--merged") == EXIT_OK
+    assert fake_cloud.runs("test") == second
+    forward = remote_refs(remote)[f"refs/heads/promotions/test/{first}"]
+
+    capsys.readouterr()
+    assert fake(author, first, "--to", "test", "--rollback", "--json") == EXIT_PROPOSED
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    proposal = next(e for e in events if e["event"] == "proposal")
+    assert proposal["branch"] == f"promotions/test/rollback-{first}"
+    assert proposal["kind"] == "rollback"
+    assert f"--title 'test: roll back to {first}'" in proposal["command"]
+    assert f"Proposes rolling test back to {first}" in proposal["command"]
+    assert f"promote {first} --to test --merged --rollback" in proposal["command"]
+    assert events[-1]["message"].startswith(f"the rollback of test to {first} proposed on")
+    refs = remote_refs(remote)
+    assert refs[f"refs/heads/promotions/test/rollback-{first}"] == proposal["commit"]
+    assert refs[f"refs/heads/promotions/test/{first}"] == forward, "the forward one untouched"
+    subject = git(author, "log", "-1", "--format=%s", proposal["commit"])
+    assert subject == f"test: propose rolling back to {first}"
+    proposed = json.loads(git(author, "show", f"{proposal['commit']}:stacks/test.record.json"))
+    assert proposed["kind"] == "rollback" and proposed["release"] == first
+    assert fake_cloud.runs("test") == second, "nothing deployed"
+
+    merge(remote, tmp_path / "reviewer-rollback", REVIEWER, f"rollback-{first}")
+    ci = person(clone(remote, tmp_path / "ci"), CI)
+    capsys.readouterr()
+    # The merge is deployed in the direction it was reviewed in, and the refusal says how.
+    assert fake(ci, first, "--to", "test", "--merged") == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert f"merged a proposal to roll back to {first}" in err, err
+    assert f"`promote {first} --to test --merged --rollback`" in err
+    assert fake_cloud.runs("test") == second
+    assert fake(ci, first, "--to", "test", "--merged", "--rollback") == EXIT_OK
+    assert fake_cloud.runs("test") == first
+    record = GitState(ci).stage_record("test")
+    assert record is not None and record["kind"] == "rollback" and record["release"] == first
+    assert record["review"]["reviewer"] == "Rita Reviewer <rita@example.com>"
+    ups = [e for e in GitState(ci).entries() if e.get("stage") == "test" and e.get("step") == "up"]
+    assert ups[-1]["kind"] == "rollback" and ups[-1]["release"] == first
+    assert cli(ci, "ledger", "verify") == EXIT_OK

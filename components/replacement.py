@@ -11,6 +11,9 @@ The API is small and pure, so stand-in providers can use it too::
     replaces("aws:ecs/taskDefinition:TaskDefinition", ["containerDefinitions[0].image"])  # True
     forcing_paths(type_token, changed_paths, ignore_changes=()) -> the changed paths that force it
     ignored(path, ignore_changes) -> whether the engine keeps the old value there
+    refusing_paths(type_token, changed_paths, ignore_changes=()) -> the changed paths the
+        provider sends as an update that the cloud refuses (``refusedOnUpdate``: create-only
+        fields the provider does not replace on, such as azure-native's nested ones)
     is_stateful(type_token) -> whether a replacement loses data or identity
     known_types() -> every type token the tables cover
 
@@ -43,6 +46,8 @@ class Replacement:
     source: str
     checked: str = ""
     """``owner/repo@commit`` whose resource file the flags were read from, or ``recalled``."""
+    refused: frozenset[str] = frozenset()
+    """Paths the provider updates in place but the cloud refuses to change (create-only there)."""
 
 
 def table_file(substrate: str) -> Path:
@@ -62,6 +67,7 @@ def tables() -> Mapping[str, Replacement]:
                 bool(entry.get("stateful", False)),
                 str(entry.get("source", "")),
                 str(entry.get("checked", "")),
+                frozenset(entry.get("refusedOnUpdate") or ()),
             )
     return out
 
@@ -103,14 +109,11 @@ def ignored(path: str, ignore_changes: Iterable[str]) -> bool:
     return False
 
 
-def forcing_paths(
-    type_token: str, changed_paths: Iterable[str], ignore_changes: Iterable[str] = ()
+def _matching(
+    listed: Iterable[str], changed_paths: Iterable[str], ignore_changes: Iterable[str]
 ) -> tuple[str, ...]:
-    """The changed paths (as given) that make the provider replace this resource."""
-    entry = tables().get(type_token)
-    if entry is None:
-        return ()
     ignore = tuple(ignore_changes)
+    wanted = tuple(listed)
     found = []
     for path in changed_paths:
         if path.startswith("options."):
@@ -118,9 +121,30 @@ def forcing_paths(
         if ignored(path, ignore):
             continue
         plain = _plain(path)
-        if any(_forces(listed, plain) for listed in entry.paths):
+        if any(_forces(item, plain) for item in wanted):
             found.append(path)
     return tuple(sorted(found))
+
+
+def forcing_paths(
+    type_token: str, changed_paths: Iterable[str], ignore_changes: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The changed paths (as given) that make the provider replace this resource."""
+    entry = tables().get(type_token)
+    if entry is None:
+        return ()
+    return _matching(entry.paths, changed_paths, ignore_changes)
+
+
+def refusing_paths(
+    type_token: str, changed_paths: Iterable[str], ignore_changes: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The changed paths (as given) the provider sends as an update that the cloud refuses:
+    the preview shows an update and ``up`` fails, so only an explicit replace changes them."""
+    entry = tables().get(type_token)
+    if entry is None:
+        return ()
+    return _matching(entry.refused, changed_paths, ignore_changes)
 
 
 def replaces(

@@ -18,7 +18,13 @@ import pytest
 import yaml
 
 from components import replacement
-from components.replacement import forcing_paths, is_stateful, known_types, replaces
+from components.replacement import (
+    forcing_paths,
+    is_stateful,
+    known_types,
+    refusing_paths,
+    replaces,
+)
 from tests.conftest import STACKS_DIR, render
 
 _PACKAGES = {
@@ -264,3 +270,24 @@ def test_azure_replaces_on_create_only_fields_of_the_resource_not_of_nested_type
     environment = "azure-native:app:ManagedEnvironment"
     assert not replaces(environment, ["vnetConfiguration.infrastructureSubnetId"])
     assert replaces(environment, ["zoneRedundant"])
+
+
+@pytest.mark.parametrize(
+    "type_token", sorted(t for t, e in replacement.tables().items() if e.refused)
+)
+def test_every_refused_path_is_an_sdk_input_and_not_also_replacing(type_token: str) -> None:
+    entry = replacement.tables()[type_token]
+    problems = [f"{p}: {m}" for p in sorted(entry.refused) if (m := _missing(type_token, p))]
+    assert not problems, f"{type_token}: {problems}"
+    assert not entry.refused & entry.paths, "a path either replaces or is refused, not both"
+
+
+def test_a_create_only_nested_field_is_refused_not_replaced() -> None:
+    server = "azure-native:dbforpostgresql:Server"
+    changed = ["inputs.backup.geoRedundantBackup", "inputs.sku.name"]
+    assert refusing_paths(server, changed) == ("inputs.backup.geoRedundantBackup",)
+    assert refusing_paths(server, changed, ["backup"]) == ()
+    assert refusing_paths(server, ["inputs.sku.name"]) == ()
+    environment = "azure-native:app:ManagedEnvironment"
+    assert refusing_paths(environment, ["vnetConfiguration"]) == ("vnetConfiguration",)
+    assert refusing_paths("aws:ecs/service:Service", ["desiredCount"]) == ()

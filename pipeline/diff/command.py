@@ -87,7 +87,7 @@ def register(commands: Any) -> None:
         " mandatory policy findings at head.",
         exits={
             0: "head adds no parity or mandatory policy violation",
-            1: "head adds a violation",
+            1: "head adds a violation, or a change the cloud refuses to make in place",
             2: "bad revision, invalid configuration, or a revision that does not render",
         },
     )

@@ -6,7 +6,9 @@ JSON documents held in strings opened up, as ``plan``'s parity does. A change is
 replacement when the provider would replace (``components.replacement``); a stateful resource is
 flagged when it is replaced or removed without ``retainOnDelete``.
 Findings (parity violations and mandatory policy violations) are those of the head; each is
-*new* unless the base had the same one.
+*new* unless the base had the same one. A change the provider sends as an update that the cloud
+refuses (``refusedOnUpdate`` in the replacement tables: a create-only field the provider does not
+replace on) is a *provider* finding, always new: the preview would pass and ``up`` would fail.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from components.replacement import forcing_paths, ignored, is_stateful
+from components.replacement import forcing_paths, ignored, is_stateful, refusing_paths
 from pipeline.diff.masking import Masker
 from pipeline.diff.revisions import RenderedRevision, Revision
 from pipeline.parity import flatten
@@ -44,6 +46,8 @@ class ResourceChange:
     """Changed properties that make the provider replace this resource (components.replacement)."""
     stateful: bool = False
     retained: bool = False
+    refused_by: tuple[str, ...] = ()
+    """Changed properties the provider updates but the cloud refuses (components.replacement)."""
 
     @property
     def destroys_data(self) -> bool:
@@ -77,7 +81,7 @@ class StageDiff:
 class Finding:
     """A parity violation or a mandatory policy violation at the head."""
 
-    kind: str  # parity | policy
+    kind: str  # parity | policy | provider
     stack: str
     urn: str
     rule: str  # the parity property, or the policy name
@@ -106,6 +110,7 @@ class DiffResult:
             data = asdict(change)
             data["destroysData"] = change.destroys_data
             data["replacedBy"] = data.pop("replaced_by")
+            data["refusedBy"] = data.pop("refused_by")
             return data
 
         return {
@@ -156,14 +161,16 @@ def _change(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
     if not changes:
         return None
     type_token = new["type"]
+    paths = [c.path for c in changes]
     return ResourceChange(
         new["urn"],
         type_token,
         new["name"],
         "change",
         tuple(changes),
-        forcing_paths(type_token, [c.path for c in changes]),
+        forcing_paths(type_token, paths),
         is_stateful(type_token),
+        refused_by=refusing_paths(type_token, paths),
     )
 
 
@@ -232,4 +239,22 @@ def compare(base: RenderedRevision, head: RenderedRevision) -> DiffResult:
         Finding(f.kind, f.stack, f.urn, f.rule, f.message, key not in known)
         for key, f in _findings(head.plan)
     ]
+    findings += [
+        _refused(stack, change) for stack, diff in stages.items() for change in diff.changed
+        if change.refused_by
+    ]  # fmt: skip
     return DiffResult(base.revision, head.revision, stages, findings)
+
+
+def _refused(stack: str, change: ResourceChange) -> Finding:
+    fields = ", ".join(p.removeprefix("inputs.") for p in change.refused_by)
+    return Finding(
+        "provider",
+        stack,
+        change.urn,
+        "refused-on-update",
+        f"{change.type} {change.name}: {fields} cannot change on an existing resource; the"
+        " provider sends an update, which the cloud refuses at `up` (replace it deliberately:"
+        " pulumi up --replace <urn>)",
+        True,
+    )

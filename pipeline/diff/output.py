@@ -38,6 +38,9 @@ def _counts(diff: StageDiff) -> str:
 
 
 def _flag(change: ResourceChange) -> str:
+    if change.refused_by:
+        fields = ", ".join(p.removeprefix("inputs.") for p in change.refused_by)
+        return f"UPDATE REFUSED by the cloud (create-only: {fields})"
     if change.replaced_by:
         kind = "REPLACE (stateful; " if change.stateful else "replace ("
         return f"{kind}forced by {', '.join(change.replaced_by)})"
@@ -50,9 +53,11 @@ def _summary(result: DiffResult) -> str:
     new = result.new_findings
     if new:
         parity = sum(1 for f in new if f.kind == "parity")
+        refused = sum(1 for f in new if f.kind == "provider")
+        tail = f", {refused} change(s) the cloud refuses" if refused else ""
         return (
-            f"{parity} new parity violation(s), {len(new) - parity} new mandatory policy"
-            " violation(s) at head (exit 1)"
+            f"{parity} new parity violation(s), {len(new) - parity - refused} new mandatory policy"
+            f" violation(s){tail} at head (exit 1)"
         )
     return "no new parity or mandatory policy violation at head (exit 0)"
 

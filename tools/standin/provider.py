@@ -12,6 +12,9 @@ the cloud:
 - Diff reports which top-level inputs changed and asks the blueprint's replacement knowledge
   (`components.replacement`, from the providers' own ForceNew/replaceOnChanges facts) whether the
   change replaces the resource, so a preview says `replace` where the real provider would;
+- Update fails, as the cloud's API does, when it would change a field the cloud refuses to change
+  in place (`refusedOnUpdate` in the same tables: azure-native sends an update for a create-only
+  field of a nested type and Azure answers with an error), so `up` fails where the real one would;
 - Invoke answers from the same tables as the offline renderer's mocks.
 
 Usage (what the installed plugin executable runs): provider.py PACKAGE VERSION ENGINE_ADDRESS.
@@ -50,6 +53,14 @@ def _replaces(type_token: str, olds: dict[str, Any], news: dict[str, Any]) -> li
 
     forcing = forcing_paths(type_token, changed_paths(olds, news))
     return sorted({path.split(".")[0].split("[")[0] for path in forcing})
+
+
+def _refuses(type_token: str, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    """The changed input paths the cloud refuses to update in place (components.replacement)."""
+    from components.replacement import refusing_paths
+    from pipeline.promote.diff import changed_paths
+
+    return list(refusing_paths(type_token, changed_paths(olds, news)))
 
 
 def _revealed(value: Any) -> Any:
@@ -142,7 +153,16 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):  # type: ignore[misc]
         return provider_pb2.CreateResponse(id=resource_id, properties=_struct(props))
 
     def Update(self, request: Any, context: Any) -> provider_pb2.UpdateResponse:
-        _, props = self._outputs(request.urn, request.type, _dict(request.news))
+        news = _dict(request.news)
+        olds = _dict(request.old_inputs) if request.HasField("old_inputs") else _dict(request.olds)
+        refused = _refuses(request.type, olds, news)
+        if refused:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{request.type}: the cloud refuses to change {', '.join(refused)} on an existing"
+                " resource (create-only); replace it instead",
+            )
+        _, props = self._outputs(request.urn, request.type, news)
         return provider_pb2.UpdateResponse(properties=_struct(props))
 
     def Read(self, request: Any, context: Any) -> provider_pb2.ReadResponse:

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from components.spec.stackfile import StackConfig
+from pipeline.early import SOURCES, Seen, source_digest
 from pipeline.render import StageRender
+
+__all__ = ["SOURCES", "PolicyCache", "RenderCache", "source_digest"]
 
 SDKS = (
     "pulumi",
@@ -30,17 +33,6 @@ SDKS = (
     "pulumi-random",
     "pulumi-tls",
     "pydantic",
-)
-# What a render runs, relative to the project: the program and the offline renderer.
-SOURCES = (
-    "__main__.py",
-    "Pulumi.yaml",
-    "blueprint.yaml",  # the shape every stage is built from
-    "components",
-    "pipeline/render.py",
-    "pipeline/mocks",
-    "pipeline/warm.py",
-    "pipeline/worker.py",
 )
 VERSION = "1"  # bump when the stored form of a render changes
 
@@ -55,29 +47,20 @@ def _sdk_versions() -> dict[str, str]:
     return out
 
 
-def source_digest(project_dir: Path) -> str:
-    """One hash of the program's source files (paths and contents, in a stable order)."""
-    digest = hashlib.sha256()
-    for entry in SOURCES:
-        root = project_dir / entry
-        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
-        for path in files:
-            if path.is_file():
-                digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
-                digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 class RenderCache:
     """Renders by key under ``directory``; ``key(config)`` for one stack of this project."""
 
     def __init__(self, directory: Path, project_dir: Path, pipeline_file: Path) -> None:
         self.directory = directory
         pipeline = pipeline_file.read_bytes() if pipeline_file.exists() else b""
+        sources = source_digest(project_dir)
+        self.seen = Seen(directory, sources, pipeline_file)
+        """Which stack files' bytes are stored (``python -m pipeline`` reads it to decide, before
+        anything is parsed, whether to start the fork server at once)."""
         self._base = json.dumps(
             {
                 "version": VERSION,
-                "sources": source_digest(project_dir),
+                "sources": sources,
                 "pipeline": hashlib.sha256(pipeline).hexdigest(),
                 "sdks": _sdk_versions(),
             },
@@ -122,6 +105,7 @@ class RenderCache:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(render.to_json(), handle)
         os.replace(temporary, path)
+        self.seen.mark(Path(config.source))
 
     def render(
         self,
@@ -144,6 +128,7 @@ class RenderCache:
             if hit is not None:
                 found[config.stack] = hit
                 self.hits.append(config.stack)
+                self.seen.mark(Path(config.source))  # a cache filled before the markers
                 if done is not None:
                     done(config.stack)
                 if ready is not None:

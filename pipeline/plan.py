@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any
 from components import project
 from components.spec.stackfile import StackConfig
 from pipeline.cache import PolicyCache, RenderCache
+from pipeline.early import clouds_hint, stack_files, start_fork_server
 from pipeline.parity import ParityReport, parity
 from pipeline.render import StageRender, render_stages
 from pipeline.stages import Stages, load_stages
@@ -89,28 +89,6 @@ class Plan:
         return {"stacks": stacks, "parity": self.parity.to_json(), "exitCode": self.exit_code()}
 
 
-def clouds_hint(project_dir: Path, stacks_dir: Path, selected: list[str] | None) -> set[str]:
-    """The clouds the stages are on, read ahead of validation to warm the right SDKs: a line
-    scan of at most the loader's 256 KiB per file, never a YAML parse of unchecked input."""
-    cloud_key = re.escape(project.key("cloud", project_dir))
-    key = re.compile(rf"^\s*{cloud_key}:\s*[\'\"]?([A-Za-z0-9_-]+)", re.M)
-    files = (
-        [stacks_dir / f"Pulumi.{s}.yaml" for s in selected]
-        if selected
-        else sorted(stacks_dir.glob("Pulumi.*.yaml"))
-    )
-    clouds = set()
-    for path in files:
-        try:
-            with path.open("rb") as handle:
-                text = handle.read(256 * 1024).decode("utf-8", errors="replace")
-        except OSError:
-            continue
-        found = key.search(text)
-        clouds.add(found.group(1) if found else "aws")
-    return clouds or {"aws"}
-
-
 @dataclass(frozen=True)
 class Mark:
     """A moment of a plan's run, for benchmarks and for the tests that prove overlap."""
@@ -142,14 +120,14 @@ def make_plan(
     Each stage's policy is checked as soon as its render arrives, while the other stages still
     render: on two cores the last stage's check is all that is left once rendering ends."""
     from pipeline.policy.check import pack_for_plan
-    from pipeline.render import start_fork_server
 
     marks: list[Mark] = timeline if timeline is not None else []
     # The SDK imports (the fork server) and the pack boot while the stage files load: one
     # pack process for the whole plan, stopped on the way out whatever happens. With a cache,
-    # the fork server starts only once a stage is known to miss it: a warm plan on two cores
-    # must not pay for importing SDKs it will not use.
-    if cache is None:
+    # both wait until a stage may miss it (its stack file's bytes were never stored, or its
+    # stored render is gone): a warm plan on two cores must not pay for SDKs it will not use.
+    cold = cache is None or not cache.seen.all_seen(stack_files(stacks_dir, selected))
+    if cold:
         start_fork_server(clouds_hint(project_dir, stacks_dir, selected))
     with ExitStack() as running:
         pack = None
@@ -160,7 +138,7 @@ def make_plan(
                 marks.append(Mark("pack launched", "", started.process.launched))
             return started
 
-        if cache is None and policy:
+        if cold and policy:
             pack = launch()
         stages = load_stages(stacks_dir, selected)
         total = len(stages.configs)
@@ -172,7 +150,7 @@ def make_plan(
                 start_fork_server(
                     {str(c.values.get(project.key("cloud", project_dir), "aws")) for c in missing}
                 )
-            if checked is not None and not all(checked.has(c) for c in configs):
+            if pack is None and checked is not None and not all(checked.has(c) for c in configs):
                 pack = launch()
 
         def step(phase: str) -> Callable[[str], None] | None:

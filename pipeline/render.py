@@ -25,11 +25,10 @@ from typing import Any
 from components import project
 from components.spec.loader import UNKNOWN
 from components.spec.stackfile import StackConfig
+from pipeline import early
 
 SECRET = "[secret]"
 UNKNOWN_VALUE = "[unknown]"
-# Imported once in the fork server, so every stage process starts warm.
-PRELOAD = ["pipeline.worker", "pulumi", "pydantic", "yaml", "pipeline.mocks", "pipeline.warm"]
 
 
 @dataclass
@@ -243,12 +242,7 @@ def start_fork_server(clouds: Iterable[str]) -> None:
     """Start the fork server now, warming ``clouds``' SDKs, so the imports (most of a cold
     plan) run while the caller loads the stage files and starts the policy pack. The first
     render would start it anyway; a cloud left out is only imported later, by its stage."""
-    context = multiprocessing.get_context("forkserver")
-    os.environ.setdefault("STAGELINE_WARM", ",".join(sorted(set(clouds))))
-    context.set_forkserver_preload(PRELOAD)
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
+    early.start_fork_server(set(clouds))
 
 
 def render_stages(
@@ -268,7 +262,7 @@ def render_stages(
     # The fork server reads this when it starts (once per process): warm only the clouds in use.
     clouds = sorted({c.values.get(project.key("cloud", project_dir), "aws") for c in configs})
     os.environ.setdefault("STAGELINE_WARM", ",".join(clouds))
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(early.PRELOAD)
     workers = min(len(configs), jobs or os.cpu_count() or 1)
     # max_tasks_per_child=1: one stage per process, so no runtime state crosses stacks.
     pool = ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1)

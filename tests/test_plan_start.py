@@ -1,13 +1,19 @@
 """What plan starts before it validates: the fork server, warmed for the clouds the stack files
-name (a line scan, never a YAML parse of unchecked input); a wrong hint only costs time."""
+name (a line scan, never a YAML parse of unchecked input), and the policy pack, which boots and
+checks while the stages render; a wrong hint only costs time."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
 from components.spec.loader import PROJECT
+from pipeline import early
 from pipeline.cache import RenderCache
 from pipeline.plan import Mark, clouds_hint, make_plan
+from pipeline.render import render_stages
+from pipeline.stages import load_stages
 from tests.conftest import PROJECT_DIR, STACKS_DIR
 
 
@@ -58,3 +64,31 @@ def test_the_pack_boots_and_checks_while_the_stages_render(tmp_path, cached):
     assert _first(marks, "policy started") < _last(marks, "render finished")
     # Whatever order the stages arrived in, the report keeps the stages' order.
     assert list(plan.compliance) == list(plan.policy) == stacks
+
+
+def test_python_m_pipeline_starts_the_fork_server_first_only_for_a_plan_that_renders(tmp_path):
+    """``python -m pipeline plan`` warms the SDKs before the CLI loads, unless every stack file
+    it reads was rendered and stored with these exact bytes (then a warm plan imports none)."""
+    cache_dir = tmp_path / "cache"
+    plan = ["plan", "--stack", "dev", "--stacks-dir", str(STACKS_DIR)]
+    cached = [*plan, "--cache-dir", str(cache_dir)]
+    assert early.clouds_to_warm(cached) == {"aws"}
+    assert early.clouds_to_warm([*plan, "--stack", "azure-dev", "--no-cache"]) == {"aws", "azure"}
+    for other in (["diff", "--stack", "dev"], [*plan, "--help"], ["plan", "--stack"], []):
+        assert early.clouds_to_warm(other) is None, other
+
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS_DIR, stacks)
+    mine = ["plan", "--stack", "dev", "--stacks-dir", str(stacks), "--cache-dir", str(cache_dir)]
+    cache = RenderCache(cache_dir, PROJECT_DIR, stacks / "pipeline.yaml")
+    cache.render(
+        load_stages(stacks, ["dev"]).configs.values(),
+        lambda missing, stored: render_stages(PROJECT_DIR, missing, ready=stored),
+    )
+    assert early.clouds_to_warm(mine) is None
+    assert early.clouds_to_warm([*mine, "--no-cache"]) == {"aws"}
+    assert early.clouds_to_warm([*mine, "--stack", "test"]) == {"aws"}  # test was never stored
+    # One byte of the stack file, or of the pipeline file, and the guess is "renders" again.
+    dev = stacks / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text() + "\n")
+    assert early.clouds_to_warm(mine) == {"aws"}

@@ -12,7 +12,13 @@ rules run and how often properties are read:
   (an engine older than the call) every rule runs, as before;
 - a resource rule runs only for the type tokens it declares (``SubstrateResourcePolicy.types``);
 - a resource's properties are deserialized once per request and shared by the rules, which read
-  them and never change them.
+  them and never change them; a provider's, once per stage (every resource of a package names
+  the same default provider);
+- a Struct becomes a dict by a direct walk of its fields, the answer ``MessageToDict`` gives
+  (same keys in the same order, numbers as floats, NaN and infinity refused) without its
+  reflection over descriptors, about a third of the cost;
+- the runtime settings upstream applies from the environment on every request are applied once
+  per handler thread and stage: the pack's environment does not change while it runs.
 
 The outcome for any rule that runs is what upstream computes; a rule of another substrate or for
 other types reported nothing upstream either (its own type filter returned early), except that
@@ -22,12 +28,13 @@ an AWS rule no longer looks at an AWS resource on an Azure stage.
 from __future__ import annotations
 
 import asyncio
+import math
+import threading
 from collections.abc import Mapping, Sequence
 from inspect import isawaitable
 from types import MappingProxyType
 from typing import Any
 
-from google.protobuf import json_format
 from pulumi.runtime import proto
 from pulumi_policy import policy as upstream
 from pulumi_policy.deserialize import deserialize_properties
@@ -85,9 +92,34 @@ class RuleSelection:
         return self._stack[substrate]
 
 
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "struct_value":
+        return struct_dict(value.struct_value)
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "number_value":
+        number = value.number_value
+        if math.isinf(number) or math.isnan(number):
+            # As MessageToDict: JSON has neither, and the engine never sends them.
+            raise ValueError(f"cannot convert {number} in Value.number_value")
+        return number
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    return None  # null_value, or no kind set: MessageToDict's None too
+
+
+def struct_dict(message: Any) -> dict[str, Any]:
+    """``json_format.MessageToDict`` of a ``google.protobuf.Struct``, walked directly."""
+    fields = message.fields
+    return {key: _value(fields[key]) for key in fields}
+
+
 def _properties(message: Any) -> Any:
     """A request's properties as the rules read them (what upstream builds per rule)."""
-    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(message)))
+    return unknown_checking_proxy(deserialize_properties(struct_dict(message)))
 
 
 def _run(validate: Any) -> None:
@@ -109,11 +141,34 @@ class StageAnalyzer(upstream._PolicyAnalyzerServicer):
         self._selection = RuleSelection(policies)
         self._substrate: str | None = None
         self._tags: Mapping[str, str] = MappingProxyType({})
+        self._stage = 0  # bumped by ConfigureStack: what is kept per stage is kept per _stage
+        self._providers: dict[bytes, Any] = {}
+        self._settled = threading.local()
 
     def ConfigureStack(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC name
         self._substrate = stage_substrate(request.config, request.project)
         self._tags = MappingProxyType(dict(request.tags))
+        self._stage += 1
+        self._providers = {}
         return super().ConfigureStack(request, context)
+
+    def _configure_runtime_settings(self) -> None:
+        # Upstream reads PULUMI_CONFIG and the PULUMI_* settings from the environment on every
+        # request, in the handler's thread (the settings are context variables). The
+        # environment is fixed while the pack runs: once per thread and stage gives the same.
+        if getattr(self._settled, "stage", None) != self._stage:
+            super()._configure_runtime_settings()
+            self._settled.stage = self._stage
+
+    def _get_provider_resource(self, request: Any) -> Any:
+        """Upstream's provider resource, read once per stage for each distinct provider."""
+        if not request.HasField("provider"):
+            return None
+        key = request.provider.SerializeToString(deterministic=True)
+        found = self._providers.get(key)
+        if found is None:
+            found = self._providers[key] = super()._get_provider_resource(request)
+        return found
 
     def _level(self, policy: upstream.Policy) -> upstream.EnforcementLevel | None:
         """The level to report with, or None when the rule is disabled for this stage."""

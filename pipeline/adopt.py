@@ -215,8 +215,7 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    from pipeline.arguments import existing_directory
-    from pipeline.cli import PROJECT_DIR
+    from pipeline.arguments import stacks_dir_option
 
     command = usage.add_command(
         commands,
@@ -231,13 +230,7 @@ def register(commands: Any) -> None:
             " written",
         },
     )
-    command.add_argument(
-        "--stacks-dir",
-        type=existing_directory,
-        default=str(PROJECT_DIR / "stacks"),
-        metavar="DIR",
-        help="directory of stack files (default: stacks)",
-    )
+    stacks_dir_option(command, "directory of stack files (default: stacks)")
     command.add_argument(
         "--domain",
         metavar="DOMAIN",

@@ -1,4 +1,5 @@
-"""Argument types and the parser class every ``python -m pipeline`` command shares.
+"""Argument types, option groups and the parser class every ``python -m pipeline`` command
+shares.
 
 A bad argument is bad input like a bad file: one line on stderr, exit 2, no usage dump and no
 traceback.
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from pipeline.usage import add_command
 
 
 class UsageError(SystemExit):
@@ -74,3 +78,69 @@ def state_directory(text: str) -> str:
                 raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a directory")
             break
     return text
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def command_group(commands: Any, name: str, *, help: str, description: str) -> Any:
+    """A command of actions (``release create``, ``policies catalog``): its help lists them,
+    one is required, and ``args.<name>_command`` says which was given (``cli._name``)."""
+    group = add_command(commands, name, help=help, description=description)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
+
+def action(
+    actions: Any,
+    name: str,
+    run: Handler,
+    *,
+    help: str,
+    description: str,
+    exits: dict[int, str],
+) -> argparse.ArgumentParser:
+    """A leaf command (or a group's action) that ``run`` handles, with its exit codes in its
+    help; the caller adds its options."""
+    parser = add_command(actions, name, help=help, description=description, exits=exits)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def check_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--check``: a generated file is compared, not written (exit 1 when stale)."""
+    parser.add_argument("--check", action="store_true", help=f"exit 1 if {what} is stale")
+
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def stacks_dir_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--stacks-dir DIR``: an existing directory, by default the project's ``stacks``."""
+    parser.add_argument(
+        "--stacks-dir",
+        type=existing_directory,
+        default=str(PROJECT_DIR / "stacks"),
+        metavar="DIR",
+        help=help,
+    )
+
+
+def width_option(parser: argparse.ArgumentParser) -> None:
+    """``--width COLUMNS`` for a command that prints a table (pipeline.terminal.width_for)."""
+    parser.add_argument(
+        "--width",
+        type=positive_int,
+        metavar="COLUMNS",
+        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
+    )
+
+
+def cache_options(parser: argparse.ArgumentParser, kept: str, afresh: str) -> None:
+    """``--cache-dir DIR`` (``kept``: what is kept there) and ``--no-cache`` (``afresh``)."""
+    parser.add_argument(
+        "--cache-dir",
+        default=str(PROJECT_DIR / ".stageline" / "cache"),
+        metavar="DIR",
+        help=f"where {kept} are kept by content (default: .stageline/cache)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help=afresh)

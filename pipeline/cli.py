@@ -11,7 +11,15 @@ from pathlib import Path
 
 from components.spec import SpecError
 from pipeline import usage
-from pipeline.arguments import Parser, UsageError, existing_directory, positive_int
+from pipeline.arguments import (
+    Parser,
+    UsageError,
+    cache_options,
+    check_option,
+    positive_int,
+    stacks_dir_option,
+    width_option,
+)
 from pipeline.plan import EXIT_CLEAN, EXIT_INVALID, EXIT_VIOLATIONS, make_plan
 from pipeline.stages import StagesError
 
@@ -114,13 +122,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="stage to render (repeatable; default: every stage in the pipeline file)",
     )
-    plan.add_argument(
-        "--stacks-dir",
-        type=existing_directory,
-        default=str(PROJECT_DIR / "stacks"),
-        metavar="DIR",
-        help="directory of stack files and pipeline.yaml (default: stacks)",
-    )
+    stacks_dir_option(plan, "directory of stack files and pipeline.yaml (default: stacks)")
     plan.add_argument(
         "--format",
         choices=["table", "markdown", "json"],
@@ -134,22 +136,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stages rendered at once (default: one per core)",
     )
-    plan.add_argument(
-        "--width",
-        type=positive_int,
-        metavar="COLUMNS",
-        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
-    )
-    plan.add_argument(
-        "--cache-dir",
-        default=str(PROJECT_DIR / ".stageline" / "cache"),
-        metavar="DIR",
-        help="where rendered stages are kept by content (default: .stageline/cache)",
-    )
-    plan.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="render every stage afresh (default: reuse .stageline/cache for unchanged stages)",
+    width_option(plan)
+    cache_options(
+        plan,
+        "rendered stages",
+        "render every stage afresh (default: reuse .stageline/cache for unchanged stages)",
     )
     plan.set_defaults(func=_plan)
     schema = usage.add_command(
@@ -159,14 +150,8 @@ def parser() -> argparse.ArgumentParser:
         description="Export the stage spec as JSON Schema, so editors complete stack files.",
         exits={0: "written (or up to date with --check)", 1: "stale (--check)"},
     )
-    schema.add_argument(
-        "--stacks-dir",
-        type=existing_directory,
-        default=str(PROJECT_DIR / "stacks"),
-        metavar="DIR",
-        help="where the schema file goes (default: stacks)",
-    )
-    schema.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    stacks_dir_option(schema, "where the schema file goes (default: stacks)")
+    check_option(schema, "the file")
     schema.set_defaults(func=_schema)
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands)

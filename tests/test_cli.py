@@ -146,6 +146,10 @@ BAD_INPUT = [
     (["metrics", "--stage", "lve"], 2, "did you mean 'live'?"),
     (["metrics", "--days", "0"], 2, "at least 1"),
     (["release"], 2, "required"),
+    (["policies"], 2, "required: ACTION"),
+    (["ledger"], 2, "required: ACTION"),
+    (["record"], 2, "required: ACTION"),
+    (["policies", "nosuch"], 2, "invalid choice: 'nosuch'"),
     (["nosuch"], 2, "invalid choice"),
 ]
 
@@ -153,7 +157,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("args", "code", "says"), BAD_INPUT, ids=lambda v: str(v))
 def test_bad_input_is_one_message_and_a_documented_code(sweep_dirs, args, code, says):
     state, empty = sweep_dirs
-    grouped = args[0] in usage_state_commands() and args != ["release"]
+    grouped = args[0] in usage_state_commands() and args not in (["release"], ["ledger"])
     state_args = ["--state-dir", str(state)] if grouped else []
     done = _run([*args, *state_args], env_path=str(empty) if "diff" not in args else None)
     assert "Traceback" not in done.stderr, done.stderr

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.arguments import positive_int, positive_seconds
+from pipeline.arguments import cache_options, positive_int, positive_seconds, width_option
 from pipeline.diff import DiffError, diff_revisions
 from pipeline.diff.compare import EXIT_INVALID
 from pipeline.diff.output import as_json, markdown, table
@@ -122,22 +122,10 @@ def register(commands: Any) -> None:
         metavar="SECONDS",
         help=f"give up when both revisions have not rendered by then (default: {RENDER_TIMEOUT})",
     )
-    parser.add_argument(
-        "--width",
-        type=positive_int,
-        metavar="COLUMNS",
-        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        default=str(PROJECT_DIR / ".stageline" / "cache"),
-        metavar="DIR",
-        help="where rendered stages and committed revisions' plans are kept by content"
-        " (default: .stageline/cache)",
-    )
-    parser.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="render both revisions afresh (default: reuse what .stageline/cache holds)",
+    width_option(parser)
+    cache_options(
+        parser,
+        "rendered stages and committed revisions' plans",
+        "render both revisions afresh (default: reuse what .stageline/cache holds)",
     )
     parser.set_defaults(func=run)

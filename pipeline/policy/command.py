@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.arguments import action, check_option, command_group
 from pipeline.policy.catalog import catalog_path, render_catalog
 from pipeline.policy.config import PolicyConfigError
 from pipeline.policy.harness import PolicyHarness
 from pipeline.policy.process import PolicyPackError
-from pipeline.usage import add_command
+from pipeline.usage import CommandError
 
 PACK_DIR = Path(__file__).resolve().parent.parent.parent / "policies"
 
@@ -23,11 +24,14 @@ def _catalog(args: argparse.Namespace) -> int:
         with PolicyHarness(pack_dir) as harness:
             text = render_catalog(harness)
     except (PolicyPackError, PolicyConfigError) as exc:
-        print(f"policies catalog: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     if args.check:
         if not target.exists() or target.read_text() != text:
-            print(f"policies catalog: {target} is stale; run python -m pipeline policies catalog")
+            # A failure, on stderr like every other (schema --check does the same).
+            print(
+                f"policies catalog: {target} is stale; run python -m pipeline policies catalog",
+                file=sys.stderr,
+            )
             return 1
         print(f"policies catalog: {target} is up to date")
         return 0
@@ -37,16 +41,16 @@ def _catalog(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    policies = add_command(
+    actions = command_group(
         commands,
         "policies",
         help="the policy pack: catalog of rules for auditors",
         description="Work with the policy pack in policies/ (run through the Analyzer protocol).",
     )
-    actions = policies.add_subparsers(dest="policies_command", required=True, metavar="ACTION")
-    catalog = add_command(
+    catalog = action(
         actions,
         "catalog",
+        _catalog,
         help="write policies/CATALOG.md (rules, severity, frameworks, enforcement per stage)",
         description="Start the pack, read every rule over gRPC and the stage config files, and"
         " write the Markdown catalog.",
@@ -59,5 +63,4 @@ def register(commands: Any) -> None:
     catalog.add_argument(
         "--pack-dir", default=str(PACK_DIR), metavar="DIR", help="the pack (default: policies)"
     )
-    catalog.add_argument("--check", action="store_true", help="exit 1 if CATALOG.md is stale")
-    catalog.set_defaults(func=_catalog)
+    check_option(catalog, "CATALOG.md")

@@ -18,7 +18,13 @@ from typing import Any
 from components.spec import SpecError
 from components.spec.loader import PROJECT
 from pipeline import contract
-from pipeline.arguments import existing_directory, positive_int, state_directory
+from pipeline.arguments import (
+    action,
+    command_group,
+    existing_directory,
+    positive_int,
+    state_directory,
+)
 from pipeline.definition import PipelineFile, Promotion, load_pipeline
 from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.events import JsonLines, Progress
@@ -36,7 +42,7 @@ from pipeline.promote.orchestrator import (
 )
 from pipeline.promote.release import ReleaseError, make_release, parse_images
 from pipeline.promote.state import FileState, PromotionState, StateError, StateUnverifiedError
-from pipeline.usage import CommandError, add_command, unknown
+from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -598,19 +604,17 @@ def _deployer_option(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: Any) -> None:
-    release = add_command(
+    release_commands = command_group(
         commands,
         "release",
         help="make and inspect immutable releases",
         description="A release pins every service's image by digest, the infrastructure commit"
         " and the policy pack version; it is stored once under the state directory.",
     )
-    release_commands = release.add_subparsers(
-        dest="release_command", required=True, metavar="ACTION"
-    )
-    create = add_command(
+    create = action(
         release_commands,
         "create",
+        _release_create,
         help="record a release: every service's digest, the commit and the policy pack",
         description="Record a release from one image per service, pinned by digest. The same"
         " images and commit give the same release id.",
@@ -623,30 +627,30 @@ def register(commands: Any) -> None:
         help="one per service of the blueprint (repeat)",
     )
     _common(create)
-    create.set_defaults(func=_release_create)
-    show = add_command(
+    show = action(
         release_commands,
         "show",
+        _release_show,
         help="print one release as JSON",
         description="Print a stored release (checked against its id) as JSON.",
         exits={EXIT_OK: "shown", EXIT_INVALID: "no such release, or its file was edited"},
     )
     show.add_argument("release", metavar="RELEASE", help="release id (r-<16 hex>)")
     _common(show)
-    show.set_defaults(func=_release_show)
-    listing = add_command(
+    listing = action(
         release_commands,
         "list",
+        _release_list,
         help="every stored release, oldest first",
         description="List the stored releases, oldest first: id, time, commit, policy pack.",
         exits={EXIT_OK: "listed"},
     )
     _common(listing)
-    listing.set_defaults(func=_release_list)
 
-    promote = add_command(
+    promote = action(
         commands,
         "promote",
+        _promote,
         help="move a release through the pipeline up to a stage",
         description="Move RELEASE through the stages of its pipeline, in order, up to the stage"
         " --to names: per stage, check eligibility, set the images, preview with the policy pack,"
@@ -708,11 +712,11 @@ def register(commands: Any) -> None:
         help="how long verification waits for the health paths (default 300)",
     )
     _common(promote)
-    promote.set_defaults(func=_promote)
 
-    stat = add_command(
+    stat = action(
         commands,
         "status",
+        _status,
         help="which release each stage runs, what may move next",
         description="Per stage of a pipeline: the release its stack reports, its last verified"
         " release from the ledger, and the release that may move in next with the gate's verdict.",
@@ -728,11 +732,11 @@ def register(commands: Any) -> None:
     )
     _deployer_option(stat)
     _common(stat)
-    stat.set_defaults(func=_status)
 
-    history = add_command(
+    history = action(
         commands,
         "history",
+        _history,
         help="the ledger, oldest first",
         description="Print the promotion ledger, oldest first: sequence, time, release, stage and"
         " step, status, detail. A ledger that does not verify is shown with a warning.",
@@ -741,11 +745,11 @@ def register(commands: Any) -> None:
     history.add_argument("--stage", metavar="STACK", help="only this stage's entries")
     history.add_argument("--limit", type=positive_int, metavar="N", help="only the last N entries")
     _common(history)
-    history.set_defaults(func=_history)
 
-    metric = add_command(
+    metric = action(
         commands,
         "metrics",
+        _metrics,
         help="deployment frequency, lead time, change failure rate, time to restore",
         description="The four DORA keys for one stage, from the ledger and the releases' commit"
         " times, over a window of days. n/a: nothing to measure in the window.",
@@ -761,28 +765,27 @@ def register(commands: Any) -> None:
         "--days", type=positive_int, default=30, metavar="N", help="window in days (default 30)"
     )
     _common(metric)
-    metric.set_defaults(func=_metrics)
 
-    ledger = add_command(
+    ledger_commands = command_group(
         commands,
         "ledger",
         help="check the promotion ledger",
         description="The ledger is append-only JSON Lines, hash-chained and fsynced.",
     )
-    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
-    verify = add_command(
+    verify = action(
         ledger_commands,
         "verify",
+        _ledger_verify,
         help="detect edited, removed or moved entries",
         description="Check every entry's hash chain and the recorded head.",
         exits={EXIT_OK: "the chain and head verify", EXIT_STOPPED: "they do not"},
     )
     _common(verify)
-    verify.set_defaults(func=_ledger_verify)
 
-    stages = add_command(
+    stages = action(
         commands,
         "stages",
+        _stages,
         help="the pipelines' stages as CI reads them: targets, clouds, soak",
         description="Print every pipeline's cloud, the stage it promotes to without approval,"
         " the stages that need approval or a pull request and the soak before them, and every"
@@ -791,18 +794,17 @@ def register(commands: Any) -> None:
         exits={EXIT_OK: "printed", EXIT_INVALID: "invalid pipeline file"},
     )
     _common(stages)
-    stages.set_defaults(func=_stages)
 
-    record = add_command(
+    record_commands = command_group(
         commands,
         "record",
         help="the stage records in git (stages/<stack>)",
         description="Each stage's record (what it runs) is a branch stages/<stack> in git.",
     )
-    record_commands = record.add_subparsers(dest="record_command", required=True, metavar="ACTION")
-    pin = add_command(
+    pin = action(
         record_commands,
         "pin",
+        _record_pin,
         help="pin a stage's recorded release and digests into this checkout's stack file",
         description="So a preview of this checkout shows only its own change, not the images"
         " reverting to what main's stack file pins.",
@@ -813,7 +815,6 @@ def register(commands: Any) -> None:
     )
     pin.add_argument("--stack", required=True, metavar="STACK", help="the stage's stack")
     _common(pin)
-    pin.set_defaults(func=_record_pin)
 
 
 # ---------------------------------------------------------------------- CI helpers

@@ -46,6 +46,29 @@ def positive_int(text: str) -> int:
     return value
 
 
+def at_most(high: int) -> Callable[[str], int]:
+    """A whole number from 1 to ``high`` (``--days``: a window past that overflows a date)."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected at most {high}, got {value}")
+        return value
+
+    return parse
+
+
+MIN_WIDTH = 20  # narrower, rich cuts the shortest values (role names) with an ellipsis
+
+
+def columns(text: str) -> int:
+    """A table width (``--width``): at least MIN_WIDTH columns."""
+    value = positive_int(text)
+    if value < MIN_WIDTH:
+        raise argparse.ArgumentTypeError(f"expected at least {MIN_WIDTH} columns, got {value}")
+    return value
+
+
 def positive_seconds(text: str) -> float:
     """A duration in seconds, more than zero (``--timeout``)."""
     try:
@@ -64,6 +87,24 @@ def existing_directory(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text}: no such directory")
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: expected a directory, found a file")
+    return text
+
+
+def existing_file(text: str) -> str:
+    """A file that exists (``--policy-pack-config``)."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: expected a file, found a directory")
+    return text
+
+
+def policy_pack(text: str) -> str:
+    """A policy pack's directory (``--policy-pack``): one with a PulumiPolicy.yaml."""
+    existing_directory(text)
+    if not (Path(text) / "PulumiPolicy.yaml").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no PulumiPolicy.yaml, not a policy pack")
     return text
 
 
@@ -129,7 +170,7 @@ def width_option(parser: argparse.ArgumentParser) -> None:
     """``--width COLUMNS`` for a command that prints a table (pipeline.terminal.width_for)."""
     parser.add_argument(
         "--width",
-        type=positive_int,
+        type=columns,
         metavar="COLUMNS",
         help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
     )

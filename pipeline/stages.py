@@ -12,7 +12,7 @@ from components.bindings import glob_match
 from components.spec import Problem, SpecError, StackConfig, StageSpec, read_stack
 from components.spec.loader import PROJECT
 from pipeline.definition import PipelineFile, load_pipeline
-from pipeline.usage import did_you_mean
+from pipeline.usage import did_you_mean, one_of
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,10 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
         errors.append(
             SpecError(
                 str(stacks_dir / "pipeline.yaml"),
-                [Problem("pipelines", f"no stack {s!r}; expected one of {known}") for s in unknown],
+                [
+                    Problem("pipelines", f"no stack {s!r}; expected one of {one_of(known)}")
+                    for s in unknown
+                ],
             )
         )
         raise StagesError(errors)

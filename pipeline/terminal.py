@@ -24,18 +24,21 @@ from rich.progress import (
 )
 
 PIPE_WIDTH = 100
+MIN_WIDTH = 20  # the narrowest --width takes (pipeline.arguments.columns)
 
 
 def width_for(requested: int | None, stream: Any = None) -> int:
-    """The width to fit: the option, else the terminal's, else 100 columns."""
+    """The width to fit: the option, else the terminal's (at least 20 columns; a terminal that
+    reports 0, as some CI ptys do, gets 100), else 100 columns."""
     if requested:
         return requested
     stream = stream or sys.stdout
     if stream.isatty():
         try:
-            return os.get_terminal_size(stream.fileno()).columns
+            measured = os.get_terminal_size(stream.fileno()).columns
         except OSError:
             return PIPE_WIDTH
+        return max(MIN_WIDTH, measured) if measured else PIPE_WIDTH
     return PIPE_WIDTH
 
 

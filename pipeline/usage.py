@@ -38,10 +38,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def one_of(words: Iterable[str]) -> str:
+    """``dev, test, staging, live``: choices for a person to read (not a Python list)."""
+    return ", ".join(str(w) for w in words) or "none"
+
+
 def unknown(what: str, word: str, choices: Iterable[str]) -> CommandError:
-    """``no stage 'lve'; did you mean 'live'? (expected one of [...])`` as a CommandError."""
+    """``no stage 'lve'; did you mean 'live'? (one of: dev, live, ...)`` as a CommandError."""
     options = sorted(set(choices))
-    return CommandError(f"no {what} {word!r}{did_you_mean(word, options)} (one of {options})")
+    return CommandError(
+        f"no {what} {word!r}{did_you_mean(word, options)} (one of: {one_of(options)})"
+    )
 
 
 class HelpFormatter(argparse.HelpFormatter):

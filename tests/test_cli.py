@@ -145,6 +145,14 @@ BAD_INPUT = [
     (["metrics", "--pipeline", "typo"], 2, "no pipeline 'typo'"),
     (["metrics", "--stage", "lve"], 2, "did you mean 'live'?"),
     (["metrics", "--days", "0"], 2, "at least 1"),
+    (["promote", "r-x", "--to", "dev", "--health-timeout", "-1"], 2, "positive number of seconds"),
+    (["promote", "r-x", "--to", "dev", "--policy-pack", "/nonexistent"], 2, "no such directory"),
+    (["promote", "r-x", "--to", "dev", "--policy-pack", "stacks"], 2, "not a policy pack"),
+    (["promote", "r-x", "--to", "dev", "--policy-pack-config", "/nonexistent"], 2, "no such file"),
+    (["metrics", "--days", "100000000"], 2, "at most 36500"),
+    (["record", "pin", "--stack", "lve"], 2, "did you mean 'live'?"),
+    (["plan", "--width", "5"], 2, "at least 20 columns"),
+    (["diff", "--base", "HEAD", "--width", "5"], 2, "at least 20 columns"),
     (["release"], 2, "required"),
     (["policies"], 2, "required: ACTION"),
     (["ledger"], 2, "required: ACTION"),
@@ -157,17 +165,23 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("args", "code", "says"), BAD_INPUT, ids=lambda v: str(v))
 def test_bad_input_is_one_message_and_a_documented_code(sweep_dirs, args, code, says):
     state, empty = sweep_dirs
-    grouped = args[0] in usage_state_commands() and args not in (["release"], ["ledger"])
+    grouped = args[0] in usage_state_commands() and args not in (
+        ["release"],
+        ["ledger"],
+        ["record"],
+    )
     state_args = ["--state-dir", str(state)] if grouped else []
     done = _run([*args, *state_args], env_path=str(empty) if "diff" not in args else None)
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == code, done.stderr
     assert says in done.stderr
     assert done.stdout == ""
+    # Words for people, not Python: no list repr, no None.
+    assert "['" not in done.stderr and "None" not in done.stderr, done.stderr
 
 
 def usage_state_commands() -> set[str]:
-    return {"release", "promote", "status", "history", "metrics", "ledger"}
+    return {"release", "promote", "status", "history", "metrics", "ledger", "record"}
 
 
 def test_a_closed_pipe_ends_quietly(sweep_dirs):

@@ -45,3 +45,13 @@ def test_a_namespace_typo_is_an_error_not_ignored(stacks_copy):
 def test_other_providers_namespaces_are_theirs(stacks_copy):
     edit_stack(stacks_copy, "dev", lambda c: c.__setitem__("aws:skipMetadataApiCheck", "true"))
     assert "dev" in load_stages(stacks_copy, ["dev"]).specs
+
+
+def test_a_config_key_typo_is_unknown_with_a_suggestion_in_words(stacks_copy):
+    def typo(config):
+        config["stageline:cidrr"] = config.pop("stageline:cidr")
+
+    edit_stack(stacks_copy, "dev", typo)
+    text = _problem(stacks_copy, "dev")
+    assert "stageline:cidrr: unknown key; did you mean 'stageline:cidr'?" in text
+    assert "expected one of cidr, cloud, " in text and "['" not in text, text

@@ -7,6 +7,7 @@ notation (``<project>:scale.database.multiAz``), and says what was expected.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -143,7 +144,10 @@ def load_spec(
                 )
             continue
         if key not in KEYS:
-            problems.append(Problem(full_key, f"unknown key; expected one of {sorted(KEYS)}"))
+            close = difflib.get_close_matches(key, sorted(KEYS), n=1, cutoff=0.6)
+            hint = f"; did you mean '{PROJECT}:{close[0]}'?" if close else ""
+            expected = ", ".join(sorted(KEYS))
+            problems.append(Problem(full_key, f"unknown key{hint} (expected one of {expected})"))
             continue
         values[key] = _parse(key, raw, problems)
     secret_set = set(secret_keys)

@@ -20,9 +20,13 @@ from components.spec.loader import PROJECT
 from pipeline import contract
 from pipeline.arguments import (
     action,
+    at_most,
     command_group,
     existing_directory,
+    existing_file,
+    policy_pack,
     positive_int,
+    positive_seconds,
     state_directory,
 )
 from pipeline.definition import PipelineFile, Promotion, load_pipeline
@@ -697,16 +701,19 @@ def register(commands: Any) -> None:
         action="store_true",
         help="offline: per stage the diff, the policy result and the gates; nothing deployed",
     )
-    promote.add_argument("--policy-pack", metavar="DIR", help="the pack (default: policies)")
+    promote.add_argument(
+        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
+    )
     promote.add_argument(
         "--policy-pack-config",
+        type=existing_file,
         metavar="FILE",
         help="enforcement config (default: policies/config/<stage>.json of each stack's stage)",
     )
     _deployer_option(promote)
     promote.add_argument(
         "--health-timeout",
-        type=float,
+        type=positive_seconds,
         default=300.0,
         metavar="SECONDS",
         help="how long verification waits for the health paths (default 300)",
@@ -762,7 +769,7 @@ def register(commands: Any) -> None:
     )
     metric.add_argument("--stage", metavar="STACK", help="default: the pipeline's last stage")
     metric.add_argument(
-        "--days", type=positive_int, default=30, metavar="N", help="window in days (default 30)"
+        "--days", type=at_most(36500), default=30, metavar="N", help="window in days (default 30)"
     )
     _common(metric)
 
@@ -877,6 +884,7 @@ def _stages(args: argparse.Namespace) -> int:
 def _record_pin(args: argparse.Namespace) -> int:
     from pipeline.record.stage import STACK_FILE, pin_stack_file
 
+    _known_stage(_definition(args), args.stack)
     try:
         record = _state(args).stage_record(args.stack)
     except StateError as exc:

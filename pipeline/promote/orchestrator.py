@@ -45,6 +45,7 @@ from pipeline.promote.state import (
 )
 from pipeline.promote.verification import HealthCheck, VerifyResult, run_commands
 from pipeline.record.proposal import ProposalError, proposal_branch
+from pipeline.usage import one_of
 
 EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_PROPOSED = 4
@@ -174,7 +175,7 @@ class Orchestrator:
         if chosen not in pipelines:
             raise PromotionError(
                 f"stacks/pipeline.yaml: pipelines.{chosen}: no such pipeline;"
-                f" expected one of {sorted(pipelines)}"
+                f" expected one of {one_of(sorted(pipelines))}"
             )
         return chosen, pipelines[chosen]
 
@@ -204,7 +205,7 @@ class Orchestrator:
         if request.target not in order:
             raise PromotionError(
                 f"stacks/pipeline.yaml: pipelines.{name}.stages: no stage {request.target!r};"
-                f" expected one of {order}"
+                f" expected one of {one_of(order)}"
             )
         try:
             release = self.releases.get(request.release)
@@ -212,8 +213,8 @@ class Orchestrator:
             raise PromotionError(str(exc)) from None
         if self.services is not None and set(release.images) != set(self.services):
             raise PromotionError(
-                f"release {release.id} has images for {sorted(release.images)} but the blueprint"
-                f" runs {sorted(self.services)}"
+                f"release {release.id} has images for {one_of(sorted(release.images))} but the"
+                f" blueprint runs {one_of(sorted(self.services))}"
             )
         target = pipeline.stages[order.index(request.target)]
         by_pull_request = target.promotion is Promotion.PULL_REQUEST

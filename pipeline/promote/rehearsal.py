@@ -34,6 +34,7 @@ from pipeline.promote.policy import not_run, policy_checker
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.render import StageRender
+from pipeline.usage import one_of
 
 
 @dataclass(frozen=True)
@@ -165,13 +166,13 @@ def rehearse(
     pipelines = definition.pipelines
     name = request.pipeline or next(iter(pipelines))
     if name not in pipelines:
-        raise PromotionError(f"no pipeline {name!r}; expected one of {sorted(pipelines)}")
+        raise PromotionError(f"no pipeline {name!r}; expected one of {one_of(sorted(pipelines))}")
     pipeline = pipelines[name]
     order = [s.stack for s in pipeline.stages]
     if request.target not in order:
         raise PromotionError(
             f"stacks/pipeline.yaml: pipelines.{name}.stages: no stage {request.target!r};"
-            f" expected one of {order}"
+            f" expected one of {one_of(order)}"
         )
     try:
         release: Release = shared.releases.get(request.release)
@@ -251,6 +252,9 @@ def rehearse(
                 gates.append({"gate": verdict.gate, "verdict": outcome, "reason": verdict.reason})
             findings = gate_findings(changes, rendered.current, new)
             findings += [f"policy {v.get('policy')}: {v.get('message')}" for v in result.mandatory]
+            if result.status == "failed" and not result.mandatory:
+                # The pack or its config could not run: nothing was checked, so nothing passes.
+                findings.append(f"policy did not run: {result.note.splitlines()[0]}")
             gates.append(
                 {
                     "gate": "preview",

@@ -17,6 +17,7 @@ import yaml
 
 from components.spec.model import DIGEST_PATTERN, digest_of, is_digest_ref
 from pipeline.promote.files import write_atomic
+from pipeline.usage import one_of
 
 ID_PREFIX = "r-"
 
@@ -77,7 +78,7 @@ def parse_images(pairs: Iterable[str], services: Iterable[str]) -> dict[str, str
             continue
         if service not in known:
             problems.append(
-                f"--image {pair!r}: unknown service {service!r}; expected one of {known}"
+                f"--image {pair!r}: unknown service {service!r}; expected one of {one_of(known)}"
             )
             continue
         if service in images:

@@ -91,6 +91,29 @@ def test_rehearsal_reads_the_policy_config_file_it_is_given(
     assert "(custom.json)" in json.dumps(stage.policy), stage.policy
 
 
+def test_a_rehearsal_whose_policy_config_cannot_be_read_is_blocked(
+    stacks_copy, state_dir, make_release_in, tmp_path
+):
+    """A policy config the pack refuses checks nothing: the rehearsal stops there (exit 1)
+    instead of saying every gate passes."""
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({"all": "bogus"}))
+    release = make_release_in("d")
+    report = rehearse(
+        PROJECT_DIR,
+        stacks_copy,
+        state_dir,
+        load_pipeline(stacks_copy),
+        Request(release.id, "dev"),
+        policy=lambda stage: PolicyOptions(PROJECT_DIR / "policies", config),
+    )
+    [stage] = report.stages
+    assert stage.policy["status"] == "failed" and stage.policy["violations"] == []
+    preview = next(g for g in stage.gates if g["gate"] == "preview")
+    assert preview["verdict"] == "stop" and "policy did not run" in preview["reason"], preview
+    assert stage.blocked and report.exit_code() == 1
+
+
 @pytest.mark.parametrize(
     "command",
     [["history"], ["status", "--offline"], ["metrics", "--stage", "dev"]],

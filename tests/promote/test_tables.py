@@ -187,3 +187,17 @@ def test_stages_without_json_is_a_table_that_fits(width: int, capsys, monkeypatc
     rows = {line.split()[0]: line.split()[1:] for line in lines if line[:1].strip()}
     assert rows["aws"] == ["aws", "staging", "live", "-", "60", "min"]
     assert rows["azure-live"] == ["live", "azure", "azure"]
+
+
+@pytest.mark.parametrize(("reported", "fitted"), [(10, 20), (80, 80), (100, 100)])
+def test_a_terminal_narrower_than_20_columns_gets_20(reported: int, fitted: int) -> None:
+    import os
+
+    from pipeline.terminal import width_for
+    from tests.ttys import Terminal
+
+    terminal = Terminal(columns=reported)
+    with os.fdopen(os.dup(terminal.follower), "w") as tty:
+        assert width_for(None, tty) == fitted
+    terminal.close_follower()
+    terminal.finish(timeout=5)

@@ -153,6 +153,7 @@ BAD_INPUT = [
     (["record", "pin", "--stack", "lve"], 2, "did you mean 'live'?"),
     (["plan", "--width", "5"], 2, "at least 20 columns"),
     (["diff", "--base", "HEAD", "--width", "5"], 2, "at least 20 columns"),
+    (["ledger", "verify", "--remote", "nosuch"], 2, "no git remote 'nosuch'"),
     (["release"], 2, "required"),
     (["policies"], 2, "required: ACTION"),
     (["ledger"], 2, "required: ACTION"),
@@ -165,13 +166,11 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("args", "code", "says"), BAD_INPUT, ids=lambda v: str(v))
 def test_bad_input_is_one_message_and_a_documented_code(sweep_dirs, args, code, says):
     state, empty = sweep_dirs
-    grouped = args[0] in usage_state_commands() and args not in (
-        ["release"],
-        ["ledger"],
-        ["record"],
-    )
+    git = "diff" in args or "--remote" in args  # these read git: PATH keeps it
+    bare_group = args in (["release"], ["ledger"], ["record"])
+    grouped = args[0] in usage_state_commands() and not bare_group and not git
     state_args = ["--state-dir", str(state)] if grouped else []
-    done = _run([*args, *state_args], env_path=str(empty) if "diff" not in args else None)
+    done = _run([*args, *state_args], env_path=None if git else str(empty))
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == code, done.stderr
     assert says in done.stderr

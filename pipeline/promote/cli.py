@@ -557,7 +557,11 @@ def _metrics(args: argparse.Namespace) -> int:
 
 def _ledger_verify(args: argparse.Namespace) -> int:
     try:
-        check = _state(args).verify()
+        state = _state(args)
+    except StateError as exc:  # no such remote, not a checkout: nothing was read to verify
+        return _fail(str(exc))
+    try:
+        check = state.verify()
     except (LedgerError, StateError) as exc:
         return _fail(str(exc), 1)
     if args.json:
@@ -785,7 +789,11 @@ def register(commands: Any) -> None:
         _ledger_verify,
         help="detect edited, removed or moved entries",
         description="Check every entry's hash chain and the recorded head.",
-        exits={EXIT_OK: "the chain and head verify", EXIT_STOPPED: "they do not"},
+        exits={
+            EXIT_OK: "the chain and head verify",
+            EXIT_STOPPED: "they do not",
+            EXIT_INVALID: "no state to read (no such git remote, not a git checkout)",
+        },
     )
     _common(verify)
 

@@ -3,11 +3,14 @@ Markdown tables GitHub can render, colour and progress only on a terminal."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 import threading
 from pathlib import Path
 
@@ -95,11 +98,13 @@ def test_markdown_escapes_a_pipe_in_a_value():
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
     leader, follower = pty.openpty()
+    # A terminal window 90 columns wide (a fresh pty reports 0, which width_for reads as 100).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 90, 0, 0))
     try:
         with os.fdopen(os.dup(follower), "w") as tty:
             monkeypatch.delenv("NO_COLOR", raising=False)
             assert terminal.wants_color(tty)
-            assert terminal.width_for(None, tty) == os.get_terminal_size(follower).columns
+            assert terminal.width_for(None, tty) == os.get_terminal_size(follower).columns == 90
             monkeypatch.setenv("NO_COLOR", "1")
             assert not terminal.wants_color(tty)
     finally:

@@ -150,11 +150,17 @@ def _plan_command(
 
 
 def _has_stage_cache(project: Path) -> bool:
-    """Whether the revision's own ``plan`` takes ``--cache-dir`` (older ones render afresh)."""
-    try:
-        return "--cache-dir" in (project / "pipeline" / "cli.py").read_text(encoding="utf-8")
-    except OSError:
-        return False
+    """Whether the revision's own ``plan`` takes ``--cache-dir`` (older ones render afresh).
+    The option was declared in pipeline/cli.py, and is in pipeline/arguments.py since the
+    commands share their option helpers."""
+    for declared in ("cli.py", "arguments.py"):
+        try:
+            text = (project / "pipeline" / declared).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if "--cache-dir" in text:
+            return True
+    return False
 
 
 def _tree(top: Path, prefix: str, revision: Revision) -> str | None:

@@ -189,8 +189,9 @@ def test_stages_without_json_is_a_table_that_fits(width: int, capsys, monkeypatc
     assert rows["azure-live"] == ["live", "azure", "azure"]
 
 
-@pytest.mark.parametrize(("reported", "fitted"), [(10, 20), (80, 80), (100, 100)])
+@pytest.mark.parametrize(("reported", "fitted"), [(0, 100), (10, 20), (80, 80), (100, 100)])
 def test_a_terminal_narrower_than_20_columns_gets_20(reported: int, fitted: int) -> None:
+    """A pty that reports 0 columns (a fresh one, some CI runners) gets the pipe width."""
     import os
 
     from pipeline.terminal import width_for

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pipeline.usage import add_command
+from pipeline.usage import CommandError, add_command
 
 
 class UsageError(SystemExit):
@@ -180,8 +180,22 @@ def cache_options(parser: argparse.ArgumentParser, kept: str, afresh: str) -> No
     """``--cache-dir DIR`` (``kept``: what is kept there) and ``--no-cache`` (``afresh``)."""
     parser.add_argument(
         "--cache-dir",
+        type=state_directory,
         default=str(PROJECT_DIR / ".stageline" / "cache"),
         metavar="DIR",
         help=f"where {kept} are kept by content (default: .stageline/cache)",
     )
     parser.add_argument("--no-cache", action="store_true", help=afresh)
+
+
+def cache_directory(args: argparse.Namespace) -> Path | None:
+    """The ``--cache-dir`` a command writes to, created now (None with ``--no-cache``), so a
+    directory that cannot be made is one line before any work, not a traceback after it."""
+    if args.no_cache:
+        return None
+    path = Path(args.cache_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"--cache-dir {path}: cannot create it ({exc.strerror})") from None
+    return path

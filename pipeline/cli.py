@@ -14,6 +14,7 @@ from pipeline import usage
 from pipeline.arguments import (
     Parser,
     UsageError,
+    cache_directory,
     cache_options,
     check_option,
     positive_int,
@@ -40,11 +41,11 @@ def _plan(args: argparse.Namespace) -> int:
     try:
         with terminal.progress() as advance:
             stacks_dir = Path(args.stacks_dir)
-            cache = None
-            if not args.no_cache:
+            cache_dir, cache = cache_directory(args), None
+            if cache_dir is not None:
                 from pipeline.cache import RenderCache
 
-                cache = RenderCache(Path(args.cache_dir), PROJECT_DIR, stacks_dir / "pipeline.yaml")
+                cache = RenderCache(cache_dir, PROJECT_DIR, stacks_dir / "pipeline.yaml")
             plan = make_plan(
                 PROJECT_DIR,
                 stacks_dir,

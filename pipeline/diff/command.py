@@ -10,12 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.arguments import cache_options, positive_int, positive_seconds, width_option
+from pipeline.arguments import (
+    cache_directory,
+    cache_options,
+    positive_int,
+    positive_seconds,
+    width_option,
+)
 from pipeline.diff import DiffError, diff_revisions
 from pipeline.diff.compare import EXIT_INVALID
 from pipeline.diff.output import as_json, markdown, table
 from pipeline.diff.revisions import RENDER_TIMEOUT
-from pipeline.usage import add_command
+from pipeline.usage import CommandError, add_command
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 FORMATS: dict[str, Callable[..., str]] = {"table": table, "markdown": markdown, "json": as_json}
@@ -24,8 +30,11 @@ FORMATS: dict[str, Callable[..., str]] = {"table": table, "markdown": markdown, 
 def _write(path: str, text: str) -> None:
     """Write whole or not at all: a reader never sees half a comment."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot write it ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -38,7 +47,7 @@ def _write(path: str, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipeline import terminal
 
-    cache_dir = None if args.no_cache else Path(args.cache_dir)
+    cache_dir = cache_directory(args)
     try:
         with terminal.progress() as advance:
 

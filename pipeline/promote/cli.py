@@ -905,7 +905,7 @@ def _record_pin(args: argparse.Namespace) -> int:
     try:
         path.write_bytes(pin_stack_file(path.read_bytes(), record["release"], record["images"]))
     except OSError as exc:
-        return _fail(f"{path}: {exc}")
+        return _fail(f"{path}: cannot pin it ({exc.strerror})")
     message = f"{path}: pinned {record['release']} from stages/{args.stack}"
     _said(args, "record pin", message, "pinned", stack=args.stack, release=record["release"])
     return EXIT_OK

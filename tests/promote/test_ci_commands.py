@@ -14,6 +14,7 @@ from pipeline.definition import load_pipeline
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import make_release
 from pipeline.record.state import GitState
+from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
 from tests.promote.gitrepos import clone, seed_remote
@@ -68,3 +69,21 @@ def test_record_pin_writes_what_the_stage_runs_into_the_checkout(tmp_path: Path)
     before = (b / "stacks" / "Pulumi.live.yaml").read_bytes()
     assert main(["record", "pin", "--stack", "live", "--repo", str(b)]) == EXIT_OK
     assert (b / "stacks" / "Pulumi.live.yaml").read_bytes() == before, "no record: unchanged"
+
+
+def test_record_pin_into_a_checkout_without_the_stack_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    (state / "stages").mkdir(parents=True)
+    (state / "stages" / "dev.json").write_text(
+        json.dumps({"release": "r-0000000000000001", "images": images("a")})
+    )
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    args = ["record", "pin", "--stack", "dev", "--state-dir", str(state), "--repo", str(checkout)]
+    args += ["--stacks-dir", str(PROJECT_DIR / "stacks")]  # the pipeline file names the stage
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("Pulumi.dev.yaml: cannot pin it (No such file or directory)"), err
+    assert "Errno" not in err and "Traceback" not in err

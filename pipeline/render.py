@@ -214,7 +214,9 @@ def render_stage(project_dir: str, config: StackConfig) -> StageRender:
     # The program checks the stack against the pipeline file beside the stack files rendered.
     os.environ["STAGELINE_STACKS_DIR"] = str(Path(config.source).parent)
     _without_source_positions()
-    mocks = StageMocks(config.stack, config.region)
+    mocks = StageMocks(
+        config.stack, config.region, config.values.get(project.key("cloud", project_dir), "aws")
+    )
     monitor = _capturing_monitor(mocks)
     pulumi.runtime.set_mocks(
         mocks, project=project.name(project_dir), stack=config.stack, preview=False, monitor=monitor

@@ -4,6 +4,7 @@ checks while the stages render; a wrong hint only costs time."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -92,3 +93,28 @@ def test_python_m_pipeline_starts_the_fork_server_first_only_for_a_plan_that_ren
     dev = stacks / "Pulumi.dev.yaml"
     dev.write_text(dev.read_text() + "\n")
     assert early.clouds_to_warm(mine) == {"aws"}
+
+
+def test_an_aws_fork_server_imports_no_other_cloud_sdk():
+    """The fork server of an AWS plan preloads AWS only: each substrate's mock answers live in
+    its package, imported when a stage of that substrate is mocked (pipeline.mocks.tables)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        f"for name in {early.PRELOAD!r}:\n"
+        "    __import__(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('pulumi_aws', 'pulumi_docker', 'pulumi_azure_native')"
+        " and '.' not in m))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "STAGELINE_WARM": "aws"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split("\n")[-2] == "['pulumi_aws']", done.stdout

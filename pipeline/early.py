@@ -14,10 +14,13 @@ time: ``plan`` starts the fork server itself once it knows a stage misses.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import re
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -115,14 +118,27 @@ class Seen:
             marker.touch()
 
 
+def _stop_fork_server() -> None:
+    """At exit: the fork server serves only this process. One still importing (a plan that
+    stopped at bad input) would otherwise import on for a second or more after we are gone."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # no public stop in 3.11
+    if pid:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+
+
 def start_fork_server(clouds: set[str]) -> None:
     """Start the fork server now, warming ``clouds``' SDKs; idempotent. A cloud left out is
-    only imported later, by its stage's process."""
+    only imported later, by its stage's process. It is stopped when this process exits."""
     os.environ.setdefault("STAGELINE_WARM", ",".join(sorted(clouds)))
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
+    atexit.unregister(_stop_fork_server)  # once, however often it is called
+    atexit.register(_stop_fork_server)
 
 
 def _plan_options(argv: Sequence[str]) -> argparse.Namespace | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,39 @@ def test_an_aws_fork_server_imports_no_other_cloud_sdk():
         check=True,
     )
     assert done.stdout.split("\n")[-2] == "['pulumi_aws']", done.stdout
+
+
+def test_a_fork_server_started_for_nothing_stops_with_its_process(tmp_path):
+    """A plan that stops early (bad input) must not leave its fork server importing SDKs for
+    seconds after it exited: the server is terminated when the process that started it exits."""
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "pid"
+    script = (
+        "from pathlib import Path\n"
+        "from pipeline import early\n"
+        "early.start_fork_server({'aws'})\n"
+        "from multiprocessing import forkserver\n"
+        f"Path({str(pid_file)!r}).write_text(str(forkserver._forkserver._forkserver_pid))\n"
+    )  # then exit, mid-preload; no pipes, which the fork server would hold open
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    stat = Path(f"/proc/{int(pid_file.read_text())}/stat")
+
+    def running() -> bool:
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 0.5  # the preload takes seconds: only a kill ends it this soon
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not running()

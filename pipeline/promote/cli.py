@@ -217,8 +217,13 @@ def _release_list(args: argparse.Namespace) -> int:
             contract.event("release", **release.to_json())
         contract.result("release list", EXIT_OK, f"{len(releases)} release(s)")
         return EXIT_OK
-    for release in releases:
-        print(f"{release.id}  {release.created}  {release.commit[:12]}  {release.policy_pack}")
+    if not releases:
+        print("no releases yet; make one with `python -m pipeline release create`", file=sys.stderr)
+        return EXIT_OK
+    from pipeline import terminal
+    from pipeline.promote.tables import releases_table
+
+    print(releases_table(releases, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
 
 
@@ -522,6 +527,10 @@ def _history(args: argparse.Namespace) -> int:
         for entry in entries:
             contract.event("entry", **entry)  # "time" is the entry's own
         contract.result("history", EXIT_OK, f"{len(entries)} entries")
+        return EXIT_OK
+    if not entries:
+        where = f" for {args.stage}" if args.stage else ""
+        print(f"history: no ledger entries{where} yet (nothing promoted)", file=sys.stderr)
         return EXIT_OK
     from pipeline import terminal
     from pipeline.promote.tables import history_table

@@ -1,6 +1,6 @@
-"""``status``, ``history``, ``metrics`` and ``stages`` for people: rich tables that fit the
-width, never a Python ``None`` (a measure with nothing to measure says why). ``--json`` prints
-the data unchanged."""
+"""``status``, ``history``, ``metrics``, ``stages`` and ``release list`` for people: rich tables
+that fit the width, never a Python ``None`` (a measure with nothing to measure says why).
+``--json`` prints the data unchanged."""
 
 from __future__ import annotations
 
@@ -141,3 +141,15 @@ def _verified(value: str | None) -> str:
         return "-"
     release, at, time = value.partition(" at ")
     return f"{release}\n{_when(time)}" if at else value
+
+
+def releases_table(releases: Iterable[Any], width: int, color: bool = False) -> str:
+    """``release list``: id, when it was made (to the minute), its commit, its policy pack."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("release", "created (UTC)", "commit", "policy pack"):
+        table.add_column(column, overflow="fold")
+    for release in releases:
+        table.add_row(
+            release.id, _when(release.created), release.commit[:12], _text(release.policy_pack)
+        )
+    return terminal.render_text([table], width, color)

@@ -202,3 +202,20 @@ def test_a_terminal_narrower_than_20_columns_gets_20(reported: int, fitted: int)
         assert width_for(None, tty) == fitted
     terminal.close_follower()
     terminal.finish(timeout=5)
+
+
+def test_release_list_is_a_table_and_nothing_yet_says_so(
+    stacks_copy, state_dir, make_release_in, capsys
+) -> None:
+    where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
+    for command in (["release", "list"], ["history"], ["history", "--stage", "dev"]):
+        assert main([*command, *where]) == 0
+        out, err = capsys.readouterr()
+        assert out == "", (command, out)  # what a script reads stays empty
+        assert "yet" in err and "None" not in err, (command, err)
+    release = make_release_in("a")
+    assert main(["release", "list", *where]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["release", "created", "(UTC)", "commit", "policy", "pack"]
+    assert lines[2].split()[:2] == [release.id, release.created[:10]]
+    assert lines[2].split()[3:] == [release.commit[:12], release.policy_pack]

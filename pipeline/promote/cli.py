@@ -686,7 +686,12 @@ def register(commands: Any) -> None:
         metavar="NAME",
         help="pipeline of the stage (default: the one holding --to, else the first in the file)",
     )
-    promote.add_argument("--rollback", action="store_true", help="return STAGE to RELEASE")
+    promote.add_argument(
+        "--rollback",
+        action="store_true",
+        help="return STAGE to RELEASE (proposed as a rollback where STAGE is promoted by pull"
+        " request; its merge deploys with --merged --rollback)",
+    )
     promote.add_argument(
         "--auto", action="store_true", help="continuous deployment through autoPromote stages"
     )

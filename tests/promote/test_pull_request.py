@@ -374,6 +374,9 @@ def test_a_rollback_is_proposed_reviewed_and_recorded_as_a_rollback(
     capsys.readouterr()
     assert fake(author, first, "--to", "test", "--rollback", "--json") == EXIT_PROPOSED
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    from tests.promote.test_json_contract import VALIDATOR
+
+    assert [list(VALIDATOR.iter_errors(e)) for e in events] == [[] for _ in events]
     proposal = next(e for e in events if e["event"] == "proposal")
     assert proposal["branch"] == f"promotions/test/rollback-{first}"
     assert proposal["kind"] == "rollback"

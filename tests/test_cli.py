@@ -158,6 +158,8 @@ BAD_INPUT = [
     (["plan", "--cache-dir", "README.md"], 2, "expected a directory, found a file"),
     (["diff", "--base", "HEAD", "--cache-dir", "/proc/nope"], 2, "cannot create it"),
     (["diff", "--base", "HEAD", "--stack", "dev", "--output", "/proc/x.md"], 2, "cannot write"),
+    (["adopt", "--region", "bad"], 2, "expected SUBSTRATE=REGION"),
+    (["adopt", "--stacks-dir", "/nonexistent"], 2, "no such directory"),
     (["release"], 2, "required"),
     (["policies"], 2, "required: ACTION"),
     (["ledger"], 2, "required: ACTION"),

@@ -69,6 +69,18 @@ def test_rehearsal_reports_a_stage_that_fails_to_render(
         )
 
 
+def _rehearse_dev(stacks_dir, state_dir, release: str, config):
+    """Rehearse ``release`` to dev with the shipped pack and the policy config ``config``."""
+    return rehearse(
+        PROJECT_DIR,
+        stacks_dir,
+        state_dir,
+        load_pipeline(stacks_dir),
+        Request(release, "dev"),
+        policy=lambda stage: PolicyOptions(PROJECT_DIR / "policies", config),
+    )
+
+
 def test_rehearsal_reads_the_policy_config_file_it_is_given(
     stacks_copy, state_dir, make_release_in, tmp_path
 ):
@@ -77,15 +89,7 @@ def test_rehearsal_reads_the_policy_config_file_it_is_given(
     config.parent.mkdir()
     live = json.loads((PROJECT_DIR / "policies" / "config" / "dev.json").read_text())
     config.write_text(json.dumps(live))
-    release = make_release_in("d")
-    report = rehearse(
-        PROJECT_DIR,
-        stacks_copy,
-        state_dir,
-        load_pipeline(stacks_copy),
-        Request(release.id, "dev"),
-        policy=lambda stage: PolicyOptions(PROJECT_DIR / "policies", config),
-    )
+    report = _rehearse_dev(stacks_copy, state_dir, make_release_in("d").id, config)
     [stage] = report.stages
     assert stage.policy["status"] in ("passed", "failed"), stage.policy
     assert "(custom.json)" in json.dumps(stage.policy), stage.policy
@@ -98,15 +102,7 @@ def test_a_rehearsal_whose_policy_config_cannot_be_read_is_blocked(
     instead of saying every gate passes."""
     config = tmp_path / "bad.json"
     config.write_text(json.dumps({"all": "bogus"}))
-    release = make_release_in("d")
-    report = rehearse(
-        PROJECT_DIR,
-        stacks_copy,
-        state_dir,
-        load_pipeline(stacks_copy),
-        Request(release.id, "dev"),
-        policy=lambda stage: PolicyOptions(PROJECT_DIR / "policies", config),
-    )
+    report = _rehearse_dev(stacks_copy, state_dir, make_release_in("d").id, config)
     [stage] = report.stages
     assert stage.policy["status"] == "failed" and stage.policy["violations"] == []
     preview = next(g for g in stage.gates if g["gate"] == "preview")

@@ -72,6 +72,15 @@ def commit(repo: Path, message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def init_repo(path: Path) -> Path:
+    """An empty repository on ``main`` with a test identity, unsigned commits."""
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "tests@stageline.example.com")
+    git(path, "config", "user.name", "stageline tests")
+    git(path, "config", "commit.gpgsign", "false")
+    return path
+
+
 def _copy_project(target: Path) -> None:
     for entry in PROJECT_DIR.iterdir():
         if entry.name not in PROJECT_FILES:
@@ -90,11 +99,7 @@ def _scale(config: dict[str, object]) -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def diff_repo(tmp_path_factory: pytest.TempPathFactory) -> DiffRepo:
-    repo = tmp_path_factory.mktemp("diff-repo")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "tests@stageline.example.com")
-    git(repo, "config", "user.name", "stageline tests")
-    git(repo, "config", "commit.gpgsign", "false")
+    repo = init_repo(tmp_path_factory.mktemp("diff-repo"))
     commits: dict[str, str] = {}
     (repo / "README.md").write_text("stageline, before it had a pipeline\n")
     commits["bare"] = commit(repo, "bare")

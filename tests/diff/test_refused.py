@@ -16,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.diff.conftest import _copy_project, _scale, commit, edit_config, git
+from tests.diff.conftest import _copy_project, _scale, commit, edit_config, init_repo
 
 STACK = "azure-staging"
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("refused-repo")
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "tests@stageline.example.com")
-    git(path, "config", "user.name", "stageline tests")
-    git(path, "config", "commit.gpgsign", "false")
+    path = init_repo(tmp_path_factory.mktemp("refused-repo"))
     _copy_project(path)
     commit(path, "base")
 

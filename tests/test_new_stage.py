@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components import project
-from tests.test_rename import copy_project, git, run
+from tests.test_rename import commit_all, copy_project, run
 
 DIGEST = "sha256:" + "cd" * 32
 
@@ -42,9 +42,7 @@ def with_qa(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for rule in stage_held:
         rule["stage"] = "qa"
     (config / "qa.json").write_text(json.dumps(policy, indent=2))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "qa")
+    commit_all(root, "qa")
     return root
 
 

@@ -54,6 +54,13 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
+def commit_all(root: Path, message: str) -> None:
+    """Make ``root`` a repository on ``main`` whose one commit holds everything in it."""
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message)
+
+
 def copy_project(root: Path, venv: bool = True) -> Path:
     """The files a stage render, the pack and a promotion need, copied into ``root``."""
     root.mkdir(parents=True, exist_ok=True)
@@ -73,9 +80,7 @@ def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("renamed"))
     rename(root)
     assert run(root, "schema").returncode == 0
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "renamed")
+    commit_all(root, "renamed")
     return root
 
 

@@ -22,7 +22,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from components.spec.loader import PROJECT
 from pipeline.policy.config import PolicyMeta, StageConfig, config_path, resolve
 from pipeline.policy.process import PackProcess, PolicyPackError
-from pipeline.policy.wire import StageGraph, analyze_request, stack_request
+from pipeline.policy.wire import StageGraph, WireStage
 
 T = TypeVar("T")
 LEVEL_NAMES = {
@@ -232,11 +232,14 @@ class PolicyHarness:
         config = config or self.stage_config(stage)
         self.configure(graph, config)
         stub = self._connect()
-        # Requests go out together (the pack serves four at once) and are read back in order.
+        # Requests go out together (the pack serves four at once) and are read back in order;
+        # AnalyzeStack too, since its answer does not depend on theirs (the engine sends it
+        # last because it has the whole graph only then; an offline render has it at once).
+        wire = WireStage(graph)
         futures = [
-            stub.Analyze.future(analyze_request(r, graph), timeout=RPC_TIMEOUT)
-            for r in graph.resources
+            stub.Analyze.future(request, timeout=RPC_TIMEOUT) for request in wire.analyze_requests()
         ]
+        whole = stub.AnalyzeStack.future(wire.stack_request(), timeout=RPC_TIMEOUT)
         diagnostics: list[Diagnostic] = []
         for resource, future in zip(graph.resources, futures, strict=True):
             response = self._call("Analyze", future.result)
@@ -246,9 +249,7 @@ class PolicyHarness:
                 diagnostics.append(
                     found if found.urn else Diagnostic(**{**found.__dict__, "urn": resource["urn"]})
                 )
-        response = self._call(
-            "AnalyzeStack", lambda: stub.AnalyzeStack(stack_request(graph), timeout=RPC_TIMEOUT)
-        )
+        response = self._call("AnalyzeStack", whole.result)
         for message in response.diagnostics:
             found = _diagnostic(message)
             # A stack rule that names no resource is about the stack as a whole.

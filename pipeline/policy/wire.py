@@ -15,6 +15,7 @@ What the engine sends, and how this module reproduces it from an offline render:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -99,62 +100,88 @@ def _options(resource: dict[str, Any], graph: StageGraph) -> Any:
     )
 
 
-def _provider(resource: dict[str, Any], graph: StageGraph) -> Any:
-    if not resource["custom"]:
-        return None
-    package = resource["type"].split(":")[0]
-    urn = graph.provider_urn(package)
-    return analyzer_pb2.AnalyzerProviderResource(
-        type=f"pulumi:providers:{package}",
-        properties=struct(graph.provider_inputs(package)),
-        urn=urn,
-        name=urn.rsplit("::", 1)[1],
-    )
+class WireStage:
+    """One analysis of a graph in wire terms: each resource's properties, options and provider
+    built once and shared by its Analyze request and the AnalyzeStack request (the engine too
+    marshals a resource once per step); a package's provider once for the stage."""
 
+    def __init__(self, graph: StageGraph) -> None:
+        self.graph = graph
+        self._providers: dict[str, Any] = {}
+        self._parts: list[tuple[Any, Any, Any]] = []
 
-def analyze_request(resource: dict[str, Any], graph: StageGraph) -> Any:
-    return analyzer_pb2.AnalyzeRequest(
-        type=resource["type"],
-        properties=struct(resource.get("inputs", {})),
-        urn=resource["urn"],
-        name=resource["name"],
-        options=_options(resource, graph),
-        provider=_provider(resource, graph),
-    )
+    def _part(self, index: int) -> tuple[Any, Any, Any]:
+        """The wire pieces of the resource at ``index``, built on first use."""
+        while len(self._parts) <= index:
+            r = self.graph.resources[len(self._parts)]
+            self._parts.append(
+                (struct(r.get("inputs", {})), _options(r, self.graph), self._provider(r))
+            )
+        return self._parts[index]
 
-
-def stack_request(graph: StageGraph) -> Any:
-    resources = [
-        analyzer_pb2.AnalyzerResource(
-            type="pulumi:pulumi:Stack",
-            properties=struct(graph.outputs),
-            urn=graph.stack_urn,
-            name=f"{graph.project}-{graph.stack}",
-            options=analyzer_pb2.AnalyzerResourceOptions(),
-        )
-    ]
-    for package in graph.packages():
-        urn = graph.provider_urn(package)
-        resources.append(
-            analyzer_pb2.AnalyzerResource(
+    def _provider(self, resource: dict[str, Any]) -> Any:
+        if not resource["custom"]:
+            return None
+        package = resource["type"].split(":")[0]
+        if package not in self._providers:
+            urn = self.graph.provider_urn(package)
+            self._providers[package] = analyzer_pb2.AnalyzerProviderResource(
                 type=f"pulumi:providers:{package}",
-                properties=struct(graph.provider_inputs(package)),
+                properties=struct(self.graph.provider_inputs(package)),
                 urn=urn,
                 name=urn.rsplit("::", 1)[1],
-                options=analyzer_pb2.AnalyzerResourceOptions(parent=graph.stack_urn),
-                parent=graph.stack_urn,
             )
-        )
-    for resource in graph.resources:
-        resources.append(
+        return self._providers[package]
+
+    def analyze_requests(self) -> Iterator[Any]:
+        """One AnalyzeRequest per resource, in the graph's order, each built as it is asked
+        for (so the first can be on the wire while the rest are built)."""
+        for index, r in enumerate(self.graph.resources):
+            properties, options, provider = self._part(index)
+            yield analyzer_pb2.AnalyzeRequest(
+                type=r["type"],
+                properties=properties,
+                urn=r["urn"],
+                name=r["name"],
+                options=options,
+                provider=provider,
+            )
+
+    def stack_request(self) -> Any:
+        """The AnalyzeStackRequest: the stack, its default providers, then every resource."""
+        graph = self.graph
+        resources = [
             analyzer_pb2.AnalyzerResource(
-                type=resource["type"],
-                properties=struct(resource.get("inputs", {})),
-                urn=resource["urn"],
-                name=resource["name"],
-                options=_options(resource, graph),
-                provider=_provider(resource, graph),
-                parent=resource.get("parent") or graph.stack_urn,
+                type="pulumi:pulumi:Stack",
+                properties=struct(graph.outputs),
+                urn=graph.stack_urn,
+                name=f"{graph.project}-{graph.stack}",
+                options=analyzer_pb2.AnalyzerResourceOptions(),
             )
-        )
-    return analyzer_pb2.AnalyzeStackRequest(resources=resources)
+        ]
+        for package in graph.packages():
+            urn = graph.provider_urn(package)
+            resources.append(
+                analyzer_pb2.AnalyzerResource(
+                    type=f"pulumi:providers:{package}",
+                    properties=struct(graph.provider_inputs(package)),
+                    urn=urn,
+                    name=urn.rsplit("::", 1)[1],
+                    options=analyzer_pb2.AnalyzerResourceOptions(parent=graph.stack_urn),
+                    parent=graph.stack_urn,
+                )
+            )
+        for index, r in enumerate(graph.resources):
+            properties, options, provider = self._part(index)
+            resources.append(
+                analyzer_pb2.AnalyzerResource(
+                    type=r["type"],
+                    properties=properties,
+                    urn=r["urn"],
+                    name=r["name"],
+                    options=options,
+                    provider=provider,
+                    parent=r.get("parent") or graph.stack_urn,
+                )
+            )
+        return analyzer_pb2.AnalyzeStackRequest(resources=resources)

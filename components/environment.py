@@ -5,15 +5,9 @@ from __future__ import annotations
 import pulumi
 
 from components import substrates
-from components.bindings import Binding
 from components.roles import Roles, Substrate, role_token
 from components.spec import StageSpec
 from components.spec.model import digest_of
-
-
-def bindings(cloud: str) -> tuple[Binding, ...]:
-    """The substrate's table of scale and identity bindings, for the parity check."""
-    return substrates.get(cloud).binding_table()
 
 
 def substrate(cloud: str) -> Substrate:

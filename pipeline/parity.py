@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from components import substrates
 from components.bindings import Binding, binding_for
-from components.environment import bindings
 from components.spec import StageSpec
 from components.spec.loader import PROJECT
 from components.spec.model import digest_of
@@ -176,7 +176,8 @@ def compare_resources(
     violations: list[Violation] = []
     if len(stacks) < 2:
         return ParityReport(rows, violations)
-    table = bindings(specs[stacks[0]].identity.cloud)
+    # The substrate's own table, imported on use: a diff's flatten needs no SDK.
+    table = substrates.get(specs[stacks[0]].identity.cloud).binding_table()
     index: dict[str, dict[str, dict[str, Any]]] = {}
     for stack in stacks:
         for resource in renders[stack].resources:

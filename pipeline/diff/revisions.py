@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components.spec.bounded import read_yaml
 from components.spec.loader import SpecError
+from pipeline import headstart
 from pipeline.definition import load_pipeline
 from pipeline.diff.masking import secret_values
 from pipeline.diff.plans import PlanCache
@@ -136,33 +134,6 @@ def checkout(top: Path, revision: Revision) -> Iterator[Path]:
         subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
 
 
-def _plan_command(
-    project: Path, stacks: list[str] | None, jobs: int | None, cache_dir: Path | None
-) -> list[str]:
-    command = [sys.executable, "-m", "pipeline", "plan", "--format", "json"]
-    for stack in stacks or []:
-        command += ["--stack", stack]
-    if jobs:
-        command += ["--jobs", str(jobs)]
-    if cache_dir is not None and _has_stage_cache(project):
-        command += ["--cache-dir", str(cache_dir)]
-    return command
-
-
-def _has_stage_cache(project: Path) -> bool:
-    """Whether the revision's own ``plan`` takes ``--cache-dir`` (older ones render afresh).
-    The option was declared in pipeline/cli.py, and is in pipeline/arguments.py since the
-    commands share their option helpers."""
-    for declared in ("cli.py", "arguments.py"):
-        try:
-            text = (project / "pipeline" / declared).read_text(encoding="utf-8")
-        except OSError:
-            continue
-        if "--cache-dir" in text:
-            return True
-    return False
-
-
 def _tree(top: Path, prefix: str, revision: Revision) -> str | None:
     """The git tree id of the project at a commit: what its plan is a function of."""
     try:
@@ -192,15 +163,6 @@ def _stack_files(top: Path, prefix: str, revision: Revision, into: Path) -> Path
     return into / stacks
 
 
-def _environment(in_worktree: bool) -> dict[str, str]:
-    env = dict(os.environ)
-    # The revision's own code must come first: nothing from this checkout on the path.
-    env.pop("PYTHONPATH", None)
-    if in_worktree:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 def _parse(role: str, revision: Revision, done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     where = f"{role} revision {revision}"
     try:
@@ -217,13 +179,6 @@ def _parse(role: str, revision: Revision, done: subprocess.CompletedProcess[str]
         lines = "\n".join(f"  {stack}: {error}" for stack, error in failed.items())
         raise DiffError(f"{where} failed to render:\n{lines}")
     return plan
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    """Kill a render still running, with the stage processes it started."""
-    if process.poll() is None:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _stage_order(stacks_dir: Path, plan: dict[str, Any]) -> list[str]:
@@ -324,18 +279,13 @@ def render_revisions(
             places[role] = (revision, project)
         for role, (revision, project) in places.items():
             check_bounds(role, revision, project / "stacks")
-        running = {
-            role: subprocess.Popen(
-                _plan_command(project, stacks, jobs, cache_dir),
-                cwd=project,
-                env=_environment(revision.commit is not None),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,  # its own process group: stopping it stops its renders
-            )
-            for role, (revision, project) in places.items()
-        }
+        running: dict[str, subprocess.Popen[str]] = {}
+        for role, (revision, project) in places.items():
+            command = headstart.plan_command(project, stacks, jobs, cache_dir)
+            # The working tree's render may be running already (python -m pipeline started it).
+            early = headstart.take(command, project) if revision.commit is None else None
+            running[role] = early or headstart.launch(command, project, revision.commit is not None)
+        headstart.discard()  # an early render of some other command: stopped, not waited for
         secrets: set[str] = {s for r in results.values() for s in r.secrets}
         errors: list[str] = []
         with ThreadPoolExecutor(max(len(running), 1)) as waiters:
@@ -350,7 +300,7 @@ def render_revisions(
                 try:
                     out, err = future.result()
                 except subprocess.TimeoutExpired:
-                    _stop(process)
+                    headstart.stop(process)
                     errors.append(
                         f"{role} revision {revision} did not render within the {timeout:g} s "
                         "limit; stopped (raise it with --timeout SECONDS)"
@@ -365,7 +315,7 @@ def render_revisions(
                     errors.append(str(exc))
                     # No diff without both sides: stop the other render instead of waiting.
                     for other in running.values():
-                        _stop(other)
+                        headstart.stop(other)
                     break
                 results[role] = RenderedRevision(
                     role, revision, plan, found, _stage_order(project / "stacks", plan)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from pipeline.policy.config import PolicyMeta, StageConfig, resolve
-from pipeline.policy.harness import PolicyHarness
+
+if TYPE_CHECKING:  # a type only: rendering a catalog is given a running harness
+    from pipeline.policy.harness import PolicyHarness
 
 CATALOG_FILE = "CATALOG.md"
 CHECKOV_WAIVERS = "checkov-waivers.yaml"

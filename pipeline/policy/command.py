@@ -10,7 +10,6 @@ from typing import Any
 from pipeline.arguments import action, check_option, command_group
 from pipeline.policy.catalog import catalog_path, render_catalog
 from pipeline.policy.config import PolicyConfigError
-from pipeline.policy.harness import PolicyHarness
 from pipeline.policy.process import PolicyPackError
 from pipeline.usage import CommandError
 
@@ -21,6 +20,8 @@ def _catalog(args: argparse.Namespace) -> int:
     pack_dir = Path(args.pack_dir)
     target = catalog_path(pack_dir)
     try:
+        from pipeline.policy.harness import PolicyHarness  # gRPC: only when the pack runs
+
         with PolicyHarness(pack_dir) as harness:
             text = render_catalog(harness)
     except (PolicyPackError, PolicyConfigError) as exc:

@@ -155,3 +155,41 @@ def test_a_fork_server_started_for_nothing_stops_with_its_process(tmp_path):
     while running() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not running()
+
+
+def _imported(argv: list[str]) -> set[str]:
+    """The top-level modules ``python -m pipeline <argv>`` imported in its own process
+    (``-X importtime`` names every module a process imports, on its stderr)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pipeline", *argv],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert lines, "no -X importtime output"
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines}
+
+
+SDK_ROOTS = {"pulumi", "pulumi_aws", "pulumi_azure_native", "pulumi_docker", "grpc"}
+
+
+def test_a_plan_served_from_the_cache_imports_no_sdk(tmp_path):
+    """Issue 14's warm plan: every stage's render and policy result is in the cache, so the
+    plan never builds a stage nor starts the pack, and must not pay for the SDKs either."""
+    plan = ["plan", "--stack", "dev", "--stack", "live", "--format", "json"]
+    plan += ["--cache-dir", str(tmp_path / "cache")]
+    cold = _imported(plan)  # fills the cache (it renders in the fork server, not here)
+    assert "pulumi" in cold  # the pack's harness: this process did check the policy
+    assert _imported(plan) & SDK_ROOTS == set()
+
+
+def test_the_cli_loads_no_sdk_to_parse_its_commands():
+    """Every command module is imported to build the parser: none of them may import an SDK
+    at module level (``diff`` runs its renders in other processes and needs none itself)."""
+    assert _imported(["diff", "--help"]) & SDK_ROOTS == set()

@@ -36,7 +36,7 @@ def aws_problems(spec: StageSpec) -> list[tuple[str, str]]:
 
 SUBSTRATE = SubstrateInfo(
     name="aws",
-    build="components.aws:build",
+    build="components.aws.assemble:build",
     bindings="components.aws.bindings:BINDINGS",
     mocks="components.aws.mocks",
     region_key="aws:region",

@@ -69,7 +69,7 @@ def azure_problems(spec: StageSpec) -> list[tuple[str, str]]:
 
 SUBSTRATE = SubstrateInfo(
     name="azure",
-    build="components.azure:build",
+    build="components.azure.assemble:build",
     bindings="components.azure.bindings:BINDINGS",
     mocks="components.azure.mocks",
     region_key="azure-native:location",

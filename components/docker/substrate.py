@@ -49,7 +49,7 @@ def unrealizable(spec: StageSpec) -> list[tuple[str, str]]:
 
 SUBSTRATE = SubstrateInfo(
     name="docker",
-    build="components.docker:build",
+    build="components.docker.assemble:build",
     bindings="components.docker.bindings:BINDINGS",
     mocks="components.docker.mocks",
     region_key=None,

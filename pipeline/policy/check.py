@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.spec.loader import PROJECT
 from pipeline.policy.config import resolve
-from pipeline.policy.harness import PolicyHarness, StageCompliance, stage_of
-from pipeline.policy.wire import StageGraph
+
+if TYPE_CHECKING:
+    from pipeline.policy.harness import PolicyHarness, StageCompliance
+
+# The harness (gRPC, the Pulumi protocol) is imported when the pack runs: a plan whose stages'
+# policy results are all in the cache never starts the pack, so it does not pay for them.
 
 PACK_DIR = "policies"
 
@@ -21,6 +25,8 @@ def pack_for_plan(project_dir: Path, enabled: bool = True) -> Iterator[PolicyHar
     if not enabled:
         yield None
         return
+    from pipeline.policy.harness import PolicyHarness
+
     with PolicyHarness(project_dir / PACK_DIR).start() as harness:
         yield harness
 
@@ -39,6 +45,9 @@ def check_stages(
 ) -> dict[str, StageCompliance]:
     """Analyze each rendered stack (a StageRender) with its stage's policy config, or with
     ``config_file`` when given (``--policy-pack-config FILE``); ``done(stack)`` after each."""
+    from pipeline.policy.harness import stage_of
+    from pipeline.policy.wire import StageGraph
+
     results: dict[str, StageCompliance] = {}
     for stack, render in renders.items():
         graph = StageGraph(

@@ -293,37 +293,47 @@ def render_revisions(
                 waiters.submit(process.communicate, timeout=timeout): role
                 for role, process in running.items()
             }
-            for future in as_completed(waiting):
-                role = waiting[future]
-                revision, project = places[role]
-                process = running[role]
-                try:
-                    out, err = future.result()
-                except subprocess.TimeoutExpired:
-                    headstart.stop(process)
-                    errors.append(
-                        f"{role} revision {revision} did not render within the {timeout:g} s "
-                        "limit; stopped (raise it with --timeout SECONDS)"
+            try:
+                for future in as_completed(waiting):
+                    role = waiting[future]
+                    revision, project = places[role]
+                    process = running[role]
+                    try:
+                        out, err = future.result()
+                    except subprocess.TimeoutExpired:
+                        headstart.stop(process)
+                        errors.append(
+                            f"{role} revision {revision} did not render within the {timeout:g} s "
+                            "limit; stopped (raise it with --timeout SECONDS)"
+                        )
+                        continue
+                    found = secret_values(project / "stacks")
+                    secrets |= found
+                    completed = subprocess.CompletedProcess(
+                        process.args, process.returncode, out, err
                     )
-                    continue
-                found = secret_values(project / "stacks")
-                secrets |= found
-                completed = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-                try:
-                    plan = _parse(role, revision, completed)
-                except DiffError as exc:
-                    errors.append(str(exc))
-                    # No diff without both sides: stop the other render instead of waiting.
-                    for other in running.values():
-                        headstart.stop(other)
-                    break
-                results[role] = RenderedRevision(
-                    role, revision, plan, found, _stage_order(project / "stacks", plan)
-                )
-                if cache is not None and role in keys:
-                    cache.put(keys[role], plan)
-                if done is not None:
-                    done(role, RENDERED)
+                    try:
+                        plan = _parse(role, revision, completed)
+                    except DiffError as exc:
+                        errors.append(str(exc))
+                        # No diff without both sides: stop the other render instead of waiting.
+                        for other in running.values():
+                            headstart.stop(other)
+                        break
+                    results[role] = RenderedRevision(
+                        role, revision, plan, found, _stage_order(project / "stacks", plan)
+                    )
+                    if cache is not None and role in keys:
+                        cache.put(keys[role], plan)
+                    if done is not None:
+                        done(role, RENDERED)
+            except BaseException:
+                # Ctrl-C: the renders are this process's to stop (they run in their own
+                # sessions, so the terminal's SIGINT never reached them), and the pool waits
+                # for its readers, which return once their process is gone.
+                for process in running.values():
+                    headstart.stop(process)
+                raise
         if errors:
             raise DiffError("\n".join(errors), secrets)
         return results["base"], results["head"]

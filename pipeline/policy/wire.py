@@ -119,10 +119,8 @@ class WireStage:
             )
         return self._parts[index]
 
-    def _provider(self, resource: dict[str, Any]) -> Any:
-        if not resource["custom"]:
-            return None
-        package = resource["type"].split(":")[0]
+    def _package_provider(self, package: str) -> Any:
+        """The default provider of ``package``, as the engine describes it (built once)."""
         if package not in self._providers:
             urn = self.graph.provider_urn(package)
             self._providers[package] = analyzer_pb2.AnalyzerProviderResource(
@@ -132,6 +130,11 @@ class WireStage:
                 name=urn.rsplit("::", 1)[1],
             )
         return self._providers[package]
+
+    def _provider(self, resource: dict[str, Any]) -> Any:
+        if not resource["custom"]:
+            return None
+        return self._package_provider(resource["type"].split(":")[0])
 
     def analyze_requests(self) -> Iterator[Any]:
         """One AnalyzeRequest per resource, in the graph's order, each built as it is asked
@@ -160,13 +163,13 @@ class WireStage:
             )
         ]
         for package in graph.packages():
-            urn = graph.provider_urn(package)
+            provider = self._package_provider(package)
             resources.append(
                 analyzer_pb2.AnalyzerResource(
-                    type=f"pulumi:providers:{package}",
-                    properties=struct(graph.provider_inputs(package)),
-                    urn=urn,
-                    name=urn.rsplit("::", 1)[1],
+                    type=provider.type,
+                    properties=provider.properties,
+                    urn=provider.urn,
+                    name=provider.name,
                     options=analyzer_pb2.AnalyzerResourceOptions(parent=graph.stack_urn),
                     parent=graph.stack_urn,
                 )

@@ -3,7 +3,9 @@
 A commit is checked out in a temporary ``git worktree`` and rendered there by its own
 ``python -m pipeline plan --format json`` (its own ``__main__.py``, components and pipeline),
 run with this interpreter, so a change to the blueprint shows up as a change of desired state.
-The working tree is rendered the same way in place. Both revisions render at once.
+The working tree is rendered the same way in place (that render may be running already:
+``python -m pipeline diff`` starts it before its CLI loads, pipeline/headstart.py). Both
+revisions render at once.
 
 Only what changed is rendered: a committed revision whose plan is in the cache (by its tree id,
 pipeline/diff/plans.py) is read from there, with its stack files taken from git for the bounds

@@ -8,6 +8,7 @@ Peak memory is the largest process's RSS.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import shutil
@@ -108,7 +109,9 @@ def _services_project(count: int, root: Path) -> Path:
     names = [f"svc{i:02d}" for i in range(count)]
     blueprint = yaml.safe_load((target / "blueprint.yaml").read_text())
     template = next(iter(blueprint["services"].values()))
-    blueprint["services"] = {n: dict(template) for n in names}
+    # A copy each: services sharing one ``uses`` list would be dumped as a YAML alias, which
+    # the loader refuses (hostile-input bounds).
+    blueprint["services"] = {n: copy.deepcopy(template) for n in names}
     (target / "blueprint.yaml").write_text(yaml.safe_dump(blueprint, sort_keys=False))
     path = target / "stacks" / "Pulumi.dev.yaml"
     doc = yaml.safe_load(path.read_text())

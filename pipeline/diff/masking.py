@@ -53,22 +53,29 @@ def _secure(value: Any) -> Iterator[str]:
             yield from _secure(item)
 
 
-def secret_values(stacks_dir: Path) -> set[str]:
-    """Secret values in the stack files of ``stacks_dir`` (unreadable files are skipped)."""
+def secrets_in(docs: Iterable[Any]) -> set[str]:
+    """Secret values in parsed stack files (their ``config``: secure values, app secrets)."""
     found: set[str] = set()
-    for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
-        try:
-            doc = read_yaml(path, "config")
-        except SpecError:
-            # A file that does not parse (or is past the bounds) cannot be rendered either; the
-            # bounds check before rendering refuses it, and its text is never printed.
-            continue
+    for doc in docs:
         config = doc.get("config") if isinstance(doc, dict) else None
         if not isinstance(config, dict):
             continue
         for key, value in config.items():
             found.update(_leaves(value) if str(key) in SECRETS_KEYS else _secure(value))
     return {v for v in found if len(v) >= MIN_LENGTH}
+
+
+def secret_values(stacks_dir: Path) -> set[str]:
+    """Secret values in the stack files of ``stacks_dir`` (unreadable files are skipped)."""
+    docs = []
+    for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
+        try:
+            docs.append(read_yaml(path, "config"))
+        except SpecError:
+            # A file that does not parse (or is past the bounds) cannot be rendered either; the
+            # bounds check before rendering refuses it, and its text is never printed.
+            continue
+    return secrets_in(docs)
 
 
 class Masker:

@@ -32,7 +32,7 @@ from components.spec.bounded import read_yaml
 from components.spec.loader import SpecError
 from pipeline import headstart
 from pipeline.definition import load_pipeline
-from pipeline.diff.masking import secret_values
+from pipeline.diff.masking import secrets_in
 from pipeline.diff.plans import PlanCache
 
 WORKING_TREE = "working tree"
@@ -191,22 +191,28 @@ def _stage_order(stacks_dir: Path, plan: dict[str, Any]) -> list[str]:
     return [s for s in order if s in plan["stacks"]] + sorted(set(plan["stacks"]) - set(order))
 
 
-def check_bounds(role: str, revision: Revision, stacks_dir: Path) -> None:
-    """Hold a revision's stack and pipeline files to this checkout's input bounds.
+def check_bounds(role: str, revision: Revision, stacks_dir: Path) -> list[Any]:
+    """Hold a revision's stack and pipeline files to this checkout's input bounds; the stack
+    files as parsed (what the secrets to mask are read from, so each file is parsed once).
 
     The base revision renders with its own (possibly older) loader, so the bounds are applied
     here first, to both sides: an alias bomb in either revision is refused before any render.
     """
+    docs = []
     paths = [*sorted(stacks_dir.glob("Pulumi.*.yaml")), stacks_dir / "pipeline.yaml"]
     for path in paths:
         if not path.exists() and not path.is_symlink():
             continue
+        stack_file = path.name.startswith("Pulumi.")
         try:
-            read_yaml(path, "config" if path.name.startswith("Pulumi.") else "pipelines")
+            doc = read_yaml(path, "config" if stack_file else "pipelines")
         except SpecError as exc:
             raise DiffError(
                 f"{role} revision {revision} has invalid configuration:\n{exc}"
             ) from None
+        if stack_file:
+            docs.append(doc)
+    return docs
 
 
 def _cached(
@@ -230,8 +236,7 @@ def _cached(
     stacks_dir = _stack_files(top, prefix, revision, place)
     if stacks_dir is None:
         return key, None
-    check_bounds(role, revision, stacks_dir)
-    secrets = secret_values(stacks_dir)
+    secrets = secrets_in(check_bounds(role, revision, stacks_dir))
     return key, RenderedRevision(role, revision, plan, secrets, _stage_order(stacks_dir, plan))
 
 
@@ -279,8 +284,10 @@ def render_revisions(
                     "its stages, so there is nothing to compare with"
                 )
             places[role] = (revision, project)
-        for role, (revision, project) in places.items():
-            check_bounds(role, revision, project / "stacks")
+        stack_docs = {
+            role: check_bounds(role, revision, project / "stacks")
+            for role, (revision, project) in places.items()
+        }
         running: dict[str, subprocess.Popen[str]] = {}
         for role, (revision, project) in places.items():
             command = headstart.plan_command(project, stacks, jobs, cache_dir)
@@ -309,7 +316,7 @@ def render_revisions(
                             "limit; stopped (raise it with --timeout SECONDS)"
                         )
                         continue
-                    found = secret_values(project / "stacks")
+                    found = secrets_in(stack_docs[role])
                     secrets |= found
                     completed = subprocess.CompletedProcess(
                         process.args, process.returncode, out, err

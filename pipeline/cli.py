@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -172,7 +174,24 @@ def _name(args: argparse.Namespace) -> str:
     return f"{args.command} {action}" if action else str(args.command)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM: stop as on Ctrl-C, so each command cleans up its work
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # A cancelled CI job gets SIGINT, then SIGTERM. By default SIGTERM ends the process on the
+    # spot: a diff's renders (in their own sessions) and worktrees would outlive it, and a
+    # promotion would not say where it stopped. Handled as an interrupt, both wind down.
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)  # only the main thread may set a handler (an embedding caller's)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     name = next((w for w in words if not w.startswith("-")), "pipeline")
     args: argparse.Namespace | None = None

@@ -20,7 +20,7 @@ EXIT_PIPE = 141  # 128 + SIGPIPE: what a reader that closed the pipe (head) sees
 # Exit codes every command shares, added to each command's own in its help.
 COMMON_EXITS: dict[int, str] = {
     EXIT_INVALID: "bad usage (unknown option or argument)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, or the SIGTERM a CI runner sends on cancel)",
 }
 
 

@@ -1,6 +1,6 @@
-"""Ctrl-C during ``diff`` stops its renders at once. They run in their own sessions (so that
-stopping one stops its stage processes), which also means the terminal's SIGINT reaches only
-the diff itself: it must stop them, not wait for them to finish."""
+"""Ctrl-C (or SIGTERM) during ``diff`` stops its renders at once. They run in their own
+sessions (so that stopping one stops its stage processes), which also means the terminal's
+SIGINT reaches only the diff itself: it must stop them, not wait for them to finish."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.diff.conftest import DiffRepo
 
@@ -37,7 +39,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_ctrl_c_stops_both_renders_before_they_finish(diff_repo: DiffRepo, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_stops_both_renders_before_they_finish(
+    diff_repo: DiffRepo, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """Ctrl-C, or the SIGTERM a cancelled CI job gets after it, both end the same way."""
     cache = tmp_path / "cache"
     diff = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "diff", "--base", diff_repo.commits["scale"],
@@ -51,7 +57,7 @@ def test_ctrl_c_stops_both_renders_before_they_finish(diff_repo: DiffRepo, tmp_p
             renders = _renders_of(diff.pid)
             time.sleep(0.05)
         assert len(renders) == 2, "the diff never started both renders"
-        diff.send_signal(signal.SIGINT)
+        diff.send_signal(signum)
         _, err = diff.communicate(timeout=120)
     finally:
         if diff.poll() is None:

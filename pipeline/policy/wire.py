@@ -139,16 +139,21 @@ class WireStage:
     def analyze_requests(self) -> Iterator[Any]:
         """One AnalyzeRequest per resource, in the graph's order, each built as it is asked
         for (so the first can be on the wire while the rest are built)."""
-        for index, r in enumerate(self.graph.resources):
-            properties, options, provider = self._part(index)
-            yield analyzer_pb2.AnalyzeRequest(
-                type=r["type"],
-                properties=properties,
-                urn=r["urn"],
-                name=r["name"],
-                options=options,
-                provider=provider,
-            )
+        for index in range(len(self.graph.resources)):
+            yield analyzer_pb2.AnalyzeRequest(**self._fields(index))
+
+    def _fields(self, index: int) -> dict[str, Any]:
+        """What an AnalyzeRequest and an AnalyzerResource both say of the resource."""
+        r = self.graph.resources[index]
+        properties, options, provider = self._part(index)
+        return {
+            "type": r["type"],
+            "properties": properties,
+            "urn": r["urn"],
+            "name": r["name"],
+            "options": options,
+            "provider": provider,
+        }
 
     def stack_request(self) -> Any:
         """The AnalyzeStackRequest: the stack, its default providers, then every resource."""
@@ -175,16 +180,6 @@ class WireStage:
                 )
             )
         for index, r in enumerate(graph.resources):
-            properties, options, provider = self._part(index)
-            resources.append(
-                analyzer_pb2.AnalyzerResource(
-                    type=r["type"],
-                    properties=properties,
-                    urn=r["urn"],
-                    name=r["name"],
-                    options=options,
-                    provider=provider,
-                    parent=r.get("parent") or graph.stack_urn,
-                )
-            )
+            parent = r.get("parent") or graph.stack_urn
+            resources.append(analyzer_pb2.AnalyzerResource(**self._fields(index), parent=parent))
         return analyzer_pb2.AnalyzeStackRequest(resources=resources)

@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe
+.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane docker-lane prebuild bench schema clean probe
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt tools/providers/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned requirements into $(VENV) (first time only; pip shows its progress)"
 	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
@@ -16,8 +16,12 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 plan: $(STAMP)
 	$(PY) -m pipeline plan
 
-## test: lint, type-check and run every test, the real-engine lane included
-test: lint typecheck unit engine-lane
+## test: lint, type-check and run every test, the real-engine and docker lanes included
+test: prebuild lint typecheck unit engine-lane docker-lane
+
+## prebuild: start the slow cached builds (engine, docker provider, images) in the background
+prebuild:
+	@tools/lanes/prebuild.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -35,7 +39,7 @@ checkov:
 	@tools/checkov.sh >/dev/null
 
 unit: $(STAMP) image-tools checkov
-	$(VENV)/bin/pytest -q -n 2 -m "not engine"
+	$(VENV)/bin/pytest -q -n 2 -m "not engine and not docker"
 
 ## engine: build the pinned Pulumi CLI and Python language host from source (cached by go.sum)
 engine:
@@ -54,6 +58,11 @@ engine-lane: $(STAMP)
 	  echo "# source, tools/engine) nor a pulumi CLI is on this machine."; \
 	  echo "################################################################"; \
 	fi
+
+## docker-lane: the local stage for real (tests/dockerlane): a Docker engine, images built here,
+## the docker provider built from source; a box says so where this machine cannot run it
+docker-lane: $(STAMP)
+	@STAGELINE_DOCKER_LANE_REQUIRED=1 tools/lanes/docker.sh
 
 ## bench: issue 14's ratios beside their targets, time and memory figures, appended to bench/RESULTS.md
 bench: $(STAMP)

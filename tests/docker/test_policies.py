@@ -157,7 +157,8 @@ CASES = [
                    [{"internal": 443, "protocol": "tcp"}]),
          "port 443 is published on 0.0.0.0", "local-services-proxy"),
     Case("default-bridge", "docker-container-network-isolation",
-         set_input(CONTAINER, "local-services-web-0", "networkMode", "bridge"),
+         lambda rs: (set_input(CONTAINER, "local-services-web-0", "networkMode", "bridge")(rs),
+                     drop_input(CONTAINER, "local-services-web-0", "networksAdvanced")(rs)),
          "networkMode is bridge", "local-services-web-0"),
     Case("no-network", "docker-container-network-isolation",
          drop_input(CONTAINER, "local-storage-minio", "networksAdvanced"),
@@ -218,6 +219,22 @@ def test_local_stage_is_the_compliant_baseline(
     result = pack.analyze(graph(baseline))
     assert result.diagnostics == [], seen(result.diagnostics)
     assert set(result.enabled) >= DOCKER_RULES, sorted(DOCKER_RULES - set(result.enabled))
+
+
+def test_the_real_providers_network_mode_default_is_compliant(
+    pack: PolicyHarness, baseline: tuple[list[dict[str, Any]], dict[str, Any], dict[str, str]]
+) -> None:
+    """The real provider's Check gives every container networkMode bridge (its schema default)
+    and disconnects one with networksAdvanced from the default bridge before it starts: the
+    docker lane's real preview sends exactly that, and it must pass."""
+
+    def as_the_engine_sends(resources: list[dict[str, Any]]) -> None:
+        for r in resources:
+            if r["type"] == CONTAINER:
+                r["inputs"].setdefault("networkMode", "bridge")
+
+    result = pack.analyze(graph(baseline, as_the_engine_sends))
+    assert result.diagnostics == [], seen(result.diagnostics)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

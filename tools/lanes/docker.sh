@@ -19,6 +19,13 @@ if ((${#missing[@]})); then
   box "DOCKER LANE NOT RUN: this machine lacks" "${missing[@]}"
   exit 0
 fi
+# One lane per machine: two would deploy the same stage (its networks' subnets) on one host.
+project="$(awk '/^name:/ {print $2; exit}' "$root/Pulumi.yaml")"
+exec 8>"${TMPDIR:-/tmp}/$project-docker-lane.lock"
+if ! flock -n 8; then
+  echo "docker-lane: another docker lane runs on this machine; waiting for it"
+  flock 8
+fi
 started=$(date +%s)
 echo "docker-lane: starting the Docker engine and registry (tools/docker/host.sh)"
 "$root/tools/docker/host.sh" start || { box "DOCKER LANE FAILED: the Docker engine did not start"; exit 1; }

@@ -12,10 +12,13 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from components import project
+from pipeline.promote.diff import REPLACE_OPS, desired_state_diff
+from tests.conftest import render
 from tests.dockerlane.lane import STACK, Lane, LaneUnavailableError, docker, https_get, wait_for
 
 pytestmark = pytest.mark.docker
@@ -149,14 +152,35 @@ def _ids(lane: Lane) -> dict[str, str]:
     return {r["urn"]: r["id"] for r in lane.state() if r["type"] in (CONTAINER, VOLUME)}
 
 
+def _offline(lane: Lane) -> list[dict[str, Any]]:
+    """The lane's stack file rendered offline, as `diff` and a promotion's rehearsal see it."""
+    stage = render(lane.sandbox.project / "stacks", STACK)[STACK]
+    assert stage.error is None, stage.error
+    return stage.resources
+
+
 def test_a_new_release_changes_only_the_services(lane: Lane) -> None:
     before = _ids(lane)
+    predicted_from = _offline(lane)
     lane.configure("r2", "app-v2")
+    predicted = {
+        c.urn: "replace" if c.op in REPLACE_OPS else c.op
+        for c in desired_state_diff(predicted_from, _offline(lane))
+        if c.op != "same"
+    }
     preview = json.loads(lane.pulumi("preview", "--json").stdout)
-    changed = {s["urn"] for s in preview.get("steps", []) if s["op"] not in ("same", "read")}
+    changed = {
+        s["urn"]: "replace" if s["op"] in REPLACE_OPS else s["op"]
+        for s in preview.get("steps", [])
+        if s["op"] not in ("same", "read")
+    }
     assert changed, "a new release changes nothing"
     for urn in changed:
         assert f"${project.name()}:docker:Services$" in urn, urn
+    # The offline diff and the replacement table (components/docker/replacement.yaml) predicted
+    # exactly what the real engine and provider plan; the stack itself only reports outputs.
+    changed.pop(next((u for u in changed if "pulumi:pulumi:Stack" in u), ""), None)
+    assert changed == predicted
     lane.pulumi("up", "--yes", "--skip-preview")
     after = _ids(lane)
     database = [u for u in before if u.endswith("-database-postgres")]

@@ -27,10 +27,16 @@ if ! flock -n 8; then
   flock 8
 fi
 started=$(date +%s)
+# Stopped at the end only if this lane started it, so an engine already up (a developer's, or
+# ours started by hand) is left as it was found; `make test` asks for the stop anyway
+# (STAGELINE_STOP_HOST=1), since its prebuild started the engine for this lane.
+running=0
+"$root/tools/docker/host.sh" env >/dev/null 2>&1 && running=1
 echo "docker-lane: starting the Docker engine and registry (tools/docker/host.sh)"
 "$root/tools/docker/host.sh" start || { box "DOCKER LANE FAILED: the Docker engine did not start"; exit 1; }
-# Ours to stop at the end (a developer's own engine is left alone: host.sh stops only its own).
-trap '"$root/tools/docker/host.sh" stop >/dev/null 2>&1 || true' EXIT
+if [[ "$running" == 0 || -n "${STAGELINE_STOP_HOST:-}" ]]; then
+  trap '"$root/tools/docker/host.sh" stop >/dev/null 2>&1 || true' EXIT
+fi
 for step in "engine:tools/engine/build.sh" "docker provider:tools/docker-provider/build.sh" \
   "images:tools/images/build.sh"; do
   name="${step%%:*}" script="${step#*:}"

@@ -12,6 +12,7 @@ objects whose ``key`` is ``value``, ``[=value]`` the string elements equal to ``
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,12 +36,18 @@ class Change(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
+    """A type token (``{project}`` is the project's name) or a short name from ``types``."""
     name: str = ""
+    documents: list[str] = Field(default_factory=list)
+    """Inputs that hold a JSON document as a string (an IAM policy, ECS container
+    definitions): decoded before the paths apply, encoded again after."""
     copy_as: str | None = None
     """Add a copy named ``<name>-<copy_as>`` and change the copy, not the original."""
     set: dict[str, Any] = Field(default_factory=dict)
     append: dict[str, Any] = Field(default_factory=dict)
     remove: list[str] = Field(default_factory=list)
+    replace: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    """path -> (old, new): a substring of a string input replaced (a Caddyfile directive)."""
     drop: bool = False
     """Remove the resource and every resource under it (its children, their children...)."""
     options: dict[str, Any] = Field(default_factory=dict)
@@ -136,26 +143,45 @@ def _nodes(node: Any, segment: str, create: bool) -> Iterator[Any]:
             yield node[segment]
 
 
+_DOT = re.compile(r"\.(?![^\[]*\])")  # a dot outside a [selector]
+
+
 def _parents(inputs: Resource, path: str, create: bool) -> tuple[list[Any], str]:
-    *walk, leaf = path.split(".")
+    *walk, leaf = _DOT.split(path)
     nodes: list[Any] = [inputs]
     for segment in walk:
         nodes = [found for node in nodes for found in _nodes(node, segment, create)]
     return nodes, leaf
 
 
+def _matches(item: Any, field: str, value: str) -> bool:
+    if not field:
+        return bool(item == value)
+    return isinstance(item, dict) and str(item.get(field)) == value
+
+
 def _set(inputs: Resource, path: str, value: Any) -> int:
     nodes, leaf = _parents(inputs, path, create=True)
+    selected = _SELECTOR.match(leaf)
+    count = 0
     for node in nodes:
-        if isinstance(node, list) and leaf.isdigit():
-            node[int(leaf)] = copy.deepcopy(value)
-        elif isinstance(node, list):
-            for item in _nodes(node, leaf, create=False):
-                item.clear()
-                item.update(copy.deepcopy(value))
-        else:
+        if selected:
+            # Replace the selected elements of a list (``envs[=PGSSLMODE=verify-full]``).
+            items = node.get(selected["key"]) if isinstance(node, dict) else node
+            if not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                if _matches(item, selected["field"], selected["value"]):
+                    items[index] = copy.deepcopy(value)
+                    count += 1
+        elif isinstance(node, list) and leaf.isdigit():
+            if int(leaf) < len(node):
+                node[int(leaf)] = copy.deepcopy(value)
+                count += 1
+        elif isinstance(node, dict):
             node[leaf] = copy.deepcopy(value)
-    return len(nodes)
+            count += 1
+    return count
 
 
 def _append(inputs: Resource, path: str, value: Any) -> int:
@@ -184,6 +210,21 @@ def _remove(inputs: Resource, path: str) -> int:
             del node[leaf]
             removed += 1
     return removed
+
+
+def _replace(inputs: Resource, path: str, old: str, new: str) -> int:
+    nodes, leaf = _parents(inputs, path, create=False)
+    changed = 0
+    for node in nodes:
+        if isinstance(node, list) and leaf.isdigit() and int(leaf) < len(node):
+            value = node[int(leaf)]
+            if isinstance(value, str) and old in value:
+                node[int(leaf)] = value.replace(old, new)
+                changed += 1
+        elif isinstance(node, dict) and isinstance(node.get(leaf), str) and old in node[leaf]:
+            node[leaf] = node[leaf].replace(old, new)
+            changed += 1
+    return changed
 
 
 def _descendants(resources: list[Resource], urns: set[str]) -> set[str]:
@@ -217,19 +258,28 @@ def apply_change(resources: list[Resource], change: Change, token: str) -> str |
     if change.copy_as:
         targets = [_copy(r, change.copy_as) for r in targets]
         resources.extend(targets)
+    applied: dict[str, int] = {}
     for target in targets:
         target.setdefault("options", {}).update(change.options)
         inputs = target.setdefault("inputs", {})
+        for key in change.documents:
+            if isinstance(inputs.get(key), str):
+                inputs[key] = json.loads(inputs[key])
         for path, value in change.set.items():
-            if not _set(inputs, path, value):
-                return f"{target['name']}: nothing at {path}"
+            applied[path] = applied.get(path, 0) + _set(inputs, path, value)
         for path, value in change.append.items():
-            if not _append(inputs, path, value):
-                return f"{target['name']}: nothing at {path}"
+            applied[path] = applied.get(path, 0) + _append(inputs, path, value)
         for path in change.remove:
-            if not _remove(inputs, path):
-                return f"{target['name']}: nothing to remove at {path}"
-    return None
+            applied[path] = applied.get(path, 0) + _remove(inputs, path)
+        for path, (old, new) in change.replace.items():
+            applied[path] = applied.get(path, 0) + _replace(inputs, path, old, new)
+        for key in change.documents:
+            if key in inputs and not isinstance(inputs[key], str):
+                inputs[key] = json.dumps(inputs[key])
+    # Every path must change something in at least one of the targets (a mutation that no
+    # longer finds what it weakens would pass for caught-nothing otherwise).
+    missing = [path for path, count in applied.items() if not count]
+    return f"*{change.name}*: nothing at {', '.join(missing)}" if missing else None
 
 
 def _add(resources: list[Resource], stack: str, addition: Addition, token: str) -> str | None:
@@ -266,11 +316,12 @@ def apply(
     """The mutated copies of a stage's resources and config, and why it failed to apply."""
     resources, config = copy.deepcopy(resources), dict(config)
     for change in mutation.changes:
-        problem = apply_change(resources, change, catalog.types.get(change.type, change.type))
+        token = catalog.types.get(change.type, change.type).replace("{project}", PROJECT)
+        problem = apply_change(resources, change, token)
         if problem:
             return resources, config, problem
     for addition in mutation.adds:
-        token = catalog.types.get(addition.type, addition.type)
+        token = catalog.types.get(addition.type, addition.type).replace("{project}", PROJECT)
         problem = _add(resources, catalog.stack, addition, token)
         if problem:
             return resources, config, problem

@@ -17,7 +17,7 @@ plan: $(STAMP)
 	$(PY) -m pipeline plan
 
 ## test: lint, type-check and run every test, the real-engine lane included
-test: lint typecheck unit engine-lane
+test: lint typecheck unit probe engine-lane
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -59,7 +59,7 @@ engine-lane: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-## probe: weaken the local and azure-live renders one security setting at a time; exit 1 on a miss
+## probe: the mutation catalog (policies/mutations) against live, azure-live and local; exit 1 on a miss
 probe: $(STAMP)
 	$(PY) tools/mutation_probe.py
 

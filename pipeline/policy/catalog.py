@@ -142,8 +142,9 @@ def _checkov_waivers(path: Path) -> list[str]:
         "",
         "## Checkov waivers",
         "",
-        f"Checkov runs in `make test` over each AWS stage's rendered graph as a Terraform plan"
-        f" (`tests/test_checkov.py`); these {len(waivers)} findings are accepted, from"
+        "Checkov runs in `make test` over each AWS stage's rendered graph as a Terraform plan"
+        " (`tests/test_checkov.py`) and over azure-live as an ARM template"
+        f" (`tests/test_checkov_arm.py`); these {len(waivers)} findings are accepted, from"
         f" `policies/{CHECKOV_WAIVERS}`. Any other finding, or a waiver that no longer fails,"
         " fails the test.",
         "",

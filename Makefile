@@ -17,7 +17,7 @@ plan: $(STAMP)
 	$(PY) -m pipeline plan
 
 ## test: lint, type-check and run every test, the real-engine and docker lanes included
-test: prebuild lint typecheck unit engine-lane docker-lane
+test: prebuild lint typecheck unit probe engine-lane docker-lane
 # The engine prebuild starts exists for the docker lane: it stops it at the end.
 test: export STAGELINE_STOP_HOST = 1
 
@@ -70,7 +70,7 @@ docker-lane: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-## probe: weaken the local and azure-live renders one security setting at a time; exit 1 on a miss
+## probe: the mutation catalog (policies/mutations) against live, azure-live and local; exit 1 on a miss
 probe: $(STAMP)
 	$(PY) tools/mutation_probe.py
 

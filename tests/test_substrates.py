@@ -102,8 +102,16 @@ def plan(conformance_stacks: Path) -> dict:
         timeout=900,
         env={**os.environ, substrates.EXTRA: str(PLAIN)},
     )
-    assert result.returncode == 0, result.stderr
     rendered: dict = json.loads(result.stdout)
+    # The policy pack knows no "plain" rules: it fails closed on that stage with its one
+    # finding (pulumi-stack-config-substrate-known, policies/analyzer.py) and nothing else.
+    findings = {
+        (name, v["policy"])
+        for name, stage in rendered["stacks"].items()
+        for v in stage.get("violations", [])
+    }
+    assert findings == {("plain", "pulumi-stack-config-substrate-known")}, result.stderr
+    assert result.returncode == 1, result.stderr
     return rendered
 
 

@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned requirements into $(VENV) (first time only; pip shows its progress)"
 	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing the project's command into $(VENV)/bin (pyproject.toml, [project.scripts])"
+	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps --no-build-isolation --editable .
 	@touch $(STAMP)
 
 ## plan: render every stage offline (no cloud, no Pulumi CLI) and report parity

@@ -1,4 +1,5 @@
-"""``python -m pipeline``: every stageline command (plan, diff, policies, promote, ...)."""
+"""The CLI (``.venv/bin/<command>``, or ``python -m pipeline``): every command (plan, diff,
+policies, promote, ...)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def _schema(args: argparse.Namespace) -> int:
     if args.check:
         stale = [t for t, text in targets.items() if not t.exists() or t.read_text() != text]
         for target in stale:
-            print(f"schema: {target} is stale; run python -m pipeline schema", file=sys.stderr)
+            print(f"schema: {target} is stale; run {usage.command_name()} schema", file=sys.stderr)
         return 1 if stale else 0
     for target, text in targets.items():
         target.write_text(text)
@@ -100,7 +101,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = Parser(
-        prog="python -m pipeline",
+        prog=usage.command_name(),
         description="stageline: render, compare and promote the stages of one blueprint."
         " Every command takes --help.",
         epilog=usage.exit_epilog({}),

@@ -178,7 +178,7 @@ def width_option(parser: argparse.ArgumentParser) -> None:
         "--width",
         type=columns,
         metavar="COLUMNS",
-        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
+        help="fit the table to this width (default: the terminal's; else $COLUMNS; else 100)",
     )
 
 

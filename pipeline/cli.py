@@ -65,7 +65,7 @@ def _plan(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.format == "table":
         color = terminal.wants_color()
-        print(report.table(plan, terminal.width_for(args.width), color=color))
+        print(report.table(plan, terminal.width_for(args.width), color, args.resources))
     else:
         formats: dict[str, Callable[..., str]] = {
             "markdown": report.markdown,
@@ -141,6 +141,12 @@ def parser() -> argparse.ArgumentParser:
         help="stages rendered at once (default: one per core)",
     )
     width_option(plan)
+    plan.add_argument(
+        "--resources",
+        action="store_true",
+        help="with the table, each stage's resources by role and type (after the differences"
+        " and compliance)",
+    )
     cache_options(
         plan,
         "rendered stages",

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe
+.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe browser
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ image-tools:
 checkov:
 	@tools/checkov.sh >/dev/null
 
-unit: $(STAMP) image-tools checkov
+## browser: Debian's chromium and chromium-driver for the pipeline page's test (apt-get when missing)
+browser:
+	@tools/browser.sh
+
+unit: $(STAMP) image-tools checkov browser
 	$(VENV)/bin/pytest -q -n 2 -m "not engine"
 
 ## engine: build the pinned Pulumi CLI and Python language host from source (cached by go.sum)

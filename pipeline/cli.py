@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.policy.command",
     "pipeline.promote.cli",
     "pipeline.adopt",
+    "pipeline.site.command",
 ]
 
 

@@ -155,3 +155,20 @@ def test_a_file_in_the_way_is_one_line(tmp_path, capsys):
     assert main(["report", "--html", str(blocker)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "expected a directory" in err
+
+
+def test_the_timeline_says_who_approved_only_where_approval_is_required():
+    from pipeline.site.model import _event
+
+    base = {"seq": 7, "time": "2026-01-02T03:04:05+00:00", "release": "r-1", "approver": "alice"}
+    gate = {**base, "step": "gate", "status": "completed"}
+    approved = _event({**gate, "stage": "live"}, {"live"})
+    assert approved is not None and approved.kind == "approval"
+    assert approved.text == "r-1 into live approved by alice"
+    assert _event({**gate, "stage": "dev"}, {"live"}) is None  # the walk's approver, not dev's
+    back = _event({**base, "step": "start", "target": "dev", "rollback": True}, set())
+    assert back is not None and back.kind == "rollback"
+    failed = _event(
+        {**base, "step": "up", "status": "failed", "stage": "test", "detail": "x"}, set()
+    )
+    assert failed is not None and failed.kind == "failed" and "test up failed: x" in failed.text

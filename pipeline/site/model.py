@@ -145,7 +145,8 @@ def _groups(findings: list[dict[str, Any]], stack: str) -> list[FindingGroup]:
     return sorted(out, key=lambda g: (g.enforcement != "mandatory", g.policy))
 
 
-def _event(entry: Mapping[str, Any]) -> Event | None:
+def _event(entry: Mapping[str, Any], gated: set[str]) -> Event | None:
+    """``gated``: the stacks that need approval (every entry of a walk names its approver)."""
     step, status, stage = entry.get("step"), entry.get("status"), entry.get("stage")
     release, seq, time = entry.get("release", "?"), int(entry.get("seq", 0)), str(entry["time"])
     rollback = entry.get("kind") == "rollback" or bool(entry.get("rollback"))
@@ -155,7 +156,7 @@ def _event(entry: Mapping[str, Any]) -> Event | None:
         return Event(seq, time, kind, f"{verb} of {release} to {entry.get('target')} started")
     if step == "finish":
         return Event(seq, time, "finished", f"{release}: {entry.get('outcome', 'finished')}")
-    if step == "gate" and status == "completed" and entry.get("approver"):
+    if step == "gate" and status == "completed" and entry.get("approver") and stage in gated:
         return Event(
             seq, time, "approval", f"{release} into {stage} approved by {entry['approver']}"
         )
@@ -205,7 +206,11 @@ def gather(plan: Plan, summary: str, project: str, record: Record | None, note: 
         )
         for stack, c in plan.compliance.items()
     ]
-    events = [e for e in map(_event, record.entries if record else []) if e is not None]
+    gated = {
+        s.stack for p in definition.pipelines.values() for s in p.stages if s.approval == "required"
+    }
+    found = (_event(entry, gated) for entry in (record.entries if record else []))
+    events = [e for e in found if e is not None]
     return Site(
         project=project,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -24,7 +24,8 @@ def _resource_label(row: Row) -> str:
     return resource_label(row)
 
 
-def _summary(plan: Plan) -> str:
+def summary(plan: Plan) -> str:
+    """The plan's verdict in one line, with its exit code."""
     code = plan.exit_code()
     if code == 0:
         return "clean: no parity violation, no mandatory policy violation (exit 0)"
@@ -55,7 +56,7 @@ def _by_pipeline(plan: Plan) -> list[tuple[str, list[str], list[Row]]]:
 
 
 def renderables(plan: Plan, width: int, resources: bool = False) -> list[RenderableType]:
-    return plan_table.renderables(plan, width, _summary(plan), resources)
+    return plan_table.renderables(plan, width, summary(plan), resources)
 
 
 def table(plan: Plan, width: int = 100, color: bool = False, resources: bool = False) -> str:
@@ -73,7 +74,7 @@ def _md_code(value: Any) -> str:
 
 
 def markdown(plan: Plan) -> str:
-    out = ["## stageline plan", "", f"**{_summary(plan)}**", ""]
+    out = ["## stageline plan", "", f"**{summary(plan)}**", ""]
     out += [
         "| stage | cloud | resources (cloud + components) | roles | policy (mandatory / advisory)"
         " |",

@@ -80,7 +80,7 @@ def _report(args: argparse.Namespace) -> int:
         failed = "; ".join(f"{s}: {e}" for s, e in plan.render_errors.items())
         raise CommandError(f"a stage did not render, nothing written: {failed}")
     record, note = _record(args)
-    site = model.gather(plan, report._summary(plan), project.name(), record, note)
+    site = model.gather(plan, report.summary(plan), project.name(), record, note)
     catalog = PROJECT_DIR / "policies" / "CATALOG.md"
     try:
         (out / "index.html").write_text(page.index(site, command_name()), encoding="utf-8")

@@ -52,6 +52,8 @@ def wrap(text: str, width: int, indent: int = 0) -> list[str]:
     """``text`` in lines of at most ``width``, broken between pieces; continuation lines of a
     paragraph start ``indent`` spaces in (a hanging value). A piece wider than a line is cut."""
     lines: list[str] = []
+    width = max(1, width)
+    indent = indent if indent < width // 2 else 0  # a column too narrow to hang a value in
     for paragraph in text.split("\n"):
         line = ""
         for piece in pieces(paragraph):

@@ -184,3 +184,20 @@ def test_repeated_findings_are_one_entry_with_count_resources_and_config(copied_
     mandatory = sum(1 for f in findings if f["enforcement"] == "mandatory")
     assert f"{mandatory} mandatory (" in joined
     assert len(text.splitlines()) < len(findings), "not one line per finding"
+
+
+@pytest.mark.parametrize("width", [20, 40, 60])
+def test_the_narrowest_widths_still_fit(plan, width):
+    """Below what the pieces need, the layout shares the width and cuts only what must be cut
+    (a hanging indent wider than its column once made this loop forever)."""
+    text = report.table(plan, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    where = [text.index(s) for s in ("Differences", "Compliance", "Result:")]
+    assert where == sorted(where)
+
+
+def test_wrap_always_ends():
+    assert layout.wrap("staging  nat-c7d37693", 5, indent=9) == [
+        "stagi", "ng", "nat-", "c7d37", "693",
+    ]  # fmt: skip
+    assert layout.wrap("abc", 0) == ["a", "b", "c"]

@@ -5,6 +5,7 @@ option names only."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import site
 import subprocess
@@ -17,8 +18,11 @@ from pipeline import usage
 from pipeline.cli import main
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# What an editable install and the CLI's `stages` command read from a checkout.
-CHECKOUT = ("pyproject.toml", "Pulumi.yaml", "blueprint.yaml", "pipeline", "components", "stacks")
+# What an editable install and the CLI read from a checkout (plan: the program and the pack).
+CHECKOUT = (
+    "pyproject.toml", "Pulumi.yaml", "blueprint.yaml", "__main__.py",
+    "pipeline", "components", "stacks", "policies",
+)  # fmt: skip
 
 
 def test_the_command_is_the_console_script_pyproject_declares():
@@ -124,3 +128,31 @@ def test_the_console_script_runs_the_checkout_it_is_run_in(installed):
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert "COPY-OF-THE-CHECKOUT" not in elsewhere.stdout
     assert "render, compare and promote" in elsewhere.stdout
+
+
+def test_the_reproduce_a_stage_recipe_from_a_fresh_worktree(installed, tmp_path):
+    """docs/promotion.md, "Reproducing a stage by hand": a new worktree has no .venv; linked
+    to an existing one, its stageline renders the stage with the worktree's own code."""
+    script, copy, _ = installed
+    environment = script.parent.parent
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "stage"]):
+        subprocess.run([*git, *args], cwd=copy, check=True, capture_output=True)
+    worktree = tmp_path / "live"
+    subprocess.run([*git, "worktree", "add", "-q", worktree, "HEAD"], cwd=copy, check=True)
+    assert not (worktree / ".venv").exists()
+    (worktree / ".venv").symlink_to(environment)  # ln -s "$OLDPWD/.venv" .venv
+    done = subprocess.run(
+        [".venv/bin/" + usage.command_name(), "plan", "--stack", "live", "--format", "json"],
+        cwd=worktree,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stack = json.loads(done.stdout)["stacks"]["live"]
+    assert stack["resources"] and stack["source"].endswith("Pulumi.live.yaml")
+    assert "COPY-OF-THE-CHECKOUT" in subprocess.run(
+        [".venv/bin/" + usage.command_name(), "--help"],
+        cwd=worktree, capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip

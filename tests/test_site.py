@@ -23,6 +23,7 @@ from tests.promote.conftest import (  # noqa: F401 (fixtures)
 )
 
 FAKE = "tests.promote.fakes:file_deployer"
+LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text()  # text under 4.5:1
 ARTIFACTS = Path(os.environ.get("STAGELINE_ARTIFACTS", PROJECT_DIR / ".stageline" / "artifacts"))
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 # Chromium as a test harness: no network beyond the page, no profile, nothing in the background.
@@ -114,6 +115,7 @@ def test_the_page_in_a_real_browser(site, tmp_path, capsys):
             assert wide[0] <= wide[1], f"{name}: the page scrolls sideways {wide}"
             shot = ARTIFACTS / f"pipeline-page-{name}.png"
             assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+            assert browser.execute_script(LOW_CONTRAST) == [], f"{name}: text under 4.5:1"
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
     finally:

@@ -4,15 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe browser
+.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned requirements into $(VENV) (first time only; pip shows its progress)"
 	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
 	@echo "Installing the project's command into $(VENV)/bin (pyproject.toml, [project.scripts])"
 	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps --no-build-isolation --editable .
 	@touch $(STAMP)
+# The project's own command (pyproject.toml [project.scripts]) is installed with the requirements.
+$(STAMP): pyproject.toml
 
 ## plan: render every stage offline (no cloud, no Pulumi CLI) and report parity
 plan: $(STAMP)
@@ -37,10 +39,12 @@ checkov:
 	@tools/checkov.sh >/dev/null
 
 ## browser: Debian's chromium and chromium-driver for the pipeline page's test (apt-get when missing)
+.PHONY: browser
 browser:
 	@tools/browser.sh
+unit: browser
 
-unit: $(STAMP) image-tools checkov browser
+unit: $(STAMP) image-tools checkov
 	$(VENV)/bin/pytest -q -n 2 -m "not engine"
 
 ## engine: build the pinned Pulumi CLI and Python language host from source (cached by go.sum)

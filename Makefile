@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane bench schema clean probe
+.PHONY: plan test lint typecheck unit image-tools checkov engine engine-lane docker-lane prebuild bench schema clean probe
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt tools/providers/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned requirements into $(VENV) (first time only; pip shows its progress)"
 	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
@@ -20,8 +20,14 @@ $(STAMP): pyproject.toml
 plan: $(STAMP)
 	$(PY) -m pipeline plan
 
-## test: lint, type-check and run every test, the real-engine lane included
-test: lint typecheck unit engine-lane
+## test: lint, type-check and run every test, the real-engine and docker lanes included
+test: prebuild lint typecheck unit probe engine-lane docker-lane
+# The engine prebuild starts exists for the docker lane: it stops it at the end.
+test: export STAGELINE_STOP_HOST = 1
+
+## prebuild: start the slow cached builds (engine, docker provider, images) in the background
+prebuild:
+	@tools/lanes/prebuild.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -45,7 +51,7 @@ browser:
 unit: browser
 
 unit: $(STAMP) image-tools checkov
-	$(VENV)/bin/pytest -q -n 2 -m "not engine"
+	$(VENV)/bin/pytest -q -n 2 -m "not engine and not docker"
 
 ## engine: build the pinned Pulumi CLI and Python language host from source (cached by go.sum)
 engine:
@@ -65,11 +71,16 @@ engine-lane: $(STAMP)
 	  echo "################################################################"; \
 	fi
 
+## docker-lane: the local stage for real (tests/dockerlane): a Docker engine, images built here,
+## the docker provider built from source; a box says so where this machine cannot run it
+docker-lane: $(STAMP)
+	@STAGELINE_DOCKER_LANE_REQUIRED=1 tools/lanes/docker.sh
+
 ## bench: issue 14's ratios beside their targets, time and memory figures, appended to bench/RESULTS.md
 bench: $(STAMP)
 	$(PY) -m bench
 
-## probe: weaken the local and azure-live renders one security setting at a time; exit 1 on a miss
+## probe: the mutation catalog (policies/mutations) against live, azure-live and local; exit 1 on a miss
 probe: $(STAMP)
 	$(PY) tools/mutation_probe.py
 

@@ -61,6 +61,9 @@ class SubstrateInfo:
     """Shape paths it does not realise (``*`` matches one segment: ``services.*.port``), each
     with the reason: declared, never silently dropped. Its ``checks`` refuse the values it
     cannot run (Docker with ``encryption.atRest: true``, Azure with ARM64 images)."""
+    images: Mapping[str, str] = field(default_factory=dict)
+    """Its own infrastructure images a stack may pin (``<project>:substrateImages``), each with
+    what it runs; a stage that pins none runs the substrate's shipped defaults."""
 
     def builder(self) -> Substrate:
         build: Substrate = _attr(self.build)

@@ -5,7 +5,7 @@ so this file does nothing else; the rules live in the importable ``rules`` packa
 from pathlib import Path
 
 import yaml
-from analyzer import install
+from analyzer import StageSubstratePolicy, install
 from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import all_policies
 
@@ -19,5 +19,5 @@ PolicyPack(
     description=f"{PROJECT} guardrails: every stage of the blueprint, one set of rules.",
     # Unconfigured rules block; config/<stage>.json relaxes the ones marked for early stages.
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=all_policies(),
+    policies=[*all_policies(), StageSubstratePolicy()],
 )

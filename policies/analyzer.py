@@ -7,9 +7,13 @@ rule; AnalyzeStack does so for every resource once per stack rule. This subclass
 configuration, enforcement levels, violation reporting and metadata, and changes only which
 rules run and how often properties are read:
 
-- a stage runs only the rules of its substrate: the ``<project>:cloud`` value the engine sends in
-  ConfigureStack (``aws`` when unset, as the stage loader defaults it); without a ConfigureStack
-  (an engine older than the call) every rule runs, as before;
+- a stage runs only the rules of its substrate, the ``<project>:cloud`` value the engine sends in
+  ConfigureStack, when that value names a substrate of the pack. When it cannot be established
+  (no ConfigureStack, no config, no ``<project>:cloud``: the AWS stages leave it to the stage
+  loader's default) the pack fails closed: every resource rule runs (each for its own type
+  tokens) and the stack rules of every substrate with a resource in the graph (all of them when
+  none is recognised). A value the pack does not know is a mandatory finding of
+  ``pulumi-stack-config-substrate-known`` and runs rules as when it is absent;
 - a resource rule runs only for the type tokens it declares (``SubstrateResourcePolicy.types``);
 - a resource's properties are deserialized once per request and shared by the rules, which read
   them and never change them; a provider's, once per stage (every resource of a package names
@@ -22,7 +26,7 @@ rules run and how often properties are read:
 
 The outcome for any rule that runs is what upstream computes; a rule of another substrate or for
 other types reported nothing upstream either (its own type filter returned early), except that
-an AWS rule no longer looks at an AWS resource on an Azure stage.
+an AWS rule no longer looks at an AWS resource on a stage declared Azure.
 """
 
 from __future__ import annotations
@@ -41,13 +45,12 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 CLOUD_KEY = "cloud"
-DEFAULT_CLOUD = "aws"
-"""The substrate of a stage without ``<project>:cloud`` (components/spec/loader.py's default)."""
+SUBSTRATE_RULE = "pulumi-stack-config-substrate-known"
 
 
-def stage_substrate(config: Mapping[str, str], project: str) -> str:
-    """The substrate a stage is built on, from the stack config the engine sends."""
-    return config.get(f"{project}:{CLOUD_KEY}") or DEFAULT_CLOUD
+def declared_substrate(config: Mapping[str, str], project: str) -> str | None:
+    """The ``<project>:cloud`` value of the stack config the engine sent; None when absent."""
+    return config.get(f"{project}:{CLOUD_KEY}") or None
 
 
 def substrate_of(policy: upstream.Policy) -> str | None:
@@ -56,40 +59,95 @@ def substrate_of(policy: upstream.Policy) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class StageSubstratePolicy(upstream.StackValidationPolicy):
+    """The stage names a substrate the pack has rules for. The stack config is not part of
+    StackValidationArgs, so StageAnalyzer checks it (``check``); a plain pulumi-policy server
+    has no validate to run and reports the rule not applicable."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name=SUBSTRATE_RULE,
+            description="The stage's <project>:cloud names a substrate the pack has rules for.",
+            enforcement_level=upstream.EnforcementLevel.MANDATORY,
+            severity=upstream.Severity.CRITICAL,
+            remediation_steps="Set <project>:cloud in the stack file to aws, azure or docker;"
+            " an unknown value leaves the pack to guess which rules guard the stage.",
+            tags=["domain:pack"],
+            validate=lambda args, _report: args.not_applicable(
+                "the stack config is read by the pack's analyzer (policies/analyzer.py)"
+            ),
+        )
+
+    @staticmethod
+    def check(declared: str | None, known: frozenset[str], report: Any) -> None:
+        if declared is not None and declared not in known:
+            report(
+                f"<project>:cloud is {declared!r}, a substrate the pack has no rules for"
+                f" (known: {', '.join(sorted(known))}); every substrate's rules ran",
+                None,
+            )
+
+
+def substrate_packages(policies: Sequence[upstream.Policy]) -> dict[str, str]:
+    """package -> substrate, from the type tokens of the pack's resource rules
+    (``azure-native:storage:StorageAccount`` makes ``azure-native`` an Azure package)."""
+    packages: dict[str, str] = {}
+    for policy in policies:
+        own = substrate_of(policy)
+        for token in getattr(policy, "types", ()) if own else ():
+            packages.setdefault(token.split(":")[0], own)
+    return packages
+
+
+def present_substrates(
+    types: Sequence[str], packages: Mapping[str, str], known: frozenset[str]
+) -> frozenset[str]:
+    """The substrates a graph has resources of: by package, by provider, by blueprint component
+    token (``<project>:<substrate>:<Role>``); every known substrate when none is recognised."""
+    found: set[str] = set()
+    for token in types:
+        parts = token.split(":")
+        package = parts[2] if token.startswith("pulumi:providers:") and len(parts) > 2 else parts[0]
+        if package in packages:
+            found.add(packages[package])
+        elif len(parts) == 3 and parts[1] in known:
+            found.add(parts[1])
+    return frozenset(found) or known
+
+
 class RuleSelection:
     """Which rules run for a substrate and a type token, in the pack's order (memoized)."""
 
     def __init__(self, policies: Sequence[upstream.Policy]) -> None:
         self.policies = list(policies)
         self._resource: dict[tuple[str | None, str], list[upstream.ResourceValidationPolicy]] = {}
-        self._stack: dict[str | None, list[upstream.StackValidationPolicy]] = {}
-
-    def _runs_on(self, policy: upstream.Policy, substrate: str | None) -> bool:
-        own = substrate_of(policy)
-        return substrate is None or own is None or own == substrate
+        self._stack: dict[frozenset[str], list[upstream.StackValidationPolicy]] = {}
 
     def resource_rules(
         self, substrate: str | None, type_token: str
     ) -> list[upstream.ResourceValidationPolicy]:
+        """The resource rules for a type on a stage of ``substrate`` (None: every substrate)."""
         key = (substrate, type_token)
         if key not in self._resource:
             self._resource[key] = [
                 p
                 for p in self.policies
                 if isinstance(p, upstream.ResourceValidationPolicy)
-                and self._runs_on(p, substrate)
+                and (substrate is None or substrate_of(p) in (None, substrate))
                 and type_token in getattr(p, "types", (type_token,))
             ]
         return self._resource[key]
 
-    def stack_rules(self, substrate: str | None) -> list[upstream.StackValidationPolicy]:
-        if substrate not in self._stack:
-            self._stack[substrate] = [
+    def stack_rules(self, substrates: frozenset[str]) -> list[upstream.StackValidationPolicy]:
+        """The stack rules of the given substrates and those of every substrate."""
+        if substrates not in self._stack:
+            self._stack[substrates] = [
                 p
                 for p in self.policies
-                if isinstance(p, upstream.StackValidationPolicy) and self._runs_on(p, substrate)
+                if isinstance(p, upstream.StackValidationPolicy)
+                and substrate_of(p) in (None, *substrates)
             ]
-        return self._stack[substrate]
+        return self._stack[substrates]
 
 
 def _value(value: Any) -> Any:
@@ -139,14 +197,18 @@ class StageAnalyzer(upstream._PolicyAnalyzerServicer):
         super().__init__(name, version, policies, *rest)
         self._pack = (name, version)
         self._selection = RuleSelection(policies)
-        self._substrate: str | None = None
+        self._known = frozenset(s for s in map(substrate_of, policies) if s is not None)
+        self._packages = substrate_packages(policies)
+        self._declared: str | None = None  # <project>:cloud as sent, known or not
+        self._substrate: str | None = None  # the declared one if known; None: not established
         self._tags: Mapping[str, str] = MappingProxyType({})
         self._stage = 0  # bumped by ConfigureStack: what is kept per stage is kept per _stage
         self._providers: dict[bytes, Any] = {}
         self._settled = threading.local()
 
     def ConfigureStack(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC name
-        self._substrate = stage_substrate(request.config, request.project)
+        self._declared = declared_substrate(request.config, request.project)
+        self._substrate = self._declared if self._declared in self._known else None
         self._tags = MappingProxyType(dict(request.tags))
         self._stage += 1
         self._providers = {}
@@ -273,9 +335,20 @@ class StageAnalyzer(upstream._PolicyAnalyzerServicer):
         self._configure_runtime_settings()
         response = proto.AnalyzeResponse()
         resources: list[upstream.PolicyResource] | None = None
-        for policy in self._selection.stack_rules(self._substrate):
+        if self._substrate is not None:
+            substrates = frozenset({self._substrate})
+        else:
+            types = [r.type for r in request.resources]
+            substrates = present_substrates(types, self._packages, self._known)
+        for policy in self._selection.stack_rules(substrates):
             level = self._level(policy)
             if level is None:
+                continue
+            if isinstance(policy, StageSubstratePolicy):
+                report = self._create_report_violation(
+                    response, policy.name, policy.description, level, policy.severity
+                )
+                policy.check(self._declared, self._known, report)
                 continue
             if resources is None:
                 resources = self._stack_resources(request)

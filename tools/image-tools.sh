@@ -22,9 +22,9 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	$SUDO chmod 0755 /usr/sbin/policy-rc.d
 	guard=1
 fi
-install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing; }
+install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing; }
 # A fresh runner may have no package lists yet: update once, then try again.
 status=0
-install || { $SUDO apt-get update -q && install; } || status=$?
+install || { $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q && install; } || status=$?
 [ -n "$guard" ] && $SUDO rm -f /usr/sbin/policy-rc.d
 exit $status

@@ -229,11 +229,11 @@ class Network(pulumi.ComponentResource):
                 opts=child(self),
             )
 
-        lb = group("lb", "Load balancer: HTTPS and the HTTP redirect from the internet")
+        lb = group("lb", "Load balancer: HTTPS from the internet")
         tasks = group("tasks", "Service tasks: only from the load balancer")
         database = group("db", "Database: only from the service tasks")
-        for port in (443, 80):
-            allow(f"lb-in-{port}", lb, port, f"Internet to the load balancer on {port}")
+        # HTTPS only, as on Azure and Docker: no plain-HTTP port to redirect from (CKV_AWS_260).
+        allow("lb-in-443", lb, 443, "Internet to the load balancer on 443")
         for port in sorted({s.port for s in ctx.spec.shape.services.values()}):
             allow(f"tasks-in-{port}", tasks, port, "Load balancer to the services", peer=lb)
             allow(

@@ -1,6 +1,6 @@
 """Services role on AWS: ECS Fargate services in private subnets behind one HTTPS load balancer.
 
-Each public service answers at ``https://{service}.{domain}``; HTTP only redirects to HTTPS. A
+Each public service answers at ``https://{service}.{domain}`` only: no plain-HTTP listener. A
 service with ``public: false`` gets no target group, listener rule or DNS record: it runs in
 the private subnets, reachable from the tasks' security group only.
 
@@ -299,22 +299,6 @@ class Services(pulumi.ComponentResource):
             opts=child(self),
         )
         self.load_balancer_dns_name = self.load_balancer.dns_name
-        aws.lb.Listener(
-            f"{name}-http",
-            load_balancer_arn=self.load_balancer.arn,
-            port=80,
-            protocol="HTTP",
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="redirect",
-                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                        port="443", protocol="HTTPS", status_code="HTTP_301"
-                    ),
-                )
-            ],
-            tags=ctx.tagged(f"{name}-http"),
-            opts=child(self),
-        )
         return aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=self.load_balancer.arn,

@@ -85,8 +85,13 @@ def network_options(parent: pulumi.Resource) -> pulumi.ResourceOptions:
 
 def hardened(**kwargs: Any) -> dict[str, Any]:
     """Container arguments every container of a stage shares: never privileged, no new
-    privileges, every capability dropped unless listed, logs rotated, restarted on failure."""
-    adds = kwargs.pop("cap_add", [])
+    privileges, every capability dropped unless listed, logs rotated, restarted on failure.
+
+    Added capabilities are declared as the engine reads them back (``CAP_CHOWN``): Docker 20.10
+    stores them with the prefix, and the provider's read of ``CHOWN`` would replace the
+    container on every refresh (seen by the first real ``up``, issue 21).
+    """
+    adds = [f"CAP_{name.removeprefix('CAP_')}" for name in kwargs.pop("cap_add", [])]
     return {
         "privileged": False,
         "security_opts": ["no-new-privileges:true"],

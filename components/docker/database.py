@@ -12,20 +12,22 @@ from components import project
 from components.docker import images
 from components.docker.context import (
     DATABASE_HOST,
-    SECRETS_DIR,
+    SERVICE_FILES_DIR,
     DockerContext,
     child,
     hardened,
     volume_options,
 )
+from components.docker.files import File, write_files
 from components.docker.keys import Certificate
 from components.roles import role_token
 
 USER = project.database_user()
-# uid/gid of the postgres user in the official Debian-based image: it must own its TLS key.
-_POSTGRES_UID = "999"
-_TLS_DIR = "/var/lib/postgresql/tls"
-PASSWORD_FILE = f"{SECRETS_DIR}/database-password"
+# uid:gid of the postgres user in the official Debian-based image (and ours, tools/images): it
+# must own its TLS key, and reads the password file after the entrypoint drops to it.
+_POSTGRES_OWNER = "999:999"
+_FILES_DIR = SERVICE_FILES_DIR
+PASSWORD_FILE = f"{_FILES_DIR}/password"
 
 
 class Database(pulumi.ComponentResource):
@@ -44,9 +46,9 @@ class Database(pulumi.ComponentResource):
     ) -> None:
         super().__init__(role_token("docker", "Database"), name, None, child(parent))
         shape = ctx.spec.shape.database
-        image_ref = images.postgres(shape.major_version)
-        if image_ref is None:  # check_substrate() refuses such a shape before any role is built
+        if images.postgres(shape.major_version) is None:  # check_substrate() refuses it first
             raise ValueError(f"no pinned PostgreSQL {shape.major_version} image")
+        image_ref = images.pinned(ctx.spec, f"postgres-{shape.major_version}")
         password = random.RandomPassword(
             f"{name}-password", length=32, special=False, opts=child(self)
         )
@@ -60,13 +62,31 @@ class Database(pulumi.ComponentResource):
         image = docker.RemoteImage(
             f"{name}-image", name=image_ref, keep_locally=True, opts=child(self)
         )
+        writer_image = docker.RemoteImage(
+            f"{name}-files-image",
+            name=images.pinned(ctx.spec, "files"),
+            keep_locally=True,
+            opts=child(self),
+        )
+        files = write_files(
+            self,
+            f"{name}-files",
+            ctx,
+            image=writer_image.repo_digest,
+            files=[
+                File("password", self.password, "0400"),
+                File("server.crt", certificate.cert_pem, "0644"),
+                File("server.key", certificate.key_pem, "0600"),
+            ],
+            owner=_POSTGRES_OWNER,
+        )
         port = shape.port
         postgres_args = [
             "postgres",
             "-c", f"port={port}",
             "-c", "ssl=on",
-            "-c", f"ssl_cert_file={_TLS_DIR}/server.crt",
-            "-c", f"ssl_key_file={_TLS_DIR}/server.key",
+            "-c", f"ssl_cert_file={_FILES_DIR}/server.crt",
+            "-c", f"ssl_key_file={_FILES_DIR}/server.key",
             "-c", "ssl_min_protocol_version=TLSv1.2",
             "-c", "log_connections=on",
         ]  # fmt: skip
@@ -80,33 +100,11 @@ class Database(pulumi.ComponentResource):
                 f"POSTGRES_PASSWORD_FILE={PASSWORD_FILE}",
                 "POSTGRES_INITDB_ARGS=--auth-host=scram-sha-256",
             ],
-            uploads=[
-                docker.ContainerUploadArgs(
-                    file=PASSWORD_FILE,
-                    content=self.password,
-                    permissions="0400",
-                    owner=_POSTGRES_UID,
-                    group=_POSTGRES_UID,
-                ),
-                docker.ContainerUploadArgs(
-                    file=f"{_TLS_DIR}/server.crt",
-                    content=certificate.cert_pem,
-                    permissions="0644",
-                    owner=_POSTGRES_UID,
-                    group=_POSTGRES_UID,
-                ),
-                docker.ContainerUploadArgs(
-                    file=f"{_TLS_DIR}/server.key",
-                    content=certificate.key_pem,
-                    permissions="0600",
-                    owner=_POSTGRES_UID,
-                    group=_POSTGRES_UID,
-                ),
-            ],
             volumes=[
                 docker.ContainerVolumeArgs(
                     volume_name=volume.name, container_path="/var/lib/postgresql/data"
-                )
+                ),
+                files.mount(_FILES_DIR),
             ],
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[DATABASE_HOST])
@@ -133,7 +131,11 @@ class Database(pulumi.ComponentResource):
             # The entrypoint prepares the data directory as root, then drops to postgres.
             **hardened(cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]),
             wait=True,
-            opts=child(self, retain_on_delete=ctx.spec.scale.database.deletion_protection),
+            opts=child(
+                self,
+                retain_on_delete=ctx.spec.scale.database.deletion_protection,
+                depends_on=[files.writer],
+            ),
         )
         self.endpoint = pulumi.Output.from_input(f"{DATABASE_HOST}:{port}")
         self.engine_version = pulumi.Output.from_input(str(shape.major_version))

@@ -9,6 +9,11 @@ pulls by the digest alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from components.spec import StageSpec
+
 VERIFY_BEFORE_UP = True
 """The digests below are unverified from this machine; check them before the first ``up``."""
 
@@ -27,6 +32,35 @@ CADDY = "caddy:2@sha256:f2a1290d0463aad60660d4ec134943f183ee2a5f6c3eb7bf32dd984f
 """Caddy 2: the reverse proxy that terminates TLS in front of the services."""
 
 
+FILES = CADDY
+"""The one-shot writer of files into volumes (components/docker/files.py): it needs a POSIX
+shell, ``find``, ``cp`` and ``chown``, which the Alpine-based Caddy image has (busybox), and the
+host pulls that image for the proxy anyway. Not PostgreSQL's: the policy pack takes a container
+of a database image for a database server."""
+
+NAMES: dict[str, str] = {
+    **{f"postgres-{major}": f"PostgreSQL {major} server" for major in POSTGRES},
+    "minio": "MinIO server (with mc, for its health check)",
+    "mc": "MinIO client, the one-shot bucket setup",
+    "caddy": "Caddy, the TLS proxy",
+    "files": "a shell with coreutils, the one-shot file writer",
+}
+"""What a stack may pin in ``<project>:substrateImages`` on docker (substrate.py registers it)."""
+
+_DEFAULTS: dict[str, str] = {
+    **{f"postgres-{major}": ref for major, ref in POSTGRES.items()},
+    "minio": MINIO,
+    "mc": MINIO_CLIENT,
+    "caddy": CADDY,
+    "files": FILES,
+}
+
+
 def postgres(major: int) -> str | None:
     """The pinned PostgreSQL image for ``major``, or None when the substrate has none."""
     return POSTGRES.get(major)
+
+
+def pinned(spec: StageSpec, name: str) -> str:
+    """The image ``name`` runs on this stage: the stack's pin, else the shipped default."""
+    return spec.substrate_images.get(name) or _DEFAULTS[name]

@@ -1,5 +1,13 @@
 """Docker answers for the offline renderer: ids, image digests, published ports, generated
-passwords and certificates, as the docker, random and tls providers would return them."""
+passwords and certificates, as the docker, random and tls providers would return them.
+
+Containers answer as the real docker provider (terraform-provider-docker, through Docker 20.10)
+did in the first real ``up`` of the local stage and does in the docker lane (tests/dockerlane):
+capabilities read back with the ``CAP_`` prefix, an unset ``memorySwap`` reads back as twice the
+memory, and a create with an upload into a read-only root or with an upload owner is refused
+with the engine's own message. ``READ_BACK`` names the inputs a refresh takes from what was read,
+so the stand-in provider's Read (tools/standin) shows the drift the real one would.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +26,50 @@ def _pem(kind: str, f: Facts) -> str:
     return f"-----BEGIN {kind}-----\n{_hex(f, kind)}\n-----END {kind}-----\n"
 
 
+class DockerRefusedError(ValueError):
+    """The Docker engine refuses the container as declared (the real provider's create fails)."""
+
+
+def refusals(i: dict[str, Any]) -> list[str]:
+    """What a Docker 20.10 engine refuses in a container's uploads, in its own words."""
+    found = []
+    uploads = i.get("uploads") or []
+    if uploads and i.get("readOnly") is True:
+        found.append(
+            "Unable to upload volume content: Error response from daemon: container rootfs is"
+            " marked read-only"
+        )
+    # The daemon looks an upload's owner up in the host's passwd (not the container's).
+    for upload in uploads:
+        if isinstance(upload, dict) and upload.get("owner"):
+            found.append(f'getent unable to find entry "{upload["owner"]}" in passwd database')
+    return found
+
+
+def _read_capabilities(declared: Any) -> Any:
+    """Docker 20.10 stores added capabilities as ``CAP_X``; ``ALL`` in drops stays as it is."""
+    if not isinstance(declared, dict):
+        return declared
+    adds = [f"CAP_{str(c).upper().removeprefix('CAP_')}" for c in declared.get("adds") or []]
+    return {**declared, "adds": adds}
+
+
 def _container(i: dict[str, Any], f: Facts) -> dict[str, Any]:
+    refused = refusals(i)
+    if refused:
+        raise DockerRefusedError(f"{f.name}: {'; '.join(refused)}")
     # Docker picks a free host port >= 32768 for a port published without one.
     ports = [
         {**p, "external": p.get("external") or 32768 + int(_hex(f, str(n), 4), 16) % 28000}
         for n, p in enumerate(i.get("ports") or [])
     ]
-    return {"id": _hex(f, "container"), "name": f.physical, "ports": ports, "exitCode": 0}
+    read: dict[str, Any] = {}
+    if "capabilities" in i:
+        read["capabilities"] = _read_capabilities(i["capabilities"])
+    memory = i.get("memory")
+    if isinstance(memory, int | float) and memory > 0 and not i.get("memorySwap"):
+        read["memorySwap"] = 2 * memory  # the daemon's default: swap equal to the memory
+    return {"id": _hex(f, "container"), "name": f.physical, "ports": ports, "exitCode": 0, **read}
 
 
 def _remote_image(i: dict[str, Any], f: Facts) -> dict[str, Any]:
@@ -68,3 +113,10 @@ RESOURCES = {
 }
 
 CALLS: dict[str, Any] = {}
+
+READ_BACK: dict[str, tuple[str, ...]] = {
+    "docker:index/container:Container": ("capabilities", "memorySwap"),
+}
+"""Inputs a refresh takes from what the provider read (the bridge's Read returns inputs
+extracted from the state), by type: where they differ from the program, the next preview
+shows the drift."""

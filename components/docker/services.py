@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import pulumi
@@ -22,8 +23,8 @@ from components.docker.context import (
     DockerContext,
     child,
     hardened,
-    volume_options,
 )
+from components.docker.files import File, write_files
 from components.docker.keys import Certificate, app_secret_path
 from components.roles import role_token
 from components.spec.model import DataRole
@@ -31,8 +32,10 @@ from components.spec.model import DataRole
 HTTPS_PORT = 443
 _HEALTH_PORT = 8081  # the proxy's own health endpoint, inside its network namespace only
 _TLS_DIR = "/etc/caddy/tls"
-# Services run as an unprivileged user on a read-only root file system.
+# Services run as an unprivileged user on a read-only root file system; their files (CA,
+# password files) are written into a volume they mount read-only (components/docker/files.py).
 SERVICE_USER = "10001"
+_FILES_OWNER = f"{SERVICE_USER}:{SERVICE_USER}"
 CA_PATH = f"{SERVICE_FILES_DIR}/ca.crt"
 DATABASE_PASSWORD_FILE = f"{SERVICE_FILES_DIR}/database-password"
 STORAGE_PASSWORD_FILE = f"{SERVICE_FILES_DIR}/storage-password"
@@ -110,6 +113,12 @@ class Services(pulumi.ComponentResource):
     ) -> None:
         super().__init__(role_token("docker", "Services"), name, None, child(parent))
         spec = ctx.spec
+        self._writer_image = docker.RemoteImage(
+            f"{name}-files-image",
+            name=images.pinned(spec, "files"),
+            keep_locally=True,
+            opts=child(self),
+        ).repo_digest
         replicas: list[docker.Container] = []
         for service in sorted(spec.shape.services):
             replicas += self._service(name, service, ctx, inputs)
@@ -169,47 +178,46 @@ class Services(pulumi.ComponentResource):
                 for key in sorted(spec.secret_keys)
             ],
         ]
-        uploads = [
-            docker.ContainerUploadArgs(
-                file=CA_PATH, content=inputs.ca_cert_pem, permissions="0444"
-            ),
+        files = [
+            File(_file_name(CA_PATH), inputs.ca_cert_pem, "0444"),
             *(
-                [self._secret_file(DATABASE_PASSWORD_FILE, inputs.database_password)]
+                [_secret_file(DATABASE_PASSWORD_FILE, inputs.database_password)]
                 if uses_database
                 else []
             ),
             *(
-                [self._secret_file(STORAGE_PASSWORD_FILE, inputs.storage_password)]
+                [_secret_file(STORAGE_PASSWORD_FILE, inputs.storage_password)]
                 if uses_storage
                 else []
             ),
             *[
-                self._secret_file(app_secret_path(key), inputs.app_secret_values.apply(_entry(key)))
+                _secret_file(app_secret_path(key), inputs.app_secret_values.apply(_entry(key)))
                 for key in sorted(spec.secret_keys)
             ],
         ]
         containers = []
         for index in range(scale.min_replicas):
-            files = docker.Volume(
+            written = write_files(
+                self,
                 f"{prefix}-{index}-files",
-                labels=ctx.volume_labels(f"{prefix}-{index}-files"),
-                opts=volume_options(self),
+                ctx,
+                image=self._writer_image,
+                files=files,
+                owner=_FILES_OWNER,
             )
             containers.append(
                 docker.Container(
                     f"{prefix}-{index}",
                     image=image.repo_digest,
                     envs=envs,
-                    uploads=uploads,
                     user=SERVICE_USER,
                     read_only=True,
                     tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
-                    volumes=[
-                        docker.ContainerVolumeArgs(
-                            volume_name=files.name, container_path=SERVICE_FILES_DIR
-                        )
-                    ],
+                    volumes=[written.mount(SERVICE_FILES_DIR)],
                     memory=scale.memory,
+                    # No swap, and declared: left unset, Docker reads back twice the memory and
+                    # every refresh would update the service (seen by the first real up).
+                    memory_swap=scale.memory,
                     cpus=f"{scale.cpu / 1024:g}",
                     networks_advanced=[
                         docker.ContainerNetworksAdvancedArgs(
@@ -226,17 +234,10 @@ class Services(pulumi.ComponentResource):
                     ),
                     labels=ctx.container_labels(f"{prefix}-{index}"),
                     **hardened(),
-                    opts=child(self),
+                    opts=child(self, depends_on=[written.writer]),
                 )
             )
         return containers
-
-    @staticmethod
-    def _secret_file(path: str, value: pulumi.Input[str]) -> docker.ContainerUploadArgs:
-        """A secret as a file only the service user can read; the value stays a Pulumi secret."""
-        return docker.ContainerUploadArgs(
-            file=path, content=pulumi.Output.secret(value), permissions="0400", owner=SERVICE_USER
-        )
 
     def _proxy(
         self,
@@ -246,7 +247,10 @@ class Services(pulumi.ComponentResource):
         replicas: list[docker.Container],
     ) -> docker.Container:
         image = docker.RemoteImage(
-            f"{name}-proxy-image", name=images.CADDY, keep_locally=True, opts=child(self)
+            f"{name}-proxy-image",
+            name=images.pinned(ctx.spec, "caddy"),
+            keep_locally=True,
+            opts=child(self),
         )
         return docker.Container(
             f"{name}-proxy",
@@ -291,6 +295,16 @@ class Services(pulumi.ComponentResource):
             **hardened(cap_add=["NET_BIND_SERVICE"]),
             opts=child(self, depends_on=replicas),
         )
+
+
+def _file_name(path: str) -> str:
+    """A file's name in the service's files volume (mounted at SERVICE_FILES_DIR)."""
+    return PurePosixPath(path).name
+
+
+def _secret_file(path: str, value: pulumi.Input[str]) -> File:
+    """A secret as a file only the service user can read; the value stays a Pulumi secret."""
+    return File(_file_name(path), pulumi.Output.secret(value), "0400")
 
 
 def _published_port(ports: Any) -> int:

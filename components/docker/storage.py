@@ -119,7 +119,10 @@ class Storage(pulumi.ComponentResource):
             ),
         ]
         server_image = docker.RemoteImage(
-            f"{name}-minio-image", name=images.MINIO, keep_locally=True, opts=child(self)
+            f"{name}-minio-image",
+            name=images.pinned(ctx.spec, "minio"),
+            keep_locally=True,
+            opts=child(self),
         )
         server = docker.Container(
             f"{name}-minio",
@@ -160,7 +163,10 @@ class Storage(pulumi.ComponentResource):
             opts=child(self),
         )
         client_image = docker.RemoteImage(
-            f"{name}-mc-image", name=images.MINIO_CLIENT, keep_locally=True, opts=child(self)
+            f"{name}-mc-image",
+            name=images.pinned(ctx.spec, "mc"),
+            keep_locally=True,
+            opts=child(self),
         )
         # One-shot: runs the setup script to completion on create, then stays exited.
         docker.Container(

@@ -47,6 +47,12 @@ def unrealizable(spec: StageSpec) -> list[tuple[str, str]]:
     return found
 
 
+def _image_names() -> dict[str, str]:
+    from components.docker.images import NAMES  # no SDK import: images.py imports none
+
+    return dict(NAMES)
+
+
 SUBSTRATE = SubstrateInfo(
     name="docker",
     build="components.docker.assemble:build",
@@ -64,4 +70,5 @@ SUBSTRATE = SubstrateInfo(
         " networks), not into subnets",
         "services.*.cpuArchitecture": "containers run on the host's own architecture",
     },
+    images=_image_names(),
 )

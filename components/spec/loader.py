@@ -34,8 +34,10 @@ KEYS = {
     "shape": "Overrides of the blueprint's shape. Any difference is a parity violation.",
     "tags": "Extra tags for every taggable resource.",
     "secrets": "App secrets as secure: values (pulumi config set --secret --path).",
+    "substrateImages": "The substrate's own images (database, proxy, ...) pinned by digest,"
+    " in place of its shipped defaults (docs/local.md).",
 }
-OBJECT_KEYS = {"images", "scale", "shape", "tags", "secrets"}
+OBJECT_KEYS = {"images", "scale", "shape", "tags", "secrets", "substrateImages"}
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's marker for a value not known yet; offline renders give it to every secure value."""
 
@@ -193,6 +195,7 @@ def load_spec(
         "identity": {k: v for k, v in identity.items() if v is not None},
         "release": {"images": values.get("images", {})},
         "secretKeys": tuple(sorted(values.get("secrets") or {})),
+        "substrateImages": values.get("substrateImages") or {},
     }
     if "release" in values:
         data["release"]["id"] = values["release"]

@@ -313,6 +313,11 @@ class StageSpec(Model):
     secret_keys: tuple[str, ...] = Field(
         default=(), description="Services whose app secret is a secure: value in the stack file."
     )
+    substrate_images: dict[Name, ImageRef] = Field(
+        default_factory=dict,
+        description="The substrate's own images (database, proxy, ...) pinned by digest, in place"
+        " of its shipped defaults; only names the substrate registers.",
+    )
 
     def problems(self) -> list[tuple[str, str]]:
         """Cross-field rules, as (model path, what was expected); empty when the spec holds."""
@@ -351,7 +356,11 @@ class StageSpec(Model):
         # Each substrate's own vocabulary and limits (live's load balancer on AWS, ...).
         from components import substrates
 
-        found += substrates.get(self.identity.cloud).problems(self)
+        info = substrates.get(self.identity.cloud)
+        for name in sorted(set(self.substrate_images) - set(info.images)):
+            known = ", ".join(sorted(info.images)) or "none"
+            found.append((f"substrateImages.{name}", f"an image {info.name} runs ({known})"))
+        found += info.problems(self)
         return found
 
 

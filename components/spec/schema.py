@@ -57,6 +57,13 @@ def stack_file_schema() -> dict[str, Any]:
         "shape": shape,
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
         "secrets": {"type": "object", "additionalProperties": secure},
+        # Names each substrate registers (components/*/substrate.py); the spec refuses others.
+        "substrateImages": {
+            **images,
+            "propertyNames": {
+                "enum": sorted({n for i in substrates.registry().values() for n in i.images})
+            },
+        },
     }
     properties = {}
     for key, schema in keys.items():

@@ -8,6 +8,7 @@ echoed back as outputs, as a provider would for the properties it was given.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,16 @@ def tables(substrate: str | None = None) -> Tables:
         resources.update(found[0])
         calls.update(found[1])
     return resources, calls
+
+
+def read_back() -> dict[str, tuple[str, ...]]:
+    """Every substrate's ``READ_BACK``: by type, the inputs a refresh takes from what the
+    provider read (the stand-in provider's Read answers with them, as the real one does)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for info in substrates.registry().values():
+        module = importlib.import_module(info.mocks)
+        found.update(getattr(module, "READ_BACK", {}))
+    return found
 
 
 def __getattr__(name: str) -> dict[str, Outputs]:

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 import yaml
 
 from pipeline.policy.config import PolicyMeta, StageConfig, resolve
+from pipeline.policy.mutation import load_catalogs
 
 if TYPE_CHECKING:  # a type only: rendering a catalog is given a running harness
     from pipeline.policy.harness import PolicyHarness
 
 CATALOG_FILE = "CATALOG.md"
+MUTATIONS_DIR = "mutations"
 CHECKOV_WAIVERS = "checkov-waivers.yaml"
 FIXTURES = {
     "aws-": "the rendered `live` stage; failing cases in `tests/policies/test_rules.py`",
@@ -60,8 +62,23 @@ def _domain(policy: PolicyMeta) -> str:
     return next((t.removeprefix(DOMAIN_TAG) for t in policy.tags if t.startswith(DOMAIN_TAG)), "")
 
 
+def probed_controls(mutations_dir: Path) -> dict[str, tuple[int, list[str]]]:
+    """rule -> (how many catalog mutations name it, the distinct controls they come from)."""
+    if not mutations_dir.is_dir():
+        return {}
+    found: dict[str, tuple[int, list[str]]] = {}
+    for catalog in load_catalogs(mutations_dir):
+        for mutation in catalog.mutations:
+            for rule in mutation.rules:
+                count, controls = found.get(rule, (0, []))
+                controls += [c for c in mutation.source if c not in controls]
+                found[rule] = (count + 1, controls)
+    return found
+
+
 def render_catalog(harness: PolicyHarness) -> str:
     policies = harness.policies()
+    probed = probed_controls(harness.pack_dir / MUTATIONS_DIR)
     configs = stage_configs(harness)
     stages = [c.stage for c in configs]
     out = [
@@ -72,7 +89,11 @@ def render_catalog(harness: PolicyHarness) -> str:
         " it is stale.",
         "",
         f"{len(policies)} rules. Enforcement per stage is what `--policy-pack-config"
-        " policies/config/<stage>.json` gives each rule (`disabled`: not run in that stage).",
+        " policies/config/<stage>.json` gives each rule (`disabled`: not run in that stage)."
+        " Per rule, **Frameworks** are the controls it implements and **Probed by** the"
+        " benchmark controls and checks of the `make probe` mutations"
+        f" (`policies/{MUTATIONS_DIR}`) that name it as their catcher (the probe fails unless"
+        " one of the rules a mutation names reports it as a mandatory finding).",
         "",
         "| rule | domain | kind | severity | " + " | ".join(stages) + " |",
         "|---|---|---|---|" + "---|" * len(stages),
@@ -85,6 +106,12 @@ def render_catalog(harness: PolicyHarness) -> str:
         out.append(f"- **Domain / kind:** {_domain(p)}, {p.kind} rule")
         out.append(f"- **Severity:** {p.severity}")
         out.append(f"- **Frameworks:** {_references(p)}")
+        if p.name in probed:
+            count, controls = probed[p.name]
+            out.append(
+                f"- **Probed by:** {count} mutation(s) of `policies/{MUTATIONS_DIR}`, from: "
+                + "; ".join(c.replace("|", "\\|") for c in controls)
+            )
         out.append(
             "- **Enforcement:** "
             + ", ".join(f"{c.stage} {c.policies[p.name].enforcement}" for c in configs)
@@ -115,8 +142,9 @@ def _checkov_waivers(path: Path) -> list[str]:
         "",
         "## Checkov waivers",
         "",
-        f"Checkov runs in `make test` over each AWS stage's rendered graph as a Terraform plan"
-        f" (`tests/test_checkov.py`); these {len(waivers)} findings are accepted, from"
+        "Checkov runs in `make test` over each AWS stage's rendered graph as a Terraform plan"
+        " (`tests/test_checkov.py`) and over azure-live as an ARM template"
+        f" (`tests/test_checkov_arm.py`); these {len(waivers)} findings are accepted, from"
         f" `policies/{CHECKOV_WAIVERS}`. Any other finding, or a waiver that no longer fails,"
         " fails the test.",
         "",

@@ -4,7 +4,8 @@ Per stage: ConfigureStack (stack, project, config, tags), Configure (the stage's
 config), Analyze for every resource, AnalyzeStack for the whole graph. One pack process serves
 every stage of a run; its config is replaced before each stage, so stages are analyzed one at a
 time. The pack runs only the rules of the stage's substrate (``<project>:cloud`` in the config
-ConfigureStack carries, policies/analyzer.py); a stage's compliance counts those rules.
+ConfigureStack carries, policies/analyzer.py), or, when the stack declares none, of every
+substrate with a component in the graph; a stage's compliance counts those rules.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ SEVERITY_NAMES = {
     analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
 }
 RPC_TIMEOUT = 60.0
-DEFAULT_CLOUD = "aws"
 # The engine raises gRPC's 4 MB receive limit the same way.
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024)]
 
@@ -76,6 +76,7 @@ class StageCompliance:
     config: StageConfig
     diagnostics: list[Diagnostic] = field(default_factory=list)
     substrate: str | None = None
+    """Declared by the stack, else the one its components are of; None: several or none."""
     rules: frozenset[str] | None = None
     """The pack's rules for this stage's substrate; None: every rule."""
 
@@ -110,10 +111,16 @@ def stage_of(graph: StageGraph) -> str:
     return str(stage)
 
 
-def substrate_of(graph: StageGraph) -> str:
-    """The substrate a stack is built on: ``<project>:cloud``, ``aws`` when unset (as the stage
-    loader and the pack's analyzer default it)."""
-    return graph.config.get(f"{graph.project}:cloud") or DEFAULT_CLOUD
+def substrate_of(graph: StageGraph) -> str | None:
+    """The substrate a stack declares (``<project>:cloud``); None when it declares none (the
+    AWS stages: the stage loader defaults it, and the pack then fails closed)."""
+    return graph.config.get(f"{graph.project}:cloud") or None
+
+
+def component_substrates(graph: StageGraph) -> set[str]:
+    """The substrates of the graph's blueprint components (``<project>:<substrate>:<Role>``)."""
+    prefix = f"{graph.project}:"
+    return {r["type"].split(":")[1] for r in graph.resources if r["type"].startswith(prefix)}
 
 
 def _diagnostic(message: Any) -> Diagnostic:
@@ -197,16 +204,21 @@ class PolicyHarness:
         self._metas = metas
         return metas
 
-    def rules_for(self, substrate: str) -> frozenset[str]:
-        """The names of the rules the pack runs on a stage of ``substrate``."""
-        return frozenset(p.name for p in self.policies() if p.substrate in (None, substrate))
+    def rules_for(self, substrates: set[str]) -> frozenset[str]:
+        """The names of the rules the pack runs on a stage of these substrates (every
+        substrate's when none of them is one the pack knows, as the pack fails closed)."""
+        known = {p.substrate for p in self.policies()} - {None}
+        wanted = (substrates & known) or known
+        return frozenset(p.name for p in self.policies() if p.substrate in (None, *wanted))
 
     def stage_config(self, stage: str) -> StageConfig:
         return resolve(config_path(self.config_dir, stage), stage, self.policies())
 
     # ---------------------------------------------------------------- analysis
 
-    def configure(self, graph: StageGraph, config: StageConfig) -> None:
+    def configure(self, graph: StageGraph, config: StageConfig, stack: bool = True) -> None:
+        """ConfigureStack (unless ``stack`` is false: an engine older than the call), then
+        Configure with the stage's policy config."""
         stub = self._connect()
         stack_request = analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=graph.stack,
@@ -221,17 +233,20 @@ class PolicyHarness:
             entry = request.policyConfig[name]
             entry.enforcementLevel = LEVEL_VALUES[resolved.enforcement]
             entry.properties.update(resolved.properties)
-        self._call(
-            "ConfigureStack",
-            lambda: stub.ConfigureStack(stack_request, timeout=RPC_TIMEOUT),
-        )
+        if stack:
+            self._call(
+                "ConfigureStack",
+                lambda: stub.ConfigureStack(stack_request, timeout=RPC_TIMEOUT),
+            )
         self._call("Configure", lambda: stub.Configure(request, timeout=RPC_TIMEOUT))
 
-    def analyze(self, graph: StageGraph, config: StageConfig | None = None) -> StageCompliance:
+    def analyze(
+        self, graph: StageGraph, config: StageConfig | None = None, configure_stack: bool = True
+    ) -> StageCompliance:
         """Every resource through Analyze, then the graph through AnalyzeStack."""
         stage = stage_of(graph)
         config = config or self.stage_config(stage)
-        self.configure(graph, config)
+        self.configure(graph, config, configure_stack)
         stub = self._connect()
         # Requests go out together (the pack serves four at once) and are read back in order;
         # AnalyzeStack too, since its answer does not depend on theirs (the engine sends it
@@ -256,9 +271,11 @@ class PolicyHarness:
             # A stack rule that names no resource is about the stack as a whole.
             urn = found.urn or graph.stack_urn
             diagnostics.append(Diagnostic(**{**found.__dict__, "urn": urn}))
-        substrate = substrate_of(graph)
+        declared = substrate_of(graph)
+        substrates = {declared} if declared else component_substrates(graph)
+        substrate = declared or (next(iter(substrates)) if len(substrates) == 1 else None)
         return StageCompliance(
-            graph.stack, stage, config, diagnostics, substrate, self.rules_for(substrate)
+            graph.stack, stage, config, diagnostics, substrate, self.rules_for(substrates)
         )
 
     # ---------------------------------------------------------------- lifecycle

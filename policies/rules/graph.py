@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -85,3 +86,18 @@ def component_token(resources: Sequence[PolicyResource], substrate: str, role: s
     so a renamed project needs no change here."""
     project = resources[0].urn.split("::")[1] if resources else ""
     return f"{project}:{substrate}:{role}"
+
+
+# RFC 1918 and RFC 4193: the ranges a stage's networks use. Python's is_private also counts
+# documentation and reserved ranges (203.0.113.0/24, 240.0.0.0/4), which are not a VNet's.
+PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+def within_private(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """Whether every address of ``network`` is in a private range."""
+    return any(
+        network.version == r.version and network.subnet_of(r)  # type: ignore[arg-type]
+        for r in PRIVATE_RANGES
+    )

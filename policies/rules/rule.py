@@ -76,6 +76,14 @@ def cis_aws(control: str) -> Reference:
     return Reference("CIS AWS Foundations Benchmark", "3.0.0", control)
 
 
+def cis_azure(control: str) -> Reference:
+    return Reference("CIS Microsoft Azure Foundations Benchmark", "2.0.0", control)
+
+
+def cis_docker(control: str) -> Reference:
+    return Reference("CIS Docker Benchmark", "1.6.0", control)
+
+
 def checkov(check_id: str) -> Reference:
     return Reference("Checkov", "", check_id)
 

@@ -126,8 +126,7 @@ def test_services_private_behind_https(dev: StageRender) -> None:
     listeners = {r["inputs"]["port"]: r for r in by_type(dev, "aws:lb/listener:Listener")}
     assert listeners[443]["inputs"]["protocol"] == "HTTPS"
     assert listeners[443]["inputs"]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
-    redirect = listeners[80]["inputs"]["defaultActions"][0]
-    assert redirect["type"] == "redirect" and redirect["redirect"]["protocol"] == "HTTPS"
+    assert set(listeners) == {443}, "HTTPS only: no plain-HTTP listener (CKV_AWS_260)"
     alb = one(dev, "aws:lb/loadBalancer:LoadBalancer")
     assert alb["inputs"]["accessLogs"]["enabled"] is True
     assert alb["inputs"]["dropInvalidHeaderFields"] is True

@@ -38,11 +38,40 @@ VAULT = "azure-native:keyvault:Vault"
 NSG = "azure-native:network:NetworkSecurityGroup"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
+FIREWALL_RULE = "azure-native:dbforpostgresql:FirewallRule"
 
 
 def drop(type_token: str, suffix: str) -> Change:
     def change(resources: list[dict[str, Any]]) -> None:
         resources.remove(resource(resources, type_token, suffix))
+
+    return change
+
+
+def add_firewall_rule(start: str, end: str) -> Change:
+    """A server firewall rule beside the server (same parent), as a careless change adds it."""
+
+    def change(resources: list[dict[str, Any]]) -> None:
+        server = resource(resources, SERVER, "database-postgres")
+        rule = copy.deepcopy(server)
+        rule.update(
+            type=FIREWALL_RULE,
+            name=server["name"].replace("postgres", "anyone"),
+            urn=server["urn"].replace(SERVER, FIREWALL_RULE).replace("postgres", "anyone"),
+            inputs={"startIpAddress": start, "endIpAddress": end, "serverName": "s"},
+            options={},
+        )
+        resources.append(rule)
+
+    return change
+
+
+def drop_nsg_rule(suffix: str, name: str) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        inputs = resource(resources, NSG, suffix)["inputs"]
+        inputs["securityRules"] = [r for r in inputs["securityRules"] if r["name"] != name]
 
     return change
 
@@ -94,10 +123,40 @@ CASES = [
                   destinationPortRange="22"),
          "rule ssh allows inbound from the internet to port(s) 22",
          "azure-live-network-database-nsg"),
-    Case("any-source-to-postgres", "azure-network-nsg-disallow-internet-ingress-except-https",
-         set_input(NSG, "database-nsg", "securityRules.0.sourceAddressPrefix", "*"),
+    Case("public-prefix-to-postgres", "azure-network-nsg-disallow-internet-ingress-except-https",
+         set_input(NSG, "database-nsg", "securityRules.0.sourceAddressPrefix", "0.0.0.0/1"),
          "rule postgres-from-apps allows inbound from the internet to port(s) 5432",
          "azure-live-network-database-nsg"),
+    Case("vnet-to-postgres", "azure-network-nsg-tier-isolation",
+         set_input(NSG, "database-nsg", "securityRules.0.sourceAddressPrefix", "VirtualNetwork"),
+         "rule postgres-from-apps admits any source (virtualnetwork)",
+         "azure-live-network-database-nsg"),
+    Case("database-tier-open-to-vnet", "azure-network-nsg-tier-isolation",
+         drop_nsg_rule("database-nsg", "deny-vnet"),
+         "a private tier's NSG has no inbound Deny from VirtualNetwork",
+         "azure-live-network-database-nsg"),
+    Case("vault-without-endpoint", "azure-network-privateendpoint-for-every-data-service",
+         drop(ENDPOINT, "keys-vault-endpoint"), "has no private endpoint", "azure-live-keys-vault"),
+    Case("firewall-any", "azure-dbforpostgresql-firewallrule-disallow-public",
+         add_firewall_rule("0.0.0.0", "255.255.255.255"),
+         "the rule admits public addresses (0.0.0.0 to 255.255.255.255)",
+         "azure-live-database-anyone"),
+    Case("firewall-azure-services", "azure-dbforpostgresql-firewallrule-disallow-public",
+         add_firewall_rule("0.0.0.0", "0.0.0.0"),
+         "the rule admits every Azure service", "azure-live-database-anyone"),
+    Case("log-connections-undeclared", "azure-dbforpostgresql-server-parameters-managed",
+         drop(CONFIGURATION, "log-connections"), "log_connections is not declared",
+         "azure-live-database-postgres"),
+    Case("no-infrastructure-encryption", "azure-storage-account-data-protection",
+         set_input(ACCOUNT, "storage-account", "encryption.requireInfrastructureEncryption",
+                   False),
+         "encryption.requireInfrastructureEncryption is not true", "azure-live-storage-account"),
+    Case("environment-outside-vnet", "azure-app-managedenvironment-in-stage-vnet",
+         drop_input(ENVIRONMENT, "services-environment", "vnetConfiguration"),
+         "vnetConfiguration.infrastructureSubnetId is not set", "azure-live-services-environment"),
+    Case("no-workspace", "azure-operationalinsights-workspace-in-stage",
+         drop(WORKSPACE, "logs-workspace"), "the stage has no Log Analytics workspace",
+         "azure-live-services-environment"),
     Case("subnet-without-nsg", "azure-network-subnet-has-nsg",
          drop_input("azure-native:network:Subnet", "endpoints-subnet", "networkSecurityGroup"),
          "subnet has no network security group", "azure-live-network-endpoints-subnet"),

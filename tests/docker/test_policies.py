@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from components.spec.loader import PROJECT
 from pipeline.policy import PolicyHarness, StageGraph
 from pipeline.policy.check import project_of
 from pipeline.stages import load_stages
 from tests.conftest import PROJECT_DIR, STACKS_DIR, render
-from tests.policies.mutate import Case, Change, drop_input, set_input
+from tests.policies.mutate import Case, Change, drop_input, resource, set_input
 
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -35,7 +36,19 @@ DOCKER_RULES = {
     "docker-container-logging",
     "docker-container-database-tls-and-password-auth",
     "docker-all-labelled-required-labels",
+    "docker-network-tiers-isolated",
+    "docker-container-tls-proxy-present",
+    "docker-container-tls-proxy-config",
+    "docker-container-storage-tls-and-private",
+    "docker-container-secrets-not-in-command",
+    "docker-container-database-log-connections",
+    "docker-tls-privatekey-strong",
+    "docker-random-password-length",
+    "docker-blueprint-component-exactly-once",
 }
+KEY = "tls:index/privateKey:PrivateKey"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+CADDYFILE = "/etc/caddy/Caddyfile"
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
 PROXY_PORT = {"internal": 443, "ip": "127.0.0.1", "protocol": "tcp"}
@@ -53,6 +66,50 @@ def baseline() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, str]]:
     stage = render(STACKS_DIR, "local")["local"]
     assert stage.error is None, stage.error
     return stage.resources, stage.outputs, dict(stages.configs["local"].values)
+
+
+def drop(type_token: str, suffix: str) -> Change:
+    """Remove one resource and everything under it (a whole component)."""
+
+    def change(resources: list[dict[str, Any]]) -> None:
+        doomed = {resource(resources, type_token, suffix)["urn"]}
+        while True:
+            more = {r["urn"] for r in resources if r.get("parent") in doomed} - doomed
+            if not more:
+                break
+            doomed |= more
+        resources[:] = [r for r in resources if r["urn"] not in doomed]
+
+    return change
+
+
+def join_proxy_networks(suffix: str) -> Change:
+    """Attach a container to every network the TLS proxy joins (the edge one among them)."""
+
+    def change(resources: list[dict[str, Any]]) -> None:
+        proxy = resource(resources, CONTAINER, "local-services-proxy")["inputs"]
+        target = resource(resources, CONTAINER, suffix)["inputs"]
+        target["networksAdvanced"] = copy.deepcopy(proxy["networksAdvanced"])
+
+    return change
+
+
+def edit_caddyfile(old: str, new: str) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        proxy = resource(resources, CONTAINER, "local-services-proxy")
+        upload = next(u for u in proxy["inputs"]["uploads"] if u["file"] == CADDYFILE)
+        assert old in upload["content"]
+        upload["content"] = upload["content"].replace(old, new)
+
+    return change
+
+
+def replace_word(suffix: str, key: str, old: str, new: str) -> Change:
+    def change(resources: list[dict[str, Any]]) -> None:
+        words = resource(resources, CONTAINER, suffix)["inputs"][key]
+        words[words.index(old)] = new
+
+    return change
 
 
 def graph(
@@ -157,7 +214,8 @@ CASES = [
                    [{"internal": 443, "protocol": "tcp"}]),
          "port 443 is published on 0.0.0.0", "local-services-proxy"),
     Case("default-bridge", "docker-container-network-isolation",
-         set_input(CONTAINER, "local-services-web-0", "networkMode", "bridge"),
+         lambda rs: (set_input(CONTAINER, "local-services-web-0", "networkMode", "bridge")(rs),
+                     drop_input(CONTAINER, "local-services-web-0", "networksAdvanced")(rs)),
          "networkMode is bridge", "local-services-web-0"),
     Case("no-network", "docker-container-network-isolation",
          drop_input(CONTAINER, "local-storage-minio", "networksAdvanced"),
@@ -205,6 +263,36 @@ CASES = [
          set_input(CONTAINER, "local-services-web-0", "envs",
                    lambda envs: [*envs, "DATABASE_URL=postgres://app:hunter2@database/app"]),
          "DATABASE_URL embeds credentials in a URL", "local-services-web-0"),
+    Case("api-on-edge", "docker-network-tiers-isolated",
+         join_proxy_networks("local-services-api-0"),
+         "joins local-network-edge, which is not internal", "local-services-api-0"),
+    Case("no-proxy", "docker-container-tls-proxy-present",
+         drop(CONTAINER, "local-services-proxy"), "has no TLS proxy in front of it",
+         "local-services-api-0"),
+    Case("proxy-tls10", "docker-container-tls-proxy-config",
+         edit_caddyfile("protocols tls1.2", "protocols tls1.0"), "the proxy accepts tls1.0",
+         "local-services-proxy"),
+    Case("minio-plain-http", "docker-container-storage-tls-and-private",
+         set_input(CONTAINER, "local-storage-minio", "command",
+                   ["server", "/data", "--address", ":9000"]),
+         "starts without --certs-dir", "local-storage-minio"),
+    Case("password-in-command", "docker-container-secrets-not-in-command",
+         set_input(CONTAINER, "local-database-postgres", "healthcheck.tests",
+                   ["CMD-SHELL", "PGPASSWORD=hunter2 pg_isready"]),
+         "healthcheck.tests holds a secret", "local-database-postgres"),
+    Case("no-connection-log", "docker-container-database-log-connections",
+         replace_word("local-database-postgres", "command", "log_connections=on",
+                      "log_connections=off"),
+         "does not log connections", "local-database-postgres"),
+    Case("weak-key", "docker-tls-privatekey-strong",
+         set_input(KEY, "local-keys-proxy-key", "ecdsaCurve", "P224"), "ECDSA curve P224",
+         "local-keys-proxy-key"),
+    Case("short-password", "docker-random-password-length",
+         set_input(PASSWORD, "local-database-password", "length", 8), "length is 8",
+         "local-database-password"),
+    Case("no-logs-component", "docker-blueprint-component-exactly-once",
+         drop(f"{PROJECT}:docker:Logs", "local-logs"),
+         f"{PROJECT}:docker:Logs is present 0 time(s)", f"{PROJECT}-local"),
 ]  # fmt: skip
 
 
@@ -218,6 +306,22 @@ def test_local_stage_is_the_compliant_baseline(
     result = pack.analyze(graph(baseline))
     assert result.diagnostics == [], seen(result.diagnostics)
     assert set(result.enabled) >= DOCKER_RULES, sorted(DOCKER_RULES - set(result.enabled))
+
+
+def test_the_real_providers_network_mode_default_is_compliant(
+    pack: PolicyHarness, baseline: tuple[list[dict[str, Any]], dict[str, Any], dict[str, str]]
+) -> None:
+    """The real provider's Check gives every container networkMode bridge (its schema default)
+    and disconnects one with networksAdvanced from the default bridge before it starts: the
+    docker lane's real preview sends exactly that, and it must pass."""
+
+    def as_the_engine_sends(resources: list[dict[str, Any]]) -> None:
+        for r in resources:
+            if r["type"] == CONTAINER:
+                r["inputs"].setdefault("networkMode", "bridge")
+
+    result = pack.analyze(graph(baseline, as_the_engine_sends))
+    assert result.diagnostics == [], seen(result.diagnostics)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -104,11 +104,15 @@ def test_outputs_match_the_role_interface(local: StageRender) -> None:
 
 def test_every_container_is_unprivileged_without_host_namespaces(local: StageRender) -> None:
     containers = by_type(local, CONTAINER)
-    assert len(containers) == 6, [c["urn"] for c in containers]
+    # Six long-running containers and three one-shot file writers (components/docker/files.py).
+    assert len(containers) == 9, [c["urn"] for c in containers]
+    writers = [c for c in containers if c["name"].endswith("-files-writer")]
+    assert len(writers) == 3, [c["urn"] for c in containers]
     for container in containers:
         inputs, urn = container["inputs"], container["urn"]
         assert inputs["privileged"] is False, urn
-        assert "networkMode" not in inputs, urn  # never host (nor another container's)
+        # Never host (nor another container's); a writer has no network at all.
+        assert inputs.get("networkMode") == ("none" if container in writers else None), urn
         for key in ("pidMode", "ipcMode", "usernsMode", "cgroupnsMode"):
             assert inputs.get(key) in (None, "private"), f"{urn}: {key}"
         assert inputs["securityOpts"] == ["no-new-privileges:true"], urn
@@ -153,12 +157,17 @@ def test_database_runs_the_shapes_engine_and_major_version_privately(local: Stag
     assert inputs["networksAdvanced"][0]["aliases"] == ["database"], urn
     assert "ssl=on" in inputs["command"] and "port=5432" in inputs["command"], urn
     assert inputs["healthcheck"]["tests"][:2] == ["CMD", "pg_isready"], urn
-    (volume,) = inputs["volumes"]
+    volume, files = inputs["volumes"]
     assert volume["containerPath"] == "/var/lib/postgresql/data", urn
     assert volume["volumeName"].startswith("local-database-data-"), urn
+    # Password, certificate and key come from a volume the writer filled, mounted read-only.
+    assert files["containerPath"] == "/run/stageline" and files["readOnly"] is True, urn
+    assert files["volumeName"].startswith("local-database-files-"), urn
+    assert "uploads" not in inputs, urn
     env = envs(postgres)
     assert "POSTGRES_PASSWORD" not in env, urn
-    assert env["POSTGRES_PASSWORD_FILE"] == "/run/secrets/database-password", urn
+    assert env["POSTGRES_PASSWORD_FILE"] == "/run/stageline/password", urn
+    assert "ssl_key_file=/run/stageline/server.key" in inputs["command"], urn
 
 
 def test_generated_passwords_and_keys_reach_containers_only_as_secret_files(
@@ -171,9 +180,13 @@ def test_generated_passwords_and_keys_reach_containers_only_as_secret_files(
         for name, value in envs(container).items():
             if secret_name.search(name):
                 assert name.endswith("_FILE") and value.startswith("/"), f"{urn}: {name}"
-        # Every container is handed a password or a private key: each such upload's content is
-        # secret at its leaf, as the engine keeps it; public files (the CA) stay readable.
-        uploads = container["inputs"]["uploads"]
+        # Every container is handed a password or a private key, by upload or (services and
+        # the database) in a volume its writer filled: each such upload's content is secret at
+        # its leaf, as the engine keeps it; public files (the CA) stay readable.
+        uploads = container["inputs"].get("uploads")
+        if not uploads:
+            assert container["name"].endswith(("-postgres", "-0")), urn
+            continue
         secret_files = [u for u in uploads if u["content"] == SECRET]
         assert secret_files, urn
         assert all(u["content"] != SECRET for u in uploads if u["file"].endswith(".crt")), urn
@@ -189,10 +202,17 @@ def test_services_run_read_only_as_a_user_with_health_checks(local: StageRender)
         container = named(local, CONTAINER, f"services-{service}-0")
         inputs, urn = container["inputs"], container["urn"]
         assert inputs["readOnly"] is True and inputs["user"] == "10001", urn
-        # Docker copies files only into a volume of a read-only container: its files volume.
+        # Docker refuses uploads into a read-only container: its files come in a volume its
+        # writer filled, mounted read-only.
+        assert "uploads" not in inputs, urn
         (files,) = inputs["volumes"]
-        assert files["containerPath"] == "/run/stageline", urn
+        assert files["containerPath"] == "/run/stageline" and files["readOnly"] is True, urn
         assert files["volumeName"].startswith(f"local-services-{service}-0-files-"), urn
+        writer = named(local, CONTAINER, f"services-{service}-0-files-writer")
+        (target,) = writer["inputs"]["volumes"]
+        assert target["volumeName"] == files["volumeName"] and not target.get("readOnly"), urn
+        assert "/staging/ca.crt" in {u["file"] for u in writer["inputs"]["uploads"]}, urn
+        assert inputs["memorySwap"] == inputs["memory"], urn
         assert inputs["healthcheck"]["tests"][0] == "CMD-SHELL", urn
         assert "http://127.0.0.1:8080/healthz" in inputs["healthcheck"]["tests"][1], urn
         env = envs(container)

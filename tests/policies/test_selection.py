@@ -72,9 +72,9 @@ def test_an_azure_stage_does_not_evaluate_aws_rules(
 def test_the_same_graph_as_an_aws_stage_evaluates_them(
     pack: PolicyHarness, shipped: dict[str, Shipped], azure_dev: Shipped
 ) -> None:
-    """The control: the intruders do break AWS rules (resource and stack rules alike), and an
-    AWS stage (no cloud key: the default) runs no Azure rule."""
-    result = pack.analyze(_graph(azure_dev, _aws_intruders(shipped["dev"]), None))
+    """The control: the intruders do break AWS rules (resource and stack rules alike), and a
+    stage declared AWS runs no Azure rule."""
+    result = pack.analyze(_graph(azure_dev, _aws_intruders(shipped["dev"]), "aws"))
     fired = {d.policy for d in result.diagnostics}
     assert "aws-ec2-securitygroup-disallow-public-admin-ingress" in fired, seen(result.diagnostics)
     assert "aws-s3-bucket-public-access-block" in fired, seen(result.diagnostics)
@@ -88,7 +88,9 @@ def test_compliance_counts_only_the_stage_substrate_rules(
     result = pack.analyze(shipped["dev"].graph())
     every = {p.name for p in pack.policies()}
     assert set(result.enabled) < every
-    assert {p.substrate for p in pack.policies() if p.name in result.enabled} == {"aws"}
+    # dev declares no cloud: the pack runs the rules of its components' substrate, and the
+    # rule that checks a declared substrate is known (it runs on every stage).
+    assert {p.substrate for p in pack.policies() if p.name in result.enabled} == {"aws", None}
 
 
 # A pack whose rules report the identity of the properties they were handed.

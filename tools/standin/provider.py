@@ -35,7 +35,7 @@ import grpc  # noqa: E402
 from google.protobuf import empty_pb2, json_format, struct_pb2  # noqa: E402
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc  # noqa: E402
 
-from pipeline.mocks import CALLS, RESOURCES, Facts  # noqa: E402
+from pipeline.mocks import CALLS, RESOURCES, Facts, read_back  # noqa: E402
 
 # A secret on the wire (sdk/go/common/resource/sig/sig.go).
 SIG = "4dabf18193072939515e22adb298388d"
@@ -166,8 +166,15 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):  # type: ignore[misc]
         return provider_pb2.UpdateResponse(properties=_struct(props))
 
     def Read(self, request: Any, context: Any) -> provider_pb2.ReadResponse:
+        """The state as stored, with the inputs the real provider reads back taken from it
+        (``READ_BACK`` in the substrate's mocks), so a refresh shows the drift it would."""
+        fields = read_back().get(request.type, ())
+        state, inputs = _dict(request.properties), _dict(request.inputs)
+        for key in fields:
+            if key in state:
+                inputs[key] = state[key]
         return provider_pb2.ReadResponse(
-            id=request.id, properties=request.properties, inputs=request.inputs
+            id=request.id, properties=request.properties, inputs=_struct(inputs)
         )
 
     def Delete(self, request: Any, context: Any) -> empty_pb2.Empty:

@@ -80,7 +80,15 @@ class Sandbox:
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, repo: Path, tmp: Path, bin_dir: Path | None = None) -> Sandbox:
+    def create(
+        cls,
+        repo: Path,
+        tmp: Path,
+        bin_dir: Path | None = None,
+        real: dict[str, Path] | None = None,
+    ) -> Sandbox:
+        """``real`` maps a package to a plugin executable installed in place of its stand-in
+        (the docker lane's provider built from source, and our random and tls providers)."""
         bin_dir = bin_dir or engine_bin()
         project = tmp / "project"
         shutil.copytree(
@@ -108,17 +116,20 @@ class Sandbox:
             "NO_COLOR": "1",
         }
         sandbox = cls(project, home, state, bin_dir, env)
-        sandbox.install_standins(tmp / "plugins", repo / ".venv")
+        sandbox.install_standins(tmp / "plugins", repo / ".venv", real or {})
         return sandbox
 
-    def install_standins(self, where: Path, venv: Path) -> None:
+    def install_standins(self, where: Path, venv: Path, real: dict[str, Path]) -> None:
         where.mkdir()
         for name, version in plugin_manifests(venv):
-            exe = where / f"pulumi-resource-{name}"
-            exe.write_text(
-                f'#!/bin/sh\nexec "{venv.resolve()}/bin/python" "{STANDIN}" {name} {version} "$@"\n'
-            )
-            exe.chmod(0o755)
+            exe = real.get(name)
+            if exe is None:
+                exe = where / f"pulumi-resource-{name}"
+                exe.write_text(
+                    f'#!/bin/sh\nexec "{venv.resolve()}/bin/python" "{STANDIN}" {name} {version}'
+                    ' "$@"\n'
+                )
+                exe.chmod(0o755)
             self.pulumi("plugin", "install", "resource", name, version, "--file", str(exe))
 
     def pulumi(

@@ -1,5 +1,7 @@
 """AWS container rules: images pinned by digest from the stage's own registry, secrets only by
-reference, no privileged containers, read-only root filesystems, Container Insights."""
+reference, no privileged containers (nor dangerous capabilities or host namespaces), an
+unprivileged user, read-only root filesystems, logs to the stage's log groups, Container
+Insights."""
 
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ IMAGE = re.compile(
 # Registry host and repository of any reference (digest or tag); pinning is the other rule's job.
 REPOSITORY_OF = re.compile(r"^[^/]+/(?P<repository>[^@:]+)")
 SECRET_REFERENCE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):")
+# Capabilities that reach past the container (the same list the Docker pack refuses).
+DANGEROUS_CAPABILITIES = frozenset(
+    {"ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "NET_ADMIN", "NET_RAW", "BPF"}
+)
 
 
 def containers(props: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -112,17 +118,30 @@ def aws_ecs_taskdefinition_secrets_by_reference(
 @RULES.resource(
     "aws-ecs-taskdefinition-disallow-privileged",
     types=(TASK_DEFINITION,),
-    description="Containers do not run privileged.",
+    description="Containers do not run privileged, add no capability that reaches past the"
+    " container, and share no host namespace (pidMode, ipcMode host).",
     severity=Severity.HIGH,
-    remediation="Remove privileged: true; grant the specific Linux capability if one is needed.",
-    references=(checkov("CKV_AWS_334"),),
+    remediation="Remove privileged: true, linuxParameters.capabilities.add and pidMode/ipcMode"
+    " host; grant a narrow capability only if one is needed.",
+    references=(checkov("CKV_AWS_334"), checkov("CKV_AWS_335")),
 )
 def aws_ecs_taskdefinition_disallow_privileged(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
+    for key in ("pidMode", "ipcMode"):
+        if args.props.get(key) == "host":
+            report(f"{key} is host: the task shares the host's namespace", None)
     for container in containers(args.props):
         if container.get("privileged") is True:
             report(f"container {container.get('name')} is privileged", None)
+        linux = container.get("linuxParameters") or {}
+        added = {
+            str(c).upper().removeprefix("CAP_")
+            for c in as_list((linux.get("capabilities") or {}).get("add"))
+        }
+        if added & DANGEROUS_CAPABILITIES:
+            granted = ", ".join(sorted(added & DANGEROUS_CAPABILITIES))
+            report(f"container {container.get('name')} adds {granted}", None)
 
 
 @RULES.resource(
@@ -158,3 +177,40 @@ def aws_ecs_cluster_container_insights(
     settings = {s.get("name"): s.get("value") for s in as_list(args.props.get("settings"))}
     if settings.get("containerInsights") not in ("enabled", "enhanced"):
         report("the containerInsights setting is not enabled", None)
+
+
+@RULES.resource(
+    "aws-ecs-taskdefinition-non-root-user",
+    types=(TASK_DEFINITION,),
+    description="Every container names an unprivileged user (not root, not uid 0).",
+    severity=Severity.HIGH,
+    remediation="Set user to the service's unprivileged uid (components/aws/services.py uses"
+    " 10001).",
+)
+def aws_ecs_taskdefinition_non_root_user(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    for container in containers(args.props):
+        user = str(container.get("user") or "")
+        if not user:
+            report(f"container {container.get('name')} runs as the image's default user", None)
+        elif user.split(":", 1)[0] in ("root", "0"):
+            report(f"container {container.get('name')} runs as {user}", None)
+
+
+@RULES.resource(
+    "aws-ecs-taskdefinition-logging",
+    types=(TASK_DEFINITION,),
+    description="Every container sends its logs to a CloudWatch log group (awslogs), where the"
+    " stage keeps and encrypts them.",
+    severity=Severity.MEDIUM,
+    remediation="Set logConfiguration to the awslogs driver with the service's log group"
+    " (components/aws/services.py).",
+)
+def aws_ecs_taskdefinition_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for container in containers(args.props):
+        logging = container.get("logConfiguration") or {}
+        options = logging.get("options") or {}
+        if logging.get("logDriver") != "awslogs" or not options.get("awslogs-group"):
+            driver = logging.get("logDriver") or "none"
+            report(f"container {container.get('name')} logs with {driver}, not awslogs", None)

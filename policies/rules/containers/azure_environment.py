@@ -30,3 +30,18 @@ def azure_app_managedenvironment_logs_and_peer_encryption(
     peer = (args.props.get("peerTrafficConfiguration") or {}).get("encryption") or {}
     if peer.get("enabled") is not True:
         report("peerTrafficConfiguration.encryption.enabled is not true", None)
+
+
+@RULES.resource(
+    "azure-app-managedenvironment-in-stage-vnet",
+    types=(ENVIRONMENT,),
+    description="The managed environment runs in the stage's VNet (its apps subnet, behind"
+    " that subnet's NSG), not on Azure's shared network.",
+    severity=Severity.HIGH,
+    remediation="Set vnetConfiguration.infrastructureSubnetId to the stage's apps subnet.",
+)
+def azure_app_managedenvironment_in_stage_vnet(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if not (args.props.get("vnetConfiguration") or {}).get("infrastructureSubnetId"):
+        report("vnetConfiguration.infrastructureSubnetId is not set", None)

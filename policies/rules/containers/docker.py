@@ -1,5 +1,6 @@
 """Docker container rules: images pinned by digest, never privileged, never on the host's
-network, and secrets only as mounted files (``*_FILE`` variables), never plain env values."""
+network, and secrets only as mounted files (``*_FILE`` variables), never plain env values or
+words of a command."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..graph import as_list
-from ..rule import RuleSet
+from ..rule import RuleSet, checkov, cis_docker
 from ..secrets import has_url_credentials, is_secret_name
 
 RULES = RuleSet("containers", substrate="docker")
@@ -117,3 +118,36 @@ def docker_container_secrets_not_in_plain_env(
             report(f"{name} is not a path to a mounted file", None)
         elif has_url_credentials(value):
             report(f"{name} embeds credentials in a URL", None)
+
+
+# A secret written into a command line: `--password x`, `PASSWORD=x`, `user:pass@host`. Values
+# read at run time (`$(cat /run/secrets/...)`, `$VAR`) are not secrets in the command.
+SECRET_IN_COMMAND = (
+    re.compile(r"(?i)--?(password|passwd|secret|token|api-?key)[= ](?![\"']?\$)\S+"),
+    re.compile(r"(?i)\b\w*(PASSWORD|SECRET|TOKEN|API_?KEY)\w*=(?![\"']?\$)\S+"),
+    re.compile(r"://[^/\s:@]+:(?!\$)[^@\s/]+@"),
+)
+
+
+@RULES.resource(
+    "docker-container-secrets-not-in-command",
+    types=(CONTAINER,),
+    description="No secret is written into a container's command, entrypoint or healthcheck,"
+    " where `docker inspect`, `ps` and the state show it; commands read secrets from files.",
+    severity=Severity.CRITICAL,
+    remediation="Upload the secret as a file (uploads, mode 0400) and read it at run time:"
+    ' "$(cat /run/secrets/name)" or a *_FILE variable.',
+    references=(cis_docker("4.10"), checkov("CKV_SECRET_6")),
+)
+def docker_container_secrets_not_in_command(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    healthcheck = args.props.get("healthcheck") or {}
+    for key, words in (
+        ("command", args.props.get("command")),
+        ("entrypoints", args.props.get("entrypoints")),
+        ("healthcheck.tests", healthcheck.get("tests")),
+    ):
+        text = " ".join(str(w) for w in as_list(words))
+        if any(pattern.search(text) for pattern in SECRET_IN_COMMAND):
+            report(f"{key} holds a secret", None)

@@ -235,9 +235,14 @@ def docker_container_network_isolation(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
     mode = args.props.get("networkMode")
-    if mode in ("bridge", "default"):
+    joined = as_list(args.props.get("networksAdvanced"))
+    # The provider defaults networkMode to bridge (its schema), and a container with
+    # networksAdvanced is disconnected from the default bridge before it starts
+    # (terraform-provider-docker, resource_docker_container_funcs.go, create): bridge with
+    # networksAdvanced is what the real engine sends for every such container (docker lane).
+    if mode == "default" or (mode == "bridge" and not joined):
         report(f"networkMode is {mode} (Docker's shared default bridge)", None)
-    if not as_list(args.props.get("networksAdvanced")) and mode not in ("none", "host"):
+    elif not joined and mode not in ("none", "host", "bridge"):
         report("no networksAdvanced: the container lands on the default bridge", None)
 
 

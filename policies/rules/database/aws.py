@@ -103,7 +103,8 @@ def aws_rds_instance_multi_az(args: ResourceValidationArgs, report: ReportViolat
 @RULES.resource(
     "aws-rds-instance-deletion-protection",
     types=(INSTANCE,),
-    description="Database instances have deletion protection and Pulumi's protect option.",
+    description="Database instances have deletion protection and Pulumi's protect option, and"
+    " keep a final snapshot.",
     severity=Severity.HIGH,
     remediation="Set <project>:scale.database.deletionProtection: true; the blueprint then sets"
     " deletionProtection and the protect resource option. (retainOnDelete alone cannot be"
@@ -117,6 +118,8 @@ def aws_rds_instance_deletion_protection(
         report("deletionProtection is not true", None)
     if not args.opts.protect:
         report("the protect resource option is not set", None)
+    if args.props.get("skipFinalSnapshot") is True:
+        report("skipFinalSnapshot is true: deleting it keeps no snapshot", None)
 
 
 @RULES.resource(
@@ -133,3 +136,66 @@ def aws_rds_instance_auto_minor_version_upgrade(
 ) -> None:
     if args.props.get("autoMinorVersionUpgrade") is False:
         report("autoMinorVersionUpgrade is false", None)
+
+
+@RULES.resource(
+    "aws-rds-parametergroup-log-connections",
+    types=(PARAMETER_GROUP,),
+    description="PostgreSQL parameter groups log every connection (log_connections 1).",
+    severity=Severity.MEDIUM,
+    remediation="Add log_connections = 1 to the instance's parameter group.",
+)
+def aws_rds_parametergroup_log_connections(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if not str(args.props.get("family", "")).startswith("postgres"):
+        return
+    values = {
+        p.get("name"): str(number(p.get("value"))) for p in as_list(args.props.get("parameters"))
+    }
+    if values.get("log_connections") not in ("1", "on", "ON"):
+        report(f"log_connections is {values.get('log_connections', 'not set')}, expected 1", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-managed-credentials",
+    types=(INSTANCE,),
+    description="The master password is generated and kept in Secrets Manager by RDS (never"
+    " in the stack), and IAM database authentication is on.",
+    severity=Severity.HIGH,
+    remediation="Set manageMasterUserPassword and iamDatabaseAuthenticationEnabled to true;"
+    " remove password.",
+    references=(checkov("CKV_AWS_161"),),
+)
+def aws_rds_instance_managed_credentials(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.props.get("manageMasterUserPassword") is not True:
+        report("manageMasterUserPassword is not true", None)
+    if args.props.get("password") is not None:
+        report("a master password is set in the stack", None)
+    if args.props.get("iamDatabaseAuthenticationEnabled") is not True:
+        report("iamDatabaseAuthenticationEnabled is not true", None)
+
+
+@RULES.resource(
+    "aws-rds-instance-logging-and-monitoring",
+    types=(INSTANCE,),
+    description="The instance exports its PostgreSQL log to CloudWatch and has enhanced"
+    " monitoring.",
+    severity=Severity.MEDIUM,
+    remediation="Set enabledCloudwatchLogsExports to include postgresql and monitoringInterval"
+    " to 60 with the monitoring role (components/aws/database.py).",
+    references=(checkov("CKV_AWS_129"), checkov("CKV_AWS_118")),
+)
+def aws_rds_instance_logging_and_monitoring(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    exports = [str(e) for e in as_list(args.props.get("enabledCloudwatchLogsExports"))]
+    if (
+        str(args.props.get("engine", "postgres")).startswith("postgres")
+        and "postgresql" not in exports
+    ):
+        report("enabledCloudwatchLogsExports lacks postgresql", None)
+    if not number(args.props.get("monitoringInterval") or 0):
+        report("monitoringInterval is 0: no enhanced monitoring", None)

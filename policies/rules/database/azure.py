@@ -1,17 +1,24 @@
-"""Azure database rules: PostgreSQL flexible servers only inside the VNet, TLS required,
-Entra ID sign-in only, backups kept long enough, zone-redundant and geo-backed-up in live."""
+"""Azure database rules: PostgreSQL flexible servers only inside the VNet with no firewall
+opening to public addresses, TLS required and connections logged, Entra ID sign-in only,
+backups kept long enough, zone-redundant and geo-backed-up in live."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from ..graph import number
-from ..rule import RuleSet, checkov, config_schema
+from ..graph import number, of_type, within_private
+from ..rule import RuleSet, checkov, cis_azure, config_schema
 
 RULES = RuleSet("database", substrate="azure")
 
 SERVER = "azure-native:dbforpostgresql:Server"
 CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
+FIREWALL_RULE = "azure-native:dbforpostgresql:FirewallRule"
+# Server parameters the stage must declare, with the value each must have (CIS Azure 4.3);
+# None: the value is azure-dbforpostgresql-configuration-require-tls's to check.
+REQUIRED_PARAMETERS = {"require_secure_transport": None, "log_connections": "on"}
 TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
 
 
@@ -32,6 +39,64 @@ def azure_dbforpostgresql_server_disallow_public_access(
         report("network.publicNetworkAccess is not Disabled", None)
     if not network.get("delegatedSubnetResourceId"):
         report("the server is not in a delegated subnet of the stage's VNet", None)
+
+
+@RULES.resource(
+    "azure-dbforpostgresql-firewallrule-disallow-public",
+    types=(FIREWALL_RULE,),
+    description="No server firewall rule admits a public address, nor every Azure service"
+    " (the 0.0.0.0 to 0.0.0.0 rule): the server is reached from its VNet only.",
+    severity=Severity.CRITICAL,
+    remediation="Remove the firewall rule; clients reach the server from the apps subnet"
+    " through VNet integration.",
+    references=(cis_azure("4.3.7"), cis_azure("6.3"), checkov("CKV_AZURE_11")),
+)
+def azure_dbforpostgresql_firewallrule_disallow_public(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    start, end = args.props.get("startIpAddress"), args.props.get("endIpAddress")
+    if start == end == "0.0.0.0":
+        report("the rule admits every Azure service (0.0.0.0 to 0.0.0.0)", None)
+        return
+    try:
+        first, last = ipaddress.IPv4Address(str(start)), ipaddress.IPv4Address(str(end))
+        ranges = list(ipaddress.summarize_address_range(first, last))
+    except ValueError:
+        report(f"the rule's range {start} to {end} cannot be read", None)
+        return
+    if any(not within_private(network) for network in ranges):
+        report(f"the rule admits public addresses ({start} to {end})", None)
+
+
+@RULES.stack(
+    "azure-dbforpostgresql-server-parameters-managed",
+    description="Every server declares the parameters the benchmark requires:"
+    " require_secure_transport (on: the TLS rule checks it) and log_connections, on.",
+    severity=Severity.HIGH,
+    remediation="Keep the dbforpostgresql.Configuration resources components/azure/database.py"
+    " declares for the server.",
+    references=(cis_azure("4.3.1"), cis_azure("4.3.3"), checkov("CKV_AZURE_31")),
+)
+def azure_dbforpostgresql_server_parameters_managed(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    declared: dict[tuple[str, str], str] = {
+        (str(c.props.get("serverName")), str(c.props.get("configurationName"))): str(
+            c.props.get("value", "")
+        ).lower()
+        for c in of_type(args.resources, CONFIGURATION)
+    }
+    for server in of_type(args.resources, SERVER):
+        name = str(server.props.get("serverName") or "")
+        for parameter, expected in REQUIRED_PARAMETERS.items():
+            value = next(
+                (v for (s, p), v in declared.items() if p == parameter and (s == name or not name)),
+                None,
+            )
+            if value is None:
+                report(f"{parameter} is not declared", server.urn)
+            elif expected is not None and value != expected:
+                report(f"{parameter} is {value}, {expected} expected", server.urn)
 
 
 @RULES.resource(

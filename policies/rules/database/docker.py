@@ -1,5 +1,6 @@
 """Docker database rules: a database container is reachable only on the stage's private
-network, never through a port published on the host."""
+network, never through a port published on the host; it serves TLS 1.2+, asks for a SCRAM
+password, and logs connections."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import re
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from ..graph import as_list
-from ..rule import RuleSet
+from ..rule import RuleSet, cis_azure
 
 RULES = RuleSet("database", substrate="docker")
 
 CONTAINER = "docker:index/container:Container"
 # Default ports of the database engines a stage might run in a container.
 DATABASE_PORTS = {5432: "PostgreSQL", 3306: "MySQL", 1433: "SQL Server", 27017: "MongoDB"}
+TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
 DATABASE_IMAGE = re.compile(r"(^|/)(postgres|postgis|mysql|mariadb|mongo|mssql)[:@/-]")
 
 
@@ -77,5 +79,31 @@ def docker_container_database_tls_and_password_auth(
         report("the server does not enable TLS (-c ssl=on)", None)
     if envs.get("POSTGRES_HOST_AUTH_METHOD", "").lower() == "trust":
         report("POSTGRES_HOST_AUTH_METHOD is trust: no password is asked", None)
-    if re.search(r"--auth(-host|-local)?[= ]trust", envs.get("POSTGRES_INITDB_ARGS", "")):
+    initdb = envs.get("POSTGRES_INITDB_ARGS", "")
+    if re.search(r"--auth(-host|-local)?[= ]trust", initdb):
         report("POSTGRES_INITDB_ARGS sets trust authentication", None)
+    weak = re.search(r"--auth(-host)?[= ](md5|password)\b", initdb)
+    if weak:
+        report(f"POSTGRES_INITDB_ARGS sets {weak.group(2)} authentication, not scram-sha-256", None)
+    minimum = _settings(command).get("ssl_min_protocol_version", "TLSv1.2")
+    if minimum not in TLS_VERSIONS:
+        report(f"ssl_min_protocol_version is {minimum}, TLSv1.2 or later expected", None)
+
+
+@RULES.resource(
+    "docker-container-database-log-connections",
+    types=(CONTAINER,),
+    description="A PostgreSQL container logs every connection (-c log_connections=on).",
+    severity=Severity.MEDIUM,
+    remediation="Start postgres with -c log_connections=on (components/docker/database.py).",
+    references=(cis_azure("4.3.3"),),
+)
+def docker_container_database_log_connections(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    image = args.props.get("image")
+    if not (isinstance(image, str) and re.search(r"(^|/)(postgres|postgis)[:@/-]", image)):
+        return
+    command = [str(c) for c in as_list(args.props.get("command"))]
+    if _settings(command).get("log_connections", "off").lower() not in ("on", "true", "1"):
+        report("the server does not log connections (-c log_connections=on)", None)

@@ -20,6 +20,9 @@ PRIVILEGED_ROLES = {
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
     "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
     "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
+    # A workload runs images; writing or deleting them is the release pipeline's.
+    "8311e382-0749-4cb8-b61a-304f252e45ec": "AcrPush",
+    "c2f4ef07-c644-48eb-af81-4b1b4947fb11": "AcrDelete",
 }
 # A scope that names one resource: /subscriptions/<id>/resourceGroups/<rg>/providers/<type>/<n>.
 RESOURCE_SCOPE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/.+$", re.I)

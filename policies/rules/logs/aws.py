@@ -1,4 +1,5 @@
-"""AWS logging rules: logs are kept at least as long as the stage requires."""
+"""AWS logging rules: logs are kept at least as long as the stage requires, encrypted with the
+stage's key."""
 
 from __future__ import annotations
 
@@ -29,3 +30,18 @@ def aws_cloudwatch_loggroup_retention(
     # 0 (or unset) means CloudWatch never expires the events, which meets any minimum.
     if 0 < days < minimum:
         report(f"retentionInDays is {days}, the stage requires at least {minimum}", None)
+
+
+@RULES.resource(
+    "aws-cloudwatch-loggroup-encrypted",
+    types=(LOG_GROUP,),
+    description="Log groups are encrypted with the stage's KMS key.",
+    severity=Severity.MEDIUM,
+    remediation="Set kmsKeyId to the stage's key (components/aws/logs.py).",
+    references=(checkov("CKV_AWS_158"),),
+)
+def aws_cloudwatch_loggroup_encrypted(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if not args.props.get("kmsKeyId"):
+        report("the log group is not encrypted with a KMS key", None)

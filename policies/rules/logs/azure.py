@@ -1,10 +1,11 @@
-"""Azure log rules: the Log Analytics workspace keeps logs as long as the stage requires."""
+"""Azure log rules: the stage has its central Log Analytics workspace, which keeps logs as long
+as the stage requires."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from ..graph import number
+from ..graph import number, of_type
 from ..rule import RuleSet, config_schema
 
 RULES = RuleSet("logs", substrate="azure")
@@ -27,3 +28,22 @@ def azure_operationalinsights_workspace_retention(
     days = number(args.props.get("retentionInDays"))
     if days is None or days < minimum:
         report(f"retentionInDays is {days}, the stage requires at least {minimum}", None)
+
+
+ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+
+
+@RULES.stack(
+    "azure-operationalinsights-workspace-in-stage",
+    description="A stage that runs container apps has its own Log Analytics workspace, where"
+    " the apps' logs are kept (central logging).",
+    severity=Severity.HIGH,
+    remediation="Keep the Logs component (components/azure/logs.py) in the stage.",
+)
+def azure_operationalinsights_workspace_in_stage(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    if any(of_type(args.resources, WORKSPACE)):
+        return
+    for environment in of_type(args.resources, ENVIRONMENT):
+        report("the stage has no Log Analytics workspace for its logs", environment.urn)

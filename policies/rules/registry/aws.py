@@ -70,3 +70,19 @@ def aws_ecr_repositorypolicy_disallow_public_access(
         if statement.get("Effect") == "Allow" and _everyone(statement.get("Principal")):
             sid = statement.get("Sid", "<no Sid>")
             report(f"statement {sid} allows {statement.get('Action')} to '*'", None)
+
+
+@RULES.resource(
+    "aws-ecr-repository-kms-encryption",
+    types=(REPOSITORY,),
+    description="Repositories are encrypted with the stage's KMS key, not the AES256 default.",
+    severity=Severity.MEDIUM,
+    remediation="Set encryptionConfigurations to encryptionType KMS with the stage's key.",
+    references=(checkov("CKV_AWS_136"),),
+)
+def aws_ecr_repository_kms_encryption(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    configs = as_list(args.props.get("encryptionConfigurations"))
+    if not any(c.get("encryptionType") == "KMS" and c.get("kmsKey") for c in configs):
+        report("the repository is not encrypted with a KMS key", None)

@@ -45,7 +45,7 @@ def azure_containerregistry_registry_disallow_anonymous_pull(
     "azure-containerregistry-registry-disallow-public-network-access",
     types=(REGISTRY,),
     description="The registry takes no traffic from public networks (Premium SKU, private"
-    " endpoint).",
+    " endpoint, a firewall that denies by default).",
     severity=Severity.HIGH,
     remediation="Use the Premium SKU, set publicNetworkAccess to Disabled and reach the"
     " registry through a private endpoint.",
@@ -59,6 +59,8 @@ def azure_containerregistry_registry_disallow_public_network_access(
         report(f"sku is {sku}: only Premium can turn public network access off", None)
     elif args.props.get("publicNetworkAccess") != "Disabled":
         report("publicNetworkAccess is not Disabled", None)
+    if (args.props.get("networkRuleSet") or {}).get("defaultAction") != "Deny":
+        report("networkRuleSet.defaultAction is not Deny", None)
 
 
 @RULES.resource(

@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, Severity, StackValidationArgs
 
-from ..graph import as_list, companions, of_type, statements
+from ..graph import as_list, companions, names, of_type, statements
 from ..rule import RuleSet, checkov, cis_aws
 
 RULES = RuleSet("storage", substrate="aws")
@@ -120,3 +120,45 @@ def aws_s3_bucket_versioning(args: StackValidationArgs, report: ReportViolation)
         inline = bucket.props.get("versioning") or {}
         if "Enabled" not in statuses and inline.get("enabled") is not True:
             report(f"bucket {bucket.name} does not have versioning enabled", bucket.urn)
+
+
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+
+
+@RULES.stack(
+    "aws-s3-bucket-access-logging",
+    description="Every bucket that holds data logs its requests to the stage's access-log"
+    " bucket (the log bucket itself excepted).",
+    severity=Severity.MEDIUM,
+    remediation="Add an s3.BucketLogging for the bucket with the stage's logs bucket as"
+    " targetBucket (components/aws/storage.py).",
+    references=(checkov("CKV_AWS_18"),),
+)
+def aws_s3_bucket_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
+    buckets = _buckets(args)
+    loggings = list(of_type(args.resources, LOGGING))
+    for bucket in buckets:
+        if any(names(bucket, logging.props.get("targetBucket")) for logging in loggings):
+            continue  # the stage's access-log bucket
+        if not companions(list(args.resources), bucket, LOGGING):
+            report(f"bucket {bucket.name} has no access logging", bucket.urn)
+
+
+@RULES.stack(
+    "aws-s3-bucket-acls-disabled",
+    description="Every bucket has ACLs disabled (object ownership BucketOwnerEnforced), so"
+    " access is decided by policies alone.",
+    severity=Severity.MEDIUM,
+    remediation="Add s3.BucketOwnershipControls with rule.objectOwnership BucketOwnerEnforced.",
+    references=(checkov("CKV2_AWS_65"),),
+)
+def aws_s3_bucket_acls_disabled(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in _buckets(args):
+        controls = companions(list(args.resources), bucket, OWNERSHIP)
+        enforced = any(
+            (c.props.get("rule") or {}).get("objectOwnership") == "BucketOwnerEnforced"
+            for c in controls
+        )
+        if not enforced:
+            report(f"bucket {bucket.name} has ACLs enabled", bucket.urn)

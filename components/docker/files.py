@@ -12,7 +12,6 @@ no passwd needs to know.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,18 +47,19 @@ class WrittenFiles:
         )
 
 
-def _script(files: Sequence[File], owner: str) -> str:
-    """Replace the volume's content with the staged files, owned by ``owner`` (uid:gid)."""
-    names = " ".join(shlex.quote(f.name) for f in files)
+def _script(owner: str) -> str:
+    """Replace the volume's content with the staged files, owned by ``owner`` (uid:gid).
+
+    No file is named: the names (``database-password``) would read as secrets on a command line.
+    """
     return "\n".join(
         [
             "set -eu",
             # Old files may be 0400 and owned by the reader: remove rather than overwrite them.
             f"find {MOUNT} -mindepth 1 -delete",
-            f"cd {_STAGING}",
-            f"cp -p {names} {MOUNT}/",
-            f"cd {MOUNT}",
-            f"chown {owner} {names}",
+            f"cp -Rp {_STAGING}/. {MOUNT}/",
+            # The volume's own directory stays root's, so the next writer can empty it.
+            f"find {MOUNT} -mindepth 1 -exec chown {owner} {{}} +",
         ]
     )
 
@@ -83,7 +83,7 @@ def write_files(
         f"{name}-writer",
         image=image,
         entrypoints=["/bin/sh", "-c"],
-        command=[_script(files, owner)],
+        command=[_script(owner)],
         uploads=[
             docker.ContainerUploadArgs(
                 file=f"{_STAGING}/{f.name}", content=f.content, permissions=f.mode

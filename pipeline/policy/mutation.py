@@ -266,7 +266,9 @@ def apply_change(resources: list[Resource], change: Change, token: str) -> str |
             if isinstance(inputs.get(key), str):
                 inputs[key] = json.loads(inputs[key])
         for path, value in change.set.items():
-            applied[path] = applied.get(path, 0) + _set(inputs, path, value)
+            # ``{project}`` in a path selector is the project's name (paths under /run/NAME).
+            selected = path.replace("{project}", PROJECT)
+            applied[path] = applied.get(path, 0) + _set(inputs, selected, value)
         for path, value in change.append.items():
             applied[path] = applied.get(path, 0) + _append(inputs, path, value)
         for path in change.remove:

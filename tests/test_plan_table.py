@@ -24,8 +24,18 @@ SECTIONS = ("Differences between stages", "Compliance per stage", "Result:")
 
 
 @pytest.fixture(scope="module")
-def plan():
-    return make_plan(PROJECT_DIR, PROJECT_DIR / "stacks")
+def cache_dir(tmp_path_factory) -> Path:
+    """One cache for the module: the plan below renders, the terminal runs read it."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def plan(cache_dir):
+    from pipeline.cache import RenderCache
+
+    stacks = PROJECT_DIR / "stacks"
+    cache = RenderCache(cache_dir, PROJECT_DIR, stacks / "pipeline.yaml")
+    return make_plan(PROJECT_DIR, stacks, cache=cache)
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +103,6 @@ def test_the_inventory_is_behind_an_option(plan):
     assert "Resources by role" in listed
     assert "Instance ×1" in listed  # the RDS instance, in the database role
     assert len(listed.splitlines()) > len(text.splitlines())
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory) -> Path:
-    """One cache for the terminal runs: the first renders, the others read it."""
-    return tmp_path_factory.mktemp("cache")
 
 
 def _sections_in_order(text: str) -> None:

@@ -120,9 +120,9 @@ def _stage_view(plan: Plan, stack: str, record: Record | None, gated: bool) -> S
         ]
         if passed:
             verified = f"{passed[-1].get('release')} at {passed[-1].get('time')}"
-    if kept is not None:
+    if kept is not None and record is not None:
         after = (kept.get("after") or {}).get("seq")
-        when = next((e["time"] for e in record.entries if e.get("seq") == after), None)  # type: ignore[union-attr]
+        when = next((e["time"] for e in record.entries if e.get("seq") == after), None)
         return StageView(
             stack, stage, cloud, region, str(kept.get("release")), dict(kept.get("digests") or {}),
             kept.get("commit"), when, kept.get("approver"), kept.get("kind"), "record",

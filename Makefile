@@ -10,7 +10,11 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt tools/
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned requirements into $(VENV) (first time only; pip shows its progress)"
 	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing the project's command into $(VENV)/bin (pyproject.toml, [project.scripts])"
+	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps --no-build-isolation --editable .
 	@touch $(STAMP)
+# The project's own command (pyproject.toml [project.scripts]) is installed with the requirements.
+$(STAMP): pyproject.toml
 
 ## plan: render every stage offline (no cloud, no Pulumi CLI) and report parity
 plan: $(STAMP)
@@ -39,6 +43,12 @@ image-tools:
 ## checkov: the pinned Checkov in its own virtualenv (a cache outside the repository; PyPI only)
 checkov:
 	@tools/checkov.sh >/dev/null
+
+## browser: Debian's chromium and chromium-driver for the pipeline page's test (apt-get when missing)
+.PHONY: browser
+browser:
+	@tools/browser.sh
+unit: browser
 
 unit: $(STAMP) image-tools checkov
 	$(VENV)/bin/pytest -q -n 2 -m "not engine and not docker"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pipeline.usage import CommandError, add_command
+from pipeline.usage import CommandError, add_command, command_name
 
 
 class UsageError(SystemExit):
@@ -27,11 +27,17 @@ class UsageError(SystemExit):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with usage errors on one line (``prog: error: ...; see --help``)."""
+    """argparse, with usage errors on one line (``prog: error: ...; see --help``) and exact
+    option names only: ``--stacks`` is not taken for ``--stacks-dir`` (argparse's default
+    accepts any unambiguous prefix, so a typo can silently mean another option)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
-        words = self.prog.split()[3:]  # "python -m pipeline release create" -> release create
+        words = self.prog.removeprefix(command_name()).split()  # release create
         raise UsageError(" ".join(words) or "pipeline", f"error: {message}")
 
 
@@ -172,7 +178,7 @@ def width_option(parser: argparse.ArgumentParser) -> None:
         "--width",
         type=columns,
         metavar="COLUMNS",
-        help="fit the table to this width (default: the terminal's, or 100 when not a terminal)",
+        help="fit the table to this width (default: the terminal's; else $COLUMNS; else 100)",
     )
 
 

@@ -1,4 +1,5 @@
-"""``python -m pipeline``: every stageline command (plan, diff, policies, promote, ...)."""
+"""The CLI (``.venv/bin/<command>``, or ``python -m pipeline``): every command (plan, diff,
+policies, promote, ...)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.policy.command",
     "pipeline.promote.cli",
     "pipeline.adopt",
+    "pipeline.site.command",
 ]
 
 
@@ -64,7 +66,7 @@ def _plan(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.format == "table":
         color = terminal.wants_color()
-        print(report.table(plan, terminal.width_for(args.width), color=color))
+        print(report.table(plan, terminal.width_for(args.width), color, args.resources))
     else:
         formats: dict[str, Callable[..., str]] = {
             "markdown": report.markdown,
@@ -90,7 +92,7 @@ def _schema(args: argparse.Namespace) -> int:
     if args.check:
         stale = [t for t, text in targets.items() if not t.exists() or t.read_text() != text]
         for target in stale:
-            print(f"schema: {target} is stale; run python -m pipeline schema", file=sys.stderr)
+            print(f"schema: {target} is stale; run {usage.command_name()} schema", file=sys.stderr)
         return 1 if stale else 0
     for target, text in targets.items():
         target.write_text(text)
@@ -100,7 +102,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = Parser(
-        prog="python -m pipeline",
+        prog=usage.command_name(),
         description="stageline: render, compare and promote the stages of one blueprint."
         " Every command takes --help.",
         epilog=usage.exit_epilog({}),
@@ -140,6 +142,12 @@ def parser() -> argparse.ArgumentParser:
         help="stages rendered at once (default: one per core)",
     )
     width_option(plan)
+    plan.add_argument(
+        "--resources",
+        action="store_true",
+        help="with the table, each stage's resources by role and type (after the differences"
+        " and compliance)",
+    )
     cache_options(
         plan,
         "rendered stages",

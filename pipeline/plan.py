@@ -45,7 +45,7 @@ class Plan:
     renders: dict[str, StageRender]
     parity: ParityReport
     policy: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """Policy findings per stack: [{"policy", "enforcement", "urn", "message"}]."""
+    """Policy findings per stack: [{"policy", "enforcement", "severity", "urn", "message"}]."""
     compliance: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per stack: the stage's rules run and passed, advisory and mandatory finding counts."""
 

@@ -52,7 +52,7 @@ def render() -> str:
         "|---|---|---|---|",
     ]
     for command, summary in _subcommands(parser()):
-        name = command.prog.removeprefix("python -m pipeline ")
+        name = command.prog.removeprefix(usage.command_name()).strip()
         options = [
             _option(a)
             for a in command._actions

@@ -112,6 +112,64 @@ def _check_namespaces(config: StackConfig) -> list[Problem]:
     return problems
 
 
+def _check_secrets_provider(config: StackConfig, spec: StageSpec) -> list[Problem]:
+    """A cloud stage's stack file names the key that encrypts its secrets (docs/secrets.md).
+    ``pulumi stack init`` rewrites the file, and when it makes a passphrase stack (no
+    ``--secrets-provider`` on a self-managed backend) it drops the line: refuse the file until
+    it is back, so a stage's secrets cannot silently move off its cloud's key service. A local
+    stage (a substrate without regions: no key service) has only the passphrase, and the CLI
+    drops the line from every passphrase stack it writes, so there it may be absent."""
+    from components import substrates
+
+    if config.secrets_provider:
+        return []
+    if substrates.registry()[str(spec.identity.cloud)].region_key is None:
+        return []
+    return [
+        Problem(
+            "secretsprovider",
+            "missing: the file must name the key that encrypts its secure: values;"
+            " `pulumi stack init` drops the line when it makes a passphrase stack: put back"
+            " the line the committed file has (`git diff` shows it; docs/secrets.md)",
+        )
+    ]
+
+
+def _another_projects(stacks_dir: Path, configs: list[StackConfig]) -> SpecError | None:
+    """Every stack file keeps its keys under one other project's name: Pulumi.yaml was renamed
+    and the stack files were not moved (what ``adopt`` does). One error that says so, instead of
+    one "got None" per key and stack."""
+    from components import substrates
+    from pipeline.usage import command_name
+
+    foreign: set[str] = set()
+    providers = substrates.provider_namespaces()
+    for config in configs:
+        # Pulumi.yaml's defaults are read under the project's name; the stage never is.
+        owners = {
+            space
+            for space, _, key in (k.partition(":") for k in config.values)
+            if key == "stage" and space != PROJECT and space not in providers
+        }
+        if not owners or f"{PROJECT}:stage" in config.values:
+            return None
+        foreign |= owners
+    if len(foreign) != 1:
+        return None
+    (other,) = foreign
+    return SpecError(
+        str(Path(configs[0].source).parent / "Pulumi.*.yaml"),
+        [
+            Problem(
+                f"{other}:*",
+                f"every stack file keeps its keys under {other!r}, but Pulumi.yaml names the"
+                f" project {PROJECT!r}; run `{command_name()} adopt` to move them into the"
+                " project's name (docs/adopt.md)",
+            )
+        ],
+    )
+
+
 def _check_cidrs(
     definition: PipelineFile, specs: dict[str, StageSpec], configs: dict[str, StackConfig]
 ) -> list[SpecError]:
@@ -161,9 +219,17 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
         raise StagesError(errors)
     configs: dict[str, StackConfig] = {}
     specs: dict[str, StageSpec] = {}
+    read: dict[str, StackConfig] = {}
     for stack in stacks:
         try:
-            config = read_stack(stacks_dir, stack)
+            read[stack] = read_stack(stacks_dir, stack)
+        except SpecError as exc:
+            errors.append(exc)
+    moved = _another_projects(stacks_dir, list(read.values()))
+    if moved is not None:
+        raise StagesError([moved])
+    for stack, config in read.items():
+        try:
             scale_problems = (
                 _check_namespaces(config)
                 + _check_stage(definition, config)
@@ -172,6 +238,9 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
             if scale_problems:
                 raise SpecError(config.source, scale_problems)
             specs[stack] = config.spec()
+            unnamed = _check_secrets_provider(config, specs[stack])
+            if unnamed:
+                raise SpecError(config.source, unnamed)
             configs[stack] = config
         except SpecError as exc:
             errors.append(exc)

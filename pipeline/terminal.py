@@ -1,7 +1,8 @@
 """Terminal output with rich: the width to fit, colour only for a terminal, progress on stderr.
 
-Width: ``--width`` if given, else the terminal's when stdout is one, else 100 columns (a CI log,
-a file). Colour: only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org).
+Width: ``--width`` if given, else the terminal's when stdout is one, else ``COLUMNS`` when set,
+else 100 columns (a CI log, a file). Colour: only on a terminal, and never when ``NO_COLOR`` is
+set (https://no-color.org).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ MIN_WIDTH = 20  # the narrowest --width takes (pipeline.arguments.columns)
 
 def width_for(requested: int | None, stream: Any = None) -> int:
     """The width to fit: the option, else the terminal's (at least 20 columns; a terminal that
-    reports 0, as some CI ptys do, gets 100), else 100 columns."""
+    reports 0, as some CI ptys do, gets 100), else ``COLUMNS`` (a pipe into ``less`` or a file
+    from a wide window: ``COLUMNS=$COLUMNS stageline plan | less``), else 100 columns."""
     if requested:
         return requested
     stream = stream or sys.stdout
@@ -37,8 +39,12 @@ def width_for(requested: int | None, stream: Any = None) -> int:
         try:
             measured = os.get_terminal_size(stream.fileno()).columns
         except OSError:
-            return PIPE_WIDTH
-        return max(MIN_WIDTH, measured) if measured else PIPE_WIDTH
+            measured = 0
+        if measured:
+            return max(MIN_WIDTH, measured)
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= MIN_WIDTH:
+        return int(columns)
     return PIPE_WIDTH
 
 

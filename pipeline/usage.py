@@ -11,7 +11,10 @@ import argparse
 import difflib
 import re
 import textwrap
+import tomllib
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -22,6 +25,23 @@ COMMON_EXITS: dict[int, str] = {
     EXIT_INVALID: "bad usage (unknown option or argument)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, or the SIGTERM a CI runner sends on cancel)",
 }
+
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+ENTRY_POINT = "pipeline.__main__:console"
+MODULE_COMMAND = "python -m pipeline"
+
+
+@cache
+def command_name() -> str:
+    """What people type: the console script ``pyproject.toml`` declares for this CLI (installed
+    into .venv/bin by ``make``), else ``python -m pipeline``. Help, errors and the README's
+    reference use it, so the name lives in one place."""
+    try:
+        scripts = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["scripts"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return MODULE_COMMAND
+    return next((name for name, entry in scripts.items() if entry == ENTRY_POINT), MODULE_COMMAND)
 
 
 class CommandError(Exception):
@@ -91,7 +111,7 @@ def exit_epilog(exits: dict[int, str]) -> str:
     return "exit codes:\n\n" + "\n".join(lines)
 
 
-# Each command's own exit codes by its prog ("python -m pipeline plan"), for the README reference.
+# Each command's own exit codes by its prog ("<command> plan"), for the README reference.
 EXIT_CODES: dict[str, dict[int, str]] = {}
 
 

@@ -38,15 +38,14 @@ LEAVES = [c for c in COMMANDS if c.prog in usage.EXIT_CODES]
 def test_every_command_is_a_leaf_with_exit_codes_or_a_group():
     groups = {c.prog for c in COMMANDS if c not in LEAVES}
     assert groups == {
-        "python -m pipeline release",
-        "python -m pipeline ledger",
-        "python -m pipeline policies",
-        "python -m pipeline record",
+        f"{usage.command_name()} {g}" for g in ("release", "ledger", "policies", "record")
     }
-    assert len(LEAVES) == 15
+    assert len(LEAVES) == 16
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.prog.split(" ", 3)[-1])
+@pytest.mark.parametrize(
+    "command", COMMANDS, ids=lambda c: c.prog.removeprefix(usage.command_name()).strip()
+)
 def test_every_option_has_help(command):
     missing = [
         a.dest
@@ -57,9 +56,11 @@ def test_every_option_has_help(command):
     assert command.description, f"{command.prog} has no description"
 
 
-@pytest.mark.parametrize("command", LEAVES, ids=lambda c: c.prog.split(" ", 3)[-1])
+@pytest.mark.parametrize(
+    "command", LEAVES, ids=lambda c: c.prog.removeprefix(usage.command_name()).strip()
+)
 def test_help_shows_exit_codes_without_markup(command, capsys):
-    words = command.prog.split()[3:]
+    words = command.prog.removeprefix(usage.command_name()).split()
     with pytest.raises(SystemExit) as done:
         main([*words, "--help"])
     assert done.value.code == 0
@@ -75,7 +76,7 @@ def test_readme_reference_is_current():
     current = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
     assert reference.updated(current) == current, "run python -m pipeline.reference"
     for command in LEAVES:
-        assert f"| `{command.prog.removeprefix('python -m pipeline ')}` |" in current
+        assert f"| `{command.prog.removeprefix(usage.command_name()).strip()}` |" in current
 
 
 def test_reference_check_fails_when_stale(tmp_path, monkeypatch):

@@ -98,7 +98,7 @@ def test_plan_exits_0_and_json_contract() -> None:
 def test_plan_table_and_markdown() -> None:
     table = plan("--stack", "dev", "--stack", "live")
     assert table.returncode == 0, table.stderr
-    assert "Parity matrix" in table.stdout and "instanceClass" in table.stdout
+    assert "Differences between stages" in table.stdout and "instanceClass" in table.stdout
     assert "Result: clean" in table.stdout
     markdown = plan("--stack", "dev", "--stack", "live", "--format", "markdown")
     assert markdown.stdout.startswith("## stageline plan")

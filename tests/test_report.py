@@ -29,7 +29,7 @@ def plan():
     return make_plan(PROJECT_DIR, PROJECT_DIR / "stacks")
 
 
-@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize("width", [80, 100, 160])
 def test_no_line_is_wider_than_the_width(plan, width):
     text = report.table(plan, width)
     too_wide = [line for line in text.splitlines() if len(line) > width]
@@ -55,11 +55,12 @@ def test_every_differing_value_is_shown_whole(plan, width):
 
 
 def test_the_table_counts_what_the_json_lists(plan):
-    text = report.table(plan, 100)
+    text = report.table(plan, 240)
     for stack, render in plan.renders.items():
         custom = sum(1 for r in render.resources if r["custom"])
-        expected = f"{len(render.resources)} resources ({custom} cloud"
-        assert expected in " ".join(text.split()), stack
+        expected = f"{len(render.resources)}: {custom} cloud, {len(render.resources) - custom}"
+        row = next(line for line in text.splitlines() if line.startswith(f"{stack} "))
+        assert expected in row, (stack, row)
 
 
 def test_a_wide_terminal_gets_one_column_per_stage(plan):
@@ -67,7 +68,7 @@ def test_a_wide_terminal_gets_one_column_per_stage(plan):
     header = next(
         line for line in wide.splitlines() if "azure-staging" in line and "verdict" in line
     )
-    assert header.split()[:2] == ["resource", "property"]
+    assert header.split()[:3] == ["resource", "/", "property"]
     narrow = report.table(plan, 80)
     assert "value per stage" in narrow
 
@@ -112,8 +113,14 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
         os.close(follower)
     with open(os.devnull, "w") as pipe:
         assert not terminal.wants_color(pipe)
+        monkeypatch.delenv("COLUMNS", raising=False)
         assert terminal.width_for(None, pipe) == 100
         assert terminal.width_for(72, pipe) == 72
+        monkeypatch.setenv("COLUMNS", "132")  # a pipe from a wide window: COLUMNS=$COLUMNS
+        assert terminal.width_for(None, pipe) == 132
+        assert terminal.width_for(72, pipe) == 72
+        monkeypatch.setenv("COLUMNS", "7")  # too narrow to lay out: the default
+        assert terminal.width_for(None, pipe) == 100
 
 
 def test_progress_goes_to_a_terminal_stderr_and_never_into_stdout():

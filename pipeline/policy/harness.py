@@ -57,10 +57,11 @@ class Diagnostic:
     severity: str
 
     def finding(self) -> dict[str, str]:
-        """The shape plan reports: policy, enforcement, urn and the specific message."""
+        """The shape plan reports: policy, enforcement, severity, urn and the specific message."""
         return {
             "policy": self.policy,
             "enforcement": self.enforcement,
+            "severity": self.severity,
             "urn": self.urn,
             "message": self.message,
         }

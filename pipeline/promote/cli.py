@@ -49,6 +49,7 @@ from pipeline.promote.state import FileState, PromotionState, StateError, StateU
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+HISTORY_SHOWN = 50  # ledger entries `history` prints by default (--all for every one)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -522,7 +523,9 @@ def _history(args: argparse.Namespace) -> int:
         in_ledger = {str(e["stage"]) for e in view.entries if e.get("stage")}
         _known_stage(_definition(args), args.stage, in_ledger)
     entries = [e for e in view.entries if not args.stage or e.get("stage") == args.stage]
-    entries = entries[-args.limit :] if args.limit else entries
+    # A person reads the recent end; a tool reading --json gets every entry unless it asks.
+    limit = None if args.all else args.limit or (None if args.json else HISTORY_SHOWN)
+    total, entries = len(entries), entries[-limit:] if limit else entries
     if args.json:
         for entry in entries:
             contract.event("entry", **entry)  # "time" is the entry's own
@@ -536,6 +539,11 @@ def _history(args: argparse.Namespace) -> int:
     from pipeline.promote.tables import history_table
 
     print(history_table(entries, terminal.width_for(None), terminal.wants_color()))
+    if len(entries) < total:
+        print(
+            f"history: the last {len(entries)} of {total} entries; --all shows every one",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -768,7 +776,14 @@ def register(commands: Any) -> None:
         exits=READ_EXITS,
     )
     history.add_argument("--stage", metavar="STACK", help="only this stage's entries")
-    history.add_argument("--limit", type=positive_int, metavar="N", help="only the last N entries")
+    shown = history.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help=f"only the last N entries (default: the last {HISTORY_SHOWN}; with --json, all)",
+    )
+    shown.add_argument("--all", action="store_true", help="every entry, however many")
     _common(history)
 
     metric = action(

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline import usage
 from tests.engine.conftest import ROOT, Sandbox, offline_plan
 
 pytestmark = pytest.mark.engine
@@ -45,7 +46,7 @@ def test_pulumi_new_then_adopt_previews_under_the_new_name(fresh: Sandbox, tmp_p
         env=fresh.env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert new.returncode == 0, new.stdout + new.stderr
-    assert "python -m pipeline adopt" in new.stdout, "the template's quickstart is shown"
+    assert f"{usage.command_name()} adopt" in new.stdout, "the template's quickstart is shown"
     project = yaml.safe_load((generated / "Pulumi.yaml").read_text())
     assert project["name"] == NEW and "template" not in project
 

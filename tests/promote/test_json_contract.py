@@ -9,7 +9,7 @@ import json
 import jsonschema
 import pytest
 
-from pipeline import contract
+from pipeline import contract, usage
 from pipeline.cli import main
 from tests.promote.conftest import images
 
@@ -133,7 +133,7 @@ def _json_commands() -> set[str]:
                 for sub in action.choices.values():
                     walk(sub)
             elif "--json" in action.option_strings:
-                found.add(command.prog.removeprefix("python -m pipeline "))
+                found.add(command.prog.removeprefix(usage.command_name()).strip())
 
     walk(parser())
     return found

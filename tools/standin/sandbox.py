@@ -163,6 +163,12 @@ class Sandbox:
 
     def init(self, stack: str) -> None:
         self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
+        # The CLI drops `secretsprovider:` from a passphrase stack's file; `plan` refuses a
+        # stack file without one, so put it back as docs/secrets.md tells a person to.
+        path = self.project / "stacks" / f"Pulumi.{stack}.yaml"
+        text = path.read_text()
+        if not any(line.startswith("secretsprovider:") for line in text.splitlines()):
+            path.write_text(f"secretsprovider: passphrase\n{text}")
 
 
 if __name__ == "__main__":  # a quick manual check: python tools/standin/sandbox.py

@@ -17,6 +17,8 @@ from components.spec.loader import Problem, SpecError
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
+REVIEWED_BY_DEFAULT = frozenset({"staging", "live"})
+"""Stages that take only reviewed code unless their entry says otherwise (reviewedCode)."""
 
 
 class _Model(BaseModel):
@@ -62,6 +64,17 @@ class Stage(_Model):
     verify_commands: tuple[str, ...] = Field(
         default=(), description="Extra verification commands run after the health check."
     )
+    reviewed_code: bool | None = Field(
+        default=None,
+        description="A release may enter only when its infrastructure commit is reachable from"
+        " the protected branch (merged through review). Default: true for the staging and live"
+        " stages, false elsewhere.",
+    )
+
+    def needs_reviewed_code(self) -> bool:
+        if self.reviewed_code is not None:
+            return self.reviewed_code
+        return (self.stage or self.stack) in REVIEWED_BY_DEFAULT
 
 
 class Pipeline(_Model):

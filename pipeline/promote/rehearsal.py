@@ -25,10 +25,11 @@ from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import DeployError, PolicyOptions, ReleaseConfig
 from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
 from pipeline.promote.events import Sink, quiet
+from pipeline.promote.gates import CodeReview
 from pipeline.promote.history import LedgerView
 from pipeline.promote.images import plan_copies
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
-from pipeline.promote.orchestrator import PromotionError, Request
+from pipeline.promote.orchestrator import Governed, PromotionError, Request
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.policy import not_run, policy_checker
 from pipeline.promote.release import Release, ReleaseError
@@ -158,8 +159,10 @@ def rehearse(
     policy: Any = None,
     events: Sink = quiet,
     jobs: int | None = None,
+    governance: Governed | None = None,
 ) -> RehearsalReport:
-    """Rehearse ``request``; raises PromotionError on bad input, like a real promotion."""
+    """Rehearse ``request``; raises PromotionError on bad input, like a real promotion.
+    ``governance``: the protected branch, which says whether the release's code was reviewed."""
     started = datetime.now(UTC)
     shared = FileState(state) if isinstance(state, Path) else state
     from_record = not isinstance(shared, FileState)
@@ -212,6 +215,11 @@ def rehearse(
             rollback=request.rollback,
             auto=request.auto,
             approver=request.approver,
+            code=(
+                CodeReview(release.commit, governance.where, governance.reviewed(release.commit))
+                if governance is not None
+                else None
+            ),
         )
         indices = [order.index(s.stack) for s in planned.stages]
         walk = [order[i] for i in indices]

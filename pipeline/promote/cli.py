@@ -594,7 +594,14 @@ def _status(args: argparse.Namespace) -> int:
                 raise CommandError(f"{exc}; --offline reads the stack files instead") from None
             raise
         outputs = deployer.outputs  # type: ignore[assignment]
-    rows = status(definition.pipelines[name], outputs, view, records=state.stage_record)
+    rows = status(
+        definition.pipelines[name],
+        outputs,
+        view,
+        records=state.stage_record,
+        created={r.id: r.created for r in state.releases.all()},
+        code=_code_review(args, state),
+    )
     if args.json:
         for row in rows:
             contract.event("stage", **row.to_json())
@@ -605,6 +612,31 @@ def _status(args: argparse.Namespace) -> int:
 
     print(status_table(rows, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
+
+
+def _code_review(args: argparse.Namespace, state: PromotionState) -> Any:
+    """Whether a release's commit is on the protected branch (None: a local --state-dir, or the
+    branch cannot be read; the reviewed gate is then not shown)."""
+    if args.state_dir:
+        return None
+    from pipeline.promote.gates import CodeReview
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    try:
+        governance = read_governance(state.git, state.git_dir, args.remote, None)
+    except StateError:
+        return None
+
+    def code(release: str) -> CodeReview | None:
+        try:
+            commit = state.releases.get(release).commit
+        except (ReleaseError, StateError):
+            return None
+        return CodeReview(commit, governance.where, governance.reviewed(commit))
+
+    return code
 
 
 @_read_only

@@ -33,6 +33,7 @@ from pipeline.promote.images import Copier, CopyError, copy_to_stage, stage_copi
 from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
 from pipeline.promote.planner import plan_walk
+from pipeline.promote.policy import policy_findings
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import (
     FileState,
@@ -698,6 +699,14 @@ class Orchestrator:
                 previous={"release": previous.release, "images": previous.images},
                 detail=f"{previous.release} -> {rid}",
             )
+        elif "up" not in done:
+            # Resumed before the update: the killed process may have pinned the release where
+            # only it could see it (the offline deployer's private copy), so pin it again; the
+            # step is not recorded twice and ``previous`` stays what the ledger says.
+            try:
+                self.deployer.set_images(stack, target)
+            except DeployError as exc:
+                return Outcome(EXIT_STOPPED, "stopped", f"{stack}: set-images failed: {exc}")
 
         def restore(reason: str, code: int = EXIT_STOPPED, outcome: str = "stopped") -> Outcome:
             assert previous is not None
@@ -735,10 +744,7 @@ class Orchestrator:
                 detail=f"{counts or 'no changes'}; policy {preview.policy.status}",
             )
             findings = gate_findings(preview.changes, running or target, target)
-            findings += [
-                f"{v.get('urn', '')}: policy {v.get('policy')}: {v.get('message')}"
-                for v in preview.policy.mandatory
-            ]
+            findings += policy_findings(preview.policy)  # the rule --rehearse applies too
             if findings:
                 step(
                     "gate",

@@ -31,7 +31,7 @@ from pipeline.promote.images import plan_copies
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
 from pipeline.promote.orchestrator import Governed, PromotionError, Request
 from pipeline.promote.planner import plan_walk
-from pipeline.promote.policy import not_run, policy_checker
+from pipeline.promote.policy import not_run, policy_checker, policy_findings
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.render import StageRender
@@ -259,10 +259,7 @@ def rehearse(
                     outcome = "hold"
                 gates.append({"gate": verdict.gate, "verdict": outcome, "reason": verdict.reason})
             findings = gate_findings(changes, rendered.current, new)
-            findings += [f"policy {v.get('policy')}: {v.get('message')}" for v in result.mandatory]
-            if result.status == "failed" and not result.mandatory:
-                # The pack or its config could not run: nothing was checked, so nothing passes.
-                findings.append(f"policy did not run: {result.note.splitlines()[0]}")
+            findings += policy_findings(result, urns=False)  # the rule promote applies too
             gates.append(
                 {
                     "gate": "preview",

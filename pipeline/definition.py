@@ -17,6 +17,8 @@ from components.spec.loader import Problem, SpecError
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
+REVIEWED_BY_DEFAULT = frozenset({"staging", "live"})
+"""Stages that take only reviewed code unless their entry says otherwise (reviewedCode)."""
 
 
 class _Model(BaseModel):
@@ -62,6 +64,17 @@ class Stage(_Model):
     verify_commands: tuple[str, ...] = Field(
         default=(), description="Extra verification commands run after the health check."
     )
+    reviewed_code: bool | None = Field(
+        default=None,
+        description="A release may enter only when its infrastructure commit is reachable from"
+        " the protected branch (merged through review). Default: true for the staging and live"
+        " stages, false elsewhere.",
+    )
+
+    def needs_reviewed_code(self) -> bool:
+        if self.reviewed_code is not None:
+            return self.reviewed_code
+        return (self.stage or self.stack) in REVIEWED_BY_DEFAULT
 
 
 class Pipeline(_Model):
@@ -98,6 +111,12 @@ class PipelineFile(_Model):
     scale_keys: tuple[str, ...]
     pipelines: dict[str, Pipeline] = Field(min_length=1)
     local: tuple[LocalStage, ...] = ()
+    ignored: tuple[str, ...] = Field(
+        default=(),
+        description="Stacks whose stack file (stacks/Pulumi.<stack>.yaml) is deliberately in no"
+        " pipeline: never rendered, checked or promoted. Any other stack file the file does not"
+        " list is an error.",
+    )
 
     def stacks(self) -> Iterator[tuple[str, str]]:
         """(pipeline name, stack) for every stack, pipelines first, then local stacks."""
@@ -136,6 +155,26 @@ class PipelineFile(_Model):
     def allows(self, stack: str, scale_key: str) -> bool:
         """Whether ``stack`` may set ``scale_key`` (dotted, e.g. services.api.cpu)."""
         return any(glob_match(scale_key, p) for p in self.allowed_scale_keys(stack))
+
+
+def unlisted_stack_files(stacks_dir: Path, definition: PipelineFile) -> list[SpecError]:
+    """One error per stack file (``Pulumi.<stack>.yaml``) the pipeline file neither lists nor
+    ignores: each would otherwise be skipped without a word (no validation, policy or parity)."""
+    listed = {stack for _, stack in definition.stacks()} | set(definition.ignored)
+    return [
+        SpecError(
+            str(path),
+            [
+                Problem(
+                    "stack",
+                    f"stack {stack!r} is in no pipeline of {stacks_dir / DEFAULT_FILE}: add it"
+                    " to a pipeline (or local), list it under ignored, or delete the file",
+                )
+            ],
+        )
+        for path in sorted(stacks_dir.glob("Pulumi.*.yaml"))
+        if (stack := path.name.removeprefix("Pulumi.").removesuffix(".yaml")) not in listed
+    ]
 
 
 def load_pipeline(stacks_dir: Path) -> PipelineFile:

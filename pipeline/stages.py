@@ -11,7 +11,7 @@ from pathlib import Path
 from components.bindings import glob_match
 from components.spec import Problem, SpecError, StackConfig, StageSpec, read_stack
 from components.spec.loader import PROJECT
-from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.definition import PipelineFile, load_pipeline, unlisted_stack_files
 from pipeline.usage import did_you_mean, one_of
 
 
@@ -202,6 +202,9 @@ def load_stages(stacks_dir: Path, selected: list[str] | None = None) -> Stages:
         definition = load_pipeline(stacks_dir)
     except SpecError as exc:
         raise StagesError([exc]) from None
+    unlisted = unlisted_stack_files(stacks_dir, definition)
+    if unlisted:
+        raise StagesError(unlisted)
     known = [stack for _, stack in definition.stacks()]
     stacks = selected or known
     errors: list[SpecError] = []

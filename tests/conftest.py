@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,10 @@ from pipeline.stages import load_stages
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_DIR / "stacks"
+
+# State commits are authored by git's identity (pipeline.record.identity), which a fresh CI
+# container may not have: $EMAIL is git's last fallback, below any user.email a test configures.
+os.environ.setdefault("EMAIL", "tests@example.com")
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ from pipeline.promote.orchestrator import (
 )
 from pipeline.promote.release import ReleaseError, make_release, parse_images
 from pipeline.promote.state import FileState, PromotionState, StateError, StateUnverifiedError
+from pipeline.record.identity import approver_source
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
@@ -77,6 +78,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--json", action="store_true", help="JSON Lines events ending in one result (docs/json.md)"
+    )
+
+
+def _protected_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--protected-branch",
+        metavar="BRANCH",
+        help="the reviewed branch on --remote whose pipeline file and policy configs govern"
+        " promotions, and which a release's commit must be on to enter staging and live"
+        " (default: the remote's default branch)",
     )
 
 
@@ -181,6 +192,9 @@ def _release_create(args: argparse.Namespace) -> int:
         return _fail(f"refused, nothing written:\n{exc}")
     except StateError as exc:
         return _fail(f"not recorded:\n{exc}", 1)
+    unreviewed = _unreviewed(args, release, definition)
+    if unreviewed and not args.json:
+        print(f"note: {unreviewed}", file=sys.stderr)
     if args.json:
         contract.event("release", **release.to_json())
         contract.result(
@@ -189,10 +203,36 @@ def _release_create(args: argparse.Namespace) -> int:
             f"{release.id} {'created' if created else 'exists already, unchanged'}",
             outcome="created" if created else "exists",
             release=release.id,
+            unreviewed=unreviewed,
         )
     else:
         print(f"{release.id} ({'created' if created else 'exists already, unchanged'})")
     return EXIT_OK
+
+
+def _unreviewed(args: argparse.Namespace, release: Any, definition: PipelineFile) -> str | None:
+    """Which stages a release may not enter because its commit is not on the protected branch
+    (None: it is, or there is no protected branch to ask: a local --state-dir)."""
+    if args.state_dir:
+        return None
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    try:
+        state = GitState(Path(args.repo), args.remote)
+        governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    except StateError as exc:
+        return f"cannot tell whether commit {release.commit[:12]} was reviewed: {exc}"
+    if governance.reviewed(release.commit):
+        return None
+    stages = [
+        s.stack for p in definition.pipelines.values() for s in p.stages if s.needs_reviewed_code()
+    ]
+    return (
+        f"commit {release.commit[:12]} is not on {governance.where}, the protected branch:"
+        f" {release.id} may not enter {', '.join(stages)} (they take only reviewed code)"
+        " until it is merged"
+    )
 
 
 def _release_show(args: argparse.Namespace) -> int:
@@ -311,9 +351,22 @@ def _promote_with(
         Path(args.policy_pack_config) if args.policy_pack_config else None,
         stacks_dir,
     )
+    governance = None
+    if not args.state_dir:
+        try:
+            governance, definition, policy = _governed(args, state, stacks_dir, definition, policy)
+        except (StateError, SpecError) as exc:
+            return _fail(f"refused, nothing deployed:\n{exc}")
+        except GovernedElsewhereError as exc:
+            if not args.rehearse:
+                return _fail(f"refused, nothing deployed:\n{exc}")
+            governance = exc.governance  # still says whether the release's code was reviewed
+            events("note", message=f"rehearsed with the working tree's files: {exc}")
     if args.rehearse:
         try:
-            return _rehearse(args, state, stacks_dir, definition, request, policy, events)
+            return _rehearse(
+                args, state, stacks_dir, definition, request, policy, events, governance
+            )
         finally:
             _prune_worktrees(state)  # a rehearsal checks out the records and the release too
     confirm = _confirm_on_terminal if sys.stdin.isatty() and not args.json else None
@@ -335,6 +388,8 @@ def _promote_with(
         confirm=confirm,
         services=services,
         images=_copier(args),
+        governance=governance,
+        approver_source=approver_source(),
     )
     try:
         outcome = orchestrator.promote(request)
@@ -351,6 +406,44 @@ def _promote_with(
             f"promote: {'' if said else outcome.outcome + ': '}{outcome.message}", file=sys.stderr
         )
     return outcome.code
+
+
+class GovernedElsewhereError(Exception):
+    """The working tree's governing files are not the protected branch's."""
+
+    def __init__(self, message: str, governance: Any) -> None:
+        super().__init__(message)
+        self.governance = governance
+
+
+def _governed(
+    args: argparse.Namespace,
+    state: PromotionState,
+    stacks_dir: Path,
+    definition: PipelineFile,
+    policy: Any,
+) -> tuple[Any, PipelineFile, Any]:
+    """The protected branch's pipeline file and policy configs, and the policy options they
+    give each stage. Raises GovernedElsewhereError (with what governs) when the working tree's
+    copies differ: a promotion refuses, a rehearsal goes on with the working tree's, saying so."""
+    from pipeline.record.git import blob_id
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    differ = governance.differences(Path(args.repo), stacks_dir)
+    explicit = Path(args.policy_pack_config) if args.policy_pack_config else None
+    if explicit and blob_id(explicit.read_bytes()) not in governance.policy_blobs.values():
+        differ.append(f"--policy-pack-config {explicit.name} (no reviewed policy config)")
+    governed = governance.definition()
+    if differ:
+        raise GovernedElsewhereError(
+            f"{', '.join(differ)} differ(s) from {governance.where}, the protected branch that"
+            " governs promotions: merge the change through review, or restore the file(s)",
+            governance,
+        )
+    return governance, governed, policy if explicit else governance.policy(policy, governed)
 
 
 def _copier(args: argparse.Namespace) -> Any:
@@ -370,6 +463,7 @@ def _rehearse(
     request: Request,
     policy: Any,
     events: JsonLines | Progress,
+    governance: Any,
 ) -> int:
     from pipeline.promote.rehearsal import rehearse
 
@@ -382,6 +476,7 @@ def _rehearse(
             request,
             policy=policy,
             events=events,
+            governance=governance,
         )
     except (PromotionError, StateError) as exc:
         return _fail(f"--rehearse: {exc}")
@@ -500,7 +595,14 @@ def _status(args: argparse.Namespace) -> int:
                 raise CommandError(f"{exc}; --offline reads the stack files instead") from None
             raise
         outputs = deployer.outputs  # type: ignore[assignment]
-    rows = status(definition.pipelines[name], outputs, view, records=state.stage_record)
+    rows = status(
+        definition.pipelines[name],
+        outputs,
+        view,
+        records=state.stage_record,
+        created={r.id: r.created for r in state.releases.all()},
+        code=_code_review(args, state),
+    )
     if args.json:
         for row in rows:
             contract.event("stage", **row.to_json())
@@ -511,6 +613,31 @@ def _status(args: argparse.Namespace) -> int:
 
     print(status_table(rows, terminal.width_for(None), terminal.wants_color()))
     return EXIT_OK
+
+
+def _code_review(args: argparse.Namespace, state: PromotionState) -> Any:
+    """Whether a release's commit is on the protected branch (None: a local --state-dir, or the
+    branch cannot be read; the reviewed gate is then not shown)."""
+    if args.state_dir:
+        return None
+    from pipeline.promote.gates import CodeReview
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    try:
+        governance = read_governance(state.git, state.git_dir, args.remote, None)
+    except StateError:
+        return None
+
+    def code(release: str) -> CodeReview | None:
+        try:
+            commit = state.releases.get(release).commit
+        except (ReleaseError, StateError):
+            return None
+        return CodeReview(commit, governance.where, governance.reviewed(commit))
+
+    return code
 
 
 @_read_only
@@ -581,23 +708,50 @@ def _ledger_verify(args: argparse.Namespace) -> int:
         check = state.verify()
     except (LedgerError, StateError) as exc:
         return _fail(str(exc), 1)
+    problems, notes, findings = list(check.problems), list(check.notes), []
+    if check.ok and not args.state_dir:
+        try:
+            audited = _audit(args, state)
+        except StateError as exc:
+            problems.append(f"the promotions' gates were not audited: {exc}")
+        else:
+            notes += audited.notes
+            findings = audited.findings
+    ok = not problems and not findings
     if args.json:
         contract.result(
             "ledger verify",
-            EXIT_OK if check.ok else EXIT_STOPPED,
-            "chain and head verify" if check.ok else "does NOT verify",
-            outcome="verified" if check.ok else "tampered",
+            EXIT_OK if ok else EXIT_STOPPED,
+            "chain, head and gates verify" if ok else "does NOT verify",
+            outcome="verified" if ok else ("tampered" if problems else "gates not met"),
             entries=check.entries,
-            problems=check.problems,
-            notes=check.notes,
+            problems=problems,
+            notes=notes,
+            findings=[f.to_json() for f in findings],
         )
-    elif check.ok:
-        for note in check.notes:
+    elif ok:
+        for note in notes:
             print(f"note: {note}", file=sys.stderr)
-        print(f"ledger: {check.entries} entries, chain and head verify")
+        print(
+            f"ledger: {check.entries} entries, chain and head verify, every promotion's gates hold"
+        )
     else:
-        print("ledger: does NOT verify:\n  " + "\n  ".join(check.problems), file=sys.stderr)
-    return EXIT_OK if check.ok else 1
+        said = problems + [f"gates not met: {f}" for f in findings]
+        print("ledger: does NOT verify:\n  " + "\n  ".join(said), file=sys.stderr)
+    return EXIT_OK if ok else 1
+
+
+def _audit(args: argparse.Namespace, state: PromotionState) -> Any:
+    """Replay each promotion's gates against the pipeline file that governed it."""
+    from pipeline.record.audit import Governing, audit
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    releases = {r.id: r for r in state.releases.all()}
+    governing = Governing(state.git, governance.commit, f"{args.remote}/{governance.branch}")
+    return audit(list(state.entries()), releases, governing)
 
 
 PROMOTE_EXITS = {
@@ -651,6 +805,7 @@ def register(commands: Any) -> None:
         metavar="SERVICE=REPO@sha256:DIGEST",
         help="one per service of the blueprint (repeat)",
     )
+    _protected_option(create)
     _common(create)
     show = action(
         release_commands,
@@ -744,6 +899,7 @@ def register(commands: Any) -> None:
         metavar="SECONDS",
         help="how long verification waits for the health paths (default 300)",
     )
+    _protected_option(promote)
     _common(promote)
 
     stat = action(
@@ -816,14 +972,18 @@ def register(commands: Any) -> None:
         ledger_commands,
         "verify",
         _ledger_verify,
-        help="detect edited, removed or moved entries",
-        description="Check every entry's hash chain and the recorded head.",
+        help="detect edited, removed or moved entries, and promotions their gates forbade",
+        description="Check every entry's hash chain and the recorded head; with the git state,"
+        " also replay each promotion's gates (approval, soak, upstream, direction, reviewed"
+        " code) against the pipeline file that governed it and report each one that could not"
+        " have passed (docs/promotion.md, for auditors).",
         exits={
-            EXIT_OK: "the chain and head verify",
+            EXIT_OK: "the chain and head verify, and every promotion's gates hold",
             EXIT_STOPPED: "they do not",
             EXIT_INVALID: "no state to read (no such git remote, not a git checkout)",
         },
     )
+    _protected_option(verify)
     _common(verify)
 
     stages = action(

@@ -73,6 +73,31 @@ def upstream_verdict(
     return Verdict("upstream", "ok", f"verified in {upstream.stack} at {verified:%Y-%m-%d %H:%M}")
 
 
+@dataclass(frozen=True)
+class CodeReview:
+    """Whether a release's infrastructure commit is on the protected branch."""
+
+    commit: str
+    branch: str
+    reviewed: bool
+
+
+def reviewed_verdict(stage: Stage, release: str, code: CodeReview) -> Verdict | None:
+    """A stage that takes only reviewed code (``reviewedCode``, default staging and live)
+    refuses a release built from a commit the protected branch does not contain."""
+    if not stage.needs_reviewed_code():
+        return None
+    if code.reviewed:
+        return Verdict("reviewed", "ok", f"commit {code.commit[:12]} is on {code.branch}")
+    return Verdict(
+        "reviewed",
+        "refuse",
+        f"{release} was built from commit {code.commit[:12]}, which is not on {code.branch}"
+        f" (the protected branch); {stage.stack} takes only reviewed code: merge it, then"
+        " release the merge",
+    )
+
+
 def approval_needed(stage: Stage, auto: bool) -> str | None:
     """Why ``stage`` needs a named approver, or None.
 

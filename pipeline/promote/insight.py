@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.definition import Pipeline
-from pipeline.promote.gates import approval_needed, upstream_verdict
+from pipeline.definition import Pipeline, Stage
+from pipeline.promote.gates import CodeReview, approval_needed
 from pipeline.promote.history import LedgerView, parse_time
+from pipeline.promote.planner import plan_walk
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,13 @@ def status(
     view: LedgerView,
     now: datetime | None = None,
     records: Callable[[str], dict[str, Any] | None] | None = None,
+    created: Mapping[str, str] | None = None,
+    code: Callable[[str], CodeReview | None] | None = None,
 ) -> list[StageStatus]:
     """Per stage: the release its stack reports (outputs), its last verification, and whether
-    the release verified upstream may move in now."""
+    the release verified upstream may move in now, as ``promote`` would decide it: the same
+    planner and gates (direction, upstream, soak, reviewed code; ``created`` are the releases'
+    creation times, ``code(release)`` whether its commit is on the protected branch)."""
     now = now or datetime.now(UTC)
     rows: list[StageStatus] = []
     runs: dict[str, str | None] = {}
@@ -52,16 +57,46 @@ def status(
             upstream_last = view.last_verified(upstream)
             if upstream_last and upstream_last["release"] != runs[stage.stack]:
                 candidate = str(upstream_last["release"])
-                gate = upstream_verdict(pipeline, index, candidate, view, now)
-                verdict = gate.reason if not gate.ok else "eligible"
-                needed = approval_needed(stage, auto=False)
-                if gate.ok and needed:
-                    verdict = f"eligible; {needed}"
+                verdict = _next_verdict(
+                    pipeline, stage, candidate, runs.get, view, created or {}, now, code
+                )
         record = records(stage.stack) if records else None
         rows.append(
             StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict, record)
         )
     return rows
+
+
+def _next_verdict(
+    pipeline: Pipeline,
+    stage: Stage,
+    candidate: str,
+    holds: Callable[[str], str | None],
+    view: LedgerView,
+    created: Mapping[str, str],
+    now: datetime,
+    code: Callable[[str], CodeReview | None] | None,
+) -> str:
+    """``promote <candidate> --to <stage>``'s answer, from the planner: the first refusal,
+    else "eligible" and what it still needs (an approver, a reviewed pull request)."""
+    planned = plan_walk(
+        pipeline,
+        stage.stack,
+        candidate,
+        holds,
+        view,
+        created,
+        now,
+        code=code(candidate) if code else None,
+    )
+    found = planned.verdicts.get(stage.stack, [])
+    refused = [v for v in found if not v.ok and v.gate != "approval"]
+    if refused:
+        return refused[0].reason
+    if planned.proposals():
+        return f"eligible; {stage.stack} is promoted by pull request"
+    needed = approval_needed(stage, auto=False)
+    return f"eligible; {needed}" if needed else "eligible"
 
 
 def _median_hours(values: list[timedelta]) -> float | None:

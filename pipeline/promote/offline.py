@@ -28,7 +28,7 @@ from pipeline.promote.deployer import (
     ReleaseConfig,
 )
 from pipeline.promote.diff import desired_state_diff
-from pipeline.promote.policy import not_run
+from pipeline.promote.policy import check_render
 from pipeline.render import StageRender, render_stages
 
 
@@ -111,8 +111,8 @@ class OfflineDeployer:
         plan = f"offline-plan-{uuid.uuid4().hex[:12]}"
         self._previewed[stack] = (plan, desired)
         changes = desired_state_diff(self.deployed[stack].resources, desired.resources)
-        if self.policy is None:
-            result = not_run("offline deployer without a policy pack")
+        if self.policy is None:  # the pack and config the orchestrator names, as plan runs them
+            result = check_render(policy, stack, desired, self.config(stack).values)
         else:
             result = self.policy(stack, desired, self.config(stack).values)
         return Preview(changes, result, plan)

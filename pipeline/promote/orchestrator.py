@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from components.spec import SpecError
 from pipeline.definition import Pipeline, PipelineFile, Promotion, Stage, load_pipeline
@@ -27,12 +27,13 @@ from pipeline.promote.deployer import (
 )
 from pipeline.promote.diff import diff_lines, gate_findings, running_config
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.gates import Verdict
+from pipeline.promote.gates import CodeReview, Verdict
 from pipeline.promote.history import LedgerView, Unfinished
 from pipeline.promote.images import Copier, CopyError, copy_to_stage, stage_copies
 from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
 from pipeline.promote.planner import plan_walk
+from pipeline.promote.policy import policy_findings
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import (
     FileState,
@@ -55,6 +56,18 @@ Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
 Commands = Callable[[tuple[str, ...], str, str, Mapping[str, Any]], VerifyResult]
 Confirm = Callable[[str, str, str], str | None]
 """(stage, release, reason) -> approver name, or None when declined."""
+
+
+class Governed(Protocol):
+    """What governs a promotion (pipeline.record.governance): recorded in its start entry, and
+    whether a release's commit is on the protected branch."""
+
+    @property
+    def where(self) -> str: ...
+
+    def to_record(self) -> dict[str, Any]: ...
+
+    def reviewed(self, commit: str) -> bool: ...
 
 
 class PromotionError(Exception):
@@ -149,8 +162,14 @@ class Orchestrator:
         confirm: Confirm | None = None,
         services: frozenset[str] | None = None,
         images: Copier | None = None,
+        governance: Governed | None = None,
+        approver_source: str = "claimed",
     ) -> None:
         self.deployer = deployer
+        # The protected branch's pipeline file and policy configs (None: a local state).
+        self.governance = governance
+        # What an --approver is worth: "forge" where CI took it from the forge, else "claimed".
+        self.approver_source = approver_source
         # Copies the release's images into each stage's registry before its preview (None: the
         # deployer's registries are not real, e.g. the offline renderer's).
         self.images = images
@@ -274,6 +293,7 @@ class Orchestrator:
             auto=request.auto,
             approver=request.approver,
             reviewer=review["reviewer"] if review else None,
+            code=self._code_review(release),
         )
         if unreviewed is not None and planned.stages:
             raise unreviewed
@@ -305,6 +325,12 @@ class Orchestrator:
             review=review,
             rollback=request.rollback,
         )
+
+    def _code_review(self, release: Release) -> CodeReview | None:
+        if self.governance is None:
+            return None
+        reviewed = self.governance.reviewed(release.commit)
+        return CodeReview(release.commit, self.governance.where, reviewed)
 
     def _runs_recorded(self, stack: str, release: str) -> bool:
         """Whether the stage's record says it runs ``release``, with no merge waiting."""
@@ -395,6 +421,13 @@ class Orchestrator:
             except StateError as exc:
                 self.emit("note", message=f"could not release the pipeline lock: {exc}")
 
+    def _approval_source(self, walk: Walk, request: Request) -> str:
+        """forge or git: a reviewed merge; the CLI's word for --approver; else claimed (typed
+        on a terminal)."""
+        if walk.review:
+            return str(walk.review.get("identities", "git"))
+        return self.approver_source if walk.approver == request.approver else "claimed"
+
     def _ledger_mark(self) -> tuple[int, str | None]:
         entries = self.ledger.entries()
         return len(entries), entries[-1].get("hash") if entries else None
@@ -470,6 +503,16 @@ class Orchestrator:
                 )
             promotion = f"p-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             extra: dict[str, Any] = {"review": dict(walk.review)} if walk.review else {}
+            if self.governance is not None:
+                extra["governance"] = self.governance.to_record()
+            runner = getattr(self.state, "runner", None)  # the git state knows who runs it
+            if runner is not None:
+                extra["runner"] = runner.to_record()
+            if walk.approver:
+                extra["approval"] = {
+                    "approver": walk.approver,
+                    "source": self._approval_source(walk, request),
+                }
             self._record(
                 walk,
                 promotion,
@@ -656,6 +699,14 @@ class Orchestrator:
                 previous={"release": previous.release, "images": previous.images},
                 detail=f"{previous.release} -> {rid}",
             )
+        elif "up" not in done:
+            # Resumed before the update: the killed process may have pinned the release where
+            # only it could see it (the offline deployer's private copy), so pin it again; the
+            # step is not recorded twice and ``previous`` stays what the ledger says.
+            try:
+                self.deployer.set_images(stack, target)
+            except DeployError as exc:
+                return Outcome(EXIT_STOPPED, "stopped", f"{stack}: set-images failed: {exc}")
 
         def restore(reason: str, code: int = EXIT_STOPPED, outcome: str = "stopped") -> Outcome:
             assert previous is not None
@@ -693,10 +744,7 @@ class Orchestrator:
                 detail=f"{counts or 'no changes'}; policy {preview.policy.status}",
             )
             findings = gate_findings(preview.changes, running or target, target)
-            findings += [
-                f"{v.get('urn', '')}: policy {v.get('policy')}: {v.get('message')}"
-                for v in preview.policy.mandatory
-            ]
+            findings += policy_findings(preview.policy)  # the rule --rehearse applies too
             if findings:
                 step(
                     "gate",

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.definition import Pipeline, Stage
-from pipeline.promote.gates import Verdict, approval_verdict, direction_verdict, upstream_verdict
+from pipeline.promote.gates import (
+    CodeReview,
+    Verdict,
+    approval_verdict,
+    direction_verdict,
+    reviewed_verdict,
+    upstream_verdict,
+)
 from pipeline.promote.history import LedgerView
 
 
@@ -64,10 +71,12 @@ def plan_walk(
     auto: bool = False,
     approver: str | None = None,
     reviewer: str | None = None,
+    code: CodeReview | None = None,
 ) -> PlannedWalk:
     """``holds(stack)`` is the release a stage runs now; ``created`` maps release ids to their
     creation times (for the direction gate); ``reviewer`` merged the proposal of a stage
-    promoted by pull request."""
+    promoted by pull request; ``code`` whether the release's commit is on the protected
+    branch (None: no protected branch to check, a local ``--state-dir``)."""
     order = [s.stack for s in pipeline.stages]
     target_index = order.index(target)
     if rollback:
@@ -91,6 +100,9 @@ def plan_walk(
         ]
         if not rollback:
             found.append(upstream_verdict(pipeline, index, release, view, now, frozenset(walked)))
+        reviewed = reviewed_verdict(stage, release, code) if code is not None else None
+        if reviewed is not None:
+            found.append(reviewed)
         found.append(approval_verdict(stage, auto, approver, reviewer))
         verdicts[stage.stack] = found
         walked.add(stage.stack)

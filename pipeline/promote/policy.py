@@ -61,5 +61,32 @@ def policy_checker(options: PolicyOptions) -> Iterator[PolicyChecker | None]:
         yield PolicyChecker(harness, options.config)
 
 
+def check_render(
+    options: PolicyOptions, stack: str, render: StageRender, config: Mapping[str, str]
+) -> PolicyResult:
+    """One rendered stage through the pack and config ``options`` name, as ``plan`` checks it
+    (the offline deployers' preview)."""
+    with policy_checker(options) as checker:
+        if checker is None:
+            return not_run("no policy pack (policies/PulumiPolicy.yaml) or harness")
+        return checker(stack, render, config)
+
+
 def not_run(reason: str) -> PolicyResult:
     return PolicyResult("not run", note=reason)
+
+
+def policy_findings(result: PolicyResult, urns: bool = True) -> list[str]:
+    """Why a stage's policy result holds it, the one rule for ``promote`` and ``--rehearse``:
+    each mandatory violation, and a policy that did not run (no pack, or a pack or config that
+    could not judge the stage), because then nothing was checked, so nothing passes."""
+    findings = [
+        f"{v.get('urn', '')}: policy {v.get('policy')}: {v.get('message')}"
+        if urns
+        else f"policy {v.get('policy')}: {v.get('message')}"
+        for v in result.mandatory
+    ]
+    if result.status == "not run" or (result.status == "failed" and not result.mandatory):
+        why = (result.note or result.status).splitlines()[0]
+        findings.append(f"policy did not run: {why}")
+    return findings

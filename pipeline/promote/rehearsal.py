@@ -25,12 +25,13 @@ from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import DeployError, PolicyOptions, ReleaseConfig
 from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
 from pipeline.promote.events import Sink, quiet
+from pipeline.promote.gates import CodeReview
 from pipeline.promote.history import LedgerView
 from pipeline.promote.images import plan_copies
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
-from pipeline.promote.orchestrator import PromotionError, Request
+from pipeline.promote.orchestrator import Governed, PromotionError, Request
 from pipeline.promote.planner import plan_walk
-from pipeline.promote.policy import not_run, policy_checker
+from pipeline.promote.policy import not_run, policy_checker, policy_findings
 from pipeline.promote.release import Release, ReleaseError
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.render import StageRender
@@ -158,8 +159,10 @@ def rehearse(
     policy: Any = None,
     events: Sink = quiet,
     jobs: int | None = None,
+    governance: Governed | None = None,
 ) -> RehearsalReport:
-    """Rehearse ``request``; raises PromotionError on bad input, like a real promotion."""
+    """Rehearse ``request``; raises PromotionError on bad input, like a real promotion.
+    ``governance``: the protected branch, which says whether the release's code was reviewed."""
     started = datetime.now(UTC)
     shared = FileState(state) if isinstance(state, Path) else state
     from_record = not isinstance(shared, FileState)
@@ -212,6 +215,11 @@ def rehearse(
             rollback=request.rollback,
             auto=request.auto,
             approver=request.approver,
+            code=(
+                CodeReview(release.commit, governance.where, governance.reviewed(release.commit))
+                if governance is not None
+                else None
+            ),
         )
         indices = [order.index(s.stack) for s in planned.stages]
         walk = [order[i] for i in indices]
@@ -251,10 +259,7 @@ def rehearse(
                     outcome = "hold"
                 gates.append({"gate": verdict.gate, "verdict": outcome, "reason": verdict.reason})
             findings = gate_findings(changes, rendered.current, new)
-            findings += [f"policy {v.get('policy')}: {v.get('message')}" for v in result.mandatory]
-            if result.status == "failed" and not result.mandatory:
-                # The pack or its config could not run: nothing was checked, so nothing passes.
-                findings.append(f"policy did not run: {result.note.splitlines()[0]}")
+            findings += policy_findings(result, urns=False)  # the rule promote applies too
             gates.append(
                 {
                     "gate": "preview",

@@ -4,8 +4,9 @@ record and the shared state as real as in CI.
 What a stage "runs" is its record: the tip of ``stages/<stack>``, rendered under the mock
 runtime by that commit's own code (``python -m`` in a worktree at the tip), or the checkout's
 stack file for a stage never promoted. ``set_images`` pins the release in a private copy of the
-release's worktree, ``preview`` renders it with the release's own code and diffs it against what
-the stage runs, ``up`` adopts the render; the promotion's record then makes it what the stage
+release's worktree, ``preview`` renders it with the release's own code, checks it with the
+stage's policy pack and config (as ``plan`` does) and diffs it against what the stage runs,
+``up`` adopts the render; the promotion's record then makes it what the stage
 runs. So the record's render is, byte for byte, what the promotion deployed.
 """
 
@@ -20,9 +21,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.promote.deployer import DeployError, PolicyOptions, Preview, ReleaseConfig
+from pipeline.promote.deployer import (
+    DeployError,
+    PolicyOptions,
+    PolicyResult,
+    Preview,
+    ReleaseConfig,
+)
 from pipeline.promote.diff import desired_state_diff
-from pipeline.promote.policy import not_run
+from pipeline.promote.policy import check_render
 from pipeline.promote.verification import VerifyResult
 from pipeline.record.stage import PROJECT_KEY, STACK_FILE, pin_stack_file
 from pipeline.record.state import GitState
@@ -130,7 +137,13 @@ class RecordDeployer:
         plan = f"offline-plan-{uuid.uuid4().hex[:12]}"
         self._previewed[stack] = (plan, desired)
         changes = desired_state_diff(self.running(stack).resources, desired.resources)
-        return Preview(changes, not_run("offline deployer: policy is checked by plan"), plan)
+        return Preview(changes, self._policy(stack, desired, policy), plan)
+
+    def _policy(self, stack: str, desired: StageRender, policy: PolicyOptions) -> PolicyResult:
+        """The stage's policy pack and config over the render, as ``plan`` checks a stage."""
+        from components.spec.stackfile import read_stack
+
+        return check_render(policy, stack, desired, read_stack(self._copy(stack), stack).values)
 
     def desired(self, stack: str) -> StageRender:
         """The render the last preview of ``stack`` made (what ``up`` would adopt)."""

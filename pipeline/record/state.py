@@ -49,6 +49,7 @@ from pipeline.promote.state import (
 )
 from pipeline.record.checkout import CheckoutError, checkout, prune
 from pipeline.record.git import Git, GitError, blob_id
+from pipeline.record.identity import Runner, host_roots, runner_of, without_host_paths
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
 
@@ -62,6 +63,7 @@ LEDGER = "ledger.jsonl"
 ENTRY_TRAILER = "Stageline-Entry"
 STAGE_TRAILER = "Stageline-Stage"
 ATTEMPTS = 20
+_CODE_DIR = Path(__file__).resolve().parent.parent.parent  # the project this code runs from
 
 
 def backoff(attempt: int) -> None:
@@ -205,6 +207,14 @@ class GitState:
         self.synced = False
         self.releases = GitReleases(self)
         self.used: set[Path] = set()  # worktrees this process checked out (never pruned)
+        self._runner: Runner | None = None
+
+    @property
+    def runner(self) -> Runner:
+        """Who authors this process's state commits: the CI actor, else git's identity."""
+        if self._runner is None:
+            self._runner = runner_of(self.git)
+        return self._runner
 
     # ------------------------------------------------------------------ reading
 
@@ -485,7 +495,12 @@ class GitState:
         """Commit ``changes`` on the state and push it (with ``stage`` = (stack, commit), that
         stage branch too, atomically). False when the remote refused (it moved meanwhile)."""
         commit = self.git.commit_tree(
-            self.tip, changes, [self.tip] if self.tip else [], message, self.index_file
+            self.tip,
+            changes,
+            [self.tip] if self.tip else [],
+            self._signed(message),
+            self.index_file,
+            self.runner.identity,
         )
         updates = {STATE_REF: (commit, self.tip)}
         if stage is not None:
@@ -523,6 +538,8 @@ class GitState:
         """Append one ledger entry (with a stage change: and move that stage's branch) in one
         atomic push; on refusal re-read, re-check the lock and re-chain onto the new tip."""
         self.ensure()
+        # No host paths in the shared record (a runner's checkout or temporary directory).
+        fields = without_host_paths(fields, host_roots(self.git.repo, self.git_dir, _CODE_DIR))
         for attempt in range(ATTEMPTS):
             entries = self.entries()
             last = entries[-1] if entries else None
@@ -661,4 +678,11 @@ class GitState:
             + "".join(f"{s}: {i}\n" for s, i in sorted(stage.images.items()))
             + f"\nInfrastructure: {base}\nApproved-by: {stage.approver or '-'}\n"
         )
-        return self.git.commit_tree(base, changes, parents, message, self.index_file)
+        return self.git.commit_tree(
+            base, changes, parents, self._signed(message), self.index_file, self.runner.identity
+        )
+
+    def _signed(self, message: str) -> str:
+        """The CI run that wrote a commit, as a trailer (its author is the run's actor)."""
+        run = self.runner.run
+        return f"{message.rstrip()}\nStageline-Run: {run}\n" if run else message

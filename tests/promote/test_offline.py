@@ -9,7 +9,13 @@ from pathlib import Path
 from pipeline.definition import load_pipeline
 from pipeline.promote.deployer import DeployError, PolicyOptions
 from pipeline.promote.offline import OfflineDeployer, write_release_config
-from pipeline.promote.orchestrator import EXIT_OK, EXIT_STOPPED, Orchestrator, Request
+from pipeline.promote.orchestrator import (
+    EXIT_OK,
+    EXIT_STOPPED,
+    Orchestrator,
+    Request,
+    stage_policy,
+)
 from pipeline.promote.rehearsal import rehearse
 from pipeline.promote.verification import VerifyResult
 from tests.conftest import PROJECT_DIR, edit_stack
@@ -43,6 +49,7 @@ def test_promotion_over_real_renders(stacks_copy, state_dir, make_release_in, tm
         deployer,
         load_pipeline(stacks_copy),
         state_dir,
+        policy=stage_policy(PROJECT_DIR, None, None, stacks_copy),  # a stage is held without it
         verify=by_outputs,
         events=lambda e, **f: steps.append(f),
     )
@@ -107,13 +114,17 @@ def test_rehearsal_shows_diff_policy_and_gates(stacks_copy, state_dir, make_rele
         assert stage.counts == {"replace": 2, "same": stage.counts["same"]}, stage.counts
         replaced = [line for line in stage.diff if line.startswith("+- replace")]
         assert len(replaced) == 2 and all(TASK in line for line in replaced), stage.diff
-        assert not stage.blocked, stage.gates
+        # No pack: the policy did not run, so nothing was checked and the stage is held, by
+        # the same rule (pipeline.promote.policy.policy_findings) as a promotion's gate.
+        assert stage.blocked, stage.gates
         # Each image is copied into the stage's own ECR repository, by digest, first.
         assert [c.split(":")[0] for c in stage.copies] == ["api", "web"], stage.copies
         assert all(".dkr.ecr." in c and ":sha256-" in c for c in stage.copies), stage.copies
-        assert {g["gate"]: g["verdict"] for g in stage.gates}["preview"] == "ok"
+        preview = next(g for g in stage.gates if g["gate"] == "preview")
+        assert preview["verdict"] == "stop", preview
+        assert preview["reason"].startswith("policy did not run: no policy pack"), preview
         assert stage.policy["status"] == "not run"
-    assert report.exit_code() == 0
+    assert report.exit_code() == 1
     markdown = report.markdown()
     assert "### dev" in markdown and release.id in markdown
     assert "Images copied by digest before the preview" in markdown

@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.definition import load_pipeline
-from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request
+from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request, stage_policy
 from pipeline.promote.release import make_release
 from pipeline.record.checkout import checkout
 from pipeline.record.offline import (
@@ -30,6 +30,7 @@ from pipeline.record.offline import (
     render_checkout,
 )
 from pipeline.record.state import GitState
+from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.gitrepos import clone, commit_change, git, seed_remote
 
@@ -53,7 +54,12 @@ def test_the_stage_record_renders_what_the_promotion_deployed(remote: Path, tmp_
     release, _ = state.save_release(make_release(a, images("b")))
     deployer = RecordDeployer(a, state, tmp_path / "work")
     orchestrator = Orchestrator(
-        deployer, load_pipeline(a / "stacks"), tmp_path, state=state, verify=offline_verify
+        deployer,
+        load_pipeline(a / "stacks"),
+        tmp_path,
+        state=state,
+        verify=offline_verify,
+        policy=stage_policy(PROJECT_DIR, None, None, a / "stacks"),  # held without a policy run
     )
     assert orchestrator.promote(Request(release.id, "dev")).code == EXIT_OK
     deployed = graph(deployer.deployed["dev"])

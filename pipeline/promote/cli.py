@@ -433,9 +433,8 @@ def _deployer(
 # ---------------------------------------------------------------------- status & co
 
 
-def _view(args: argparse.Namespace, state: PromotionState) -> Any:
-    from pipeline.promote.history import LedgerView
-
+def _checked(state: PromotionState) -> bool:
+    """Verify the ledger (notes and problems to stderr); whether its entries may be shown."""
     check = state.verify()  # a LedgerError is reported by _read_only
     for note in check.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -444,14 +443,17 @@ def _view(args: argparse.Namespace, state: PromotionState) -> Any:
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
             file=sys.stderr,
         )
-        if isinstance(state, FileState):
-            return LedgerView(_entries(state))
-        return LedgerView([])  # an unverified shared state is not adopted
-    return LedgerView(_entries(state))
+        return isinstance(state, FileState)  # an unverified shared state is not adopted
+    return True
 
 
-def _entries(state: PromotionState) -> list[dict[str, Any]]:
-    return list(state.entries())
+def _view(args: argparse.Namespace, state: PromotionState, whole: bool = False) -> Any:
+    """The ledger's view for the gates (``whole``: over every entry, for metrics)."""
+    from pipeline.promote.history import LedgerView
+
+    if not _checked(state):
+        return LedgerView([])
+    return LedgerView(state.entries() if whole else state.decisive())
 
 
 def _read_only(command: Any) -> Any:
@@ -515,14 +517,13 @@ def _status(args: argparse.Namespace) -> int:
 @_read_only
 def _history(args: argparse.Namespace) -> int:
     try:
-        view = _view(args, _state(args))
+        state = _state(args)
+        shown = _checked(state)
+        if args.stage:
+            _known_stage(_definition(args), args.stage, state.ledger_stages() if shown else None)
+        entries = state.recent(args.limit or 0, args.stage) if shown else []
     except StateError as exc:
         return _fail(str(exc))
-    if args.stage:
-        in_ledger = {str(e["stage"]) for e in view.entries if e.get("stage")}
-        _known_stage(_definition(args), args.stage, in_ledger)
-    entries = [e for e in view.entries if not args.stage or e.get("stage") == args.stage]
-    entries = entries[-args.limit :] if args.limit else entries
     if args.json:
         for entry in entries:
             contract.event("entry", **entry)  # "time" is the entry's own
@@ -549,7 +550,7 @@ def _metrics(args: argparse.Namespace) -> int:
     _known_stage(definition, stage)
     try:
         state = _state(args)
-        view = _view(args, state)
+        view = _view(args, state, whole=True)
         commit_times = {r.id: r.commit_time for r in state.releases.all()}
     except StateError as exc:
         return _fail(str(exc))

@@ -1,82 +1,46 @@
 """The check of the state's history: one pass over one ``git log``, each entry read once.
 
 Every first-parent commit of ``stageline/state`` (after the one this clone verified last, or
-all of them on a fresh clone) must change the ledger only by adding the one entry its
-``Stageline-Entry: <seq> <hash>`` trailer names, at the path of the next seq, chained to the
-entry before (seq, prev, hash); releases are only added; nothing but locks changes otherwise.
-The added entries' blobs are read in one ``cat-file --batch`` and hashed once each, so a fresh
-clone's check is linear in the entries. An edited, removed, reordered or truncated entry
-(even with every hash recomputed) is a commit that changes or removes an entry file; a forged
-one is an entry its commit does not name; a deleted ledger is a commit removing every entry.
+all of them on a fresh clone) must change the ledger (pipeline.record.layout) in one of three
+ways: add the one entry its ``Stageline-Entry: <seq> <hash>`` trailer names, at the next seq's
+path, chained to the entry before (seq, prev, hash); seal the oldest full block, replacing its
+100 entry files by a segment of exactly their bytes; or, once, migrate the old ``ledger.jsonl``.
+Releases are only added; nothing but locks changes otherwise. The added entries' blobs are read
+in one ``cat-file --batch`` and hashed once each, so a fresh clone's check is linear in the
+entries. An edited, removed, reordered or truncated entry (even with every hash recomputed) is a
+commit that changes or removes entry files otherwise; a forged one is an entry its commit does
+not name; a deleted ledger is a commit removing every ledger file.
 
-A state begun in the old layout (one ``ledger.jsonl``, pipeline.record.layout) is checked by
-that layout's rule until its migration commit: each commit's ``ledger.jsonl`` is the blob of the
-final one's next prefix (hashing prefixes costs the square of that old ledger's length; it no
-longer grows), and the migration must move exactly its lines into entry files.
+A state begun in the old layout is checked by that layout's rule until its migration: each
+commit's ``ledger.jsonl`` is the blob of the final one's next prefix (hashing prefixes costs the
+square of that old ledger's length; it no longer grows), and the migration must move exactly its
+lines into segments and entry files.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from pipeline.promote.ledger import CHAIN_FIELDS, entry_hash
+from pipeline.record.commits import NO_BLOB, Commit
 from pipeline.record.git import Git, blob_id
 from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import (
+    BLOCK,
     LEDGER_DIR,
     LEGACY_LEDGER,
     MIGRATION_TRAILER,
+    SEAL_TRAILER,
     entry_path,
     in_ledger,
     legacy_lines,
+    placed,
+    segment_path,
 )
 
 ENTRY_TRAILER = "Stageline-Entry"
-NO_BLOB = "0" * 40
-
-
-@dataclass
-class Commit:
-    sha: str
-    message: str
-    # path -> (status, old blob, new blob)
-    changes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-
-    def trailer(self, key: str) -> list[str]:
-        prefix = f"{key}: "
-        lines = self.message.splitlines()
-        return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
-
-
-def read_history(git: Git, tip: str, since: str | None = None) -> list[Commit]:
-    """First-parent commits up to ``tip`` (after ``since``, when given), oldest first, with
-    the blobs each one changed, from one ``git log``."""
-    raw = git.run(
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--root",
-        "--raw",
-        "--no-renames",
-        "--no-abbrev",
-        "--diff-merges=first-parent",
-        "--format=%x01%H%x02%B%x03",
-        f"{since}..{tip}" if since else tip,
-    ).stdout.decode("utf-8", errors="replace")
-    commits = []
-    for chunk in raw.split("\x01")[1:]:
-        sha, _, rest = chunk.partition("\x02")
-        message, _, raw_changes = rest.partition("\x03")
-        commit = Commit(sha.strip(), message)
-        for line in raw_changes.strip().splitlines():
-            meta, _, path = line.partition("\t")
-            parts = meta.split()
-            if len(parts) == 5:
-                commit.changes[path] = (parts[4], parts[2], parts[3])
-        commits.append(commit)
-    return commits
+Changes = dict[str, tuple[str, str, str]]
 
 
 class Audit:
@@ -92,6 +56,7 @@ class Audit:
         self.legacy_blob: str | None = None
         self.legacy_final: list[str] = []
         self.entry_blobs: Mapping[str, bytes] = {}
+        self.unsealed: dict[int, bytes] = {}  # seq -> content, for entries not in a segment
 
     def run(self, commits: list[Commit]) -> LedgerIndex:
         self._prepare(commits)
@@ -101,20 +66,27 @@ class Audit:
         return self.index
 
     def _prepare(self, commits: list[Commit]) -> None:
-        """Read, in one call each, the blobs the pass needs: every added entry, and the old
-        layout's final ``ledger.jsonl`` (every earlier one must be a prefix of it)."""
-        if self.index.legacy and self.index.commit:
-            self.legacy_blob = self.git.text("rev-parse", f"{self.index.commit}:{LEGACY_LEDGER}")
+        """Read, in one call each, what the pass needs: every added entry, the entries not
+        sealed yet where it starts, and the old layout's final ``ledger.jsonl`` (every earlier
+        one must be a prefix of it)."""
+        start = self.index.commit
+        if self.index.legacy and start:
+            self.legacy_blob = self.git.text("rev-parse", f"{start}:{LEGACY_LEDGER}")
         legacy = [c.changes[LEGACY_LEDGER][2] for c in commits if LEGACY_LEDGER in c.changes]
         final = next((b for b in reversed(legacy) if b != NO_BLOB), None) or self.legacy_blob
         if final:
             self.legacy_final = legacy_lines(self.git.blobs([final])[final])
+        if start and not self.index.legacy and self.index.count > self.index.sealed:
+            open_seqs = range(self.index.sealed, self.index.count)
+            found = self.git.objects([f"{start}:{entry_path(s)}" for s in open_seqs])
+            self.unsealed = {s: found.get(f"{start}:{entry_path(s)}") or b"" for s in open_seqs}
         self.entry_blobs = self.git.blobs(
             [
                 new
                 for c in commits
+                if not c.trailer(MIGRATION_TRAILER) and not c.trailer(SEAL_TRAILER)
                 for path, (status, _, new) in c.changes.items()
-                if in_ledger(path) and status == "A" and not c.trailer(MIGRATION_TRAILER)
+                if in_ledger(path) and status == "A"
             ]
         )
 
@@ -128,6 +100,8 @@ class Audit:
             self._legacy_append(at, commit, ledger)
         elif legacy:
             self.problems.append(f"{at}: {LEGACY_LEDGER}: not part of the promotion state")
+        elif commit.trailer(SEAL_TRAILER):
+            self._seal(at, commit, ledger)
         elif ledger:
             self._append(at, commit, ledger)
         elif commit.trailer(ENTRY_TRAILER):
@@ -141,36 +115,34 @@ class Audit:
             elif not path.startswith("locks/"):
                 self.problems.append(f"{at}: {path}: not part of the promotion state")
 
-    def _rewritten(self, at: str, what: str) -> None:
-        self.problems.append(
-            f"{at}: changes {what} other than by appending one entry"
-            " (an entry was edited, removed, reordered or truncated)"
-        )
+    def _fail(self, message: str) -> None:
+        self.problems.append(message)
         self.broken = True
 
-    def _append(self, at: str, commit: Commit, ledger: dict[str, tuple[str, str, str]]) -> None:
+    def _append(self, at: str, commit: Commit, ledger: Changes) -> None:
         """A commit of the entry layout: it adds exactly the next entry's file."""
         if self.broken:
             return
-        statuses = {status for status, _, _ in ledger.values()}
-        if self.index.legacy:
-            self.problems.append(f"{at}: adds entry files to a ledger that was not migrated")
-            self.broken = True
-            return
-        if statuses == {"D"} and len(ledger) == self.index.count:
-            self.problems.append(f"{at}: deletes {LEDGER_DIR}/ (the ledger was deleted)")
-            self.broken = True
-            return
-        path = entry_path(self.index.count)
-        if list(ledger) != [path] or statuses != {"A"}:
-            self._rewritten(at, f"{LEDGER_DIR}/")
-            return
-        content = self.entry_blobs.get(ledger[path][2], b"")
-        if content.count(b"\n") != 1 or not content.endswith(b"\n"):
-            self.problems.append(f"{at}: {path}: not one JSON line")
-            self.broken = True
-            return
-        self._entry(f"{at}: {path}", commit, content.decode("utf-8", errors="replace"))
+        index = self.index
+        live = {segment_path(b) for b in range(index.sealed // BLOCK)}
+        live |= {entry_path(s) for s in range(index.sealed, index.count)}
+        path = entry_path(index.count)
+        if index.legacy:
+            self._fail(f"{at}: adds entry files to a ledger that was not migrated")
+        elif set(ledger) == live and {s for s, _, _ in ledger.values()} == {"D"}:
+            self._fail(f"{at}: deletes {LEDGER_DIR}/ (the ledger was deleted)")
+        elif list(ledger) != [path] or ledger[path][0] != "A":
+            self._fail(
+                f"{at}: changes {LEDGER_DIR}/ other than by appending one entry"
+                " (an entry was edited, removed, reordered or truncated)"
+            )
+        else:
+            content = self.entry_blobs.get(ledger[path][2], b"")
+            if content.count(b"\n") != 1 or not content.endswith(b"\n"):
+                self._fail(f"{at}: {path}: not one JSON line")
+                return
+            self.unsealed[index.count] = content
+            self._entry(f"{at}: {path}", commit, content.decode("utf-8", errors="replace"))
 
     def _entry(self, at: str, commit: Commit, line: str) -> None:
         """Chain one added entry (seq, prev, hash) and check the trailer names it."""
@@ -179,8 +151,7 @@ class Audit:
         except ValueError:
             entry = None
         if not isinstance(entry, dict) or any(k not in entry for k in CHAIN_FIELDS):
-            self.problems.append(f"{at}: not a JSON entry with seq, prev and hash")
-            self.broken = True
+            self._fail(f"{at}: not a JSON entry with seq, prev and hash")
             return
         if entry["seq"] != self.index.count:
             self.problems.append(
@@ -198,26 +169,42 @@ class Audit:
             self.problems.append(f"{at}: {ENTRY_TRAILER} does not name the entry it adds")
         self.index.add(entry)
 
-    def _legacy_append(
-        self, at: str, commit: Commit, ledger: dict[str, tuple[str, str, str]]
-    ) -> None:
+    def _seal(self, at: str, commit: Commit, ledger: Changes) -> None:
+        """The commit that replaces the oldest full block's entry files by their segment."""
+        block, first = self.index.sealed // BLOCK, self.index.sealed
+        seqs = range(first, first + BLOCK)
+        if not self.broken and not self.index.legacy and all(s in self.unsealed for s in seqs):
+            segment = b"".join(self.unsealed[s] for s in seqs)
+            expected = {entry_path(s): ("D", blob_id(self.unsealed[s]), NO_BLOB) for s in seqs}
+            expected[segment_path(block)] = ("A", NO_BLOB, blob_id(segment))
+            if (
+                ledger == expected
+                and commit.trailer(SEAL_TRAILER) == [str(block)]
+                and not commit.trailer(ENTRY_TRAILER)
+            ):
+                self.index.sealed += BLOCK
+                for seq in seqs:
+                    del self.unsealed[seq]
+                return
+        self._fail(
+            f"{at}: is not a seal of entries {first} to {first + BLOCK - 1} into"
+            f" {segment_path(block)} (the ledger was rewritten)"
+        )
+
+    def _legacy_append(self, at: str, commit: Commit, ledger: Changes) -> None:
         """A commit of the old layout: ``ledger.jsonl`` grows by one line."""
         status, old, new = commit.changes[LEGACY_LEDGER]
         if self.broken:
             return
         if status == "D":
-            self.problems.append(f"{at}: deletes {LEGACY_LEDGER} (the ledger was deleted)")
-            self.broken = True
+            self._fail(f"{at}: deletes {LEGACY_LEDGER} (the ledger was deleted)")
             return
         if ledger:
             self.problems.append(f"{at}: {LEDGER_DIR}/: not part of the promotion state")
-        count = self.index.count
-        lines = self.legacy_final
-        expected = (
-            blob_id("".join(line + "\n" for line in lines[: count + 1]).encode())
-            if count < len(lines)
-            else None
-        )
+        count, lines = self.index.count, self.legacy_final
+        expected = None
+        if count < len(lines):
+            expected = blob_id("".join(line + "\n" for line in lines[: count + 1]).encode())
         if expected == new and (old if status == "M" else None) == self.legacy_blob:
             line = lines[count]  # the new blob is the old one plus exactly this line
         else:
@@ -226,20 +213,20 @@ class Audit:
             after = found.get(new, b"")
             added = after[len(before) :]
             if not after.startswith(before) or added.count(b"\n") != 1:
-                self._rewritten(at, LEGACY_LEDGER)
+                self._fail(
+                    f"{at}: changes {LEGACY_LEDGER} other than by appending one entry"
+                    " (an entry was edited, removed, reordered or truncated)"
+                )
                 return
             line = added.decode("utf-8", errors="replace").rstrip("\n")
         self.legacy_blob = new
         self.index.legacy = True
         self._entry(f"{at}: {LEGACY_LEDGER}", commit, line)
 
-    def _migration(self, at: str, commit: Commit, ledger: dict[str, tuple[str, str, str]]) -> None:
-        """The one commit that moves ``ledger.jsonl``'s lines into entry files, unchanged."""
+    def _migration(self, at: str, commit: Commit, ledger: Changes) -> None:
+        """The one commit that moves ``ledger.jsonl``'s lines into the entry layout, unchanged."""
         count, lines = self.index.count, self.legacy_final
-        expected = {
-            entry_path(seq): blob_id((line + "\n").encode())
-            for seq, line in enumerate(lines[:count])
-        }
+        files = placed(lines[:count])
         removed = commit.changes.get(LEGACY_LEDGER)
         if (
             self.broken
@@ -249,14 +236,15 @@ class Audit:
             or removed[1] != self.legacy_blob
             or len(lines) != count
             or {p: (s, new) for p, (s, _, new) in ledger.items()}
-            != {p: ("A", b) for p, b in expected.items()}
+            != {p: ("A", blob_id(content)) for p, content in files.items()}
             or commit.trailer(MIGRATION_TRAILER) != [f"{count} {self.index.last}"]
             or commit.trailer(ENTRY_TRAILER)
         ):
-            self.problems.append(
+            self._fail(
                 f"{at}: is not a migration of {LEGACY_LEDGER} that moves exactly its"
                 f" {count} entries into {LEDGER_DIR}/ (the ledger was rewritten)"
             )
-            self.broken = True
             return
         self.index.legacy = False
+        self.index.sealed = count // BLOCK * BLOCK
+        self.unsealed = {s: files[entry_path(s)] for s in range(self.index.sealed, count)}

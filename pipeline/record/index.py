@@ -2,11 +2,12 @@
 
 The audit (pipeline.record.audit) builds a ``LedgerIndex`` while it checks the history, entry by
 entry: how many entries the state at ``commit`` holds, the newest one's hash (where the next
-audit carries the chain on), the record commit each stage's latest record entry names (what the
-stage-branch check compares with) and the entries the gates and ``status`` read
-(pipeline.promote.history.Decisive). It is kept in ``.git/stageline/ledger-index.json``, never
-pushed: like ``refs/stageline/seen`` it is this clone's own memory of what it verified, and it is
-used only while ``commit`` is still in the remote's history.
+audit carries the chain on), how many are sealed in segments, the record commit each stage's
+latest record entry names (what the stage-branch check compares with) and the entries the gates
+and ``status`` read (pipeline.promote.history.Decisive). It is kept in
+``.git/stageline/ledger-index.json``, never pushed: like ``refs/stageline/seen`` it is this
+clone's own memory of what it verified, and it is used only while ``commit`` is still in the
+remote's history.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class LedgerIndex:
     last: str = GENESIS
     legacy: bool = False
     """The state at ``commit`` still keeps its ledger as one ``ledger.jsonl``."""
+    sealed: int = 0
+    """How many entries (whole blocks, from the first) are in segments (pipeline.record.layout)."""
     records: dict[str, str] = field(default_factory=dict)
     stages: set[str] = field(default_factory=set)
     decisive: Decisive = field(default_factory=Decisive)
@@ -57,6 +60,7 @@ class LedgerIndex:
             self.count,
             self.last,
             self.legacy,
+            self.sealed,
             dict(self.records),
             set(self.stages),
             decisive,
@@ -69,6 +73,7 @@ class LedgerIndex:
             "count": self.count,
             "last": self.last,
             "legacy": self.legacy,
+            "sealed": self.sealed,
             "records": self.records,
             "stages": sorted(self.stages),
             "decisive": self.decisive.entries(),
@@ -81,6 +86,7 @@ class LedgerIndex:
             int(raw["count"]),
             str(raw["last"]),
             bool(raw["legacy"]),
+            int(raw["sealed"]),
             dict(raw["records"]),
             set(raw["stages"]),
             Decisive(raw["decisive"]),

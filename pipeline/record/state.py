@@ -50,16 +50,20 @@ from pipeline.promote.state import (
     stage_record_of,
 )
 from pipeline.record import index as saved
-from pipeline.record.audit import ENTRY_TRAILER, Audit, read_history
+from pipeline.record.audit import ENTRY_TRAILER, Audit
 from pipeline.record.checkout import CheckoutError, checkout, prune
+from pipeline.record.commits import read_history
 from pipeline.record.git import Git, GitError
 from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import (
+    BLOCK,
     LEGACY_LEDGER,
     MIGRATION_TRAILER,
+    SEAL_TRAILER,
     LedgerTree,
     entry_path,
     migration_changes,
+    seal_changes,
 )
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
@@ -257,7 +261,7 @@ class GitState:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry (the whole ledger, read from the tip's tree)."""
         self.ensure()
-        return LedgerTree(self.git, self.tip).all()
+        return LedgerTree(self.git, self.tip, self.index.sealed).all()
 
     def decisive(self) -> list[dict[str, Any]]:
         """The entries the gates and ``status`` read (pipeline.promote.history.Decisive)."""
@@ -278,7 +282,7 @@ class GitState:
         """The newest ``limit`` entries (of ``stage``), oldest first, read newest first by path
         in batches until enough are found (0: all of them)."""
         self.ensure()
-        tree, stop = LedgerTree(self.git, self.tip), self.index.count
+        tree, stop = LedgerTree(self.git, self.tip, self.index.sealed), self.index.count
         found: list[dict[str, Any]] = []
         batch = max(limit, 100) if limit else stop
         while stop > 0 and (not limit or len(found) < limit):
@@ -343,7 +347,7 @@ class GitState:
         index = audit.run(read_history(self.git, tip, start.commit))
         index.commit = tip
         problems += audit.problems
-        tree = LedgerTree(self.git, tip)
+        tree = LedgerTree(self.git, tip, index.sealed)
         for stack, sha in sorted(stages.items()):
             problems += self._check_stage(stack, sha, tree, index)
         return problems, index
@@ -416,6 +420,9 @@ class GitState:
         when the remote refused (it moved meanwhile)."""
         parent = self._migration() if self.index.legacy else self.tip
         commit = commit_paths(self.git, parent, changes, [parent] if parent else [], message)
+        sealing = entry is not None and self._fills_block(entry["seq"])
+        if sealing:
+            commit = self._seal(commit)
         updates = {STATE_REF: (commit, self.tip)}
         if stage is not None:
             stack, stage_commit = stage
@@ -426,9 +433,13 @@ class GitState:
             raise StateError(f"cannot record the promotion state on {self.remote}: {exc}") from None
         if refused is not None:
             return False
-        self.tip, self.index.commit, self.index.legacy = commit, commit, False
+        if self.index.legacy:
+            self.index.legacy, self.index.sealed = False, self.index.count // BLOCK * BLOCK
+        self.tip, self.index.commit = commit, commit
         if entry is not None:
             self.index.add(entry)
+        if sealing:
+            self.index.sealed += BLOCK
         moves = [f"update {FETCHED}state {commit}", f"update {SEEN_REF} {commit}"]
         if stage is not None:
             self.stage_tips[stage[0]] = stage[1]
@@ -445,6 +456,22 @@ class GitState:
             f"{MIGRATION_TRAILER}: {self.index.count} {self.index.last}\n"
         )
         return commit_paths(self.git, self.tip, migration_changes(text), [self.tip], message)
+
+    def _fills_block(self, seq: int) -> bool:
+        """Whether entry ``seq`` fills the oldest block not sealed yet."""
+        legacy_sealed = self.index.count // BLOCK * BLOCK if self.index.legacy else None
+        sealed = self.index.sealed if legacy_sealed is None else legacy_sealed
+        return seq + 1 == sealed + BLOCK
+
+    def _seal(self, commit: str) -> str:
+        """The commit after ``commit`` (which filled a block) that seals that block."""
+        block = self.index.count // BLOCK
+        specs = [f"{commit}:{entry_path(block * BLOCK + k)}" for k in range(BLOCK)]
+        found = self.git.objects(specs)
+        lines = [found[spec] or b"" for spec in specs]
+        message = f"stageline: seal entries {block * BLOCK} to {block * BLOCK + BLOCK - 1}\n\n"
+        message += f"{SEAL_TRAILER}: {block}\n"
+        return commit_paths(self.git, commit, seal_changes(block, lines), [commit], message)
 
     def _still_ours(self) -> None:
         """After a refused push and a re-read: stop if a lock this process held is gone."""

@@ -13,13 +13,18 @@ import pytest
 
 from pipeline.promote.history import Decisive, LedgerView
 from pipeline.promote.ledger import chain_entry, entry_line
-from pipeline.record import audit
+from pipeline.record import commits
 from pipeline.record.git import Git
 from pipeline.record.layout import (
     LEDGER_DIR,
     LEGACY_LEDGER,
     MIGRATION_TRAILER,
+    SEAL_TRAILER,
+    LedgerTree,
+    block_of,
     entry_path,
+    seal_changes,
+    segment_path,
     seq_of,
 )
 from pipeline.record.state import ENTRY_TRAILER, STATE_REF, GitState
@@ -41,21 +46,32 @@ def chained(count: int, last: dict[str, Any] | None = None) -> Entries:
     return out
 
 
-def legacy_remote(base: Path, entries: Entries) -> Path:
-    """A bare remote whose state holds ``entries`` in the old layout, one commit per entry
-    (as the code before this layout wrote it)."""
+def remote_with(base: Path, entries: Entries, legacy: bool) -> Path:
+    """A bare remote whose state holds ``entries``, one commit per entry, in the old layout
+    (``legacy``: as the code before the entry layout wrote it) or as entry files never sealed;
+    written with ``git fast-import``."""
     remote = base / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    repo = Git(remote)
-    parent: str | None = None
+    stream = b""
     for k, entry in enumerate(entries):
-        text = b"".join(entry_line(e) for e in entries[: k + 1])
         message = f"stageline: entry\n\n{ENTRY_TRAILER}: {entry['seq']} {entry['hash']}\n"
-        parents = [parent] if parent else []
-        parent = repo.commit_tree(parent, {LEGACY_LEDGER: text}, parents, message, base / "i")
-    assert parent is not None
-    repo.run("update-ref", STATE_REF, parent)
+        if legacy:
+            path, content = LEGACY_LEDGER, b"".join(entry_line(e) for e in entries[: k + 1])
+        else:
+            path, content = entry_path(k), entry_line(entry)
+        stream += b"commit %s\ncommitter t <t@t> %d +0000\n" % (STATE_REF.encode(), k)
+        stream += b"data %d\n%s\n" % (len(message.encode()), message.encode())
+        stream += b"M 100644 inline %s\ndata %d\n%s\n\n" % (path.encode(), len(content), content)
+    subprocess.run(["git", "-C", str(remote), "fast-import", "--quiet"], input=stream, check=True)
     return remote
+
+
+def legacy_remote(base: Path, entries: Entries) -> Path:
+    return remote_with(base, entries, legacy=True)
+
+
+def listing(remote: Path) -> list[str]:
+    return git(remote, "ls-tree", "-r", "--name-only", STATE_REF, "--", LEDGER_DIR).splitlines()
 
 
 def new_objects(remote: Path, commit: str) -> list[str]:
@@ -67,6 +83,9 @@ def test_entry_paths_round_trip() -> None:
         assert seq_of(entry_path(seq)) == seq, seq
     assert entry_path(123456) == "ledger/0012/34/56.json"
     assert seq_of("ledger/0000/00/00.jsonl") is None and seq_of("releases/x.json") is None
+    for block in (0, 1, 99, 100, 1234):
+        assert block_of(segment_path(block)) == block, block
+    assert segment_path(1234) == "ledger/0012/34.jsonl" and block_of(entry_path(5)) is None
 
 
 def test_old_layout_verifies_is_migrated_once_and_appends_add_one_small_file(
@@ -135,9 +154,9 @@ def test_a_clone_that_verified_checks_only_the_commits_after(
         writer.append(fields(n))
 
     asked: list[str | None] = []
-    real = audit.read_history
+    real = commits.read_history
 
-    def spy(repo: Git, tip: str, since: str | None = None) -> list[audit.Commit]:
+    def spy(repo: Git, tip: str, since: str | None = None) -> list[commits.Commit]:
         asked.append(since)
         return real(repo, tip, since)
 
@@ -187,3 +206,49 @@ def test_decisive_entries_answer_the_gates_as_the_whole_ledger_does() -> None:
     unfinished = whole.unfinished("aws")
     assert unfinished is not None and unfinished.promotion == "p3"
     assert [e["step"] for e in unfinished.entries] == ["start", "verify", "verify", "up"]
+
+
+def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
+    old = chained(195)
+    remote = legacy_remote(tmp_path, old)
+    reader = GitState(clone(remote, tmp_path / "reader", checkout=False))
+    assert reader.verify().ok
+    writer = GitState(clone(remote, tmp_path / "writer", checkout=False))
+    new = [writer.append(fields(n)) for n in range(5)]  # migrates, then fills block 1
+    assert listing(remote) == [segment_path(0), segment_path(1)]
+    subjects = git(remote, "log", "--format=%B", STATE_REF)
+    assert f"{SEAL_TRAILER}: 1" in subjects and f"{SEAL_TRAILER}: 0" not in subjects
+
+    for state in (GitState(clone(remote, tmp_path / "fresh", checkout=False)), reader):
+        check = state.verify()
+        assert check.ok and check.entries == 200, check.problems
+        assert state.entries() == [*old, *new]
+        assert state.recent(3) == new[-3:]
+        assert state.recent(1, "test") == [new[-2]]
+    assert LedgerTree(reader.git, reader.tip, 200).read([0, 150, 199, 200]) == [
+        old[0], old[150], new[-1], None
+    ]  # fmt: skip
+    after = reader.append(fields(9))
+    assert listing(remote)[-1] == entry_path(200) and after["prev"] == new[-1]["hash"]
+    assert GitState(clone(remote, tmp_path / "fresh2", checkout=False)).verify().ok
+
+
+@pytest.mark.parametrize("forged", [False, True])
+def test_a_seal_must_hold_exactly_the_block(tmp_path: Path, forged: bool) -> None:
+    entries = chained(104)
+    remote = remote_with(tmp_path, entries, legacy=False)
+    assert GitState(clone(remote, tmp_path / "before", checkout=False)).verify().ok
+    lines = [entry_line(e) for e in entries[:100]]
+    if forged:  # the segment drops entry 7 and holds entry 8 twice
+        lines[7] = lines[8]
+    repo = Git(remote)
+    tip = repo.text("rev-parse", STATE_REF)
+    message = f"seal\n\n{SEAL_TRAILER}: 0\n"
+    sealed = repo.commit_tree(tip, seal_changes(0, lines), [tip], message, tmp_path / "i")
+    repo.run("update-ref", STATE_REF, sealed)
+    check = GitState(clone(remote, tmp_path / "after", checkout=False)).verify()
+    assert check.ok is not forged, check.problems
+    if forged:
+        assert "is not a seal of entries 0 to 99 into ledger/0000/00.jsonl" in check.problems[0]
+    else:
+        assert check.entries == 104

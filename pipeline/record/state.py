@@ -67,7 +67,7 @@ from pipeline.record.layout import (
 )
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
-from pipeline.record.trees import commit_paths
+from pipeline.record.trees import Known, commit_paths
 
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
 # branches only, and the state must be protected from force pushes.
@@ -189,6 +189,7 @@ class GitState:
         self.index = LedgerIndex()  # what the ledger at ``tip`` holds (pipeline.record.index)
         self.index_path = self.git_dir / "stageline" / "ledger-index.json"
         self.saved: str | None = None  # the commit of the index saved in index_path
+        self.trees: Known = {}  # the trees of the last commit this process made (trees.py)
         self.stage_tips: dict[str, str] = {}
         self.held: dict[str, str] = {}  # pipeline -> token of the lock this process holds
         self.synced = False
@@ -419,7 +420,8 @@ class GitState:
         the old layout is migrated first, by a commit of its own pushed with this one. False
         when the remote refused (it moved meanwhile)."""
         parent = self._migration() if self.index.legacy else self.tip
-        commit = commit_paths(self.git, parent, changes, [parent] if parent else [], message)
+        parents = [parent] if parent else []
+        commit = commit_paths(self.git, parent, changes, parents, message, self.trees)
         sealing = entry is not None and self._fills_block(entry["seq"])
         if sealing:
             commit = self._seal(commit)
@@ -455,7 +457,8 @@ class GitState:
             f"stageline: the ledger, one file per entry\n\n"
             f"{MIGRATION_TRAILER}: {self.index.count} {self.index.last}\n"
         )
-        return commit_paths(self.git, self.tip, migration_changes(text), [self.tip], message)
+        changes = migration_changes(text)
+        return commit_paths(self.git, self.tip, changes, [self.tip], message, self.trees)
 
     def _fills_block(self, seq: int) -> bool:
         """Whether entry ``seq`` fills the oldest block not sealed yet."""
@@ -471,7 +474,9 @@ class GitState:
         lines = [found[spec] or b"" for spec in specs]
         message = f"stageline: seal entries {block * BLOCK} to {block * BLOCK + BLOCK - 1}\n\n"
         message += f"{SEAL_TRAILER}: {block}\n"
-        return commit_paths(self.git, commit, seal_changes(block, lines), [commit], message)
+        return commit_paths(
+            self.git, commit, seal_changes(block, lines), [commit], message, self.trees
+        )
 
     def _still_ours(self) -> None:
         """After a refused push and a re-read: stop if a lock this process held is gone."""

@@ -21,6 +21,7 @@ FILE_MODE = "100644"
 IDENTITY = ("stageline", "stageline@localhost")
 
 Listing = dict[str, tuple[str, str]]  # name -> (mode, object id)
+Known = dict[tuple[str, str], Listing]  # (commit, folder) -> its listing
 
 
 def parse_tree(raw: bytes) -> Listing:
@@ -78,13 +79,20 @@ def commit_paths(
     changes: Mapping[str, bytes | None],
     parents: Sequence[str],
     message: str,
+    known: Known | None = None,
 ) -> str:
     """A commit whose tree is ``base``'s with ``changes`` (path -> content, None to remove)
-    applied; only the trees on the changed paths are read and written."""
+    applied; only the trees on the changed paths are read and written. ``known``: the listings
+    of the last commit made here, reused when ``base`` is that commit (a writer's next append
+    then reads nothing); replaced by this commit's."""
+    known = {} if known is None else known
     folders = sorted({d for path in changes for d in _ancestors(path)}, key=lambda d: d.count("/"))
-    specs = {d: f"{base}:{d}" if d else f"{base}^{{tree}}" for d in folders}
-    found = git.objects(list(specs.values())) if base else {}
-    listings = {d: parse_tree(found.get(specs[d]) or b"") for d in folders}
+    if base and all((base, d) in known for d in folders):
+        listings = {d: dict(known[(base, d)]) for d in folders}
+    else:
+        specs = {d: f"{base}:{d}" if d else f"{base}^{{tree}}" for d in folders}
+        found = git.objects(list(specs.values())) if base else {}
+        listings = {d: parse_tree(found.get(specs[d]) or b"") for d in folders}
     written = [p for p, c in sorted(changes.items()) if c is not None]
     blobs = dict(zip(written, write_blobs(git, [changes[p] or b"" for p in written]), strict=True))
     for path in changes:
@@ -129,4 +137,7 @@ def commit_paths(
     args = ["commit-tree", root, "-m", message]
     for parent in parents:
         args += ["-p", parent]
-    return git.run(*args, env=env).stdout.decode().strip()
+    commit = git.run(*args, env=env).stdout.decode().strip()
+    known.clear()
+    known.update(((commit, d), listings[d]) for d in folders)
+    return commit

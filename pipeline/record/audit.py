@@ -124,12 +124,10 @@ class Audit:
         if self.broken:
             return
         index = self.index
-        live = {segment_path(b) for b in range(index.sealed // BLOCK)}
-        live |= {entry_path(s) for s in range(index.sealed, index.count)}
         path = entry_path(index.count)
         if index.legacy:
             self._fail(f"{at}: adds entry files to a ledger that was not migrated")
-        elif set(ledger) == live and {s for s, _, _ in ledger.values()} == {"D"}:
+        elif {s for s, _, _ in ledger.values()} == {"D"} and set(ledger) == self._live():
             self._fail(f"{at}: deletes {LEDGER_DIR}/ (the ledger was deleted)")
         elif list(ledger) != [path] or ledger[path][0] != "A":
             self._fail(
@@ -143,6 +141,12 @@ class Audit:
                 return
             self.unsealed[index.count] = content
             self._entry(f"{at}: {path}", commit, content.decode("utf-8", errors="replace"))
+
+    def _live(self) -> set[str]:
+        """Every ledger file of the state so far: its segments and its entry files."""
+        index = self.index
+        live = {segment_path(b) for b in range(index.sealed // BLOCK)}
+        return live | {entry_path(s) for s in range(index.sealed, index.count)}
 
     def _entry(self, at: str, commit: Commit, line: str) -> None:
         """Chain one added entry (seq, prev, hash) and check the trailer names it."""

@@ -97,14 +97,17 @@ def seal_changes(block: int, lines: list[bytes]) -> dict[str, bytes | None]:
 
 class LedgerTree:
     """The entries of one state commit, read by path (never by walking the history).
-    ``sealed``: how many entries are in segments (from the index of that commit)."""
+    ``sealed``: how many entries are in segments; ``legacy``: whether the commit still has a
+    ``ledger.jsonl`` (both from the index of that commit; None: look)."""
 
-    def __init__(self, git: Git, commit: str | None, sealed: int = 0) -> None:
+    def __init__(
+        self, git: Git, commit: str | None, sealed: int = 0, legacy: bool | None = None
+    ) -> None:
         self.git = git
         self.commit = commit
         self.sealed = sealed
         self._legacy: list[str] | None = None
-        if commit is not None:
+        if commit is not None and legacy is not False:
             text = git.show(commit, LEGACY_LEDGER)
             self._legacy = legacy_lines(text) if text is not None else None
 

@@ -262,7 +262,7 @@ class GitState:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry (the whole ledger, read from the tip's tree)."""
         self.ensure()
-        return LedgerTree(self.git, self.tip, self.index.sealed).all()
+        return LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy).all()
 
     def decisive(self) -> list[dict[str, Any]]:
         """The entries the gates and ``status`` read (pipeline.promote.history.Decisive)."""
@@ -283,7 +283,8 @@ class GitState:
         """The newest ``limit`` entries (of ``stage``), oldest first, read newest first by path
         in batches until enough are found (0: all of them)."""
         self.ensure()
-        tree, stop = LedgerTree(self.git, self.tip, self.index.sealed), self.index.count
+        tree = LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy)
+        stop = self.index.count
         found: list[dict[str, Any]] = []
         batch = max(limit, 100) if limit else stop
         while stop > 0 and (not limit or len(found) < limit):
@@ -348,7 +349,7 @@ class GitState:
         index = audit.run(read_history(self.git, tip, start.commit))
         index.commit = tip
         problems += audit.problems
-        tree = LedgerTree(self.git, tip, index.sealed)
+        tree = LedgerTree(self.git, tip, index.sealed, index.legacy)
         for stack, sha in sorted(stages.items()):
             problems += self._check_stage(stack, sha, tree, index)
         return problems, index

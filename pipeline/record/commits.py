@@ -17,10 +17,17 @@ class Commit:
     # path -> (status, old blob, new blob)
     changes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
+    trailers: dict[str, list[str]] | None = None
+
     def trailer(self, key: str) -> list[str]:
-        prefix = f"{key}: "
-        lines = self.message.splitlines()
-        return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
+        """The values of every ``<key>: <value>`` line of the message."""
+        if self.trailers is None:  # parsed once: the audit asks each commit several keys
+            self.trailers = {}
+            for line in self.message.splitlines():
+                name, sep, value = line.partition(": ")
+                if sep and name and " " not in name:
+                    self.trailers.setdefault(name, []).append(value)
+        return self.trailers.get(key, [])
 
 
 def read_history(git: Git, tip: str, since: str | None = None) -> list[Commit]:

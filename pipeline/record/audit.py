@@ -67,8 +67,8 @@ class Audit:
 
     def _prepare(self, commits: list[Commit]) -> None:
         """Read, in one call each, what the pass needs: every added entry, the entries not
-        sealed yet where it starts, and the old layout's final ``ledger.jsonl`` (every earlier
-        one must be a prefix of it)."""
+        sealed yet where it starts (when a seal follows), and the old layout's final
+        ``ledger.jsonl`` (every earlier one must be a prefix of it)."""
         start = self.index.commit
         if self.index.legacy and start:
             self.legacy_blob = self.git.text("rev-parse", f"{start}:{LEGACY_LEDGER}")
@@ -76,7 +76,8 @@ class Audit:
         final = next((b for b in reversed(legacy) if b != NO_BLOB), None) or self.legacy_blob
         if final:
             self.legacy_final = legacy_lines(self.git.blobs([final])[final])
-        if start and not self.index.legacy and self.index.count > self.index.sealed:
+        seals = any(c.trailer(SEAL_TRAILER) for c in commits)
+        if seals and start and not self.index.legacy and self.index.count > self.index.sealed:
             open_seqs = range(self.index.sealed, self.index.count)
             found = self.git.objects([f"{start}:{entry_path(s)}" for s in open_seqs])
             self.unsealed = {s: found.get(f"{start}:{entry_path(s)}") or b"" for s in open_seqs}

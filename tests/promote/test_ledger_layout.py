@@ -6,6 +6,7 @@ layout still verifies, is migrated once by a recorded commit, and a forged migra
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,8 @@ def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
 def test_a_seal_must_hold_exactly_the_block(tmp_path: Path, forged: bool) -> None:
     entries = chained(104)
     remote = remote_with(tmp_path, entries, legacy=False)
-    assert GitState(clone(remote, tmp_path / "before", checkout=False)).verify().ok
+    before = GitState(clone(remote, tmp_path / "before", checkout=False))
+    assert before.verify().ok  # then checks the seal alone, from the entries it had not sealed
     lines = [entry_line(e) for e in entries[:100]]
     if forged:  # the segment drops entry 7 and holds entry 8 twice
         lines[7] = lines[8]
@@ -246,9 +248,42 @@ def test_a_seal_must_hold_exactly_the_block(tmp_path: Path, forged: bool) -> Non
     message = f"seal\n\n{SEAL_TRAILER}: 0\n"
     sealed = repo.commit_tree(tip, seal_changes(0, lines), [tip], message, tmp_path / "i")
     repo.run("update-ref", STATE_REF, sealed)
-    check = GitState(clone(remote, tmp_path / "after", checkout=False)).verify()
-    assert check.ok is not forged, check.problems
-    if forged:
-        assert "is not a seal of entries 0 to 99 into ledger/0000/00.jsonl" in check.problems[0]
-    else:
-        assert check.entries == 104
+    for state in (GitState(clone(remote, tmp_path / "after", checkout=False)), before):
+        check = state.verify()
+        assert check.ok is not forged, check.problems
+        if forged:
+            assert (
+                "is not a seal of entries 0 to 99 into ledger/0000/00.jsonl" in (check.problems[0])
+            )
+        else:
+            assert check.entries == 104 and state.entries() == entries
+
+
+def test_reads_in_a_clone_that_verified_do_not_read_every_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = chained(250)
+    remote = remote_with(tmp_path, entries, legacy=False)
+    repo = clone(remote, tmp_path / "a", checkout=False)
+    assert GitState(repo).verify().ok  # saves what it learnt
+
+    def everything(self: LedgerTree) -> Entries:
+        raise AssertionError("read every entry")
+
+    asked: list[list[str]] = []
+    real = Git.objects
+
+    def objects(self: Git, specs: Sequence[str]) -> dict[str, bytes | None]:
+        asked.append(list(specs))
+        return real(self, specs)
+
+    monkeypatch.setattr(LedgerTree, "all", everything)
+    monkeypatch.setattr(Git, "objects", objects)
+    state = GitState(repo)  # a new process: reads the saved index, checks nothing new
+    assert state.decisive() == Decisive(entries).entries()
+    assert state.head() == (250, entries[-1]["hash"])
+    assert state.ledger_stages() == {"dev", "test"}
+    assert asked == [], "the gates' entries come from the index"
+    assert state.recent(5) == entries[-5:]
+    assert state.recent(2, "dev") == [entries[246], entries[248]]
+    assert sum(len(specs) for specs in asked) <= 2 * 100, asked

@@ -423,9 +423,9 @@ class GitState:
         parent = self._migration() if self.index.legacy else self.tip
         parents = [parent] if parent else []
         commit = commit_paths(self.git, parent, changes, parents, message, self.trees)
-        sealing = entry is not None and self._fills_block(entry["seq"])
-        if sealing:
-            commit = self._seal(commit)
+        sealing = self._block_to_seal(entry["seq"]) if entry is not None else None
+        if sealing is not None:
+            commit = self._seal(commit, sealing)
         updates = {STATE_REF: (commit, self.tip)}
         if stage is not None:
             stack, stage_commit = stage
@@ -441,7 +441,7 @@ class GitState:
         self.tip, self.index.commit = commit, commit
         if entry is not None:
             self.index.add(entry)
-        if sealing:
+        if sealing is not None:
             self.index.sealed += BLOCK
         moves = [f"update {FETCHED}state {commit}", f"update {SEEN_REF} {commit}"]
         if stage is not None:
@@ -461,15 +461,14 @@ class GitState:
         changes = migration_changes(text)
         return commit_paths(self.git, self.tip, changes, [self.tip], message, self.trees)
 
-    def _fills_block(self, seq: int) -> bool:
-        """Whether entry ``seq`` fills the oldest block not sealed yet."""
-        legacy_sealed = self.index.count // BLOCK * BLOCK if self.index.legacy else None
-        sealed = self.index.sealed if legacy_sealed is None else legacy_sealed
-        return seq + 1 == sealed + BLOCK
+    def _block_to_seal(self, seq: int) -> int | None:
+        """The oldest block not sealed yet when entry ``seq`` has made it full (one per append:
+        a state whose writer did not seal catches up block by block), else None."""
+        sealed = self.index.count // BLOCK * BLOCK if self.index.legacy else self.index.sealed
+        return sealed // BLOCK if seq + 1 - sealed >= BLOCK else None
 
-    def _seal(self, commit: str) -> str:
-        """The commit after ``commit`` (which filled a block) that seals that block."""
-        block = self.index.count // BLOCK
+    def _seal(self, commit: str, block: int) -> str:
+        """The commit after ``commit`` that seals ``block`` (all its entries are files)."""
         specs = [f"{commit}:{entry_path(block * BLOCK + k)}" for k in range(BLOCK)]
         found = self.git.objects(specs)
         lines = [found[spec] or b"" for spec in specs]

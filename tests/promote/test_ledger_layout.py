@@ -287,3 +287,16 @@ def test_reads_in_a_clone_that_verified_do_not_read_every_entry(
     assert state.recent(5) == entries[-5:]
     assert state.recent(2, "dev") == [entries[246], entries[248]]
     assert sum(len(specs) for specs in asked) <= 2 * 100, asked
+
+
+def test_a_state_never_sealed_catches_up_one_block_per_append(tmp_path: Path) -> None:
+    entries = chained(250)
+    remote = remote_with(tmp_path, entries, legacy=False)
+    writer = GitState(clone(remote, tmp_path / "w", checkout=False))
+    new = [writer.append(fields(n)) for n in range(3)]
+    files = listing(remote)
+    assert files[:2] == [segment_path(0), segment_path(1)], files[:3]
+    assert files[2:] == [entry_path(s) for s in range(200, 253)]
+    check = GitState(clone(remote, tmp_path / "fresh", checkout=False)).verify()
+    assert check.ok and check.entries == 253, check.problems
+    assert writer.entries() == [*entries, *new]

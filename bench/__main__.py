@@ -20,6 +20,7 @@ SECTIONS = [
     "bench.policy",
     "bench.promote",
     "bench.engine",
+    "bench.ledger",
 ]
 
 

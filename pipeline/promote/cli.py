@@ -529,9 +529,8 @@ def _deployer(
 # ---------------------------------------------------------------------- status & co
 
 
-def _view(args: argparse.Namespace, state: PromotionState) -> Any:
-    from pipeline.promote.history import LedgerView
-
+def _checked(state: PromotionState) -> bool:
+    """Verify the ledger (notes and problems to stderr); whether its entries may be shown."""
     check = state.verify()  # a LedgerError is reported by _read_only
     for note in check.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -540,14 +539,17 @@ def _view(args: argparse.Namespace, state: PromotionState) -> Any:
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
             file=sys.stderr,
         )
-        if isinstance(state, FileState):
-            return LedgerView(_entries(state))
-        return LedgerView([])  # an unverified shared state is not adopted
-    return LedgerView(_entries(state))
+        return isinstance(state, FileState)  # an unverified shared state is not adopted
+    return True
 
 
-def _entries(state: PromotionState) -> list[dict[str, Any]]:
-    return list(state.entries())
+def _view(args: argparse.Namespace, state: PromotionState, whole: bool = False) -> Any:
+    """The ledger's view for the gates (``whole``: over every entry, for metrics)."""
+    from pipeline.promote.history import LedgerView
+
+    if not _checked(state):
+        return LedgerView([])
+    return LedgerView(state.entries() if whole else state.decisive())
 
 
 def _read_only(command: Any) -> Any:
@@ -643,16 +645,15 @@ def _code_review(args: argparse.Namespace, state: PromotionState) -> Any:
 @_read_only
 def _history(args: argparse.Namespace) -> int:
     try:
-        view = _view(args, _state(args))
+        state = _state(args)
+        shown = _checked(state)
+        if args.stage:
+            _known_stage(_definition(args), args.stage, state.ledger_stages() if shown else None)
+        # A person reads the recent end; a tool reading --json gets every entry unless it asks.
+        limit = None if args.all else args.limit or (None if args.json else HISTORY_SHOWN)
+        entries = state.recent(limit or 0, args.stage) if shown else []
     except StateError as exc:
         return _fail(str(exc))
-    if args.stage:
-        in_ledger = {str(e["stage"]) for e in view.entries if e.get("stage")}
-        _known_stage(_definition(args), args.stage, in_ledger)
-    entries = [e for e in view.entries if not args.stage or e.get("stage") == args.stage]
-    # A person reads the recent end; a tool reading --json gets every entry unless it asks.
-    limit = None if args.all else args.limit or (None if args.json else HISTORY_SHOWN)
-    total, entries = len(entries), entries[-limit:] if limit else entries
     if args.json:
         for entry in entries:
             contract.event("entry", **entry)  # "time" is the entry's own
@@ -666,11 +667,8 @@ def _history(args: argparse.Namespace) -> int:
     from pipeline.promote.tables import history_table
 
     print(history_table(entries, terminal.width_for(None), terminal.wants_color()))
-    if len(entries) < total:
-        print(
-            f"history: the last {len(entries)} of {total} entries; --all shows every one",
-            file=sys.stderr,
-        )
+    if limit and len(entries) == limit:
+        print(f"history: the last {limit} entries; --all shows every one", file=sys.stderr)
     return EXIT_OK
 
 
@@ -684,7 +682,7 @@ def _metrics(args: argparse.Namespace) -> int:
     _known_stage(definition, stage)
     try:
         state = _state(args)
-        view = _view(args, state)
+        view = _view(args, state, whole=True)
         commit_times = {r.id: r.commit_time for r in state.releases.all()}
     except StateError as exc:
         return _fail(str(exc))
@@ -743,7 +741,7 @@ def _ledger_verify(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace, state: PromotionState) -> Any:
     """Replay each promotion's gates against the pipeline file that governed it."""
-    from pipeline.record.audit import Governing, audit
+    from pipeline.record.gate_audit import Governing, audit
     from pipeline.record.governance import read_governance
     from pipeline.record.state import GitState
 

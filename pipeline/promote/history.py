@@ -113,3 +113,34 @@ class LedgerView:
             bool(start.get("rollback")),
             mine,
         )
+
+
+class Decisive:
+    """The entries a LedgerView's questions read: every finished verification and every entry
+    of a promotion that has not finished. A LedgerView over ``entries()`` answers
+    ``verified_at``, ``ever_verified``, ``last_verified`` and ``unfinished`` exactly as one over
+    the whole ledger (promotion ids are unique), so the gates and ``status`` need not read every
+    entry: a reader keeps this up to date entry by entry (``add``)."""
+
+    def __init__(self, entries: Iterable[dict[str, Any]] = ()) -> None:
+        self.verifications: list[dict[str, Any]] = []
+        self.open: dict[str, list[dict[str, Any]]] = {}  # promotion -> its entries so far
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        step, promotion = entry.get("step"), entry.get("promotion")
+        if step == "verify" and entry.get("status") in ("completed", "failed"):
+            self.verifications.append(entry)
+        if step == "start" and promotion is not None:
+            self.open.setdefault(str(promotion), []).append(entry)
+        elif step == "finish":
+            self.open.pop(str(promotion), None)
+        elif promotion is not None and str(promotion) in self.open:
+            self.open[str(promotion)].append(entry)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The kept entries in ledger order (each once)."""
+        kept = {e["seq"]: e for e in self.verifications}
+        kept.update((e["seq"], e) for entries in self.open.values() for e in entries)
+        return [kept[seq] for seq in sorted(kept)]

@@ -210,7 +210,7 @@ class Orchestrator:
             )
         for note in check.notes:  # e.g. a torn last line: this promotion's first append cuts it
             self.emit("note", message=f"{note}")
-        return LedgerView(self.ledger.entries())
+        return LedgerView(self.ledger.decisive())
 
     def holds(self, stack: str) -> str | None:
         release = self.deployer.outputs(stack).get("release")
@@ -429,8 +429,7 @@ class Orchestrator:
         return self.approver_source if walk.approver == request.approver else "claimed"
 
     def _ledger_mark(self) -> tuple[int, str | None]:
-        entries = self.ledger.entries()
-        return len(entries), entries[-1].get("hash") if entries else None
+        return self.ledger.head()
 
     def _propose(self, walk: Walk) -> Outcome:
         """Push the proposal of the walk's one stage; nothing deployed, nothing in the ledger."""
@@ -657,7 +656,7 @@ class Orchestrator:
     def _previous_config(
         self, walk: Walk, promotion: str, stage: str, kind: str
     ) -> ReleaseConfig | None:
-        for entry in reversed(self.ledger.entries()):
+        for entry in reversed(self.ledger.decisive()):  # this (unfinished) promotion's are kept
             if (
                 entry.get("promotion") == promotion
                 and entry.get("stage") == stage
@@ -853,7 +852,7 @@ class Orchestrator:
     def _rollback(self, walk: Walk, promotion: str, stage: Stage, why: str) -> Outcome:
         """Return ``stage`` to its last verified release by the same path, then stop."""
         stack = stage.stack
-        view = LedgerView(self.ledger.entries())
+        view = LedgerView(self.ledger.decisive())
         last = view.last_verified(stack, other_than=walk.release.id)
         target: ReleaseConfig | None = None
         if last is not None:

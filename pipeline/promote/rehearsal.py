@@ -181,7 +181,7 @@ def rehearse(
         release: Release = shared.releases.get(request.release)
     except ReleaseError as exc:
         raise PromotionError(str(exc)) from None
-    view = LedgerView(shared.entries() if shared.verify().ok else [])
+    view = LedgerView(shared.decisive() if shared.verify().ok else [])
     policy_for = policy or (lambda stage: PolicyOptions(None, None))
     report = RehearsalReport(release.id, request.target, name)
     target_index = order.index(request.target)

@@ -69,7 +69,25 @@ class PromotionState(Protocol):
     @property
     def releases(self) -> Releases: ...
 
-    def entries(self) -> list[dict[str, Any]]: ...
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry: the whole ledger (metrics); the commands below read less."""
+        ...
+
+    def decisive(self) -> list[dict[str, Any]]:
+        """At least the entries a LedgerView's gate questions read (history.Decisive)."""
+        ...
+
+    def head(self) -> tuple[int, str | None]:
+        """How many entries the ledger holds and the newest one's hash (None: empty)."""
+        ...
+
+    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries (of ``stage``; 0: all), oldest first."""
+        ...
+
+    def ledger_stages(self) -> set[str]:
+        """Every stage an entry names."""
+        ...
 
     def verify(self) -> Verification: ...
 
@@ -118,6 +136,21 @@ class FileState:
 
     def entries(self) -> list[dict[str, Any]]:
         return self.ledger.entries()
+
+    # A local file is read whole: these answer from every entry.
+    def decisive(self) -> list[dict[str, Any]]:
+        return self.ledger.entries()
+
+    def head(self) -> tuple[int, str | None]:
+        entries = self.ledger.entries()
+        return len(entries), entries[-1].get("hash") if entries else None
+
+    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
+        entries = [e for e in self.ledger.entries() if not stage or e.get("stage") == stage]
+        return entries[-limit:] if limit else entries
+
+    def ledger_stages(self) -> set[str]:
+        return {str(e["stage"]) for e in self.ledger.entries() if e.get("stage")}
 
     def verify(self) -> Verification:
         return self.ledger.verify()

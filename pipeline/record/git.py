@@ -86,6 +86,25 @@ class Git:
             at = header_end + 1 + size + 1
         return found
 
+    def objects(self, specs: Sequence[str]) -> dict[str, bytes | None]:
+        """The content of many objects named by ``rev:path`` or id (None for each one that is
+        missing), in one ``cat-file --batch`` call, in the order asked."""
+        if not specs:
+            return {}
+        out = self.run("cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
+        data, at = out.stdout, 0
+        found: dict[str, bytes | None] = {}
+        for spec in specs:
+            header_end = data.index(b"\n", at)
+            header = data[at:header_end].split()
+            if len(header) != 3:  # "<spec> missing" (or ambiguous): no content follows
+                found[spec], at = None, header_end + 1
+                continue
+            size = int(header[2])
+            found[spec] = data[header_end + 1 : header_end + 1 + size]
+            at = header_end + 1 + size + 1
+        return found
+
     def write_blob(self, content: bytes) -> str:
         return self.text("hash-object", "-w", "--stdin", stdin=content)
 

@@ -1,5 +1,6 @@
 """The promotion state in git: one branch on the remote, ``stageline/state``, whose tree holds
-``ledger.jsonl``, ``releases/<id>.json`` and ``locks/<pipeline>.json``.
+the ledger (one file per entry under ``ledger/``: pipeline.record.layout),
+``releases/<id>.json`` and ``locks/<pipeline>.json``.
 
 Every write is a commit on that ref pushed with ``--force-with-lease`` (compare-and-swap): it
 lands only if the remote still has the commit this writer read. A refused push re-reads the
@@ -7,14 +8,16 @@ remote and re-evaluates (is the pipeline lock still ours?) before trying again; 
 cannot land raises ``RecordRefusedError`` and is never reported as done.
 
 A ledger entry is appended by exactly one commit, whose message carries the entry's seq and
-hash (``Stageline-Entry:``). Reading the state checks the whole first-parent history: each
-commit's ledger blob must be its parent's plus that one entry (so an edited, removed, reordered
-or truncated entry, even with recomputed hashes, shows up as a commit that rewrites history),
-releases are only ever added, and each stage branch's record must name an entry of this ledger
-(or be a reviewed merge of a proposal onto such a record, waiting to be deployed: see
-pipeline.record.proposal).
+hash (``Stageline-Entry:``). Reading the state checks the first-parent history
+(pipeline.record.audit): each commit adds only that one entry's file (so an edited, removed,
+reordered or truncated entry, even with recomputed hashes, shows up as a commit that rewrites
+history), releases are only ever added, and each stage branch's record must name an entry of
+this ledger (or be a reviewed merge of a proposal onto such a record, waiting to be deployed:
+see pipeline.record.proposal).
 The clone remembers the newest state it verified (``refs/stageline/seen``): a remote whose
-history no longer contains it was rewritten (force-pushed) or deleted.
+history no longer contains it was rewritten (force-pushed) or deleted. It also keeps what it
+learnt from the entries it checked (pipeline.record.index), so the next check reads only the
+commits after it, and the gates and ``status`` read no entry twice.
 """
 
 from __future__ import annotations
@@ -25,12 +28,11 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.promote.ledger import Verification, chain_entry, entry_line, verify_chain
+from pipeline.promote.ledger import Verification, chain_entry, entry_line
 from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
 from pipeline.promote.release import (
     Release,
@@ -47,11 +49,26 @@ from pipeline.promote.state import (
     dump,
     stage_record_of,
 )
+from pipeline.record import index as saved
+from pipeline.record.audit import ENTRY_TRAILER, Audit
 from pipeline.record.checkout import CheckoutError, checkout, prune
-from pipeline.record.git import Git, GitError, blob_id
+from pipeline.record.commits import read_history
+from pipeline.record.git import Git, GitError
 from pipeline.record.identity import Runner, host_roots, runner_of, without_host_paths
+from pipeline.record.index import LedgerIndex
+from pipeline.record.layout import (
+    BLOCK,
+    LEGACY_LEDGER,
+    MIGRATION_TRAILER,
+    SEAL_TRAILER,
+    LedgerTree,
+    entry_path,
+    migration_changes,
+    seal_changes,
+)
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
+from pipeline.record.trees import Known, commit_paths
 
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
 # branches only, and the state must be protected from force pushes.
@@ -59,8 +76,7 @@ STATE_REF = "refs/heads/stageline/state"
 FETCHED = "refs/stageline/remote/"  # this clone's copy of the remote's stageline/* branches
 FETCHED_STAGES = "refs/stageline/remote-stages/"  # ... and of its refs/heads/stages/*
 SEEN_REF = "refs/stageline/seen"  # the newest state this clone verified (never pushed)
-LEDGER = "ledger.jsonl"
-ENTRY_TRAILER = "Stageline-Entry"
+__all__ = ["ENTRY_TRAILER", "SEEN_REF", "STATE_REF", "GitState"]
 STAGE_TRAILER = "Stageline-Stage"
 ATTEMPTS = 20
 _CODE_DIR = Path(__file__).resolve().parent.parent.parent  # the project this code runs from
@@ -69,35 +85,6 @@ _CODE_DIR = Path(__file__).resolve().parent.parent.parent  # the project this co
 def backoff(attempt: int) -> None:
     """Jittered exponential wait after a refused push, so two busy writers do not livelock."""
     time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-
-
-@dataclass
-class _Commit:
-    sha: str
-    message: str
-    # path -> (status, old blob, new blob)
-    changes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-
-    def blobs(self, path: str) -> tuple[str, ...]:
-        change = self.changes.get(path)
-        return change[1:] if change else ()
-
-    def trailer(self, key: str) -> list[str]:
-        prefix = f"{key}: "
-        lines = self.message.splitlines()
-        return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
-
-
-def _trailer_of(line: str) -> str:
-    try:
-        entry = json.loads(line)
-        return f"{entry['seq']} {entry['hash']}"
-    except (ValueError, KeyError, TypeError):
-        return "?"
-
-
-def _lines(text: bytes) -> list[str]:
-    return [line for line in text.decode("utf-8", errors="replace").split("\n")[:-1] if line]
 
 
 class GitReleases:
@@ -201,7 +188,10 @@ class GitState:
             ) from None
         self.index_file = self.git_dir / "stageline" / f"index-{os.getpid()}"
         self.tip: str | None = None
-        self.text = b""
+        self.index = LedgerIndex()  # what the ledger at ``tip`` holds (pipeline.record.index)
+        self.index_path = self.git_dir / "stageline" / "ledger-index.json"
+        self.saved: str | None = None  # the commit of the index saved in index_path
+        self.trees: Known = {}  # the trees of the last commit this process made (trees.py)
         self.stage_tips: dict[str, str] = {}
         self.held: dict[str, str] = {}  # pipeline -> token of the lock this process holds
         self.synced = False
@@ -239,18 +229,28 @@ class GitState:
     def sync(self) -> None:
         """Fetch the remote's state and stage branches and verify them; raise StateUnverifiedError
         (nothing adopted) when they do not verify."""
-        self.fetch()
-        tip = self.git.rev(FETCHED + "state")
-        stages = self._fetched_stages()
-        problems = self.check(tip, stages)
+        problems, _ = self._load()
         if problems:
             raise StateUnverifiedError(
                 f"the promotion state on {self.remote} does not verify:\n  " + "\n  ".join(problems)
             )
-        self.tip, self.stage_tips, self.synced = tip, stages, True
-        self.text = (self.git.show(tip, LEDGER) or b"") if tip else b""
+
+    def _load(self) -> tuple[list[str], LedgerIndex]:
+        """Fetch and check; adopt what was fetched when it verifies. Returns the problems and
+        the index of the fetched ledger."""
+        self.fetch()
+        tip = self.git.rev(FETCHED + "state")
+        stages = self._fetched_stages()
+        problems, index = self.check(tip, stages)
+        if problems:
+            return problems, index
+        self.tip, self.stage_tips, self.index, self.synced = tip, stages, index, True
         if tip:
             self.git.run("update-ref", SEEN_REF, tip)
+            if index.commit != self.saved:
+                saved.save(self.index_path, index)
+                self.saved = index.commit
+        return [], index
 
     def _fetched_stages(self) -> dict[str, str]:
         out = self.git.text("for-each-ref", "--format=%(refname) %(objectname)", FETCHED_STAGES)
@@ -270,16 +270,47 @@ class GitState:
         return out.splitlines()
 
     def entries(self) -> list[dict[str, Any]]:
+        """Every entry (the whole ledger, read from the tip's tree)."""
         self.ensure()
-        return [json.loads(line) for line in _lines(self.text)]
+        return LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy).all()
+
+    def decisive(self) -> list[dict[str, Any]]:
+        """The entries the gates and ``status`` read (pipeline.promote.history.Decisive)."""
+        self.ensure()
+        return self.index.decisive.entries()
+
+    def head(self) -> tuple[int, str | None]:
+        """How many entries the ledger holds and the newest one's hash."""
+        self.ensure()
+        return self.index.count, self.index.last if self.index.count else None
+
+    def ledger_stages(self) -> set[str]:
+        """Every stage an entry names."""
+        self.ensure()
+        return set(self.index.stages)
+
+    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries (of ``stage``), oldest first, read newest first by path
+        in batches until enough are found (0: all of them)."""
+        self.ensure()
+        tree = LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy)
+        stop = self.index.count
+        found: list[dict[str, Any]] = []
+        batch = max(limit, 100) if limit else stop
+        while stop > 0 and (not limit or len(found) < limit):
+            start = max(0, stop - batch)
+            entries = tree.read(list(range(stop - 1, start - 1, -1)))
+            found += [
+                e for e in entries if e is not None and (not stage or e.get("stage") == stage)
+            ]
+            stop, batch = start, batch * 4
+        return list(reversed(found[:limit] if limit else found))
 
     def verify(self) -> Verification:
-        """Fetch and check the remote's whole history (ledger verify)."""
-        self.fetch()
-        tip = self.git.rev(FETCHED + "state")
-        problems = self.check(tip, self._fetched_stages())
-        count = len(_lines(self.git.show(tip, LEDGER) or b"")) if tip else 0
-        return Verification(count, problems)
+        """Fetch and check the remote's history after what this clone verified before (all of
+        it on a fresh clone); a state that verifies is adopted (ledger verify)."""
+        problems, index = self._load()
+        return Verification(index.count, problems)
 
     def deployed(self, stack: str) -> str | None:
         """The commit of ``stages/<stack>`` that records what the stage runs: its tip, or the
@@ -305,35 +336,9 @@ class GitState:
 
     # ------------------------------------------------------------------ checking
 
-    def _history(self, tip: str, since: str | None = None) -> list[_Commit]:
-        """First-parent commits up to ``tip`` (after ``since``, when given), oldest first."""
-        raw = self.git.run(
-            "log",
-            "--first-parent",
-            "--reverse",
-            "--root",
-            "--raw",
-            "--no-renames",
-            "--no-abbrev",
-            "--diff-merges=first-parent",
-            "--format=%x01%H%x02%B%x03",
-            f"{since}..{tip}" if since else tip,
-        ).stdout.decode("utf-8", errors="replace")
-        commits = []
-        for chunk in raw.split("\x01")[1:]:
-            sha, _, rest = chunk.partition("\x02")
-            message, _, raw_changes = rest.partition("\x03")
-            commit = _Commit(sha.strip(), message)
-            for line in raw_changes.strip().splitlines():
-                meta, _, path = line.partition("\t")
-                parts = meta.split()
-                if len(parts) == 5:
-                    commit.changes[path] = (parts[4], parts[2], parts[3])
-            commits.append(commit)
-        return commits
-
-    def check(self, tip: str | None, stages: Mapping[str, str]) -> list[str]:
-        """Every way the state at ``tip`` (with these stage branches) fails to verify."""
+    def check(self, tip: str | None, stages: Mapping[str, str]) -> tuple[list[str], LedgerIndex]:
+        """Every way the state at ``tip`` (with these stage branches) fails to verify, and the
+        index of its ledger."""
         problems: list[str] = []
         where = f"{self.remote}:{STATE_REF}"
         seen = self.git.rev(SEEN_REF)
@@ -348,111 +353,42 @@ class GitState:
                     f"{where}: missing, but stages/{sorted(stages)[0]} records a promotion:"
                     " the ledger was deleted"
                 )
-            return problems
-        text = self.git.show(tip, LEDGER) or b""
-        lines = _lines(text)
-        entries, chain = verify_chain(lines, f"{where}:{LEDGER}")
-        problems += chain
-        problems += self._check_history(where, tip, seen if seen and not problems else None, lines)
-        named = self._named_records(entries)
+            return problems, LedgerIndex()
+        start = self._verified_before(tip) if not problems else LedgerIndex()
+        audit = Audit(self.git, where, start)
+        index = audit.run(read_history(self.git, tip, start.commit))
+        index.commit = tip
+        problems += audit.problems
+        tree = LedgerTree(self.git, tip, index.sealed, index.legacy)
         for stack, sha in sorted(stages.items()):
-            problems += self._check_stage(stack, sha, entries, named.get(stack, []))
-        return problems
+            problems += self._check_stage(stack, sha, tree, index)
+        return problems, index
 
-    def _check_history(
-        self, where: str, tip: str, since: str | None, lines: list[str]
-    ) -> list[str]:
-        """The commits after ``since`` (what this clone verified before; all of them for a new
-        clone). Fast path: each ledger change must be the blob of the final ledger's next
-        prefix, computed here without reading any blob; only when one is not are the blobs
-        read, to say which commit rewrote what."""
-        history = self._history(tip, since)
-        start = len(_lines(self.git.show(since, LEDGER) or b"")) if since else 0
-        ledger_changes = [c for c in history if LEDGER in c.changes]
-        expected = [
-            blob_id("".join(line + "\n" for line in lines[: start + k + 1]).encode())
-            for k in range(min(len(ledger_changes), len(lines) - start))
-        ]
-        fast = len(expected) == len(ledger_changes) == len(lines) - start and all(
-            c.changes[LEDGER][0] in ("A", "M") and c.changes[LEDGER][2] == blob
-            for c, blob in zip(ledger_changes, expected, strict=True)
-        )
-        contents: Mapping[str, bytes] = {}
-        if not fast:
-            contents = self.git.blobs(
-                [b for c in history for b in c.blobs(LEDGER) if b and set(b) != {"0"}]
-            )
-        trailers = iter(_trailer_of(line) for line in lines[start:]) if fast else iter(())
-        problems: list[str] = []
-        for commit in history:
-            at = f"{where}: commit {commit.sha[:12]}"
-            known = next(trailers) if fast and LEDGER in commit.changes else None
-            problems += self._check_commit(at, commit, contents, known)
-        return problems
+    def _verified_before(self, tip: str) -> LedgerIndex:
+        """Where the audit of ``tip`` starts: the newest state this clone verified (in this
+        process, else as saved) that ``tip``'s history still contains; else the beginning."""
+        stored = saved.load(self.index_path)
+        if stored is not None:
+            self.saved = stored.commit
+        for known in (self.index, stored):
+            if known is None or known.commit is None:
+                continue
+            if known.commit == tip or self.git.is_ancestor(known.commit, tip):
+                return known.copy() if known is self.index else known
+        return LedgerIndex()
 
-    @staticmethod
-    def _check_commit(
-        at: str, commit: _Commit, contents: Mapping[str, bytes], known: str | None
-    ) -> list[str]:
-        """One state commit: the ledger only grows by the one entry its trailer names,
-        releases are only added, nothing else but locks changes. ``known``: the trailer of
-        the entry this commit is already known to append (the fast path)."""
-        problems: list[str] = []
-        trailers = commit.trailer(ENTRY_TRAILER)
-        for path, (status, old, new) in commit.changes.items():
-            if path == LEDGER and known is not None:
-                if trailers != [known]:
-                    problems.append(f"{at}: {ENTRY_TRAILER} does not name the entry it adds")
-            elif path == LEDGER:
-                if status == "D":
-                    problems.append(f"{at}: deletes {LEDGER} (the ledger was deleted)")
-                    continue
-                before = contents.get(old, b"") if status != "A" else b""
-                after = contents.get(new, b"")
-                line = after[len(before) :]
-                if not after.startswith(before) or line.count(b"\n") != 1:
-                    problems.append(
-                        f"{at}: changes {LEDGER} other than by appending one entry"
-                        " (an entry was edited, removed, reordered or truncated)"
-                    )
-                    continue
-                try:
-                    entry = json.loads(line)
-                    expected = [f"{entry['seq']} {entry['hash']}"]
-                except (ValueError, KeyError, TypeError):
-                    expected = []
-                if trailers != expected:
-                    problems.append(f"{at}: {ENTRY_TRAILER} does not name the entry it adds")
-            elif path.startswith("releases/"):
-                if status != "A":
-                    problems.append(f"{at}: {path}: a release is never changed or removed")
-            elif not path.startswith("locks/"):
-                problems.append(f"{at}: {path}: not part of the promotion state")
-        if LEDGER not in commit.changes and trailers:
-            problems.append(f"{at}: names an entry but does not add one")
-        return problems
-
-    @staticmethod
-    def _named_records(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
-        named: dict[str, list[str]] = {}
-        for entry in entries:
-            if entry.get("record"):
-                named.setdefault(str(entry.get("stage")), []).append(str(entry["record"]))
-        return named
-
-    def _check_stage(
-        self, stack: str, sha: str, entries: list[dict[str, Any]], named: list[str]
-    ) -> list[str]:
+    def _check_stage(self, stack: str, sha: str, tree: LedgerTree, index: LedgerIndex) -> list[str]:
         """The tip is the stage's latest recorded commit, or a reviewed merge of a proposal onto
         it; for a stage never deployed, a commit without a record (opened by a proposal)."""
         record_file = RECORD_FILE.format(stack=stack)
         at = f"{self.remote}:stages/{stack} ({sha[:12]})"
-        if not named or named[-1] != sha:
+        latest = index.records.get(stack)  # the record the stage's newest record entry names
+        if latest != sha:
             merged = merged_proposal(self.git, stack, sha)
             base = merged[0] if merged else sha
-            if not named and self.git.show(base, record_file) is None:
+            if latest is None and self.git.show(base, record_file) is None:
                 return []  # opened for its first proposal: nothing deployed, nothing recorded
-            if merged and named and named[-1] == base:
+            if merged and latest == base:
                 sha, at = base, f"{at}, merging a proposal onto {base[:12]}"
         raw = self.git.show(sha, record_file)
         if raw is None:
@@ -463,7 +399,7 @@ class GitState:
         except (ValueError, AttributeError):
             return [f"{at}: its record is not JSON"]
         if "proposal" in record:
-            back = named[-1][:12] if named else "the commit before it"
+            back = latest[:12] if latest else "the commit before it"
             return [
                 f"{at}: carries a proposal but is not a merge commit of it onto the stage's"
                 " record (a squash or rebase merge, or a proposal changed after it was"
@@ -471,16 +407,13 @@ class GitState:
                 " with a merge commit"
             ]
         seq = after.get("seq")
-        if (
-            not isinstance(seq, int)
-            or seq >= len(entries)
-            or entries[seq]["hash"] != after.get("hash")
-        ):
+        entry = tree.entry(seq) if isinstance(seq, int) and 0 <= seq < index.count else None
+        if entry is None or entry.get("hash") != after.get("hash"):
             return [
                 f"{at}: records ledger entry {seq} ({str(after.get('hash'))[:12]}), which this"
                 " ledger does not hold: the ledger was rewritten or truncated"
             ]
-        if not named or named[-1] != sha:
+        if latest != sha:
             return [f"{at}: no ledger entry records this commit; the branch was moved by hand"]
         return []
 
@@ -491,17 +424,26 @@ class GitState:
         changes: Mapping[str, bytes | None],
         message: str,
         stage: tuple[str, str] | None = None,
+        entry: dict[str, Any] | None = None,
     ) -> bool:
         """Commit ``changes`` on the state and push it (with ``stage`` = (stack, commit), that
-        stage branch too, atomically). False when the remote refused (it moved meanwhile)."""
-        commit = self.git.commit_tree(
-            self.tip,
+        stage branch too, atomically; ``entry``: the ledger entry it appends). A state still in
+        the old layout is migrated first, by a commit of its own pushed with this one. False
+        when the remote refused (it moved meanwhile)."""
+        parent = self._migration() if self.index.legacy else self.tip
+        parents = [parent] if parent else []
+        commit = commit_paths(
+            self.git,
+            parent,
             changes,
-            [self.tip] if self.tip else [],
+            parents,
             self._signed(message),
-            self.index_file,
+            self.trees,
             self.runner.identity,
         )
+        sealing = self._block_to_seal(entry["seq"]) if entry is not None else None
+        if sealing is not None:
+            commit = self._seal(commit, sealing)
         updates = {STATE_REF: (commit, self.tip)}
         if stage is not None:
             stack, stage_commit = stage
@@ -512,15 +454,55 @@ class GitState:
             raise StateError(f"cannot record the promotion state on {self.remote}: {exc}") from None
         if refused is not None:
             return False
-        self.tip = commit
-        if LEDGER in changes:
-            self.text = changes[LEDGER] or b""
+        if self.index.legacy:
+            self.index.legacy, self.index.sealed = False, self.index.count // BLOCK * BLOCK
+        self.tip, self.index.commit = commit, commit
+        if entry is not None:
+            self.index.add(entry)
+        if sealing is not None:
+            self.index.sealed += BLOCK
         moves = [f"update {FETCHED}state {commit}", f"update {SEEN_REF} {commit}"]
         if stage is not None:
             self.stage_tips[stage[0]] = stage[1]
             moves.append(f"update {FETCHED_STAGES}{stage[0]} {stage[1]}")
         self.git.run("update-ref", "--stdin", stdin=("\n".join(moves) + "\n").encode())
         return True
+
+    def _migration(self) -> str:
+        """The commit that moves the tip's ``ledger.jsonl`` into one file per entry."""
+        assert self.tip is not None  # a legacy index has a commit
+        text = self.git.show(self.tip, LEGACY_LEDGER) or b""
+        message = (
+            f"stageline: the ledger, one file per entry\n\n"
+            f"{MIGRATION_TRAILER}: {self.index.count} {self.index.last}\n"
+        )
+        changes = migration_changes(text)
+        return commit_paths(
+            self.git, self.tip, changes, [self.tip], message, self.trees, self.runner.identity
+        )
+
+    def _block_to_seal(self, seq: int) -> int | None:
+        """The oldest block not sealed yet when entry ``seq`` has made it full (one per append:
+        a state whose writer did not seal catches up block by block), else None."""
+        sealed = self.index.count // BLOCK * BLOCK if self.index.legacy else self.index.sealed
+        return sealed // BLOCK if seq + 1 - sealed >= BLOCK else None
+
+    def _seal(self, commit: str, block: int) -> str:
+        """The commit after ``commit`` that seals ``block`` (all its entries are files)."""
+        specs = [f"{commit}:{entry_path(block * BLOCK + k)}" for k in range(BLOCK)]
+        found = self.git.objects(specs)
+        lines = [found[spec] or b"" for spec in specs]
+        message = f"stageline: seal entries {block * BLOCK} to {block * BLOCK + BLOCK - 1}\n\n"
+        message += f"{SEAL_TRAILER}: {block}\n"
+        return commit_paths(
+            self.git,
+            commit,
+            seal_changes(block, lines),
+            [commit],
+            message,
+            self.trees,
+            self.runner.identity,
+        )
 
     def _still_ours(self) -> None:
         """After a refused push and a re-read: stop if a lock this process held is gone."""
@@ -541,8 +523,7 @@ class GitState:
         # No host paths in the shared record (a runner's checkout or temporary directory).
         fields = without_host_paths(fields, host_roots(self.git.repo, self.git_dir, _CODE_DIR))
         for attempt in range(ATTEMPTS):
-            entries = self.entries()
-            last = entries[-1] if entries else None
+            last = self.index.head()
             record_fields = dict(fields)
             stage_commit = None
             if stage is not None:
@@ -550,11 +531,11 @@ class GitState:
                 record_fields["record"] = stage_commit
             entry = chain_entry(record_fields, last)
             message = self._message(entry, stage_commit)
-            ledger = self.text + entry_line(entry)
             pushed = self.write(
-                {LEDGER: ledger},
+                {entry_path(entry["seq"]): entry_line(entry)},
                 message,
                 (stage.stack, stage_commit) if stage and stage_commit else None,
+                entry,
             )
             if pushed:
                 return entry

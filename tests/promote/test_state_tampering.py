@@ -8,7 +8,6 @@ is refused with nothing deployed. Clone A, which verified the state before, also
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,8 @@ from pipeline.promote.ledger import chain_entry, entry_hash, entry_line
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import make_release
 from pipeline.record.git import Git
-from pipeline.record.state import ENTRY_TRAILER, LEDGER, STATE_REF, GitState
+from pipeline.record.layout import LEDGER_DIR, LedgerTree, entry_path
+from pipeline.record.state import ENTRY_TRAILER, STATE_REF, GitState
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
 from tests.promote.gitrepos import clone, git, seed_remote
@@ -69,19 +69,23 @@ def rechain(entries: Entries) -> Entries:
 
 
 def ledger_of(remote: Path) -> Entries:
-    raw = git(remote, "show", f"{STATE_REF}:{LEDGER}")
-    return [json.loads(line) for line in raw.splitlines()]
+    return LedgerTree(Git(remote), git(remote, "rev-parse", STATE_REF).strip()).all()
 
 
-def text(entries: Entries) -> bytes:
-    return b"".join(entry_line(e) for e in entries)
+def files(entries: Entries) -> dict[str, bytes | None]:
+    """The ledger's entry files holding ``entries`` (one file per entry, by position)."""
+    return {entry_path(k): entry_line(e) for k, e in enumerate(entries)}
 
 
-def commit_on_top(remote: Path, tmp: Path, ledger: bytes | None) -> None:
-    """A new commit on the state ref whose ledger is ``ledger`` (None: the file removed)."""
+def commit_on_top(remote: Path, tmp: Path, entries: Entries | None) -> None:
+    """A new commit on the state ref whose ledger holds ``entries`` (None: every entry file
+    removed), as someone with push access who knows the layout would write it."""
     repo = Git(remote)
     tip = repo.text("rev-parse", STATE_REF)
-    commit = repo.commit_tree(tip, {LEDGER: ledger}, [tip], "fix the ledger\n", tmp / "index")
+    listed = repo.text("ls-tree", "-r", "--name-only", tip, "--", LEDGER_DIR).splitlines()
+    changes: dict[str, bytes | None] = dict.fromkeys(listed)
+    changes.update(files(entries or []))
+    commit = repo.commit_tree(tip, changes, [tip], "fix the ledger\n", tmp / "index")
     repo.run("update-ref", STATE_REF, commit)
 
 
@@ -95,7 +99,7 @@ def rebuild_history(remote: Path, tmp: Path, entries: Entries) -> None:
     }
     parent: str | None = None
     for k in range(len(entries)):
-        changes: dict[str, bytes | None] = {LEDGER: text(entries[: k + 1])}
+        changes: dict[str, bytes | None] = {entry_path(k): entry_line(entries[k])}
         if parent is None:
             changes.update(releases)
         trailer = f"{ENTRY_TRAILER}: {entries[k]['seq']} {entries[k]['hash']}"
@@ -137,7 +141,7 @@ Case = Callable[[Path, Path], None]
 
 
 def on_top(change: Callable[[Entries], Entries]) -> Case:
-    return lambda remote, tmp: commit_on_top(remote, tmp, text(change(ledger_of(remote))))
+    return lambda remote, tmp: commit_on_top(remote, tmp, change(ledger_of(remote)))
 
 
 def rebuilt(change: Callable[[Entries], Entries]) -> Case:

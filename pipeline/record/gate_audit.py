@@ -1,0 +1,193 @@
+"""``ledger verify`` audits: could each recorded promotion have passed its gates?
+
+The hash chain proves the ledger was not edited; it does not prove that what it records was
+allowed. So each promotion's ``start`` entry is replayed through the planner that decides a
+real promotion (``pipeline.promote.planner.plan_walk``), against the pipeline file that governed
+it (the blob its entry records, which must be that commit's and the commit on the protected
+branch; an entry from before governance was recorded is replayed against the protected branch
+as it was at the entry's time), with the ledger as it stood before it, the entry's own time,
+approver and review, and whether the release's commit was on the protected branch. Every stage
+the promotion deployed whose gates would not all pass is a finding that names the entry.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from components.spec.loader import SpecError
+from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.promote.gates import CodeReview
+from pipeline.promote.history import LedgerView, parse_time
+from pipeline.promote.planner import plan_walk
+from pipeline.promote.release import Release
+from pipeline.record.git import Git
+from pipeline.record.governance import PIPELINE_PATH
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A promotion the record shows that its gates could not have let through."""
+
+    seq: int  # the promotion's start entry
+    promotion: str
+    stage: str
+    gate: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"entry {self.seq} ({self.promotion}): {self.stage}: {self.gate}: {self.reason}"
+
+
+@dataclass
+class Audit:
+    findings: list[Finding]
+    notes: list[str]
+    promotions: int
+
+
+class Governing:
+    """The governing pipeline file of each start entry, read from git (blobs by id)."""
+
+    def __init__(self, git: Git, protected: str, where: str) -> None:
+        self.git = git
+        self.protected = protected  # the protected branch's tip now
+        self.where = where  # e.g. "origin/main"
+        self._files: dict[str, PipelineFile | str] = {}
+
+    def of(self, entry: Mapping[str, Any]) -> tuple[str, str, list[str], list[str]]:
+        """(commit, pipeline blob, problems, notes) of what governed ``entry``."""
+        recorded = entry.get("governance")
+        if not isinstance(recorded, Mapping):
+            commit = self.git.text(
+                "rev-list", "-1", "--first-parent", f"--before={entry['time']}", self.protected
+            ) or self.git.text("rev-list", "--max-parents=0", "-1", self.protected)
+            blob = self.git.text("rev-parse", f"{commit}:{PIPELINE_PATH}")
+            note = (
+                f"entry {entry['seq']} records no governance (made before it was recorded):"
+                f" replayed against {self.where} as of its time ({commit[:12]})"
+            )
+            return commit, blob, [], [note]
+        commit = str(recorded.get("commit"))
+        blob = str((recorded.get("pipeline") or {}).get("blob"))
+        problems = []
+        if not self.git.has_commit(commit) or not self.git.is_ancestor(commit, self.protected):
+            problems.append(
+                f"governed by commit {commit[:12]}, which is not on {self.where} (the protected"
+                " branch)"
+            )
+        elif self.git.text("rev-parse", f"{commit}:{PIPELINE_PATH}") != blob:
+            problems.append(f"its pipeline blob {blob[:12]} is not {commit[:12]}'s {PIPELINE_PATH}")
+        return commit, blob, problems, []
+
+    def definition(self, blob: str) -> PipelineFile | str:
+        """The pipeline file in ``blob``, or why it cannot be read."""
+        if blob not in self._files:
+            content = self.git.run("cat-file", "blob", blob, check=False)
+            if content.returncode != 0:
+                self._files[blob] = f"no blob {blob[:12]} in this clone"
+            else:
+                with tempfile.TemporaryDirectory(prefix="stageline-audit-") as tmp:
+                    (Path(tmp) / "pipeline.yaml").write_bytes(content.stdout)
+                    try:
+                        self._files[blob] = load_pipeline(Path(tmp))
+                    except SpecError as exc:
+                        self._files[blob] = f"invalid pipeline file {blob[:12]}: {exc.problems}"
+        return self._files[blob]
+
+    def reviewed(self, commit: str, governed_by: str) -> bool:
+        return self.git.has_commit(commit) and self.git.is_ancestor(commit, governed_by)
+
+
+def _deployed(entries: list[dict[str, Any]], promotion: str, kind: str) -> list[str]:
+    """The stages a promotion's update completed in, in order (a stage once)."""
+    stages: list[str] = []
+    for entry in entries:
+        if (
+            entry.get("promotion") == promotion
+            and entry.get("step") == "up"
+            and entry.get("status") == "completed"
+            and entry.get("kind") == kind
+            and entry.get("stage") not in stages
+        ):
+            stages.append(str(entry["stage"]))
+    return stages
+
+
+def _holds_before(entries: list[dict[str, Any]]) -> dict[str, str]:
+    holds: dict[str, str] = {}
+    for entry in entries:
+        if entry.get("step") == "up" and entry.get("status") == "completed":
+            holds[str(entry["stage"])] = str(entry["release"])
+    return holds
+
+
+def audit(
+    entries: list[dict[str, Any]], releases: Mapping[str, Release], governing: Governing
+) -> Audit:
+    """Replay every promotion's gates; see the module's docstring."""
+    findings: list[Finding] = []
+    notes: list[str] = []
+    created = {r.id: r.created for r in releases.values()}
+    starts = [(i, e) for i, e in enumerate(entries) if e.get("step") == "start"]
+    for index, start in starts:
+        promotion = str(start.get("promotion"))
+        rollback = bool(start.get("rollback"))
+        deployed = _deployed(entries[index:], promotion, "rollback" if rollback else "forward")
+        if not deployed:
+            continue
+
+        def found(
+            stage: str, gate: str, reason: str, seq: int = int(start["seq"]), p: str = promotion
+        ) -> None:
+            findings.append(Finding(seq, p, stage, gate, reason))
+
+        commit, blob, problems, said = governing.of(start)
+        notes += said
+        for problem in problems:
+            found(", ".join(deployed), "governance", problem)
+        definition = governing.definition(blob)
+        if isinstance(definition, str):
+            found(", ".join(deployed), "governance", definition)
+            continue
+        pipeline = definition.pipelines.get(str(start.get("pipeline")))
+        target = str(start.get("target"))
+        if pipeline is None or target not in [s.stack for s in pipeline.stages]:
+            found(target, "governance", f"no stage {target} in the governing pipeline file")
+            continue
+        release = releases.get(str(start.get("release")))
+        code = (
+            CodeReview(release.commit, governing.where, governing.reviewed(release.commit, commit))
+            if release is not None
+            else None
+        )
+        holds = _holds_before(entries[:index])
+        review = start.get("review") or {}
+        planned = plan_walk(
+            pipeline,
+            target,
+            str(start.get("release")),
+            holds.get,
+            LedgerView(entries[:index]),
+            created,
+            parse_time(str(start["time"])),
+            rollback=rollback,
+            auto=bool(start.get("auto")),
+            approver=start.get("approver"),
+            reviewer=review.get("reviewer"),
+            code=code,
+        )
+        for stage in deployed:
+            if stage not in planned.verdicts:
+                found(stage, "walk", "deployed, though the ledger before it says it was not due")
+                continue
+            for verdict in planned.verdicts[stage]:
+                if not verdict.ok:
+                    found(stage, verdict.gate, verdict.reason)
+    return Audit(findings, notes, len(starts))

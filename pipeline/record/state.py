@@ -76,7 +76,6 @@ STATE_REF = "refs/heads/stageline/state"
 FETCHED = "refs/stageline/remote/"  # this clone's copy of the remote's stageline/* branches
 FETCHED_STAGES = "refs/stageline/remote-stages/"  # ... and of its refs/heads/stages/*
 SEEN_REF = "refs/stageline/seen"  # the newest state this clone verified (never pushed)
-__all__ = ["ENTRY_TRAILER", "SEEN_REF", "STATE_REF", "GitState"]
 STAGE_TRAILER = "Stageline-Stage"
 ATTEMPTS = 20
 _CODE_DIR = Path(__file__).resolve().parent.parent.parent  # the project this code runs from

@@ -652,6 +652,9 @@ def _history(args: argparse.Namespace) -> int:
         # A person reads the recent end; a tool reading --json gets every entry unless it asks.
         limit = None if args.all else args.limit or (None if args.json else HISTORY_SHOWN)
         entries = state.recent(limit or 0, args.stage) if shown else []
+        # The whole count, which the state knows without reading every entry.
+        counted = shown and limit and len(entries) == limit and not args.stage
+        total = state.head()[0] if counted else None
     except StateError as exc:
         return _fail(str(exc))
     if args.json:
@@ -667,8 +670,17 @@ def _history(args: argparse.Namespace) -> int:
     from pipeline.promote.tables import history_table
 
     print(history_table(entries, terminal.width_for(None), terminal.wants_color()))
-    if limit and len(entries) == limit:
-        print(f"history: the last {limit} entries; --all shows every one", file=sys.stderr)
+    if total is not None and total > len(entries):
+        print(
+            f"history: the last {len(entries)} of {total} entries; --all shows every one",
+            file=sys.stderr,
+        )
+    elif total is None and limit and len(entries) == limit:
+        print(
+            f"history: the last {limit} entries of {args.stage or 'the ledger'};"
+            " --all shows every one",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -190,9 +190,13 @@ def test_stages_without_json_is_a_table_that_fits(width: int, capsys, monkeypatc
 
 
 @pytest.mark.parametrize(("reported", "fitted"), [(0, 100), (10, 20), (80, 80), (100, 100)])
-def test_a_terminal_narrower_than_20_columns_gets_20(reported: int, fitted: int) -> None:
+def test_a_terminal_narrower_than_20_columns_gets_20(
+    reported: int, fitted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A pty that reports 0 columns (a fresh one, some CI runners) gets the pipe width."""
     import os
+
+    monkeypatch.delenv("COLUMNS", raising=False)  # the pipe width is COLUMNS when it is set
 
     from pipeline.terminal import width_for
     from tests.ttys import Terminal

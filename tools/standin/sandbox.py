@@ -142,6 +142,7 @@ class Sandbox:
         out = subprocess.run(
             cmd, cwd=self.project, env=self.env, capture_output=True, text=True, timeout=timeout
         )
+        self.restore_secrets_providers()
         if check and out.returncode != 0:
             raise AssertionError(
                 f"pulumi {' '.join(args)} exited {out.returncode}\n{out.stdout[-4000:]}\n"
@@ -163,12 +164,17 @@ class Sandbox:
 
     def init(self, stack: str) -> None:
         self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
-        # The CLI drops `secretsprovider:` from a passphrase stack's file; `plan` refuses a
-        # stack file without one, so put it back as docs/secrets.md tells a person to.
-        path = self.project / "stacks" / f"Pulumi.{stack}.yaml"
-        text = path.read_text()
-        if not any(line.startswith("secretsprovider:") for line in text.splitlines()):
-            path.write_text(f"secretsprovider: passphrase\n{text}")
+
+    def restore_secrets_providers(self) -> None:
+        """The CLI drops `secretsprovider:` from a passphrase stack's file whenever it writes it
+        (stack init, config set); `plan` refuses a cloud stage's file without one, so put it back
+        as docs/secrets.md tells a person to. The sandbox's stacks are passphrase stacks."""
+        for path in sorted((self.project / "stacks").glob("Pulumi.*.yaml")):
+            text = path.read_text()
+            lines = text.splitlines()
+            passphrase = any(line.startswith("encryptionsalt:") for line in lines)
+            if passphrase and not any(line.startswith("secretsprovider:") for line in lines):
+                path.write_text(f"secretsprovider: passphrase\n{text}")
 
 
 if __name__ == "__main__":  # a quick manual check: python tools/standin/sandbox.py

@@ -123,7 +123,25 @@ def release_only(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool
         return True
     if change.op not in {"update", *REPLACE_OPS} or change.old is None or change.new is None:
         return False
-    return bool(normalize(change.old, old) == normalize(change.new, new))
+    before, after = normalize(change.old, old), normalize(change.new, new)
+    if change.op in REPLACE_OPS:
+        before, after = (
+            _without_auto_name(before, change.urn),
+            _without_auto_name(after, change.urn),
+        )
+    return bool(before == after)
+
+
+def _without_auto_name(state: dict[str, Any], urn: str) -> dict[str, Any]:
+    """The state without its physical ``name`` when the engine made it up: a replacement gets a
+    new one (``<logical name>-<7 random hex>``, Pulumi's auto-naming), whatever replaced it."""
+    inputs = state.get("inputs")
+    if not isinstance(inputs, dict):
+        return state
+    logical = urn.rsplit("::", 1)[-1]
+    if not re.fullmatch(rf"{re.escape(logical)}-[0-9a-f]{{7}}", str(inputs.get("name", ""))):
+        return state
+    return {**state, "inputs": {k: v for k, v in inputs.items() if k != "name"}}
 
 
 def _follows_replacement(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool:

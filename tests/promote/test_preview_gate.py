@@ -55,6 +55,32 @@ SERVICE_FOLLOWS = Change(
 )
 
 
+CONTAINER_URN = (
+    "urn:pulumi:local-dev::p::stageline:docker:Environment$stageline:docker:Services"
+    "$docker:index/container:Container::local-dev-services-api-0"
+)
+CONTAINER = "docker:index/container:Container"
+
+
+def _container(release: ReleaseConfig, name: str, memory: int = 256) -> dict[str, object]:
+    """A service container as the real docker provider's preview shows it: Pulumi names it
+    ``<logical name>-<7 hex>``, and a replacement gets a new name."""
+    envs = [f"STAGELINE_RELEASE={release.release}", "PORT=8080"]
+    image = release.images["api"]
+    return {"inputs": {"name": name, "image": image, "envs": envs, "memory": memory}}
+
+
+def container_replace(op: str, new_name: str = "local-dev-services-api-0-2117c25") -> Change:
+    return Change(
+        CONTAINER_URN,
+        CONTAINER,
+        op,
+        _container(OLD, "local-dev-services-api-0-baa0aeb"),
+        _container(NEW, new_name),
+        ("envs",),
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -74,6 +100,21 @@ CASES = [
             SERVICE_FOLLOWS,
         ),
         False,
+    ),
+    Case(
+        "engine: a container replaced by the release gets a new auto-name",
+        (
+            container_replace("create-replacement"),
+            container_replace("replace"),
+            Change(CONTAINER_URN, CONTAINER, "delete-replaced", container_replace("x").old, None),
+        ),
+        False,
+    ),
+    Case(
+        "a physical name that is not the engine's auto-name is no release change",
+        (container_replace("replace", new_name="hand-picked-name"),),
+        True,
+        "beyond the release",
     ),
     Case(
         "a replacement that also changes cpu goes beyond the release",

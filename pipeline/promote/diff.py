@@ -44,9 +44,14 @@ def running_config(outputs: Mapping[str, Any]) -> ReleaseConfig:
 
 
 def _substitutions(config: ReleaseConfig) -> list[tuple[re.Pattern[str], str]]:
-    # Digests, not whole references: programs often run the digest from their own registry.
+    # A release pins each image as REPO@DIGEST; a program may run the digest from its own
+    # registry (the stage's ECR) or the release's reference itself (Docker), so the reference
+    # ending in one of the release's digests is the release's, whichever repository it names.
     # Placeholders name no service, since the release decides every image.
-    subs = [(re.compile(re.escape(digest_of(i))), "{digest}") for i in config.images.values()]
+    subs = [
+        (re.compile(rf"(?:[A-Za-z0-9][A-Za-z0-9._/:-]*@)?{re.escape(digest_of(i))}"), "{digest}")
+        for i in config.images.values()
+    ]
     if config.release:
         word = re.escape(config.release)
         subs.append((re.compile(rf"(?<![A-Za-z0-9._-]){word}(?![A-Za-z0-9._-])"), "{release}"))

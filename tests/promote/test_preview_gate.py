@@ -159,3 +159,22 @@ def test_preview_gate(case: Case) -> None:
         assert findings and all(case.why in f for f in findings), (case.name, findings)
     else:
         assert findings == [], (case.name, findings)
+
+
+def test_a_release_may_name_another_repository_for_an_image() -> None:
+    """On Docker the container runs the release's own reference: 2.0.0 of the app lives in
+    another repository than 1.0.0 (the lane's app and app-v2), and that is the release too."""
+    old = ReleaseConfig("r-old", {"api": "127.0.0.1:5055/o/app@sha256:" + "a" * 64})
+    new = ReleaseConfig("r-new", {"api": "127.0.0.1:5055/o/app-v2@sha256:" + "b" * 64})
+    # What the running stage's outputs say: the release and each digest (no repository).
+    running = ReleaseConfig("r-old", {"api": "@sha256:" + "a" * 64})
+
+    def replace(op: str, memory: int = 256) -> Change:
+        before = _container(old, "local-dev-services-api-0-baa0aeb")
+        after = _container(new, "local-dev-services-api-0-2117c25", memory)
+        return Change(CONTAINER_URN, CONTAINER, op, before, after, ("envs", "image"))
+
+    steps = [replace("create-replacement"), replace("replace")]
+    assert gate_findings(steps, running, new) == []
+    grown = gate_findings([replace("replace", memory=512)], running, new)
+    assert grown and "beyond the release" in grown[0], grown

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components import replacement
+from components.spec.loader import UNKNOWN
 from components.spec.model import digest_of
 from pipeline.parity import flatten
 from pipeline.plan import role_of_urn as role_of
@@ -27,8 +28,6 @@ from pipeline.promote.deployer import DESTRUCTIVE_OPS, Change, ReleaseConfig
 STATEFUL_ROLES = frozenset({"Database", "Storage", "Keys", "Registry"})
 REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
 """The engine's steps of one replacement (one preview may show all three for a URN)."""
-UNKNOWN = "04da6b54-80a4-46f7-96ec-b56ff0331ba9"
-"""How the engine's preview shows a value not known until ``up`` (pulumi's UnknownStringValue)."""
 
 
 def is_stateful(change: Change) -> bool:
@@ -150,10 +149,18 @@ def _without_auto_name(state: dict[str, Any], urn: str) -> dict[str, Any]:
 
 
 def _follows_replacement(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool:
-    """An update whose only differences are values unknown until a replacement is made."""
-    if change.op != "update" or change.old is None or change.new is None:
+    """An update, or a replacement's step, whose only differences besides the release are
+    values unknown until a replacement is made (a Docker container whose image is the output
+    of the RemoteImage the release replaces)."""
+    if change.op not in {"update", *REPLACE_OPS} or change.old is None or change.new is None:
         return False
-    a, b = flatten(normalize(change.old, old)), flatten(normalize(change.new, new))
+    before, after = normalize(change.old, old), normalize(change.new, new)
+    if change.op in REPLACE_OPS:
+        before, after = (
+            _without_auto_name(before, change.urn),
+            _without_auto_name(after, change.urn),
+        )
+    a, b = flatten(before), flatten(after)
     differing = [p for p in set(a) | set(b) if a.get(p, _ABSENT) != b.get(p, _ABSENT)]
     return bool(differing) and all(b.get(p) == UNKNOWN for p in differing)
 
@@ -167,6 +174,13 @@ def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseCon
         for c in changes
         if c.op in REPLACE_OPS and not is_stateful(c) and release_only(c, old, new)
     }
+    # ... and a stateless replacement that only follows one of those (its new values unknown).
+    if replaced_by_release:
+        replaced_by_release |= {
+            c.urn
+            for c in changes
+            if c.op in REPLACE_OPS and not is_stateful(c) and _follows_replacement(c, old, new)
+        }
     findings = []
     for change in changes:
         if change.op in DESTRUCTIVE_OPS and is_stateful(change):

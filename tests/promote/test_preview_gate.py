@@ -178,3 +178,33 @@ def test_a_release_may_name_another_repository_for_an_image() -> None:
     assert gate_findings(steps, running, new) == []
     grown = gate_findings([replace("replace", memory=512)], running, new)
     assert grown and "beyond the release" in grown[0], grown
+
+
+def test_a_container_whose_image_the_release_replaces_follows_that_replacement() -> None:
+    """A real preview of a new release on Docker: the RemoteImage is replaced (its name is the
+    release's reference), and each container replaced with it shows the image as the engine's
+    unknown value (the value a real preview sent; the constant once had a typo and let nothing
+    through)."""
+    assert UNKNOWN == "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    old = ReleaseConfig("r-old", {"api": "127.0.0.1:5055/o/app@sha256:" + "a" * 64})
+    new = ReleaseConfig("r-new", {"api": "127.0.0.1:5055/o/app-v2@sha256:" + "b" * 64})
+    image_urn = CONTAINER_URN.replace(
+        "$docker:index/container:Container::local-dev-services-api-0",
+        "$docker:index/remoteImage:RemoteImage::local-dev-services-api-image",
+    )
+    image = Change(
+        image_urn,
+        "docker:index/remoteImage:RemoteImage",
+        "replace",
+        {"inputs": {"name": old.images["api"], "keepLocally": True}},
+        {"inputs": {"name": new.images["api"], "keepLocally": True}},
+        ("name",),
+    )
+    before = _container(old, "local-dev-services-api-0-baa0aeb")
+    after = _container(new, "local-dev-services-api-0-2117c25")
+    after["inputs"]["image"] = UNKNOWN  # type: ignore[index]
+    container = Change(CONTAINER_URN, CONTAINER, "replace", before, after, ("envs", "image"))
+    assert gate_findings([image, container], old, new) == []
+    # Without the image's replacement nothing explains the unknown image.
+    alone = gate_findings([container], old, new)
+    assert alone and "beyond the release" in alone[0], alone

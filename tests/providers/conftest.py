@@ -67,15 +67,8 @@ class Driver:
     def diff(
         self, token: str, state: struct_pb2.Struct, old_inputs: dict[str, Any], news: dict[str, Any]
     ) -> provider_pb2.DiffResponse:
-        request = provider_pb2.DiffRequest(
-            urn=urn(token),
-            type=token,
-            id="x",
-            olds=state,
-            old_inputs=struct(old_inputs),
-            news=struct(news),
-        )
-        return self.provider.Diff(request, self.context)
+        fields = _change(token, state, old_inputs, news)
+        return self.provider.Diff(provider_pb2.DiffRequest(**fields), self.context)
 
     def read(self, token: str, created: provider_pb2.CreateResponse, inputs: dict[str, Any]):
         request = provider_pb2.ReadRequest(
@@ -90,15 +83,22 @@ class Driver:
     def update(
         self, token: str, state: struct_pb2.Struct, old_inputs: dict[str, Any], news: dict[str, Any]
     ) -> provider_pb2.UpdateResponse:
-        request = provider_pb2.UpdateRequest(
-            urn=urn(token),
-            type=token,
-            id="x",
-            olds=state,
-            old_inputs=struct(old_inputs),
-            news=struct(news),
-        )
-        return self.provider.Update(request, self.context)
+        fields = _change(token, state, old_inputs, news)
+        return self.provider.Update(provider_pb2.UpdateRequest(**fields), self.context)
+
+
+def _change(
+    token: str, state: struct_pb2.Struct, old_inputs: dict[str, Any], news: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields a Diff and an Update request share: the stored state, old and new inputs."""
+    return {
+        "urn": urn(token),
+        "type": token,
+        "id": "x",
+        "olds": state,
+        "old_inputs": struct(old_inputs),
+        "news": struct(news),
+    }
 
 
 def urn(token: str) -> str:

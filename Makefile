@@ -86,3 +86,12 @@ probe: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## demo: the local pipeline on this machine's Docker (docs/promotion.md): four stages up and a
+## release of examples/app promoted through them, ending with each stage's URL
+.PHONY: demo demo-down
+demo: $(STAMP)
+	$(PY) tools/demo/demo.py up
+## demo-down: destroy the demo's four stages and remove its workspace
+demo-down: $(STAMP)
+	$(PY) tools/demo/demo.py down

@@ -21,6 +21,7 @@ SECTIONS = [
     "bench.promote",
     "bench.engine",
     "bench.ledger",
+    "bench.local_pipeline",
 ]
 
 

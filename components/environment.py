@@ -57,4 +57,7 @@ class Environment(pulumi.ComponentResource):
             "bucketName": self.bucket_name,
             # DNS records to publish by hand: an AWS stage without a hosted zone; else empty.
             "dnsRecords": getattr(self.roles.services, "dns_records", []),
+            # The CA the stage's endpoints chain to when it is the stage's own (Docker: its
+            # self-signed CA; verification trusts it alone); empty where a public CA signs.
+            "caCertificate": getattr(self.roles.keys, "ca_cert_pem", ""),
         }

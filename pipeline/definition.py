@@ -79,6 +79,16 @@ class Stage(_Model):
 
 class Pipeline(_Model):
     stages: tuple[Stage, ...] = Field(min_length=1)
+    compares_with: str | None = Field(
+        default=None,
+        description="Another pipeline whose shape this one's stages must match (a pipeline on"
+        " another substrate, e.g. the local Docker pipeline held to the aws one's shape).",
+    )
+    substrate_differences: tuple[str, ...] = Field(
+        default=(),
+        description="Shape keys where this pipeline's stages differ from comparesWith's because"
+        " of the substrate, declared once (reported with the verdict substrate).",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> Pipeline:
@@ -118,6 +128,27 @@ class PipelineFile(_Model):
         " list is an error.",
     )
 
+    @model_validator(mode="after")
+    def _compared_pipelines_exist(self) -> PipelineFile:
+        references = [
+            (f"pipelines.{name}.comparesWith", p.compares_with)
+            for name, p in self.pipelines.items()
+            if p.compares_with is not None
+        ] + [(f"local.{s.stack}.comparesWith", s.compares_with) for s in self.local]
+        for where, target in references:
+            if target not in self.pipelines or where == f"pipelines.{target}.comparesWith":
+                raise ValueError(
+                    f"{where}: expected another pipeline of this file"
+                    f" ({', '.join(sorted(self.pipelines))}), got {target!r}"
+                )
+            further = self.pipelines[target].compares_with
+            if further is not None:
+                raise ValueError(
+                    f"{where}: {target!r} is itself held to {further!r};"
+                    " compare with that pipeline instead"
+                )
+        return self
+
     def stacks(self) -> Iterator[tuple[str, str]]:
         """(pipeline name, stack) for every stack, pipelines first, then local stacks."""
         for name, pipeline in self.pipelines.items():
@@ -145,6 +176,18 @@ class PipelineFile(_Model):
 
     def local_stage(self, stack: str) -> LocalStage | None:
         return next((s for s in self.local if s.stack == stack), None)
+
+    def held_to(self, stack: str) -> tuple[str, tuple[str, ...]] | None:
+        """(pipeline, declared substrate differences) when ``stack`` is held to the shape of a
+        pipeline it is not a stage of: a local stack, or a stage of a pipeline that
+        ``comparesWith`` another. None for a stage of a pipeline that compares with none."""
+        local = self.local_stage(stack)
+        if local is not None:
+            return local.compares_with, local.substrate_differences
+        for pipeline in self.pipelines.values():
+            if pipeline.compares_with and any(s.stack == stack for s in pipeline.stages):
+                return pipeline.compares_with, pipeline.substrate_differences
+        return None
 
     def allowed_scale_keys(self, stack: str) -> tuple[str, ...]:
         stage = self.stage(stack)

@@ -18,6 +18,9 @@ BREAK_AFTER = frozenset(" ./,:-=&?;|")
 # ... or before these: "containerDefinitions" / "[0].cpu".
 BREAK_BEFORE = frozenset("[({")
 GAP = 2  # between two columns: a cell's right padding and the (blank) divider
+# Tabs (a Caddyfile's indentation) become spaces before measuring: rich would print a tab 8 wide
+# where the layout counted 1, and fold the line mid-token.
+TAB = 4
 
 
 def pieces(text: str) -> list[str]:
@@ -41,11 +44,12 @@ def pieces(text: str) -> list[str]:
 
 
 def longest_piece(text: str) -> int:
-    return max((len(p.strip()) for line in text.split("\n") for p in pieces(line)), default=0)
+    lines = text.expandtabs(TAB).split("\n")
+    return max((len(p.strip()) for line in lines for p in pieces(line)), default=0)
 
 
 def longest_line(text: str) -> int:
-    return max((len(line) for line in text.split("\n")), default=0)
+    return max((len(line) for line in text.expandtabs(TAB).split("\n")), default=0)
 
 
 def wrap(text: str, width: int, indent: int = 0) -> list[str]:
@@ -54,7 +58,7 @@ def wrap(text: str, width: int, indent: int = 0) -> list[str]:
     lines: list[str] = []
     width = max(1, width)
     indent = indent if indent < width // 2 else 0  # a column too narrow to hang a value in
-    for paragraph in text.split("\n"):
+    for paragraph in text.expandtabs(TAB).split("\n"):
         line = ""
         for piece in pieces(paragraph):
             if len(line) + len(piece.rstrip()) <= width or not line.strip():

@@ -4,8 +4,9 @@ Resources are matched across stages by their URN with the stack name taken out. 
 compared after the stage's identity (stack, stage, domain, region) and release (id, digests) are
 replaced by placeholders, so what remains is shape and scale. A remaining difference is
 *allowed* when the substrate's binding table ties the property to a scale key the pipeline lets
-those stages set, *identity* when it is tied to identity (CIDR, tags), *substrate* when a local
-stage declared it, and a *violation* otherwise, as is a resource missing from a stage.
+those stages set, *identity* when it is tied to identity (CIDR, tags), *substrate* when a stack
+held to another pipeline's shape (a local stack, a pipeline's ``comparesWith``) declared it, and
+a *violation* otherwise, as is a resource missing from a stage.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _token_pattern(token: str, name_like: bool = False) -> re.Pattern[str]:
-    if name_like:  # a stack or stage name starts a physical name: dev-network-vpc, role/dev-x
+    if name_like:  # a stack or stage name starts a physical name: dev-network-vpc, role/dev-x,
+        # or ends one before a path: arn:aws:s3:::bucket-local-dev/*
         word = re.escape(token)
-        return re.compile(rf"(?<![A-Za-z0-9/.]){word}(?=[-:\s]|$)|(?<=/){word}(?=-)")
+        return re.compile(rf"(?<![A-Za-z0-9/.]){word}(?=[-:\s/]|$)|(?<=/){word}(?=-)")
     return re.compile(rf"(?<![A-Za-z0-9]){re.escape(token)}(?![A-Za-z0-9])")
 
 
@@ -95,7 +97,9 @@ def substitutions(spec: StageSpec) -> list[tuple[re.Pattern[str], str]]:
         pairs.append((spec.release.id, "{release}", True))
     seen: set[str] = set()
     out = []
-    for token, placeholder, name_like in pairs:
+    # Longest first: a token inside a longer one (a Docker stage's region "local" inside its stack
+    # "local-dev") must not take part of the longer one's place.
+    for token, placeholder, name_like in sorted(pairs, key=lambda p: -len(p[0] or "")):
         if token and token not in seen:
             seen.add(token)
             out.append((_token_pattern(token, name_like), placeholder))
@@ -243,22 +247,27 @@ def compare_shapes(
     specs: Mapping[str, StageSpec],
     definition: PipelineFile,
 ) -> ParityReport:
-    """Spec-level parity: the shape of every stage (local stages included) must match."""
+    """Spec-level parity: the shape of every stage (stacks held to this pipeline included)
+    must match."""
     rows: list[Row] = []
     violations: list[Violation] = []
     shapes = {s: flatten(specs[s].shape.model_dump(by_alias=True, mode="json")) for s in stacks}
+    held = {
+        s: bound[1]
+        for s in stacks
+        if (bound := definition.held_to(s)) is not None and bound[0] == pipeline
+    }
     for path in sorted(set().union(*shapes.values())):
         values = {s: shapes[s].get(path, _ABSENT) for s in stacks}
         if len({json.dumps(v, default=str) for v in values.values()}) < 2:
             continue
-        # The pipeline's stages set the reference; a local stage never outvotes them.
-        pipeline_stacks = [s for s in stacks if definition.local_stage(s) is None] or stacks
+        # The pipeline's own stages set the reference; a stack held to it from outside (a
+        # local stack, a stage of a pipeline on another substrate) never outvotes them.
+        pipeline_stacks = [s for s in stacks if s not in held] or stacks
         reference = _reference({s: values[s] for s in pipeline_stacks}, pipeline_stacks)
         odd = [s for s, v in values.items() if v != reference]
         declared = all(
-            (local := definition.local_stage(s)) is not None
-            and any(path == d or path.startswith(f"{d}.") for d in local.substrate_differences)
-            for s in odd
+            s in held and any(path == d or path.startswith(f"{d}.") for d in held[s]) for s in odd
         )
         verdict = "substrate" if declared else "violation"
         reason = (
@@ -295,8 +304,14 @@ def parity(
     report = ParityReport([], [])
     for name, pipeline in definition.pipelines.items():
         stages = [s.stack for s in pipeline.stages if s.stack in renders]
+        # Held to this pipeline's shape from outside: local stacks and other pipelines' stages.
         local = [
-            s.stack for s in definition.local if s.compares_with == name and s.stack in renders
+            stack
+            for _, stack in definition.stacks()
+            if stack in renders
+            and stack not in stages
+            and (bound := definition.held_to(stack)) is not None
+            and bound[0] == name
         ]
         for part in (
             compare_shapes(name, stages + local, specs, definition),

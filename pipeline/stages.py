@@ -170,14 +170,29 @@ def _another_projects(stacks_dir: Path, configs: list[StackConfig]) -> SpecError
     )
 
 
+def _docker(spec: StageSpec) -> bool:
+    return spec.identity.cloud == "docker"
+
+
 def _check_cidrs(
     definition: PipelineFile, specs: dict[str, StageSpec], configs: dict[str, StackConfig]
 ) -> list[SpecError]:
     errors = []
-    for name, pipeline in definition.pipelines.items():
-        stacks = [s.stack for s in pipeline.stages if s.stack in specs]
+    groups = [
+        (f"pipeline {name}", [s.stack for s in pipeline.stages if s.stack in specs])
+        for name, pipeline in definition.pipelines.items()
+    ]
+    # Every Docker stack shares one host, whose engine refuses a network overlapping another.
+    groups.append(
+        ("one Docker host", [s for _, s in definition.stacks() if s in specs and _docker(specs[s])])
+    )
+    checked: set[tuple[str, str]] = set()
+    for where, stacks in groups:
         for i, first in enumerate(stacks):
             for second in stacks[i + 1 :]:
+                if (first, second) in checked:
+                    continue
+                checked.add((first, second))
                 a = ipaddress.IPv4Network(specs[first].identity.cidr)
                 b = ipaddress.IPv4Network(specs[second].identity.cidr)
                 if a.overlaps(b):
@@ -188,7 +203,7 @@ def _check_cidrs(
                                 Problem(
                                     f"{PROJECT}:cidr",
                                     f"expected a range that does not overlap {first}'s {a} "
-                                    f"(pipeline {name}), got {b}",
+                                    f"({where}), got {b}",
                                 )
                             ],
                         )

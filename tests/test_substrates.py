@@ -26,6 +26,7 @@ STACKS = {"aws": "dev", "azure": "azure-dev", "docker": "local", "plain": "plain
 OUTPUTS = {
     "stage", "cloud", "release", "digests", "serviceUrl", "serviceUrls", "healthPaths",
     "registryUrl", "repositoryUrls", "dnsRecords", "databaseEndpoint", "bucketName",
+    "caCertificate",
 }  # fmt: skip
 
 

@@ -13,6 +13,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("docker:index/network:Network", "ipamConfigs[*].subnet", "identity:cidr"),
     Binding("docker:index/network:Network", "ipamConfigs[*].gateway", "identity:cidr"),
     Binding(CONTAINER, "memory", "scale:services.*.memory"),
+    # Swap is set equal to memory (no swap), so it follows the same scale key.
+    Binding(CONTAINER, "memorySwap", "scale:services.*.memory"),
     Binding(CONTAINER, "cpus", "scale:services.*.cpu"),
     # One container per minimum replica; the proxy lists each as an upstream.
     Binding(CONTAINER, "exists", "scale:services.*.minReplicas"),

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components import replacement
+from components.spec.loader import UNKNOWN
 from components.spec.model import digest_of
 from pipeline.parity import flatten
 from pipeline.plan import role_of_urn as role_of
@@ -27,8 +28,6 @@ from pipeline.promote.deployer import DESTRUCTIVE_OPS, Change, ReleaseConfig
 STATEFUL_ROLES = frozenset({"Database", "Storage", "Keys", "Registry"})
 REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
 """The engine's steps of one replacement (one preview may show all three for a URN)."""
-UNKNOWN = "04da6b54-80a4-46f7-96ec-b56ff0331ba9"
-"""How the engine's preview shows a value not known until ``up`` (pulumi's UnknownStringValue)."""
 
 
 def is_stateful(change: Change) -> bool:
@@ -44,9 +43,14 @@ def running_config(outputs: Mapping[str, Any]) -> ReleaseConfig:
 
 
 def _substitutions(config: ReleaseConfig) -> list[tuple[re.Pattern[str], str]]:
-    # Digests, not whole references: programs often run the digest from their own registry.
+    # A release pins each image as REPO@DIGEST; a program may run the digest from its own
+    # registry (the stage's ECR) or the release's reference itself (Docker), so the reference
+    # ending in one of the release's digests is the release's, whichever repository it names.
     # Placeholders name no service, since the release decides every image.
-    subs = [(re.compile(re.escape(digest_of(i))), "{digest}") for i in config.images.values()]
+    subs = [
+        (re.compile(rf"(?:[A-Za-z0-9][A-Za-z0-9._/:-]*@)?{re.escape(digest_of(i))}"), "{digest}")
+        for i in config.images.values()
+    ]
     if config.release:
         word = re.escape(config.release)
         subs.append((re.compile(rf"(?<![A-Za-z0-9._-]){word}(?![A-Za-z0-9._-])"), "{release}"))
@@ -123,14 +127,40 @@ def release_only(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool
         return True
     if change.op not in {"update", *REPLACE_OPS} or change.old is None or change.new is None:
         return False
-    return bool(normalize(change.old, old) == normalize(change.new, new))
+    before, after = normalize(change.old, old), normalize(change.new, new)
+    if change.op in REPLACE_OPS:
+        before, after = (
+            _without_auto_name(before, change.urn),
+            _without_auto_name(after, change.urn),
+        )
+    return bool(before == after)
+
+
+def _without_auto_name(state: dict[str, Any], urn: str) -> dict[str, Any]:
+    """The state without its physical ``name`` when the engine made it up: a replacement gets a
+    new one (``<logical name>-<7 random hex>``, Pulumi's auto-naming), whatever replaced it."""
+    inputs = state.get("inputs")
+    if not isinstance(inputs, dict):
+        return state
+    logical = urn.rsplit("::", 1)[-1]
+    if not re.fullmatch(rf"{re.escape(logical)}-[0-9a-f]{{7}}", str(inputs.get("name", ""))):
+        return state
+    return {**state, "inputs": {k: v for k, v in inputs.items() if k != "name"}}
 
 
 def _follows_replacement(change: Change, old: ReleaseConfig, new: ReleaseConfig) -> bool:
-    """An update whose only differences are values unknown until a replacement is made."""
-    if change.op != "update" or change.old is None or change.new is None:
+    """An update, or a replacement's step, whose only differences besides the release are
+    values unknown until a replacement is made (a Docker container whose image is the output
+    of the RemoteImage the release replaces)."""
+    if change.op not in {"update", *REPLACE_OPS} or change.old is None or change.new is None:
         return False
-    a, b = flatten(normalize(change.old, old)), flatten(normalize(change.new, new))
+    before, after = normalize(change.old, old), normalize(change.new, new)
+    if change.op in REPLACE_OPS:
+        before, after = (
+            _without_auto_name(before, change.urn),
+            _without_auto_name(after, change.urn),
+        )
+    a, b = flatten(before), flatten(after)
     differing = [p for p in set(a) | set(b) if a.get(p, _ABSENT) != b.get(p, _ABSENT)]
     return bool(differing) and all(b.get(p) == UNKNOWN for p in differing)
 
@@ -144,6 +174,13 @@ def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseCon
         for c in changes
         if c.op in REPLACE_OPS and not is_stateful(c) and release_only(c, old, new)
     }
+    # ... and a stateless replacement that only follows one of those (its new values unknown).
+    if replaced_by_release:
+        replaced_by_release |= {
+            c.urn
+            for c in changes
+            if c.op in REPLACE_OPS and not is_stateful(c) and _follows_replacement(c, old, new)
+        }
     findings = []
     for change in changes:
         if change.op in DESTRUCTIVE_OPS and is_stateful(change):

@@ -1,12 +1,16 @@
 """Verification: the stage answers its health paths with the release, then the pipeline's
 verification commands pass. Polled until a deadline, since a rolling deploy answers with the old
-version for a while.
+version for a while. TLS is always verified: against the system's CAs, or against the stage's own
+CA alone when its outputs carry one (``caCertificate``, a local Docker stage).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -44,7 +48,53 @@ def health_targets(outputs: Mapping[str, Any]) -> dict[str, str]:
     return {s: str(u).rstrip("/") + str(paths.get(s, "/healthz")) for s, u in sorted(urls.items())}
 
 
-def _fetch(url: str, timeout: float) -> tuple[int, str]:
+def trust_for(outputs: Mapping[str, Any]) -> ssl.SSLContext | None:
+    """The TLS trust a stage's endpoints are verified against: its own CA alone when the stage
+    has one (the ``caCertificate`` output of a Docker stage), else None (the system's CAs).
+    Certificates and names are always checked; there is no way to turn that off."""
+    pem = outputs.get("caCertificate")
+    if not pem:
+        return None
+    try:
+        return ssl.create_default_context(cadata=str(pem))
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValueError(f"the caCertificate output is not a PEM certificate ({exc})") from None
+
+
+def is_loopback_name(host: str) -> bool:
+    """``localhost`` and every name under ``.localhost`` mean this machine (RFC 6761 6.3),
+    whether or not the system resolver knows them."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+def _fetch_tls(url: str, timeout: float, context: ssl.SSLContext) -> tuple[int, str]:
+    """GET ``url`` trusting only ``context``'s CAs; a ``*.localhost`` host is reached on
+    127.0.0.1 while TLS still names it (SNI and the certificate's name check) and so does Host."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    address = "127.0.0.1" if is_loopback_name(host) else host
+
+    class Connection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            raw = socket.create_connection((address, port), timeout=timeout)
+            self.sock = context.wrap_socket(raw, server_hostname=host)
+
+    connection = Connection(host, port, timeout=timeout, context=context)
+    try:
+        connection.request("GET", parts.path or "/", headers={"Host": parts.netloc})
+        response = connection.getresponse()
+        return response.status, response.read(65536).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return 0, str(exc)
+    finally:
+        connection.close()
+
+
+def _fetch(url: str, timeout: float, context: ssl.SSLContext | None = None) -> tuple[int, str]:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and (context or is_loopback_name(parts.hostname or "")):
+        return _fetch_tls(url, timeout, context or ssl.create_default_context())
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return int(response.status), response.read(65536).decode("utf-8", "replace")
@@ -75,12 +125,16 @@ class HealthCheck:
                     f"{stage}: the service URL of {service} is {url!r}, not an http(s):// URL"
                     " (check the serviceUrl/serviceUrls outputs)",
                 )
+        try:
+            context = trust_for(outputs)
+        except ValueError as exc:
+            return VerifyResult(False, f"{stage}: {exc}")
         deadline = time.monotonic() + self.timeout
         pending = dict(targets)
         last: dict[str, str] = {}
         while True:
             for service, url in list(pending.items()):
-                status, body = _fetch(url, min(10.0, max(self.timeout, 0.5)))
+                status, body = _fetch(url, min(10.0, max(self.timeout, 0.5)), context)
                 if status == 200 and answers_with(body, release):
                     del pending[service]
                 else:

@@ -51,7 +51,13 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_local_stack(
         target,
         "local-secrets",
-        lambda c: c.update({"stageline:secrets": {"token": {"secure": "v1:c2VjcmV0"}}}),
+        # Its own range: two Docker stacks on one host never overlap (pipeline.stages).
+        lambda c: c.update(
+            {
+                "stageline:cidr": "10.92.0.0/16",
+                "stageline:secrets": {"token": {"secure": "v1:c2VjcmV0"}},
+            }
+        ),
     )
     return target
 

@@ -55,6 +55,32 @@ SERVICE_FOLLOWS = Change(
 )
 
 
+CONTAINER_URN = (
+    "urn:pulumi:local-dev::p::stageline:docker:Environment$stageline:docker:Services"
+    "$docker:index/container:Container::local-dev-services-api-0"
+)
+CONTAINER = "docker:index/container:Container"
+
+
+def _container(release: ReleaseConfig, name: str, memory: int = 256) -> dict[str, object]:
+    """A service container as the real docker provider's preview shows it: Pulumi names it
+    ``<logical name>-<7 hex>``, and a replacement gets a new name."""
+    envs = [f"STAGELINE_RELEASE={release.release}", "PORT=8080"]
+    image = release.images["api"]
+    return {"inputs": {"name": name, "image": image, "envs": envs, "memory": memory}}
+
+
+def container_replace(op: str, new_name: str = "local-dev-services-api-0-2117c25") -> Change:
+    return Change(
+        CONTAINER_URN,
+        CONTAINER,
+        op,
+        _container(OLD, "local-dev-services-api-0-baa0aeb"),
+        _container(NEW, new_name),
+        ("envs",),
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -74,6 +100,21 @@ CASES = [
             SERVICE_FOLLOWS,
         ),
         False,
+    ),
+    Case(
+        "engine: a container replaced by the release gets a new auto-name",
+        (
+            container_replace("create-replacement"),
+            container_replace("replace"),
+            Change(CONTAINER_URN, CONTAINER, "delete-replaced", container_replace("x").old, None),
+        ),
+        False,
+    ),
+    Case(
+        "a physical name that is not the engine's auto-name is no release change",
+        (container_replace("replace", new_name="hand-picked-name"),),
+        True,
+        "beyond the release",
     ),
     Case(
         "a replacement that also changes cpu goes beyond the release",
@@ -118,3 +159,52 @@ def test_preview_gate(case: Case) -> None:
         assert findings and all(case.why in f for f in findings), (case.name, findings)
     else:
         assert findings == [], (case.name, findings)
+
+
+def test_a_release_may_name_another_repository_for_an_image() -> None:
+    """On Docker the container runs the release's own reference: 2.0.0 of the app lives in
+    another repository than 1.0.0 (the lane's app and app-v2), and that is the release too."""
+    old = ReleaseConfig("r-old", {"api": "127.0.0.1:5055/o/app@sha256:" + "a" * 64})
+    new = ReleaseConfig("r-new", {"api": "127.0.0.1:5055/o/app-v2@sha256:" + "b" * 64})
+    # What the running stage's outputs say: the release and each digest (no repository).
+    running = ReleaseConfig("r-old", {"api": "@sha256:" + "a" * 64})
+
+    def replace(op: str, memory: int = 256) -> Change:
+        before = _container(old, "local-dev-services-api-0-baa0aeb")
+        after = _container(new, "local-dev-services-api-0-2117c25", memory)
+        return Change(CONTAINER_URN, CONTAINER, op, before, after, ("envs", "image"))
+
+    steps = [replace("create-replacement"), replace("replace")]
+    assert gate_findings(steps, running, new) == []
+    grown = gate_findings([replace("replace", memory=512)], running, new)
+    assert grown and "beyond the release" in grown[0], grown
+
+
+def test_a_container_whose_image_the_release_replaces_follows_that_replacement() -> None:
+    """A real preview of a new release on Docker: the RemoteImage is replaced (its name is the
+    release's reference), and each container replaced with it shows the image as the engine's
+    unknown value (the value a real preview sent; the constant once had a typo and let nothing
+    through)."""
+    assert UNKNOWN == "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    old = ReleaseConfig("r-old", {"api": "127.0.0.1:5055/o/app@sha256:" + "a" * 64})
+    new = ReleaseConfig("r-new", {"api": "127.0.0.1:5055/o/app-v2@sha256:" + "b" * 64})
+    image_urn = CONTAINER_URN.replace(
+        "$docker:index/container:Container::local-dev-services-api-0",
+        "$docker:index/remoteImage:RemoteImage::local-dev-services-api-image",
+    )
+    image = Change(
+        image_urn,
+        "docker:index/remoteImage:RemoteImage",
+        "replace",
+        {"inputs": {"name": old.images["api"], "keepLocally": True}},
+        {"inputs": {"name": new.images["api"], "keepLocally": True}},
+        ("name",),
+    )
+    before = _container(old, "local-dev-services-api-0-baa0aeb")
+    after = _container(new, "local-dev-services-api-0-2117c25")
+    after["inputs"]["image"] = UNKNOWN  # type: ignore[index]
+    container = Change(CONTAINER_URN, CONTAINER, "replace", before, after, ("envs", "image"))
+    assert gate_findings([image, container], old, new) == []
+    # Without the image's replacement nothing explains the unknown image.
+    alone = gate_findings([container], old, new)
+    assert alone and "beyond the release" in alone[0], alone

@@ -57,61 +57,75 @@ class Unfinished:
 
 
 class LedgerView:
-    """Read-only queries over ledger entries (already verified by the caller)."""
+    """Read-only queries over ledger entries (already verified by the caller).
 
-    def __init__(self, entries: Iterable[dict[str, Any]]) -> None:
-        self.entries = list(entries)
+    Indexed as entries arrive (``add``), so each question costs about the same at any ledger
+    length: ``ledger verify`` replays every promotion's gates against the view before it,
+    growing one view entry by entry rather than building one per promotion."""
+
+    def __init__(self, entries: Iterable[dict[str, Any]] = ()) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._verifications: dict[str, list[dict[str, Any]]] = {}  # stage -> finished ones
+        self._latest: dict[tuple[str, str], dict[str, Any]] = {}  # (stage, release) -> last
+        self._ever: set[tuple[str, str]] = set()  # (stage, release) passed at least once
+        self._passed: dict[str, list[dict[str, Any]]] = {}  # stage -> passed verifications
+        self._started: dict[str, dict[str, Any]] = {}  # promotion -> start, while unfinished
+        self._of: dict[str, list[dict[str, Any]]] = {}  # promotion -> its entries
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Take the next entry in ledger order."""
+        self.entries.append(entry)
+        step, promotion = entry.get("step"), entry.get("promotion")
+        if promotion is not None:
+            self._of.setdefault(str(promotion), []).append(entry)
+        if step == "start":
+            self._started[str(promotion)] = entry
+        elif step == "finish":
+            self._started.pop(str(promotion or ""), None)
+        elif step == "verify" and entry.get("status") in ("completed", "failed"):
+            stage, release = str(entry.get("stage")), str(entry.get("release"))
+            self._verifications.setdefault(stage, []).append(entry)
+            self._latest[(stage, release)] = entry
+            if entry["status"] == "completed":
+                self._ever.add((stage, release))
+                self._passed.setdefault(stage, []).append(entry)
 
     def verifications(self, stage: str) -> list[dict[str, Any]]:
-        return [
-            e
-            for e in self.entries
-            if e.get("stage") == stage
-            and e.get("step") == "verify"
-            and e.get("status") in ("completed", "failed")
-        ]
+        return list(self._verifications.get(stage, []))
 
     def verified_at(self, stage: str, release: str) -> datetime | None:
         """When ``release`` last passed verification in ``stage``; None if never or if its
         latest verification there failed."""
-        mine = [e for e in self.verifications(stage) if e.get("release") == release]
-        if not mine or mine[-1]["status"] != "completed":
+        latest = self._latest.get((stage, release))
+        if latest is None or latest["status"] != "completed":
             return None
-        return parse_time(mine[-1]["time"])
+        return parse_time(latest["time"])
 
     def ever_verified(self, stage: str, release: str) -> bool:
-        return any(
-            e["status"] == "completed" and e.get("release") == release
-            for e in self.verifications(stage)
-        )
+        return (stage, release) in self._ever
 
     def last_verified(self, stage: str, other_than: str | None = None) -> dict[str, Any] | None:
         """The newest passed verification in ``stage`` (optionally of another release)."""
-        passed: list[dict[str, Any]] = [
-            e
-            for e in self.verifications(stage)
-            if e["status"] == "completed" and e.get("release") != other_than
-        ]
-        return passed[-1] if passed else None
+        passed = self._passed.get(stage, [])
+        for index in range(len(passed) - 1, -1, -1):  # newest first, without copying
+            if passed[index].get("release") != other_than:
+                return passed[index]
+        return None
 
     def unfinished(self, pipeline: str) -> Unfinished | None:
-        started: dict[str, dict[str, Any]] = {}
-        for entry in self.entries:
-            if entry.get("step") == "start" and entry.get("pipeline") == pipeline:
-                started[entry["promotion"]] = entry
-            elif entry.get("step") == "finish":
-                started.pop(entry.get("promotion", ""), None)
-        if not started:
+        mine = [s for s in self._started.values() if s.get("pipeline") == pipeline]
+        if not mine:
             return None
-        start = list(started.values())[-1]
-        mine = [e for e in self.entries if e.get("promotion") == start["promotion"]]
+        start = mine[-1]
         return Unfinished(
             start["promotion"],
             pipeline,
             start["release"],
             start["target"],
             bool(start.get("rollback")),
-            mine,
+            list(self._of[str(start["promotion"])]),
         )
 
 

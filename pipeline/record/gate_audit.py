@@ -12,6 +12,7 @@ the promotion deployed whose gates would not all pass is a finding that names th
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -77,14 +78,24 @@ class Governing:
         commit = str(recorded.get("commit"))
         blob = str((recorded.get("pipeline") or {}).get("blob"))
         problems = []
-        if not self.git.has_commit(commit) or not self.git.is_ancestor(commit, self.protected):
+        if not self._on_protected(commit):
             problems.append(
                 f"governed by commit {commit[:12]}, which is not on {self.where} (the protected"
                 " branch)"
             )
-        elif self.git.text("rev-parse", f"{commit}:{PIPELINE_PATH}") != blob:
+        elif self._pipeline_blob(commit) != blob:
             problems.append(f"its pipeline blob {blob[:12]} is not {commit[:12]}'s {PIPELINE_PATH}")
         return commit, blob, problems, []
+
+    # Memoized: a year of promotions names a handful of governing commits, and each question is
+    # a git process (thousands of them made verify take minutes).
+    @functools.cache  # noqa: B019 (one Governing per verification; it lives no longer)
+    def _on_protected(self, commit: str) -> bool:
+        return self.git.has_commit(commit) and self.git.is_ancestor(commit, self.protected)
+
+    @functools.cache  # noqa: B019
+    def _pipeline_blob(self, commit: str) -> str:
+        return self.git.text("rev-parse", f"{commit}:{PIPELINE_PATH}")
 
     def definition(self, blob: str) -> PipelineFile | str:
         """The pipeline file in ``blob``, or why it cannot be read."""
@@ -101,81 +112,96 @@ class Governing:
                         self._files[blob] = f"invalid pipeline file {blob[:12]}: {exc.problems}"
         return self._files[blob]
 
+    @functools.cache  # noqa: B019
     def reviewed(self, commit: str, governed_by: str) -> bool:
         return self.git.has_commit(commit) and self.git.is_ancestor(commit, governed_by)
 
 
-def _deployed(entries: list[dict[str, Any]], promotion: str, kind: str) -> list[str]:
-    """The stages a promotion's update completed in, in order (a stage once)."""
-    stages: list[str] = []
-    for entry in entries:
-        if (
-            entry.get("promotion") == promotion
-            and entry.get("step") == "up"
-            and entry.get("status") == "completed"
-            and entry.get("kind") == kind
-            and entry.get("stage") not in stages
-        ):
-            stages.append(str(entry["stage"]))
-    return stages
-
-
-def _holds_before(entries: list[dict[str, Any]]) -> dict[str, str]:
-    holds: dict[str, str] = {}
+def _deployed(entries: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
+    """Per (promotion, kind): the stages its update completed in, in order (a stage once)."""
+    stages: dict[tuple[str, str], list[str]] = {}
     for entry in entries:
         if entry.get("step") == "up" and entry.get("status") == "completed":
-            holds[str(entry["stage"])] = str(entry["release"])
-    return holds
+            done = stages.setdefault((str(entry.get("promotion")), str(entry.get("kind"))), [])
+            if entry.get("stage") not in done:
+                done.append(str(entry["stage"]))
+    return stages
 
 
 def audit(
     entries: list[dict[str, Any]], releases: Mapping[str, Release], governing: Governing
 ) -> Audit:
     """Replay every promotion's gates; see the module's docstring."""
-    findings: list[Finding] = []
-    notes: list[str] = []
-    created = {r.id: r.created for r in releases.values()}
-    starts = [(i, e) for i, e in enumerate(entries) if e.get("step") == "start"]
-    for index, start in starts:
+    replay = _Replay(governing, releases, _deployed(entries))
+    # One pass: the view and what each stage holds grow entry by entry, so each promotion's
+    # gates see the ledger as it stood before it without re-reading it (linear in the entries).
+    view = LedgerView()
+    holds: dict[str, str] = {}
+    promotions = 0
+    for entry in entries:
+        if entry.get("step") == "start":
+            promotions += 1
+            replay(entry, view, holds)
+        view.add(entry)
+        if entry.get("step") == "up" and entry.get("status") == "completed":
+            holds[str(entry["stage"])] = str(entry["release"])
+    return Audit(replay.findings, replay.notes, promotions)
+
+
+class _Replay:
+    """Replays one promotion's gates against the ledger before its ``start`` entry."""
+
+    def __init__(
+        self,
+        governing: Governing,
+        releases: Mapping[str, Release],
+        deployments: Mapping[tuple[str, str], list[str]],
+    ) -> None:
+        self.governing = governing
+        self.releases = releases
+        self.created = {r.id: r.created for r in releases.values()}
+        self.deployments = deployments
+        self.findings: list[Finding] = []
+        self.notes: list[str] = []
+
+    def __call__(self, start: dict[str, Any], view: LedgerView, holds: Mapping[str, str]) -> None:
         promotion = str(start.get("promotion"))
         rollback = bool(start.get("rollback"))
-        deployed = _deployed(entries[index:], promotion, "rollback" if rollback else "forward")
+        deployed = self.deployments.get((promotion, "rollback" if rollback else "forward"), [])
         if not deployed:
-            continue
+            return
 
-        def found(
-            stage: str, gate: str, reason: str, seq: int = int(start["seq"]), p: str = promotion
-        ) -> None:
-            findings.append(Finding(seq, p, stage, gate, reason))
+        def found(stage: str, gate: str, reason: str) -> None:
+            self.findings.append(Finding(int(start["seq"]), promotion, stage, gate, reason))
 
+        governing = self.governing
         commit, blob, problems, said = governing.of(start)
-        notes += said
+        self.notes += said
         for problem in problems:
             found(", ".join(deployed), "governance", problem)
         definition = governing.definition(blob)
         if isinstance(definition, str):
             found(", ".join(deployed), "governance", definition)
-            continue
+            return
         pipeline = definition.pipelines.get(str(start.get("pipeline")))
         target = str(start.get("target"))
         if pipeline is None or target not in [s.stack for s in pipeline.stages]:
             found(target, "governance", f"no stage {target} in the governing pipeline file")
-            continue
-        release = releases.get(str(start.get("release")))
+            return
+        release = self.releases.get(str(start.get("release")))
         code = (
             CodeReview(release.commit, governing.where, governing.reviewed(release.commit, commit))
             if release is not None
             else None
         )
-        holds = _holds_before(entries[:index])
         review = start.get("review") or {}
         planned = plan_walk(
             pipeline,
             target,
             str(start.get("release")),
             holds.get,
-            LedgerView(entries[:index]),
-            created,
+            view,
+            self.created,
             parse_time(str(start["time"])),
             rollback=rollback,
             auto=bool(start.get("auto")),
@@ -190,4 +216,3 @@ def audit(
             for verdict in planned.verdicts[stage]:
                 if not verdict.ok:
                     found(stage, verdict.gate, verdict.reason)
-    return Audit(findings, notes, len(starts))

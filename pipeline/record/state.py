@@ -102,12 +102,19 @@ class GitReleases:
 
     def all(self) -> list[Release]:
         self.state.ensure()
+        names = [n for n in self.state.list_dir("releases/") if n.endswith(".json")]
+        tip = self.state.tip
+        # One cat-file for all of them: a year of releases is a thousand files.
+        raw = self.state.git.objects([f"{tip}:releases/{n}" for n in names]) if tip else {}
         found = []
-        for name in self.state.list_dir("releases/"):
-            if not name.endswith(".json"):
+        for name in names:
+            content = raw.get(f"{tip}:releases/{name}")
+            if content is None:
                 continue
+            release_id = name.removesuffix(".json")
+            where = f"{self.state.remote}:{STATE_REF}:releases/{name}"
             try:
-                found.append(self.get(name.removesuffix(".json")))
+                found.append(parse_release(content.decode("utf-8"), where, release_id))
             except ReleaseError:
                 continue
         return sorted(found, key=lambda r: (r.created, r.id))

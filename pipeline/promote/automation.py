@@ -8,6 +8,8 @@ config is written with ``set_all_config(path=True)``, which edits ``stacks/Pulum
 from __future__ import annotations
 
 import json
+import re
+import socket
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +26,7 @@ from pipeline.promote.deployer import (
     StackBusyError,
 )
 from pipeline.promote.diff import changed_paths
+from pipeline.promote.lock import process_alive
 
 PROJECT = project.name()
 
@@ -107,6 +110,23 @@ def pending_from_deployment(deployment: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
+# The DIY backend's refusal names each lock's holder (pkg/backend/diy/lock.go, checkForLock:
+# "created by <user>@<host> (pid <pid>) at <time>").
+LOCK_HOLDER = re.compile(r"created by (?P<user>[^@\s]*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)")
+
+
+def stale_holders(refusal: str) -> list[str]:
+    """The holders a lock refusal names, if every one is a process of this host that no longer
+    runs; empty if any may be alive (another host, a live pid) or none could be read."""
+    holders = [m.groupdict() for m in LOCK_HOLDER.finditer(refusal)]
+    if not holders:
+        return []
+    here = socket.gethostname()
+    if any(h["host"] != here or process_alive(int(h["pid"])) for h in holders):
+        return []
+    return [f"{h['user']}@{h['host']} (pid {h['pid']})" for h in holders]
+
+
 class AutomationDeployer:
     """The Deployer protocol on ``pulumi.automation`` with the project in ``project_dir``."""
 
@@ -170,9 +190,20 @@ class AutomationDeployer:
         )
         return Preview(recorder.changes, recorder.policy_result(policy), plan)
 
-    def up(self, stack: str, preview: Preview) -> None:
+    def up(self, stack: str, preview: Preview) -> list[str]:
         handle = self._stack(stack)
+        try:
+            self._call(stack, "up", handle.up, **up_arguments(preview))
+            return []
+        except StackBusyError as exc:
+            stale = stale_holders(str(exc))
+            if not stale:  # a holder that may be alive: never break its lock
+                raise
+        # Every holder was a process of this host that is gone (a promotion killed during
+        # its update): nothing can be updating the stack, so its lock is cleared, once.
+        self._call(stack, "cancel", handle.cancel)
         self._call(stack, "up", handle.up, **up_arguments(preview))
+        return [f"cleared the stack lock of {who}, whose process is gone" for who in stale]
 
     def outputs(self, stack: str) -> Mapping[str, Any]:
         handle = self._stack(stack)

@@ -7,7 +7,7 @@ desired-state diffs. Anything with these five methods can be plugged in with ``-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -110,8 +110,9 @@ class Deployer(Protocol):
         """Preview the stack with the policy pack and save the update plan."""
         ...
 
-    def up(self, stack: str, preview: Preview) -> None:
-        """Update the stack, held to the preview's saved plan."""
+    def up(self, stack: str, preview: Preview) -> Sequence[str] | None:
+        """Update the stack, held to the preview's saved plan; returns what it had to do
+        besides (a stale lock it cleared), for the record, if anything."""
         ...
 
     def outputs(self, stack: str) -> Mapping[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from components import replacement
@@ -165,8 +165,20 @@ def _follows_replacement(change: Change, old: ReleaseConfig, new: ReleaseConfig)
     return bool(differing) and all(b.get(p) == UNKNOWN for p in differing)
 
 
-def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseConfig) -> list[str]:
-    """Why the preview gate stops; empty when the preview changes only what the release does."""
+def gate_findings(
+    changes: Sequence[Change],
+    old: ReleaseConfig,
+    new: ReleaseConfig,
+    interrupted: Mapping[str, Collection[str]] | None = None,
+) -> list[str]:
+    """Why the preview gate stops; empty when the preview changes only what the release does.
+
+    ``interrupted``: URN -> changed paths of the preview this gate passed before the stage's
+    update was interrupted. A killed update leaves the stack half-way (the RemoteImages already
+    replaced, their containers not), so the rest of it no longer looks like a release change
+    (a container's image is now a known id, not the unknown a replacement gives); a change that
+    finishes what that preview showed, on no other path, is the interrupted update completing.
+    A stateful resource is never let through this way."""
     # A replacement shows as up to three steps; the one with both states decides for its URN,
     # so a delete-replaced step (no new state) is explained when its replace step is.
     replaced_by_release = {
@@ -191,6 +203,10 @@ def gate_findings(changes: Sequence[Change], old: ReleaseConfig, new: ReleaseCon
             replaced_by_release and _follows_replacement(change, old, new)
         ):
             continue
+        elif interrupted and change.urn in interrupted and change.op in {"update", *REPLACE_OPS}:
+            if set(change.paths) <= set(interrupted[change.urn]):
+                continue
+            findings.append(f"{change.urn}: {change.op} beyond the interrupted update's preview")
         elif not release_only(change, old, new):
             what = ", ".join(change.paths[:4]) + (" ..." if len(change.paths) > 4 else "")
             findings.append(

@@ -44,7 +44,8 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -70,7 +71,7 @@ def is_stale(owner: dict[str, Any], stale_after: timedelta) -> bool:
     if not owner:  # unreadable: its writer died between create and write
         return True
     if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
-        return not _alive(owner["pid"])
+        return not process_alive(owner["pid"])
     try:
         started = datetime.fromisoformat(str(owner.get("started")))
     except ValueError:

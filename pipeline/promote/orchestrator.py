@@ -360,6 +360,25 @@ class Orchestrator:
     def _start_of(unfinished: Unfinished) -> dict[str, Any]:
         return next(e for e in unfinished.entries if e.get("step") == "start")
 
+    @staticmethod
+    def _interrupted_update(walk: Walk, stack: str, kind: str) -> dict[str, tuple[str, ...]]:
+        """URN -> changed paths of the preview the gate passed before this stage's update was
+        interrupted (resuming it), else empty: what finishing that update may still change."""
+        resume = walk.resume
+        step = resume.interrupted() if resume is not None else None
+        if resume is None or step is None:
+            return {}
+        if (step["stage"], step["kind"], step["step"]) != (stack, kind, "up"):
+            return {}
+        gated = [
+            e
+            for e in resume.entries
+            if (e.get("stage"), e.get("kind"), e.get("step"), e.get("status"))
+            == (stack, kind, "preview", "completed")
+        ]
+        changed = (gated[-1].get("preview") or {}).get("changed") or [] if gated else []
+        return {str(c["urn"]): tuple(c.get("paths") or ()) for c in changed}
+
     @classmethod
     def _walk_of(cls, unfinished: Unfinished) -> list[str]:
         stages: list[str] = cls._start_of(unfinished).get("stages", [])
@@ -742,7 +761,8 @@ class Orchestrator:
                 policy=preview.policy.to_json(),
                 detail=f"{counts or 'no changes'}; policy {preview.policy.status}",
             )
-            findings = gate_findings(preview.changes, running or target, target)
+            interrupted = self._interrupted_update(walk, stack, kind)
+            findings = gate_findings(preview.changes, running or target, target, interrupted)
             findings += policy_findings(preview.policy)  # the rule --rehearse applies too
             if findings:
                 step(
@@ -756,15 +776,18 @@ class Orchestrator:
             step("gate", "completed", detail="only the release changes")
             step("up", "started", plan=preview.plan)
             try:
-                self.deployer.up(stack, preview)
+                notes = list(self.deployer.up(stack, preview) or ())
             except StackBusyError as exc:
                 step("up", "failed", detail=f"stack locked by another update: {exc}")
                 return restore(f"stack locked by another update ({exc})", EXIT_BUSY, "busy")
             except DeployError as exc:
                 step("up", "failed", detail=str(exc))
                 return Outcome(EXIT_STOPPED, "up failed", f"{stack}: up failed: {exc}")
+            for note in notes:
+                self.emit("note", stage=stack, message=f"{stack}: {note}")
             # The update is complete only once the stage's record says so (same push).
-            step("up", "completed", record=self._stage_change(walk, promotion, stack, kind, target))
+            record = self._stage_change(walk, promotion, stack, kind, target)
+            step("up", "completed", record=record, **({"notes": notes} if notes else {}))
 
         step("verify", "started")
         try:

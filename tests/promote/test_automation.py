@@ -3,6 +3,7 @@ it writes, the preview/up arguments, the engine events it reads, the pending ope
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from pipeline.promote.automation import (
     image_config,
     pending_from_deployment,
     preview_arguments,
+    stale_holders,
     up_arguments,
 )
 from pipeline.promote.deployer import (
@@ -121,3 +123,32 @@ def test_without_the_cli_every_call_fails_clearly(tmp_path, monkeypatch):
     deployer = AutomationDeployer(Path(__file__).resolve().parents[2], tmp_path)
     with pytest.raises(DeployError):
         deployer.outputs("dev")
+
+
+def _refusal(*holders: tuple[str, int]) -> str:
+    """The DIY backend's lock refusal (pkg/backend/diy/lock.go, checkForLock), as seen in the
+    docker lane after a promotion was killed during its update."""
+    lines = [
+        "error: the stack is currently locked by 1 lock(s). Either wait for the other"
+        " process(es) to end or delete the lock file with `pulumi cancel`."
+    ]
+    for host, pid in holders:
+        lines.append(
+            f"  file:///state/.pulumi/locks/organization/p/dev/x.json: created by root@{host}"
+            f" (pid {pid}) at 2026-12-06T18:49:43Z"
+        )
+    return "\n".join(lines)
+
+
+def test_a_lock_is_stale_only_when_every_holder_is_a_dead_process_of_this_host():
+    import socket
+    import subprocess
+
+    here = socket.gethostname()
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # exited and reaped: its pid names no process
+    assert stale_holders(_refusal((here, dead.pid))) == [f"root@{here} (pid {dead.pid})"]
+    assert stale_holders(_refusal((here, os.getpid()))) == []  # alive: never broken
+    assert stale_holders(_refusal(("another-host", dead.pid))) == []  # cannot be known here
+    assert stale_holders(_refusal((here, dead.pid), (here, os.getpid()))) == []
+    assert stale_holders("error: the stack is currently locked") == []  # no holder named

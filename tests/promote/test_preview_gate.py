@@ -208,3 +208,25 @@ def test_a_container_whose_image_the_release_replaces_follows_that_replacement()
     # Without the image's replacement nothing explains the unknown image.
     alone = gate_findings([container], old, new)
     assert alone and "beyond the release" in alone[0], alone
+
+
+def test_resuming_an_interrupted_update_finishes_what_its_gated_preview_showed() -> None:
+    """Seen in the docker lane: a promotion killed inside ``up`` had replaced the RemoteImage
+    but not the container, so the resumed preview shows the container with a known new image id
+    and no image replacement. It passes only as the rest of the preview the gate passed before
+    the kill (same URN, no other path); a stateful resource never does."""
+    before = _container(OLD, "local-dev-services-api-0-baa0aeb")
+    after = _container(NEW, "local-dev-services-api-0-2117c25")
+    before["inputs"]["image"] = "sha256:" + "1" * 64  # type: ignore[index]
+    after["inputs"]["image"] = "sha256:" + "2" * 64  # type: ignore[index]
+    rest = Change(CONTAINER_URN, CONTAINER, "replace", before, after, ("envs", "image", "name"))
+    stopped = gate_findings([rest], OLD, NEW)
+    assert stopped and "beyond the release" in stopped[0], stopped
+    gated = {CONTAINER_URN: ("envs", "image", "name")}
+    assert gate_findings([rest], OLD, NEW, gated) == []
+    narrower = {CONTAINER_URN: ("envs", "image")}  # the interrupted preview did not touch name
+    beyond = gate_findings([rest], OLD, NEW, narrower)
+    assert beyond and "beyond the interrupted update's preview" in beyond[0], beyond
+    db = Change(DB_URN, DB, "replace", {"inputs": {"a": 1}}, {"inputs": {"a": 2}}, ("a",))
+    found = gate_findings([db], OLD, NEW, {DB_URN: ("a",)})
+    assert found and "stateful" in found[0], found

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +180,49 @@ def test_a_release_whose_health_fails_is_rolled_back_automatically(
     )
     assert pipe.outputs("local-test")["release"] == r2
     assert pipe.outputs("local-dev")["release"] == r2
+
+
+def _stack_locks(pipe: LocalPipeline, stack: str) -> list[Path]:
+    """Pulumi's lock files of ``stack`` in the file backend: present only during an update."""
+    state = Path(pipe.machine.sandbox.state)  # type: ignore[attr-defined]
+    return list((state / ".pulumi" / "locks").glob(f"*/*/{stack}/*.json"))
+
+
+def test_a_promotion_killed_during_its_update_resumes_and_converges(
+    pipe: LocalPipeline, releases: dict[str, str]
+) -> None:
+    """kill -9 of the promotion's whole process group (a runner dying) while Pulumi holds the
+    stack's lock, then the same command again: the stale lock of the dead process is cleared
+    (and recorded), the promotion resumes at its update, and the stage converges."""
+    images = pipe.machine.images
+    made = pipe.cli("release", "create", "--image", f"api={images['app']}",
+                    "--image", f"web={images['app-v2']}")  # fmt: skip
+    assert made.code == 0, made.describe()
+    r4 = str(made.result["release"])
+    command = pipe.command("promote", r4, "--to", "local-dev", *HEALTH, "--json")
+    running = subprocess.Popen(
+        command, cwd=pipe.project, env=pipe.env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        wait_for(lambda: _stack_locks(pipe, "local-dev") or running.poll() is not None,
+                 600, "the update of local-dev holding its lock")  # fmt: skip
+        assert running.poll() is None, "the promotion ended before its update could be killed"
+        os.killpg(running.pid, signal.SIGKILL)
+    finally:
+        running.wait()
+    assert _stack_locks(pipe, "local-dev"), "the killed update left no lock: nothing was tested"
+    again = pipe.cli("promote", r4, "--to", "local-dev", *HEALTH)
+    assert again.code == 0 and again.result["stages"] == {"local-dev": "verified"}, again.describe()
+    notes = [e["message"] for e in again.events if e.get("event") == "note"]
+    assert any("resuming" in n for n in notes) and any("cleared the stack lock" in n for n in notes)
+    answers_release(pipe, "local-dev", r4)
+    assert not _stack_locks(pipe, "local-dev")
+    entries = [e for e in pipe.cli("history", "--stage", "local-dev").events if "step" in e]
+    mine = [e for e in entries if e.get("release") == r4 and e.get("kind") == "forward"]
+    ups = [(e["step"], e["status"]) for e in mine if e["step"] == "up"]
+    # Started twice (the killed one and the resumed one), completed once: deployed once.
+    assert ups == [("up", "started"), ("up", "started"), ("up", "completed")], ups
+    completed = [e for e in mine if (e["step"], e["status"]) == ("up", "completed")]
+    assert any("cleared the stack lock" in n for n in completed[0].get("notes", [])), completed
+    verify = pipe.cli("ledger", "verify")
+    assert verify.code == 0, verify.describe()

@@ -14,6 +14,7 @@ demo already up, or a bad argument.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -130,7 +131,25 @@ def load(where: Path) -> LocalPipeline:
     return LocalPipeline(Machine(sandbox, env, state["images"]), where / "remote.git")
 
 
+def lane_lock() -> IO[str]:
+    """The docker lane's machine-wide lock (tools/lanes/docker.sh), held while the demo comes
+    up: both deploy the same four stages' networks and ports on the one engine."""
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{project.name()}-docker-lane.lock"
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say("the docker lane runs on this machine (the same networks and ports); waiting for it")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
 def up() -> int:
+    with lane_lock():
+        return _up()
+
+
+def _up() -> int:
     where = workspace()
     if (where / "demo.json").exists():
         say(f"a demo is already up in {where}; `make demo-down` removes it first")

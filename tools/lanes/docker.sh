@@ -34,6 +34,17 @@ running=0
 "$root/tools/docker/host.sh" env >/dev/null 2>&1 && running=1
 echo "docker-lane: starting the Docker engine and registry (tools/docker/host.sh)"
 "$root/tools/docker/host.sh" start || { box "DOCKER LANE FAILED: the Docker engine did not start"; exit 1; }
+# What runs on this engine already with our labels (a `make demo`, or a lane killed before its
+# teardown) holds the stages' networks and ports: the lane would collide with it, so it stops
+# here, before the trap below could stop the engine under it.
+eval "$("$root/tools/docker/host.sh" env)"
+others="$(docker ps -aq --filter "label=project=$project" | wc -l)"
+if ((others > 0)); then
+  box "DOCKER LANE FAILED: $others container(s) labelled project=$project already on this engine" \
+    "(the demo? \`make demo-down\` removes it; leftovers of a killed lane:" \
+    "docker rm -f \$(docker ps -aq --filter label=project=$project))"
+  exit 1
+fi
 if [[ "$running" == 0 || -n "${STAGELINE_STOP_HOST:-}" ]]; then
   trap '"$root/tools/docker/host.sh" stop >/dev/null 2>&1 || true' EXIT
 fi

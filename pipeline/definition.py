@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 from components.bindings import glob_match
 from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
+from pipeline.notify.config import Notifications
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
@@ -126,6 +127,11 @@ class PipelineFile(_Model):
         description="Stacks whose stack file (stacks/Pulumi.<stack>.yaml) is deliberately in no"
         " pipeline: never rendered, checked or promoted. Any other stack file the file does not"
         " list is an error.",
+    )
+    notifications: Notifications | None = Field(
+        default=None,
+        description="A webhook told about promotions, rollbacks, reconciles and review stages"
+        " (Slack- and Teams-compatible JSON; docs/promotion.md).",
     )
 
     @model_validator(mode="after")

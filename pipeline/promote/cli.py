@@ -397,6 +397,9 @@ def _promote_with(
         raise CommandError(f"stopped: {exc}", EXIT_STOPPED) from None
     finally:
         _prune_worktrees(state)
+    from pipeline.notify.hooks import announce_promotion  # issue 26: tell the webhook
+
+    announce_promotion(definition, request, outcome, args.json)
     if args.json:
         contract.result("promote", **outcome.to_json())
     else:

@@ -35,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.promote.cli",
     "pipeline.adopt",
     "pipeline.site.command",
+    "pipeline.reconcile.command",
 ]
 
 

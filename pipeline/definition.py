@@ -15,6 +15,7 @@ from components.bindings import glob_match
 from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
 from pipeline.notify.config import Notifications
+from pipeline.reconcile.remedy import Remedy
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
@@ -70,6 +71,14 @@ class Stage(_Model):
         description="A release may enter only when its infrastructure commit is reachable from"
         " the protected branch (merged through review). Default: true for the staging and live"
         " stages, false elsewhere.",
+    )
+
+    reconcile: Remedy | None = Field(
+        default=None,
+        description="What `reconcile` does when the stage drifts from its record: heal (up"
+        " from the record, then verify), propose (wait for an approved heal) or report."
+        " Default: propose where approval or a pull request is needed, heal where autoPromote,"
+        " else report.",
     )
 
     def needs_reviewed_code(self) -> bool:

@@ -702,6 +702,9 @@ def _metrics(args: argparse.Namespace) -> int:
     except StateError as exc:
         return _fail(str(exc))
     result = metrics(view, stage, commit_times, days=args.days)
+    from pipeline.reconcile.run import drift_metrics  # issue 26: drift events per stage
+
+    result |= drift_metrics(view.entries, stage, args.days)
     if args.json:
         contract.result("metrics", EXIT_OK, f"{stage}, last {args.days} days", metrics=result)
     else:

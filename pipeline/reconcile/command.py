@@ -6,10 +6,12 @@ import argparse
 import importlib
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
+from components.spec.loader import PROJECT
 from pipeline import contract
 from pipeline.arguments import (
     action,
@@ -24,7 +26,7 @@ from pipeline.notify.hooks import notifier
 from pipeline.notify.message import Notice
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.reconcile.engine import AutomationDrift, DriftEngine
-from pipeline.reconcile.run import Outcome, Reconciler, StageResult
+from pipeline.reconcile.run import Baseline, Outcome, Reconciler, StageResult
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
@@ -81,6 +83,34 @@ def _stages(
     return {name: list(p.stages) for name, p in definition.pipelines.items()}
 
 
+def baselines(state: PromotionState, repo: Path, stacks_dir: Path) -> Callable[[str], Baseline]:
+    """Each stage's baseline: with the git state, a worktree of its record (``stages/<stack>``,
+    whose stack file pins the recorded release), or for a stage never promoted a worktree of
+    the checked-out commit, as drift.yml previews main; with a local state, the checkout."""
+    from components.spec import read_stack
+
+    def pinned(where: Path, stack: str) -> str:
+        values = read_stack(where, stack).values
+        return str(values.get(f"{PROJECT}:release", "unreleased"))
+
+    def baseline(stack: str) -> Baseline:
+        record = state.stage_record(stack)
+        checkout = getattr(state, "stage_checkout", None)
+        if record is not None and checkout is not None:
+            path = checkout(stack)
+            if path is not None:
+                return Baseline(path, str(record["release"]), f"stages/{stack}")
+        if checkout is not None:  # never promoted: the checked-out commit, in a worktree
+            path = state.source(stack, "unreleased", None) or repo
+            release = pinned(path / "stacks", stack)
+            return Baseline(path, release, f"{path.name[:12]} (no record yet)")
+        if record is not None:
+            return Baseline(repo, str(record["release"]), f"the {stack} record")
+        return Baseline(repo, pinned(stacks_dir, stack), f"stacks/Pulumi.{stack}.yaml")
+
+    return baseline
+
+
 def notice_of(result: StageResult) -> Notice | None:
     """Drift, a heal and anything that went wrong are worth telling; a stage in sync is not."""
     if result.outcome is Outcome.IN_SYNC:
@@ -114,11 +144,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     policy = stage_policy(
         PROJECT_DIR, Path(args.policy_pack) if args.policy_pack else None, None, stacks_dir
     )
-    checkout = getattr(state, "stage_checkout", None)
-    repo = Path(args.repo)
-
-    def source(stack: str) -> Path | None:
-        return checkout(stack) if checkout is not None else repo
+    baseline = baselines(state, Path(args.repo), stacks_dir)
 
     tell = notifier(definition.notifications, args.json)
 
@@ -138,7 +164,7 @@ def _reconcile(args: argparse.Namespace) -> int:
                 engine,
                 state,
                 pipeline,
-                source,
+                baseline,
                 policy,
                 HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout)),
                 approver=args.approver,

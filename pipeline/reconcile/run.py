@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from components.spec import SpecError
 from pipeline.definition import Stage
 from pipeline.promote.deployer import Change, DeployError, PolicyOptions
 from pipeline.promote.history import LedgerView
@@ -82,6 +83,15 @@ def describe(changes: list[Change] | tuple[Change, ...]) -> str:
     return ", ".join(f"{n} to {op}" for op, n in sorted(counts.items())) or "no changes"
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What a stage should run: the directory to deploy it from and the release it pins."""
+
+    source: Path
+    release: str
+    where: str  # "stages/<stack>", or the commit a stage never promoted is compared with
+
+
 @dataclass
 class Reconciler:
     """One reconcile run over the stages of one pipeline."""
@@ -89,8 +99,8 @@ class Reconciler:
     engine: DriftEngine
     state: PromotionState
     pipeline: str
-    source: Callable[[str], Path | None]
-    """The directory of a stage's record (None: the stage has no record yet)."""
+    baseline: Callable[[str], Baseline]
+    """What a stage is compared with: its record, or the checkout for a stage never promoted."""
     policy: Callable[[str], PolicyOptions]
     verify: Verifier
     approver: str | None = None
@@ -168,26 +178,19 @@ class Reconciler:
 
     def _stage(self, stage: Stage) -> StageResult:
         stack, remedy = stage.stack, remedy_of(stage)
-        record = self.state.stage_record(stack)
-        if record is None:
-            why = f"no record yet (stages/{stack}): nothing was promoted here to compare with"
-            return StageResult(stack, remedy, Outcome.FAILED, None, why)
-        release = str(record.get("release"))
         try:
-            source = self.source(stack)
-        except StateError as exc:
-            return StageResult(stack, remedy, Outcome.FAILED, release, f"record: {exc}")
-        if source is None:
-            why = f"the record of {stack} cannot be checked out"
-            return StageResult(stack, remedy, Outcome.FAILED, release, why)
+            baseline = self.baseline(stack)
+        except (StateError, SpecError) as exc:
+            return StageResult(stack, remedy, Outcome.FAILED, None, f"record: {exc}")
+        source, release, where = baseline.source, baseline.release, baseline.where
         try:
             changes = tuple(drift_of(self.engine.drift(stack, source)))
         except DeployError as exc:
             return StageResult(stack, remedy, Outcome.FAILED, release, f"preview: {exc}")
         if not changes:
-            said = f"runs what stages/{stack} records ({release})"
+            said = f"runs what {where} records ({release})"
             return StageResult(stack, remedy, Outcome.IN_SYNC, release, said)
-        drift = f"drifted from stages/{stack} ({release}): {describe(changes)}"
+        drift = f"drifted from {where} ({release}): {describe(changes)}"
         if remedy is Remedy.REPORT:
             return StageResult(stack, remedy, Outcome.REPORTED, release, drift, changes)
         if remedy is Remedy.PROPOSE and not self.approver:

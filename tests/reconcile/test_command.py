@@ -85,15 +85,16 @@ def test_reconcile_heals_dev_proposes_live_and_says_so(
     said = {e["stack"]: e for e in out if e["event"] == "reconcile"}
     assert {s: e["outcome"] for s, e in said.items()} == {
         "dev": "healed",
-        "test": "failed",
-        "staging": "failed",
+        "test": "in sync",
+        "staging": "in sync",
         "live": "proposed",
     }
     assert "1 health path(s) answer r-1" in said["dev"]["detail"]
-    assert "no record yet" in said["test"]["detail"]
+    # Never promoted: compared with its stack file as checked out.
+    assert "stacks/Pulumi.test.yaml" in said["test"]["detail"]
     assert out[-1]["command"] == "reconcile" and out[-1]["outcome"] == "drifted"
     told = {b["event"]["facts"]["stage"]: b["event"]["outcome"] for b in hook.bodies}
-    assert told == {"dev": "healed", "test": "failed", "staging": "failed", "live": "proposed"}
+    assert told == {"dev": "healed", "live": "proposed"}  # a stage in sync is no news
 
     code = run(stacks_copy, state_dir, "reconcile", "--stage", "live", "--deployer", ENGINE)
     assert code == 1 and events(capsys)[-1]["stages"] == {"live": "proposed"}

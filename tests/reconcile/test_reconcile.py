@@ -15,10 +15,10 @@ import pytest
 from pipeline.definition import Promotion, Stage
 from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.history import LedgerView
-from pipeline.promote.state import FileState, StageChange
+from pipeline.promote.state import FileState, StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.remedy import Remedy, remedy_of
-from pipeline.reconcile.run import Outcome, Reconciler, drift_metrics
+from pipeline.reconcile.run import Baseline, Outcome, Reconciler, drift_metrics
 from tests.reconcile.fakes import FileDrift
 
 DEV = Stage(stack="dev", auto_promote=True)
@@ -66,11 +66,17 @@ def reconciler(
     def verify(stack: str, outputs: Mapping[str, Any], release: str) -> VerifyResult:
         return VerifyResult(ok, f"{stack} answers {release}" if ok else f"{stack} answers 500")
 
+    def baseline(stack: str) -> Baseline:
+        record = state.stage_record(stack)
+        if record is None:
+            raise StateError(f"commit 0123abcd has no stacks/Pulumi.{stack}.yaml")
+        return Baseline(tmp_path / "records" / stack, record["release"], f"stages/{stack}")
+
     return Reconciler(
         cloud,
         state,
         "p",
-        lambda stack: tmp_path / "records" / stack,
+        baseline,
         lambda stack: PolicyOptions(Path("policies"), None),
         verify,
         **more,
@@ -151,12 +157,12 @@ def test_a_heal_that_does_not_take_is_a_failure(
     assert entry["status"] == "failed" and entry["drifted"] is True
 
 
-def test_a_stage_without_record_or_preview_fails_without_a_change(state, cloud, tmp_path) -> None:
+def test_a_stage_whose_baseline_or_preview_fails_is_not_changed(state, cloud, tmp_path) -> None:
     cloud.fault("dev", "preview")
     never = Stage(stack="new", auto_promote=True)
     results = reconciler(state, cloud, tmp_path).run([DEV, never])
     assert [r.outcome for r in results] == [Outcome.FAILED, Outcome.FAILED]
-    assert "engine exploded" in results[0].detail and "no record yet" in results[1].detail
+    assert "engine exploded" in results[0].detail and "has no stacks/" in results[1].detail
     assert not [c for c in cloud.calls() if c[0] == "heal"]
     assert [e["status"] for e in reconciles(state)] == ["failed", "failed"]
 

@@ -36,6 +36,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.adopt",
     "pipeline.site.command",
     "pipeline.reconcile.command",
+    "pipeline.review.command",
 ]
 
 

@@ -187,3 +187,19 @@ def test_drift_reconciles_each_cloud_pipeline_beside_no_promotion_of_it() -> Non
     run = next(s for s in job["steps"] if s.get("id") == "reconcile")
     assert run["run"] == '.venv/bin/python -m pipeline reconcile --pipeline "$PIPELINE"'
     assert "${{" not in run["run"] and "docker" in yaml.safe_dump(doc["jobs"]["stages"])
+
+
+def test_review_stages_only_for_this_repositorys_pull_requests() -> None:
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/review.yml").read_text())
+    assert doc[True]["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
+    for name in ("up", "down"):
+        job = doc["jobs"][name]
+        assert "head.repo.full_name == github.repository" in job["if"], name
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}, name
+        assert job["concurrency"]["group"].endswith("${{ github.event.pull_request.number }}")
+    run = "\n".join(s.get("run", "") for s in doc["jobs"]["up"]["steps"])
+    assert 'review up --pipeline aws --pr "$PR"' in run and "--state-dir" in run
+    assert "${{" not in run  # the number and the images reach the script through env
+    down = "\n".join(s.get("run", "") for s in doc["jobs"]["down"]["steps"])
+    assert 'review down --pipeline aws --pr "$PR"' in down
+    assert "closed" in doc["jobs"]["down"]["if"] and "review sweep" in yaml.safe_dump(doc)

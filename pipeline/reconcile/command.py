@@ -239,7 +239,13 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--state-dir", type=state_directory, metavar="DIR", help="a local state directory"
     )
-    parser.add_argument("--repo", type=existing_directory, default=str(PROJECT_DIR), metavar="DIR")
+    parser.add_argument(
+        "--repo",
+        type=existing_directory,
+        default=str(PROJECT_DIR),
+        metavar="DIR",
+        help="the git checkout (default: .)",
+    )
     parser.add_argument(
         "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 
 from components.spec import SpecError
+from components.spec.loader import PROJECT
 from pipeline import contract
 from pipeline.arguments import (
     action,
@@ -79,9 +81,9 @@ def _tell(
     notifier(definition.notifications, args.json).send(notice)
 
 
-def _used_cidrs(source: Path, own: str) -> list[str]:
-    """Every CIDR a stack file of the checkout or another review stage here claims."""
-    used = [c for stack, c in review_cidrs(source.parents[3]).items() if stack != own]
+def _used_cidrs(repo: Path, source: Path, own: str) -> list[str]:
+    """Every CIDR a stack file of the head or another review stage here claims."""
+    used = [c for stack, c in review_cidrs(repo).items() if stack != own]
     for path in sorted((source / "stacks").glob("Pulumi.*.yaml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         config = doc.get("config") or {}
@@ -98,11 +100,12 @@ def _review_up(args: argparse.Namespace) -> int:
         release = _state(args).releases.get(args.release)
         source = worktree(Path(args.repo), stack, release.commit)
         base = read_stack_yaml(source, first.stack)
-        own = review_cidrs(Path(args.repo)).get(stack)
-        domain = str((base.get("config") or {}).get(f"{_project()}:domain", "review.localhost"))
-        who = identity(args.pr, name, domain, [] if own else _used_cidrs(source, stack))
+        own = review_cidrs(Path(args.repo)).get(stack)  # an update keeps its network
+        domain = str((base.get("config") or {}).get(f"{PROJECT}:domain", "review.localhost"))
+        used = [] if own else _used_cidrs(Path(args.repo), source, stack)
+        who = identity(args.pr, name, domain, used)
         if own:
-            who = type(who)(who.stack, who.stage, own, who.domain)
+            who = replace(who, cidr=own)
         existing = {s.stack for s in engine.stacks(source)}
         salt = engine.salt(stack, source) if stack in existing else None
         write_stack_file(source, stack, stack_file(base, who, release.id, release.images), salt)
@@ -133,12 +136,6 @@ def _review_up(args: argparse.Namespace) -> int:
     return _said(
         args, "review up", EXIT_OK, f"{stack} runs {release.id}: {shown}", outcome="up", **data
     )
-
-
-def _project() -> str:
-    from components.spec.loader import PROJECT
-
-    return PROJECT
 
 
 def _down(args: argparse.Namespace, definition: PipelineFile, pipeline: str, pr: int) -> str:
@@ -231,7 +228,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", metavar="NAME", help="default: the first in the file")
     parser.add_argument("--remote", default="origin", metavar="NAME", help="the state's remote")
     parser.add_argument("--state-dir", type=state_directory, metavar="DIR", help="a local state")
-    parser.add_argument("--repo", type=existing_directory, default=str(PROJECT_DIR), metavar="DIR")
+    parser.add_argument(
+        "--repo",
+        type=existing_directory,
+        default=str(PROJECT_DIR),
+        metavar="DIR",
+        help="the git checkout (default: .)",
+    )
     parser.add_argument("--stacks-dir", type=existing_directory, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="JSON Lines (docs/json.md)")
 
@@ -255,10 +258,20 @@ def register(commands: Any) -> None:
         " its images) as the review stage pr<N>-<pipeline>, then check its health paths.",
         exits=exits,
     )
-    up.add_argument("--pr", type=positive_int, required=True, metavar="N")
+    up.add_argument(
+        "--pr", type=positive_int, required=True, metavar="N", help="the pull request's number"
+    )
     up.add_argument("--release", required=True, metavar="RELEASE", help="the head's release")
-    up.add_argument("--policy-pack", type=policy_pack, metavar="DIR")
-    up.add_argument("--health-timeout", type=positive_seconds, default=300.0, metavar="SECONDS")
+    up.add_argument(
+        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
+    )
+    up.add_argument(
+        "--health-timeout",
+        type=positive_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long the check waits for its health paths (default 300)",
+    )
     _common(up)
     down = action(
         group,
@@ -269,7 +282,9 @@ def register(commands: Any) -> None:
         " backend and its worktree; a pull request without one has nothing to destroy.",
         exits=exits,
     )
-    down.add_argument("--pr", type=positive_int, required=True, metavar="N")
+    down.add_argument(
+        "--pr", type=positive_int, required=True, metavar="N", help="the pull request's number"
+    )
     _common(down)
     sweep = action(
         group,

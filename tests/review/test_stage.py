@@ -73,3 +73,15 @@ def test_a_review_stage_is_never_a_promotion_target(tmp_path: Path, capsys) -> N
     code = main(["promote", "r-0123456789abcdef", "--to", "pr7-docker", "--rehearse", *state])
     assert code == 2
     assert "pr7-docker" in capsys.readouterr().err
+
+
+def test_bad_input_is_refused_in_one_line_before_anything_runs(tmp_path: Path, capsys) -> None:
+    state = ["--state-dir", str(tmp_path)]
+    up = ["review", "up", "--pr", "7", "--pipeline", "docker", "--release", "r-0123456789abcdef"]
+    assert main([*up, *state]) == 2
+    assert main(["review", "down", "--pr", "7", "--pipeline", "nope", *state]) == 2
+    assert main(["review", "sweep", "--ttl-hours", "-1", *state]) == 2
+    said = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert "refused, nothing deployed" in said[0] and "r-0123456789abcdef" in "\n".join(said)
+    assert any("nope" in line for line in said) and any("-1" in line for line in said), said
+    assert not (tmp_path / ".git").exists() and not list(tmp_path.glob("**/Pulumi.pr7-*.yaml"))

@@ -1,6 +1,7 @@
 """Drift on real containers, healed from the record: two local stages (``pipelines.docker``) on
-this machine's Docker engine, changed out of band with the Docker CLI, then ``reconcile`` run by
-the project's own CLI with the real engine. dev (autoPromote) is healed from its record and
+this machine's Docker engine, changed out of band with the Docker CLI (a container removed, a
+container's memory changed), then ``reconcile`` run by the project's own CLI with the real
+engine. dev (autoPromote) is healed from its record and
 answers its recorded release again, after which ``preview --refresh --expect-no-changes`` from
 its record passes; live (approval required) is only proposed, and left as it was found.
 """
@@ -79,19 +80,29 @@ def test_reconcile_heals_dev_from_its_record_and_proposes_live(
     in_sync = pipe.cli("reconcile", "--stage", DEV)
     assert in_sync.code == 0 and in_sync.result["stages"] == {DEV: "in sync"}, in_sync.describe()
 
-    # Out of band: dev loses its api container, live its web container.
+    # Out of band: dev loses its api container and its web container's memory is changed;
+    # live loses its web container.
     dev_api, live_web = service_container(pipe, DEV, "api"), service_container(pipe, LIVE, "web")
+    dev_web = service_container(pipe, DEV, "web")
     for container in (dev_api, live_web):
         removed = pipe.docker("rm", "-f", container)
         assert removed.returncode == 0, removed.stderr
+    changed = pipe.docker("update", "--memory", "300m", "--memory-swap", "300m", dev_web)
+    assert changed.returncode == 0, changed.stderr
     assert not answers(pipe, DEV, release)
 
     healed = pipe.cli("reconcile", "--stage", DEV, "--health-timeout", "180")
     assert healed.code == 0, healed.describe()
     (said,) = [e for e in healed.events if e.get("event") == "reconcile"]
     assert said["outcome"] == "healed" and said["drifted"], said
-    assert any(c["op"] == "create" and c["urn"].endswith("-api-0") for c in said["changes"]), said
+    ops = {c["urn"].rsplit("::", 1)[-1]: c["op"] for c in said["changes"]}
+    assert any(u.endswith("-api-0") and op == "create" for u, op in ops.items()), ops
+    assert any(u.endswith("-web-0") and op != "same" for u, op in ops.items()), ops
     assert service_container(pipe, DEV, "api") != dev_api  # a new container, from the record
+    memory = pipe.docker(
+        "inspect", "-f", "{{.HostConfig.Memory}}", service_container(pipe, DEV, "web")
+    )
+    assert memory.stdout.strip() == str(256 * 1024 * 1024), memory.stdout
     wait_for(lambda: answers(pipe, DEV, release), 120, "dev answering its recorded release")
 
     proposed = pipe.cli("reconcile", "--stage", LIVE, "--health-timeout", "60")

@@ -132,3 +132,30 @@ def test_a_bad_webhook_names_the_file_and_key(
     assert caught.value.source == str(path)
     found = [p for p in caught.value.problems if p.key == key]
     assert found and says in found[0].message, caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("rollback", "outcome", "kind"),
+    [
+        (False, "promoted", EventKind.PROMOTION),
+        (False, "stopped", EventKind.PROMOTION),
+        (False, "rolled back", EventKind.ROLLBACK),  # a failed verification rolled it back
+        (True, "rolled back", EventKind.ROLLBACK),
+        (True, "proposed", EventKind.ROLLBACK),
+        (False, "refused", None),  # nothing ran
+        (False, "nothing to do", None),
+    ],
+)
+def test_which_promotions_are_told_and_as_what(
+    rollback: bool, outcome: str, kind: EventKind | None
+) -> None:
+    from pipeline.notify.hooks import promotion_notice
+    from pipeline.promote.orchestrator import Outcome, Request
+
+    request = Request("r-1", "live", "aws", rollback=rollback)
+    notice = promotion_notice(request, Outcome(1, outcome, f"{outcome}\nmore", {"live": outcome}))
+    if kind is None:
+        assert notice is None
+        return
+    assert notice is not None and notice.kind is kind and notice.outcome == outcome
+    assert notice.text == outcome and notice.facts["live"] == outcome

@@ -35,6 +35,8 @@ COMMAND_MODULES: list[str] = [
     "pipeline.promote.cli",
     "pipeline.adopt",
     "pipeline.site.command",
+    "pipeline.reconcile.command",
+    "pipeline.review.command",
 ]
 
 

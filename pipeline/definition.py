@@ -14,6 +14,8 @@ from pydantic.alias_generators import to_camel
 from components.bindings import glob_match
 from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
+from pipeline.notify.config import Notifications
+from pipeline.reconcile.remedy import Remedy
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
@@ -71,6 +73,14 @@ class Stage(_Model):
         " stages, false elsewhere.",
     )
 
+    reconcile: Remedy | None = Field(
+        default=None,
+        description="What `reconcile` does when the stage drifts from its record: heal (up"
+        " from the record, then verify), propose (wait for an approved heal) or report."
+        " Default: propose where approval or a pull request is needed, heal where autoPromote,"
+        " else report.",
+    )
+
     def needs_reviewed_code(self) -> bool:
         if self.reviewed_code is not None:
             return self.reviewed_code
@@ -126,6 +136,11 @@ class PipelineFile(_Model):
         description="Stacks whose stack file (stacks/Pulumi.<stack>.yaml) is deliberately in no"
         " pipeline: never rendered, checked or promoted. Any other stack file the file does not"
         " list is an error.",
+    )
+    notifications: Notifications | None = Field(
+        default=None,
+        description="A webhook told about promotions, rollbacks, reconciles and review stages"
+        " (Slack- and Teams-compatible JSON; docs/promotion.md).",
     )
 
     @model_validator(mode="after")

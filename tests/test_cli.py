@@ -38,9 +38,9 @@ LEAVES = [c for c in COMMANDS if c.prog in usage.EXIT_CODES]
 def test_every_command_is_a_leaf_with_exit_codes_or_a_group():
     groups = {c.prog for c in COMMANDS if c not in LEAVES}
     assert groups == {
-        f"{usage.command_name()} {g}" for g in ("release", "ledger", "policies", "record")
+        f"{usage.command_name()} {g}" for g in ("release", "ledger", "policies", "record", "review")
     }
-    assert len(LEAVES) == 16
+    assert len(LEAVES) == 20
 
 
 @pytest.mark.parametrize(
@@ -167,6 +167,15 @@ BAD_INPUT = [
     (["record"], 2, "required: ACTION"),
     (["policies", "nosuch"], 2, "invalid choice: 'nosuch'"),
     (["nosuch"], 2, "invalid choice"),
+    (["reconcile", "--stage", "lve"], 2, "did you mean 'live'?"),
+    (["reconcile", "--stage", "dev"], 2, "Pulumi CLI is not installed"),
+    (["reconcile", "--approve"], 2, "--approve and --approver NAME go together"),
+    (["reconcile", "--pipeline", "dev", "--stage", "dev"], 2, "not allowed with"),
+    (["review", "up", "--pr", "0", "--release", "r-x"], 2, "at least 1"),
+    (["review", "up", "--pr", "7", "--release", "r-x"], 2, "no release 'r-x'"),
+    (["review", "down", "--pr", "7", "--pipeline", "awz"], 2, "did you mean 'aws'?"),
+    (["review", "sweep", "--ttl-hours", "x"], 2, "expected hours"),
+    (["review"], 2, "required: ACTION"),
 ]
 
 
@@ -174,7 +183,7 @@ BAD_INPUT = [
 def test_bad_input_is_one_message_and_a_documented_code(sweep_dirs, args, code, says):
     state, empty = sweep_dirs
     git = "diff" in args or "--remote" in args  # these read git: PATH keeps it
-    bare_group = args in (["release"], ["ledger"], ["record"])
+    bare_group = args in (["release"], ["ledger"], ["record"], ["review"])
     grouped = args[0] in usage_state_commands() and not bare_group and not git
     state_args = ["--state-dir", str(state)] if grouped else []
     done = _run([*args, *state_args], env_path=None if git else str(empty))
@@ -187,7 +196,17 @@ def test_bad_input_is_one_message_and_a_documented_code(sweep_dirs, args, code, 
 
 
 def usage_state_commands() -> set[str]:
-    return {"release", "promote", "status", "history", "metrics", "ledger", "record"}
+    return {
+        "release",
+        "promote",
+        "status",
+        "history",
+        "metrics",
+        "ledger",
+        "record",
+        "reconcile",
+        "review",
+    }
 
 
 def test_a_closed_pipe_ends_quietly(sweep_dirs):

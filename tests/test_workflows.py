@@ -90,6 +90,7 @@ def test_only_the_promoting_jobs_may_push_and_matrices_come_from_the_pipeline_fi
         "deploy.yml:live",
         "deploy.yml:propose",  # pushes promotions/<stack>/<release>
         "promote-merged.yml:deploy",
+        "drift.yml:reconcile",  # appends the ledger and takes the pipeline lock
     }, writers
     deploy = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
     text = yaml.safe_dump(deploy["jobs"]["live"])
@@ -174,3 +175,31 @@ def test_the_deploying_jobs_are_found() -> None:
         ("deploy.yml", "live"),
         ("promote-merged.yml", "deploy"),
     }, found
+
+
+def test_drift_reconciles_each_cloud_pipeline_beside_no_promotion_of_it() -> None:
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/drift.yml").read_text())
+    job = doc["jobs"]["reconcile"]
+    assert job["permissions"] == {"contents": "write", "id-token": "write", "issues": "write"}
+    deploy = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
+    # The same concurrency group as the promotions of the pipeline: one waits for the other.
+    assert job["concurrency"] == deploy["jobs"]["pre-live"]["concurrency"]
+    run = next(s for s in job["steps"] if s.get("id") == "reconcile")
+    assert run["run"] == '.venv/bin/python -m pipeline reconcile --pipeline "$PIPELINE"'
+    assert "${{" not in run["run"] and "docker" in yaml.safe_dump(doc["jobs"]["stages"])
+
+
+def test_review_stages_only_for_this_repositorys_pull_requests() -> None:
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/review.yml").read_text())
+    assert doc[True]["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
+    for name in ("up", "down"):
+        job = doc["jobs"][name]
+        assert "head.repo.full_name == github.repository" in job["if"], name
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}, name
+        assert job["concurrency"]["group"].endswith("${{ github.event.pull_request.number }}")
+    run = "\n".join(s.get("run", "") for s in doc["jobs"]["up"]["steps"])
+    assert 'review up --pipeline aws --pr "$PR"' in run and "--state-dir" in run
+    assert "${{" not in run  # the number and the images reach the script through env
+    down = "\n".join(s.get("run", "") for s in doc["jobs"]["down"]["steps"])
+    assert 'review down --pipeline aws --pr "$PR"' in down
+    assert "closed" in doc["jobs"]["down"]["if"] and "review sweep" in yaml.safe_dump(doc)

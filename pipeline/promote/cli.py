@@ -397,6 +397,9 @@ def _promote_with(
         raise CommandError(f"stopped: {exc}", EXIT_STOPPED) from None
     finally:
         _prune_worktrees(state)
+    from pipeline.notify.hooks import announce_promotion  # issue 26: tell the webhook
+
+    announce_promotion(definition, request, outcome, args.json)
     if args.json:
         contract.result("promote", **outcome.to_json())
     else:
@@ -699,6 +702,9 @@ def _metrics(args: argparse.Namespace) -> int:
     except StateError as exc:
         return _fail(str(exc))
     result = metrics(view, stage, commit_times, days=args.days)
+    from pipeline.reconcile.run import drift_metrics  # issue 26: drift events per stage
+
+    result |= drift_metrics(view.entries, stage, args.days)
     if args.json:
         contract.result("metrics", EXIT_OK, f"{stage}, last {args.days} days", metrics=result)
     else:

@@ -31,6 +31,9 @@ METRICS: dict[str, tuple[str, str, str]] = {
     ),
     "failures": ("failed deployments", "", ""),
     "restored": ("failures restored", "", ""),
+    "reconciles": ("reconciles", "", ""),  # issue 26: pipeline.reconcile.run.drift_metrics
+    "driftEvents": ("drift events", "", ""),
+    "driftHealed": ("drift events healed", "", ""),
 }
 
 

@@ -212,6 +212,16 @@ def test_every_json_command_keeps_the_contract_in_a_subprocess(
     assert release in (stacks_copy / "Pulumi.dev.yaml").read_text()
     nothing = run("record", "pin", "--stack", "live", "--repo", str(stacks_copy.parent))[-1]
     assert nothing["outcome"] == "nothing to do" and nothing["release"] is None
+    engine = "tests.reconcile.fakes:engine"  # issue 26: a drift engine over a file
+    reconciled = run("reconcile", "--pipeline", "aws", "--deployer", engine)
+    assert {e["stack"] for e in reconciled if e["event"] == "reconcile"} == set(
+        reconciled[-1]["stages"]
+    )
+    # Review stages need the engine and a Docker host (tests/dockerlane/test_review.py); here
+    # the contract of their refusals.
+    run("review", "up", "--pr", "7", "--release", "r-0123456789abcdef", code=2)
+    run("review", "down", "--pr", "7", "--pipeline", "gcp", code=2)
+    run("review", "sweep", "--ttl-hours", "-1", code=2)
     assert ran == _json_commands(), "every command with --json is run here"
 
     # Bad input and bad usage end in one result too, naming the command given.

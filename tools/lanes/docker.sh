@@ -55,7 +55,8 @@ for step in "engine:tools/engine/build.sh" "docker provider:tools/docker-provide
   "$root/$script" >/dev/null || { box "DOCKER LANE FAILED: building the $name ($script)"; exit 1; }
 done
 echo "docker-lane: everything built or found in $(( $(date +%s) - started )) s; running tests -m docker"
-cd "$root" && .venv/bin/pytest -q -p no:xdist -m docker tests/dockerlane
+# Arguments go to pytest (`tools/lanes/docker.sh -k reconcile` runs one test module's tests).
+cd "$root" && .venv/bin/pytest -q -p no:xdist -m docker tests/dockerlane "$@"
 status=$?
 echo "docker-lane: $(( $(date +%s) - started )) s in all"
 exit $status

@@ -1,0 +1,1 @@
+"""Notifications: promotion, rollback, reconcile and review events sent to a webhook."""

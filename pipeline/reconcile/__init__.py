@@ -1,0 +1,1 @@
+"""``reconcile``: compare each stage with its record, and heal, propose or report the drift."""

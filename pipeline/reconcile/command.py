@@ -1,0 +1,252 @@
+"""``reconcile``: argument parsing, the state and engine it runs on, and what it prints."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from components.spec import SpecError
+from components.spec.loader import PROJECT
+from pipeline import contract
+from pipeline.arguments import (
+    action,
+    existing_directory,
+    policy_pack,
+    positive_seconds,
+    state_directory,
+)
+from pipeline.definition import PipelineFile, Stage, load_pipeline
+from pipeline.notify.config import EventKind
+from pipeline.notify.hooks import notifier
+from pipeline.notify.message import Notice
+from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.reconcile.engine import AutomationDrift, DriftEngine
+from pipeline.reconcile.run import Baseline, Outcome, Reconciler, StageResult
+from pipeline.usage import CommandError, unknown
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+EXIT_OK, EXIT_DRIFT, EXIT_INVALID, EXIT_BUSY = 0, 1, 2, 3
+EXITS = {
+    EXIT_OK: "every stage runs its record, or was healed and verified",
+    EXIT_DRIFT: "a stage drifted and was proposed or reported, or could not be healed or read",
+    EXIT_INVALID: "bad input (unknown pipeline or stage, --approve without --approver)",
+    EXIT_BUSY: "a promotion holds the pipeline: its stages were left alone",
+}
+
+
+def _state(args: argparse.Namespace) -> PromotionState:
+    if args.state_dir:
+        return FileState(Path(args.state_dir))
+    from pipeline.record.state import GitState
+
+    return GitState(Path(args.repo), args.remote)
+
+
+def make_engine(spec: str, stacks_dir: Path, state_dir: Path | None) -> DriftEngine:
+    """``automation`` (the Pulumi CLI) or ``MODULE:FACTORY`` called with (project, stacks,
+    state) directories, as ``promote --deployer`` takes it."""
+    if spec == "automation":
+        if shutil.which("pulumi") is None:
+            raise CommandError("the Pulumi CLI is not installed; nothing compared")
+        return AutomationDrift()
+    module, colon, attr = spec.partition(":")
+    if not colon or not module or not attr:
+        raise CommandError(f"--deployer {spec!r}: expected automation or MODULE:FACTORY")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise CommandError(f"--deployer {spec}: {exc}") from None
+    engine: DriftEngine = factory(PROJECT_DIR, stacks_dir, state_dir)
+    return engine
+
+
+def _stages(
+    definition: PipelineFile, pipeline: str | None, stack: str | None
+) -> dict[str, list[Stage]]:
+    """pipeline -> the stages to reconcile, in pipeline order."""
+    if stack is not None:
+        owner = definition.pipeline_of(stack)
+        found = definition.stage(stack)
+        if owner is None or found is None:
+            every = [s.stack for p in definition.pipelines.values() for s in p.stages]
+            raise unknown("stage", stack, every)
+        return {owner: [found]}
+    if pipeline is not None:
+        if pipeline not in definition.pipelines:
+            raise unknown("pipeline", pipeline, definition.pipelines)
+        return {pipeline: list(definition.pipelines[pipeline].stages)}
+    return {name: list(p.stages) for name, p in definition.pipelines.items()}
+
+
+def baselines(state: PromotionState, repo: Path, stacks_dir: Path) -> Callable[[str], Baseline]:
+    """Each stage's baseline: with the git state, a worktree of its record (``stages/<stack>``,
+    whose stack file pins the recorded release), or for a stage never promoted a worktree of
+    the checked-out commit, as drift.yml previews main; with a local state, the checkout."""
+    from components.spec import read_stack
+
+    def pinned(where: Path, stack: str) -> str:
+        values = read_stack(where, stack).values
+        return str(values.get(f"{PROJECT}:release", "unreleased"))
+
+    def baseline(stack: str) -> Baseline:
+        record = state.stage_record(stack)
+        checkout = getattr(state, "stage_checkout", None)
+        if record is not None and checkout is not None:
+            path = checkout(stack)
+            if path is not None:
+                return Baseline(path, str(record["release"]), f"stages/{stack}")
+        if checkout is not None:  # never promoted: the checked-out commit, in a worktree
+            path = state.source(stack, "unreleased", None) or repo
+            release = pinned(path / "stacks", stack)
+            return Baseline(path, release, f"{path.name[:12]} (no record yet)")
+        if record is not None:
+            return Baseline(repo, str(record["release"]), f"the {stack} record")
+        return Baseline(repo, pinned(stacks_dir, stack), f"stacks/Pulumi.{stack}.yaml")
+
+    return baseline
+
+
+def notice_of(result: StageResult) -> Notice | None:
+    """Drift, a heal and anything that went wrong are worth telling; a stage in sync is not."""
+    if result.outcome is Outcome.IN_SYNC:
+        return None
+    facts = {"stage": result.stack, "remedy": str(result.remedy)}
+    if result.release:
+        facts["release"] = result.release
+    title = f"reconcile {result.stack}: {result.outcome}"
+    return Notice(EventKind.RECONCILE, title, result.detail, str(result.outcome), facts)
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    if args.approve != bool(args.approver):
+        raise CommandError("--approve and --approver NAME go together (who approved the heal?)")
+    stacks_dir = Path(args.stacks_dir) if args.stacks_dir else Path(args.repo) / "stacks"
+    try:
+        definition = load_pipeline(stacks_dir)
+    except SpecError as exc:
+        raise CommandError(f"invalid configuration, nothing compared:\n{exc}") from None
+    chosen = _stages(definition, args.pipeline, args.stage)
+    try:
+        state = _state(args)
+    except StateError as exc:
+        raise CommandError(f"refused, nothing compared:\n{exc}") from None
+    engine = make_engine(
+        args.deployer, stacks_dir, Path(args.state_dir) if args.state_dir else None
+    )
+    from pipeline.promote.orchestrator import stage_policy
+    from pipeline.promote.verification import HealthCheck
+
+    policy = stage_policy(
+        PROJECT_DIR, Path(args.policy_pack) if args.policy_pack else None, None, stacks_dir
+    )
+    baseline = baselines(state, Path(args.repo), stacks_dir)
+
+    tell = notifier(definition.notifications, args.json)
+
+    def said(result: StageResult) -> None:
+        if args.json:
+            contract.event("reconcile", **result.to_json())
+        else:
+            print(f"{result.stack}: {result.outcome}: {result.detail}", file=sys.stderr)
+        notice = notice_of(result)
+        if notice is not None:
+            tell.send(notice)
+
+    results: list[StageResult] = []
+    try:
+        for pipeline, stages in chosen.items():
+            reconciler = Reconciler(
+                engine,
+                state,
+                pipeline,
+                baseline,
+                policy,
+                HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout)),
+                approver=args.approver,
+                on_result=said,
+            )
+            results += reconciler.run(stages)
+    except StateError as exc:
+        raise CommandError(f"stopped: {exc}", EXIT_DRIFT) from None
+    finally:
+        prune = getattr(state, "prune_worktrees", None)
+        if prune is not None:
+            prune()
+    return _summary(args, results)
+
+
+def _summary(args: argparse.Namespace, results: list[StageResult]) -> int:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
+    unresolved = {Outcome.PROPOSED, Outcome.REPORTED, Outcome.HEAL_FAILED, Outcome.FAILED}
+    if any(r.outcome in unresolved for r in results):
+        code, outcome = EXIT_DRIFT, "drifted"
+    elif any(r.outcome is Outcome.LEFT_ALONE for r in results):
+        code, outcome = EXIT_BUSY, "busy"
+    else:
+        code, outcome = EXIT_OK, "healed" if counts.get(str(Outcome.HEALED)) else "in sync"
+    message = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+    if args.json:
+        stages = {r.stack: str(r.outcome) for r in results}
+        contract.result("reconcile", code, message, outcome=outcome, stages=stages)
+    else:
+        print(f"reconcile: {message}", file=sys.stderr)
+    return code
+
+
+def register(commands: Any) -> None:
+    parser = action(
+        commands,
+        "reconcile",
+        _reconcile,
+        help="compare each stage with its record; heal, propose or report the drift",
+        description="Per stage: preview what its record (stages/<stack>) deploys against what"
+        " runs, with refresh. A drifted stage is healed (up from the record with the policy"
+        " pack, then verified), proposed (its heal waits for --approve --approver) or reported,"
+        " as its pipeline entry's reconcile says. Each stage gets a ledger entry; a pipeline in"
+        " the middle of a promotion is left alone.",
+        exits=EXITS,
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--pipeline", metavar="NAME", help="only this pipeline's stages")
+    where.add_argument("--stage", metavar="STACK", help="only this stage")
+    parser.add_argument("--approve", action="store_true", help="heal stages that propose")
+    parser.add_argument("--approver", metavar="NAME", help="who approved the heal")
+    parser.add_argument(
+        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
+    )
+    parser.add_argument(
+        "--deployer",
+        default="automation",
+        metavar="automation|MODULE:FACTORY",
+        help="the engine: the Pulumi Automation API (default) or a factory called with the"
+        " project, stacks and state directories",
+    )
+    parser.add_argument(
+        "--health-timeout",
+        type=positive_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a healed stage's verification waits for its health paths (default 300)",
+    )
+    parser.add_argument("--remote", default="origin", metavar="NAME", help="the state's remote")
+    parser.add_argument(
+        "--state-dir", type=state_directory, metavar="DIR", help="a local state directory"
+    )
+    parser.add_argument(
+        "--repo",
+        type=existing_directory,
+        default=str(PROJECT_DIR),
+        metavar="DIR",
+        help="the git checkout (default: .)",
+    )
+    parser.add_argument(
+        "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
+    )
+    parser.add_argument("--json", action="store_true", help="JSON Lines (docs/json.md)")

@@ -1,0 +1,250 @@
+"""Reconcile the stages of one pipeline: per stage, compare what runs with the stage's record
+(a refreshed preview), then heal, propose or report as the pipeline file says, and record it.
+
+The pipeline's promotion lock is taken for the whole run: a stage in the middle of a promotion
+(the lock is held, or the ledger shows a promotion that has not finished) is left alone, and
+that is recorded too. Every stage gets one ledger entry (``step: reconcile``) whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from components.spec import SpecError
+from pipeline.definition import Stage
+from pipeline.promote.deployer import Change, DeployError, PolicyOptions
+from pipeline.promote.history import LedgerView
+from pipeline.promote.lock import LockHeldError
+from pipeline.promote.state import PromotionState, StateError
+from pipeline.promote.verification import VerifyResult
+from pipeline.reconcile.engine import DriftEngine
+from pipeline.reconcile.remedy import Remedy, remedy_of
+
+UNCHANGED_OPS = frozenset({"same", "refresh", "read"})
+"""Ops that leave a resource as it is (a refresh step is reported beside the preview's own)."""
+
+Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
+
+
+class Outcome(StrEnum):
+    IN_SYNC = "in sync"
+    HEALED = "healed"
+    HEAL_FAILED = "heal failed"
+    PROPOSED = "proposed"
+    REPORTED = "reported"
+    LEFT_ALONE = "left alone"
+    FAILED = "failed"
+    """The comparison itself could not run (no record to read, the preview failed)."""
+
+
+DRIFTED = frozenset({Outcome.HEALED, Outcome.HEAL_FAILED, Outcome.PROPOSED, Outcome.REPORTED})
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stack: str
+    remedy: Remedy
+    outcome: Outcome
+    release: str | None
+    detail: str
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def drifted(self) -> bool:
+        return self.outcome in DRIFTED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "remedy": str(self.remedy),
+            "outcome": str(self.outcome),
+            "drifted": self.drifted,
+            "release": self.release,
+            "detail": self.detail,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+def drift_of(changes: list[Change]) -> list[Change]:
+    return [c for c in changes if c.op not in UNCHANGED_OPS]
+
+
+def describe(changes: list[Change] | tuple[Change, ...]) -> str:
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.op] = counts.get(change.op, 0) + 1
+    return ", ".join(f"{n} to {op}" for op, n in sorted(counts.items())) or "no changes"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a stage should run: the directory to deploy it from and the release it pins."""
+
+    source: Path
+    release: str
+    where: str  # "stages/<stack>", or the commit a stage never promoted is compared with
+
+
+@dataclass
+class Reconciler:
+    """One reconcile run over the stages of one pipeline."""
+
+    engine: DriftEngine
+    state: PromotionState
+    pipeline: str
+    baseline: Callable[[str], Baseline]
+    """What a stage is compared with: its record, or the checkout for a stage never promoted."""
+    policy: Callable[[str], PolicyOptions]
+    verify: Verifier
+    approver: str | None = None
+    """Approves the heal of a stage whose remedy is propose (its proposal's approval)."""
+    on_result: Callable[[StageResult], None] = lambda result: None
+    run_id: str = field(
+        default_factory=lambda: f"c-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    )
+
+    def run(self, stages: list[Stage]) -> list[StageResult]:
+        """Reconcile ``stages`` (of this pipeline) under the pipeline's lock."""
+        unfinished = LedgerView(self.state.decisive()).unfinished(self.pipeline)
+        if unfinished is not None:
+            why = (
+                f"promotion {unfinished.promotion} of {unfinished.release} to"
+                f" {unfinished.target} has not finished (resume it first)"
+            )
+            return [self._left_alone(s, why) for s in stages]
+        lock = self.state.lock(self.pipeline)
+        try:
+            lock.acquire()
+        except LockHeldError as exc:
+            who = ", ".join(f"{k} {exc.owner.get(k)}" for k in ("host", "pid", "started"))
+            why = f"a promotion holds the {self.pipeline} pipeline lock ({who})"
+            return [self._left_alone(s, why) for s in stages]
+        try:
+            return [self._done(self._stage(s)) for s in stages]
+        finally:
+            # Left behind, it is stale once this process is gone: the next one takes it over.
+            with contextlib.suppress(StateError):
+                lock.release()
+
+    def _left_alone(self, stage: Stage, why: str) -> StageResult:
+        result = StageResult(stage.stack, remedy_of(stage), Outcome.LEFT_ALONE, None, why)
+        return self._done(result)
+
+    def _done(self, result: StageResult) -> StageResult:
+        self.record(result)
+        self.on_result(result)
+        return result
+
+    def record(self, result: StageResult) -> dict[str, Any]:
+        """The ledger entry of one stage's reconcile (``history`` shows it, ``metrics`` counts
+        the drifted ones)."""
+        status = {
+            Outcome.LEFT_ALONE: "skipped",
+            Outcome.FAILED: "failed",
+            Outcome.HEAL_FAILED: "failed",
+        }.get(result.outcome, "completed")
+        fields: dict[str, Any] = {
+            "reconcile": self.run_id,
+            "pipeline": self.pipeline,
+            "stage": result.stack,
+            "release": result.release,
+            "step": "reconcile",
+            "status": status,
+            "outcome": str(result.outcome),
+            "remedy": str(result.remedy),
+            "drifted": result.drifted,
+            "detail": result.detail,
+        }
+        if result.changes:
+            fields["drift"] = [c.to_json() for c in result.changes]
+        if (
+            self.approver
+            and result.remedy is Remedy.PROPOSE
+            and result.outcome
+            in (
+                Outcome.HEALED,
+                Outcome.HEAL_FAILED,
+            )
+        ):
+            fields["approver"] = self.approver
+        return self.state.append(fields)
+
+    def _stage(self, stage: Stage) -> StageResult:
+        stack, remedy = stage.stack, remedy_of(stage)
+        try:
+            baseline = self.baseline(stack)
+        except (StateError, SpecError) as exc:
+            return StageResult(stack, remedy, Outcome.FAILED, None, f"record: {exc}")
+        source, release, where = baseline.source, baseline.release, baseline.where
+        try:
+            changes = tuple(drift_of(self.engine.drift(stack, source)))
+        except DeployError as exc:
+            return StageResult(stack, remedy, Outcome.FAILED, release, f"preview: {exc}")
+        if not changes:
+            said = f"runs what {where} records ({release})"
+            return StageResult(stack, remedy, Outcome.IN_SYNC, release, said)
+        drift = f"drifted from {where} ({release}): {describe(changes)}"
+        if remedy is Remedy.REPORT:
+            return StageResult(stack, remedy, Outcome.REPORTED, release, drift, changes)
+        if remedy is Remedy.PROPOSE and not self.approver:
+            heal = f"reconcile --stage {stack} --approve --approver NAME"
+            said = f"{drift}; its heal waits for approval: {heal}"
+            return StageResult(stack, remedy, Outcome.PROPOSED, release, said, changes)
+        return self._heal(stage, remedy, release, source, drift, changes)
+
+    def _heal(
+        self,
+        stage: Stage,
+        remedy: Remedy,
+        release: str,
+        source: Path,
+        drift: str,
+        changes: tuple[Change, ...],
+    ) -> StageResult:
+        stack = stage.stack
+        try:
+            self.engine.heal(stack, source, self.policy(stack))
+            outputs = self.engine.outputs(stack, source)
+        except DeployError as exc:
+            said = f"{drift}; heal failed: {exc}"
+            return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
+        checked = self.verify(stack, outputs, release)
+        if not checked.ok:
+            said = f"{drift}; healed, but verification failed: {checked.detail}"
+            return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
+        try:
+            left = drift_of(self.engine.drift(stack, source))
+        except DeployError as exc:
+            said = f"{drift}; healed and verified, the preview after it failed: {exc}"
+            return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
+        if left:
+            said = f"{drift}; after the heal still {describe(left)}"
+            return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
+        said = f"{drift}; healed from the record and verified ({checked.detail})"
+        return StageResult(stack, remedy, Outcome.HEALED, release, said, changes)
+
+
+def drift_metrics(entries: list[dict[str, Any]], stage: str, days: int) -> dict[str, Any]:
+    """Drift events of ``stage`` in the last ``days`` days, from the reconcile entries: how
+    many reconciles found it drifted, and how many of those were healed."""
+    since = datetime.now(UTC).timestamp() - days * 86400
+    mine = [
+        e
+        for e in entries
+        if e.get("step") == "reconcile"
+        and e.get("stage") == stage
+        and datetime.fromisoformat(str(e["time"])).timestamp() >= since
+    ]
+    drifted = [e for e in mine if e.get("drifted")]
+    return {
+        "reconciles": len(mine),
+        "driftEvents": len(drifted),
+        "driftHealed": sum(1 for e in drifted if e.get("outcome") == str(Outcome.HEALED)),
+    }

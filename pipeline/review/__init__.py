@@ -1,0 +1,1 @@
+"""Review stages: a short-lived stage per pull request, outside every pipeline and record."""

@@ -33,6 +33,7 @@ from pipeline.definition import PipelineFile, Promotion, load_pipeline
 from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.ledger import LedgerError
+from pipeline.promote.model import CommandOutcome, exit_code
 from pipeline.promote.orchestrator import (
     EXIT_BUSY,
     EXIT_INVALID,
@@ -201,7 +202,7 @@ def _release_create(args: argparse.Namespace) -> int:
             "release create",
             EXIT_OK,
             f"{release.id} {'created' if created else 'exists already, unchanged'}",
-            outcome="created" if created else "exists",
+            outcome=CommandOutcome.CREATED if created else CommandOutcome.EXISTS,
             release=release.id,
             unreviewed=unreviewed,
         )
@@ -487,7 +488,7 @@ def _rehearse(
             "promote",
             code,
             _rehearsal_message(report),
-            outcome="blocked" if code else "rehearsed",
+            outcome=CommandOutcome.BLOCKED if code else CommandOutcome.REHEARSED,
             rehearsal=rehearsal,
         )
     else:
@@ -728,12 +729,17 @@ def _ledger_verify(args: argparse.Namespace) -> int:
             notes += audited.notes
             findings = audited.findings
     ok = not problems and not findings
+    verdict = (
+        CommandOutcome.VERIFIED
+        if ok
+        else (CommandOutcome.TAMPERED if problems else CommandOutcome.GATES_NOT_MET)
+    )
     if args.json:
         contract.result(
             "ledger verify",
-            EXIT_OK if ok else EXIT_STOPPED,
+            exit_code(verdict),
             "chain, head and gates verify" if ok else "does NOT verify",
-            outcome="verified" if ok else ("tampered" if problems else "gates not met"),
+            outcome=verdict,
             entries=check.entries,
             problems=problems,
             notes=notes,
@@ -748,7 +754,7 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     else:
         said = problems + [f"gates not met: {f}" for f in findings]
         print("ledger: does NOT verify:\n  " + "\n  ".join(said), file=sys.stderr)
-    return EXIT_OK if ok else 1
+    return exit_code(verdict)
 
 
 def _audit(args: argparse.Namespace, state: PromotionState) -> Any:

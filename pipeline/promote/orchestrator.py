@@ -48,6 +48,7 @@ from pipeline.promote.model import (
     EXIT_PROPOSED,
     EXIT_STOPPED,
     Direction,
+    GateOutcome,
     PromotionOutcome,
     StageOutcome,
     StepName,
@@ -357,7 +358,9 @@ class Orchestrator:
             if not name_given:
                 raise PromotionError(f"refused, nothing deployed:\n  {stage.stack}: {reason}")
             approver = name_given
-            verdicts[stage.stack][-1] = Verdict("approval", "ok", f"confirmed by {approver}")
+            verdicts[stage.stack][-1] = Verdict(
+                "approval", GateOutcome.OK, f"confirmed by {approver}"
+            )
         return Walk(
             name,
             release,

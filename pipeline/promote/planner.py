@@ -13,15 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.definition import Pipeline, Stage
-from pipeline.promote.gates import (
-    CodeReview,
-    Verdict,
-    approval_verdict,
-    direction_verdict,
-    reviewed_verdict,
-    upstream_verdict,
-)
+from pipeline.promote.gates import GATES, CodeReview, FreezeOverride, GateContext, Verdict
 from pipeline.promote.history import LedgerView
+from pipeline.promote.model import GateOutcome
 
 
 @dataclass(frozen=True)
@@ -44,7 +38,7 @@ class PlannedWalk:
             (stage, v.reason)
             for stage in self.stages
             for v in self.verdicts[stage.stack]
-            if v.gate == "approval" and v.outcome == "refuse"
+            if v.gate == "approval" and v.outcome is GateOutcome.REFUSE
         ]
 
     def proposals(self) -> list[Stage]:
@@ -53,7 +47,8 @@ class PlannedWalk:
             stage
             for stage in self.stages
             if any(
-                v.gate == "approval" and v.outcome == "propose" for v in self.verdicts[stage.stack]
+                v.gate == "approval" and v.outcome is GateOutcome.PROPOSE
+                for v in self.verdicts[stage.stack]
             )
         ]
 
@@ -72,11 +67,14 @@ def plan_walk(
     approver: str | None = None,
     reviewer: str | None = None,
     code: CodeReview | None = None,
+    override: FreezeOverride | None = None,
 ) -> PlannedWalk:
     """``holds(stack)`` is the release a stage runs now; ``created`` maps release ids to their
     creation times (for the direction gate); ``reviewer`` merged the proposal of a stage
     promoted by pull request; ``code`` whether the release's commit is on the protected
-    branch (None: no protected branch to check, a local ``--state-dir``)."""
+    branch (None: no protected branch to check, a local ``--state-dir``); ``override`` lets
+    the walk through a freeze window. Each stage's verdicts are those of the registered gates
+    (``pipeline.promote.gates.GATES``), in order."""
     order = [s.stack for s in pipeline.stages]
     target_index = order.index(target)
     if rollback:
@@ -93,17 +91,22 @@ def plan_walk(
     walked: set[str] = set()
     for index in indices:
         stage = pipeline.stages[index]
-        found = [
-            direction_verdict(
-                stage.stack, release, holds(stage.stack), view, dict(created), rollback
-            )
-        ]
-        if not rollback:
-            found.append(upstream_verdict(pipeline, index, release, view, now, frozenset(walked)))
-        reviewed = reviewed_verdict(stage, release, code) if code is not None else None
-        if reviewed is not None:
-            found.append(reviewed)
-        found.append(approval_verdict(stage, auto, approver, reviewer))
-        verdicts[stage.stack] = found
+        ctx = GateContext(
+            pipeline,
+            stage,
+            release,
+            holds,
+            view,
+            created,
+            now,
+            frozenset(walked),
+            rollback=rollback,
+            auto=auto,
+            approver=approver,
+            reviewer=reviewer,
+            code=code,
+            override=override,
+        )
+        verdicts[stage.stack] = [v for gate in GATES if (v := gate.verdict(ctx)) is not None]
         walked.add(stage.stack)
     return PlannedWalk([pipeline.stages[i] for i in indices], verdicts)

@@ -252,7 +252,7 @@ def rehearse(
             )
             gates = []
             for verdict in planned.verdicts[stack]:
-                outcome = verdict.outcome
+                outcome: str = verdict.outcome
                 if verdict.outcome == "propose":
                     outcome = "by pull request"  # promote proposes it; a reviewer's merge approves
                 elif verdict.gate == "approval" and not verdict.ok:

@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 from components.bindings import glob_match
 from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
+from pipeline.windows import FreezeWindow
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
@@ -69,6 +70,13 @@ class Stage(_Model):
         description="A release may enter only when its infrastructure commit is reachable from"
         " the protected branch (merged through review). Default: true for the staging and live"
         " stages, false elsewhere.",
+    )
+
+    freeze: tuple[FreezeWindow, ...] = Field(
+        default=(),
+        description="Weekly windows in which nothing is promoted into this stage, e.g."
+        " {start: 'Fri 16:00', end: 'Mon 08:00', timeZone: 'Europe/Berlin'};"
+        " promote --override-freeze REASON (with --approver) goes ahead, recorded.",
     )
 
     def needs_reviewed_code(self) -> bool:

@@ -32,6 +32,7 @@ from pipeline.arguments import (
 from pipeline.definition import PipelineFile, Promotion, load_pipeline
 from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.events import JsonLines, Progress
+from pipeline.promote.gates import FreezeOverride
 from pipeline.promote.ledger import LedgerError
 from pipeline.promote.model import CommandOutcome, exit_code
 from pipeline.promote.orchestrator import (
@@ -300,6 +301,11 @@ def _rehearsal_message(report: Any) -> str:
 def _promote(args: argparse.Namespace) -> int:
     if args.approve != bool(args.approver):
         return _fail("--approve and --approver NAME go together (who approved?)")
+    if args.override_freeze is not None and not (args.approver and args.override_freeze.strip()):
+        return _fail(
+            "--override-freeze REASON needs a reason and --approve --approver NAME (who decided"
+            " to go ahead inside the freeze window?)"
+        )
     if bool(args.reviewer) != bool(args.proposer) or (args.reviewer and not args.merged):
         return _fail(
             "--reviewer and --proposer go together, with --merged (the pull request's reviewer"
@@ -340,6 +346,11 @@ def _promote_with(
         approver=args.approver,
         merged=args.merged,
         forge=(args.proposer, args.reviewer) if args.reviewer else None,
+        freeze_override=(
+            FreezeOverride(args.approver, args.override_freeze.strip())
+            if args.override_freeze
+            else None
+        ),
     )
     try:
         state = _state(args)
@@ -876,6 +887,12 @@ def register(commands: Any) -> None:
     )
     promote.add_argument("--approve", action="store_true", help="approve stages that need it")
     promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
+    promote.add_argument(
+        "--override-freeze",
+        metavar="REASON",
+        help="go ahead inside a stage's freeze window (stacks/pipeline.yaml: freeze); needs"
+        " --approve --approver NAME; who and why are recorded in the promotion's start entry",
+    )
     promote.add_argument(
         "--merged",
         action="store_true",

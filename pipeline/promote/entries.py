@@ -92,6 +92,8 @@ class StartEntry(_Entry):
     governance: Mapping[str, JSON] | None = None
     runner: Mapping[str, JSON] | None = None
     approval: Mapping[str, str] | None = None
+    override: Mapping[str, str] | None = None
+    """``--override-freeze``: who went ahead inside a freeze window, and why."""
 
     STEP: ClassVar[str | None] = EntryKind.START
 

@@ -35,7 +35,7 @@ from pipeline.promote.entries import (
     StepEntry,
 )
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.gates import CodeReview, Verdict
+from pipeline.promote.gates import CodeReview, FreezeOverride, Verdict
 from pipeline.promote.history import LedgerView, Unfinished
 from pipeline.promote.images import Copier, CopyError, copy_to_stage, stage_copies
 from pipeline.promote.ledger import Ledger
@@ -105,6 +105,8 @@ class Request:
     """Deploy the reviewed merge of the target's proposal (a stage promoted by pull request)."""
     forge: tuple[str, str] | None = None
     """(proposal author, reviewer) logins from the forge's API, instead of git's identities."""
+    freeze_override: FreezeOverride | None = None
+    """Go ahead inside a stage's freeze window: who decided and why (recorded)."""
 
 
 __all__ = [
@@ -340,6 +342,7 @@ class Orchestrator:
             approver=request.approver,
             reviewer=review["reviewer"] if review else None,
             code=self._code_review(release),
+            override=request.freeze_override,
         )
         if unreviewed is not None and planned.stages:
             raise unreviewed
@@ -566,6 +569,9 @@ class Orchestrator:
                     governance=self.governance.to_record() if self.governance else None,
                     runner=runner.to_record() if runner is not None else None,
                     approval=approval,
+                    override=(
+                        request.freeze_override.to_record() if request.freeze_override else None
+                    ),
                     verdicts={
                         s: [{"gate": v.gate, "outcome": v.outcome, "reason": v.reason} for v in vs]
                         for s, vs in walk.verdicts.items()

@@ -217,6 +217,7 @@ def rehearse(
             rollback=request.rollback,
             auto=request.auto,
             approver=request.approver,
+            override=request.freeze_override,
             code=(
                 CodeReview(release.commit, governance.where, governance.reviewed(release.commit))
                 if governance is not None

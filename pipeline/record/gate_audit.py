@@ -20,7 +20,7 @@ from typing import Any
 
 from components.spec.loader import SpecError
 from pipeline.definition import PipelineFile, load_pipeline
-from pipeline.promote.gates import CodeReview
+from pipeline.promote.gates import CodeReview, FreezeOverride
 from pipeline.promote.history import LedgerView, parse_time
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.release import Release
@@ -169,6 +169,7 @@ def audit(
         )
         holds = _holds_before(entries[:index])
         review = start.get("review") or {}
+        override = start.get("override")
         planned = plan_walk(
             pipeline,
             target,
@@ -182,6 +183,11 @@ def audit(
             approver=start.get("approver"),
             reviewer=review.get("reviewer"),
             code=code,
+            override=(
+                FreezeOverride(str(override["by"]), str(override["reason"]))
+                if isinstance(override, Mapping)
+                else None
+            ),
         )
         for stage in deployed:
             if stage not in planned.verdicts:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pipeline.promote.gates.approval import ApprovalGate, approval_needed, approval_verdict
 from pipeline.promote.gates.direction import DirectionGate, direction_verdict
+from pipeline.promote.gates.freeze import FreezeGate
 from pipeline.promote.gates.reviewed import ReviewedGate, reviewed_verdict
 from pipeline.promote.gates.upstream import UpstreamGate, edge_verdict, upstream_verdict
 from pipeline.promote.gates.verdict import (
@@ -23,6 +24,7 @@ GATES: tuple[Gate, ...] = (
     DirectionGate(),
     UpstreamGate(),
     ReviewedGate(),
+    FreezeGate(),
     ApprovalGate(),
 )
 

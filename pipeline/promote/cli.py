@@ -1080,7 +1080,11 @@ def _stages(args: argparse.Namespace) -> int:
             auto = stage
         reviewed = [s for s in pipeline.stages if s.promotion is Promotion.PULL_REQUEST]
         approved = [s for s in pipeline.stages if s.approval == "required" and s not in reviewed]
-        before = pipeline.stages[pipeline.stages.index(approved[0]) - 1] if approved else None
+        before = max(
+            pipeline.upstream_of(approved[0]) if approved else (),
+            key=lambda s: s.soak_minutes,
+            default=None,
+        )
         pipelines.append(
             {
                 "pipeline": name,

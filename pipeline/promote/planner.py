@@ -1,9 +1,10 @@
 """The walk planner: which stages a request deploys, in what order, with which gate verdicts.
 
 One pure function for ``promote`` and ``promote --rehearse`` alike, so a rehearsal cannot
-disagree with a promotion about eligibility. Stages are never skipped: a forward walk starts at
-the first stage that does not run the release verified there and ends at the target; a rollback
-walks the target alone.
+disagree with a promotion about eligibility. Stages are never skipped: a forward walk covers the
+stages the target waits for (its ``upstream`` stages, theirs, ...; by default the stages before
+it) from the first that does not run the release verified there, and ends at the target; a
+rollback walks the target alone.
 """
 
 from __future__ import annotations
@@ -75,22 +76,20 @@ def plan_walk(
     branch (None: no protected branch to check, a local ``--state-dir``); ``override`` lets
     the walk through a freeze window. Each stage's verdicts are those of the registered gates
     (``pipeline.promote.gates.GATES``), in order."""
-    order = [s.stack for s in pipeline.stages]
-    target_index = order.index(target)
     if rollback:
-        indices = [target_index]
+        stages = [s for s in pipeline.stages if s.stack == target]
     else:
-        done = [
-            i
-            for i in range(target_index + 1)
-            if holds(order[i]) == release and view.verified_at(order[i], release) is not None
-        ]
-        first = next((i for i in range(target_index + 1) if i not in done), None)
-        indices = [] if first is None else list(range(first, target_index + 1))
+        # A stage is walked when it does not run the release verified, or when a stage it
+        # waits for is walked (it is then deployed again after it): stages are never skipped.
+        moving: set[str] = set()
+        for stage in pipeline.ancestors(target):
+            done = holds(stage.stack) == release and view.verified_at(stage.stack, release)
+            if not done or any(u.stack in moving for u in pipeline.upstream_of(stage)):
+                moving.add(stage.stack)
+        stages = [s for s in pipeline.stages if s.stack in moving]
     verdicts: dict[str, list[Verdict]] = {}
     walked: set[str] = set()
-    for index in indices:
-        stage = pipeline.stages[index]
+    for stage in stages:
         ctx = GateContext(
             pipeline,
             stage,
@@ -109,4 +108,4 @@ def plan_walk(
         )
         verdicts[stage.stack] = [v for gate in GATES if (v := gate.verdict(ctx)) is not None]
         walked.add(stage.stack)
-    return PlannedWalk([pipeline.stages[i] for i in indices], verdicts)
+    return PlannedWalk(stages, verdicts)

@@ -8,6 +8,7 @@ stays last: a confirmation on a terminal replaces its verdict.
 from __future__ import annotations
 
 from pipeline.promote.gates.approval import ApprovalGate, approval_needed, approval_verdict
+from pipeline.promote.gates.dependencies import DependenciesGate
 from pipeline.promote.gates.direction import DirectionGate, direction_verdict
 from pipeline.promote.gates.freeze import FreezeGate
 from pipeline.promote.gates.reviewed import ReviewedGate, reviewed_verdict
@@ -23,6 +24,7 @@ from pipeline.promote.gates.verdict import (
 GATES: tuple[Gate, ...] = (
     DirectionGate(),
     UpstreamGate(),
+    DependenciesGate(),
     ReviewedGate(),
     FreezeGate(),
     ApprovalGate(),

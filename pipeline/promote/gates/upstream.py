@@ -77,12 +77,13 @@ def edge_verdict(
 
 
 class UpstreamGate:
-    """The stage before this one."""
+    """The stage before this one (a stage that names its ``upstream`` stages is the
+    dependencies gate's)."""
 
     name = "upstream"
 
     def verdict(self, ctx: GateContext) -> Verdict | None:
-        if ctx.rollback:
+        if ctx.rollback or ctx.stage.upstream is not None:
             return None
         index = ctx.pipeline.stages.index(ctx.stage)
         return upstream_verdict(ctx.pipeline, index, ctx.release, ctx.view, ctx.now, ctx.walked)

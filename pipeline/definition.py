@@ -11,10 +11,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+import pipeline.windows as windows
 from components.bindings import glob_match
 from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
-from pipeline.windows import FreezeWindow
 
 DEFAULT_FILE = "pipeline.yaml"
 SCHEMA_FILE = "pipeline.schema.json"
@@ -65,24 +65,23 @@ class Stage(_Model):
     verify_commands: tuple[str, ...] = Field(
         default=(), description="Extra verification commands run after the health check."
     )
-    reviewed_code: bool | None = Field(
-        default=None,
-        description="A release may enter only when its infrastructure commit is reachable from"
-        " the protected branch (merged through review). Default: true for the staging and live"
-        " stages, false elsewhere.",
-    )
-
     upstream: tuple[str, ...] | None = Field(
         default=None,
         description="The stacks this stage waits for: a release enters it only once it is"
         " verified (and soaked) in every one of them (fan-in), so a pipeline can be a graph."
         " Each must come earlier in the list. Default: the stage before it.",
     )
-    freeze: tuple[FreezeWindow, ...] = Field(
+    freeze: tuple[windows.FreezeWindow, ...] = Field(
         default=(),
         description="Weekly windows in which nothing is promoted into this stage, e.g."
         " {start: 'Fri 16:00', end: 'Mon 08:00', timeZone: 'Europe/Berlin'};"
         " promote --override-freeze REASON (with --approver) goes ahead, recorded.",
+    )
+    reviewed_code: bool | None = Field(
+        default=None,
+        description="A release may enter only when its infrastructure commit is reachable from"
+        " the protected branch (merged through review). Default: true for the staging and live"
+        " stages, false elsewhere.",
     )
 
     def needs_reviewed_code(self) -> bool:

@@ -24,22 +24,15 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import time
-import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pipeline.promote.ledger import Verification, chain_entry, entry_line
-from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
 from pipeline.promote.release import (
     Release,
-    ReleaseError,
-    parse_release,
     release_json,
-    unknown_release,
 )
 from pipeline.promote.state import (
     RecordRefusedError,
@@ -54,6 +47,7 @@ from pipeline.record.audit import ENTRY_TRAILER, Audit
 from pipeline.record.checkout import CheckoutError, checkout, prune
 from pipeline.record.commits import read_history
 from pipeline.record.git import Git, GitError
+from pipeline.record.gitlock import GitLock
 from pipeline.record.identity import Runner, host_roots, runner_of, without_host_paths
 from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import (
@@ -67,102 +61,22 @@ from pipeline.record.layout import (
     seal_changes,
 )
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
+from pipeline.record.refs import (
+    ATTEMPTS,
+    FETCHED,
+    FETCHED_STAGES,
+    SEEN_REF,
+    STAGE_TRAILER,
+    STATE_REF,
+    backoff,
+)
+from pipeline.record.releases import GitReleases
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
 from pipeline.record.trees import Known, commit_paths
 
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
 # branches only, and the state must be protected from force pushes.
-STATE_REF = "refs/heads/stageline/state"
-FETCHED = "refs/stageline/remote/"  # this clone's copy of the remote's stageline/* branches
-FETCHED_STAGES = "refs/stageline/remote-stages/"  # ... and of its refs/heads/stages/*
-SEEN_REF = "refs/stageline/seen"  # the newest state this clone verified (never pushed)
-STAGE_TRAILER = "Stageline-Stage"
-ATTEMPTS = 20
 _CODE_DIR = Path(__file__).resolve().parent.parent.parent  # the project this code runs from
-
-
-def backoff(attempt: int) -> None:
-    """Jittered exponential wait after a refused push, so two busy writers do not livelock."""
-    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-
-
-class GitReleases:
-    """The releases in the state's tree (read-only view; ``GitState.save_release`` adds)."""
-
-    def __init__(self, state: GitState) -> None:
-        self.state = state
-
-    def get(self, release_id: str) -> Release:
-        self.state.ensure()
-        where = f"{self.state.remote}:{STATE_REF}:releases/{release_id}.json"
-        raw = self.state.read(f"releases/{release_id}.json")
-        if raw is None:
-            raise unknown_release(where, release_id, self.all())
-        return parse_release(raw.decode("utf-8"), where, release_id)
-
-    def all(self) -> list[Release]:
-        self.state.ensure()
-        found = []
-        for name in self.state.list_dir("releases/"):
-            if not name.endswith(".json"):
-                continue
-            try:
-                found.append(self.get(name.removesuffix(".json")))
-            except ReleaseError:
-                continue
-        return sorted(found, key=lambda r: (r.created, r.id))
-
-
-class GitLock:
-    """The pipeline lock as ``locks/<pipeline>.json`` in the state: taken and released by a
-    compare-and-swap push, so two runners on two machines cannot both hold it."""
-
-    def __init__(self, state: GitState, pipeline: str, stale_after: timedelta) -> None:
-        self.state = state
-        self.pipeline = pipeline
-        self.path = f"locks/{pipeline}.json"
-        self.stale_after = stale_after
-        self.taken_over: dict[str, Any] | None = None
-        self.token = uuid.uuid4().hex
-
-    @property
-    def where(self) -> str:
-        return f"{self.state.remote}:{STATE_REF}:{self.path}"
-
-    def current(self) -> dict[str, Any]:
-        raw = self.state.read(self.path)
-        try:
-            owner: dict[str, Any] = json.loads(raw) if raw else {}
-        except ValueError:
-            owner = {"unreadable": True}
-        return owner
-
-    def acquire(self) -> None:
-        owner = {**lock_owner(), "token": self.token}
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                backoff(attempt)
-            self.state.sync()
-            current = self.current()
-            if current and not is_stale(current, self.stale_after):
-                raise LockHeldError(self.where, current)
-            self.taken_over = current or None
-            message = f"stageline: lock {self.pipeline} ({owner['host']} pid {owner['pid']})"
-            if self.state.write({self.path: dump(owner).encode()}, message):
-                self.state.held[self.pipeline] = self.token
-                return
-        raise LockHeldError(self.where, self.current())
-
-    def release(self) -> None:
-        if self.state.held.pop(self.pipeline, None) is None:
-            return
-        for attempt in range(ATTEMPTS):
-            if self.current().get("token") != self.token:
-                return  # taken over meanwhile: not ours to remove
-            if self.state.write({self.path: None}, f"stageline: unlock {self.pipeline}"):
-                return
-            backoff(attempt)
-            self.state.sync()
 
 
 class GitState:

@@ -11,20 +11,38 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.promote.events import JsonLines
+from pipeline.promote.model import EXIT_CODES, CommandOutcome, exit_code
 
 SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "json-events.schema.json"
 
 # The outcome a failure's exit code stands for, when a command ends before its own result.
-OUTCOMES = {0: "ok", 1: "stopped", 2: "refused", 3: "busy", 130: "interrupted"}
+OUTCOMES = {
+    exit_code(o): str(o)
+    for o in (
+        CommandOutcome.OK,
+        CommandOutcome.STOPPED,
+        CommandOutcome.REFUSED,
+        CommandOutcome.BUSY,
+        CommandOutcome.INTERRUPTED,
+    )
+}
+# Every (outcome, code) pair of the one table; an outcome it lists may not come with another
+# code. (A command's outcome the table does not list yet passes: add it to model.EXIT_CODES.)
+PAIRS = frozenset((str(o), code) for o, code in EXIT_CODES)
+LISTED = frozenset(said for said, _ in PAIRS)
 
 
 def result(command: str, code: int, message: str, outcome: str | None = None, **data: Any) -> None:
-    """Write the closing ``result`` event of ``command`` to stdout."""
+    """Write the closing ``result`` event of ``command`` to stdout. An outcome whose code is
+    not the table's (pipeline.promote.model.EXIT_CODES) is a programming error."""
+    said = str(outcome) if outcome else OUTCOMES.get(code, "failed")
+    if outcome and said in LISTED and (said, code) not in PAIRS:
+        raise ValueError(f"{command}: outcome {said!r} does not exit {code} (model.EXIT_CODES)")
     JsonLines()(
         "result",
         command=command,
         code=code,
-        outcome=outcome or OUTCOMES.get(code, "failed"),
+        outcome=said,
         message=message,
         **data,
     )

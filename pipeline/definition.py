@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+import pipeline.windows as windows
 from components.bindings import glob_match
 from components.spec.bounded import read_yaml
 from components.spec.loader import Problem, SpecError
@@ -66,6 +67,18 @@ class Stage(_Model):
     verify_commands: tuple[str, ...] = Field(
         default=(), description="Extra verification commands run after the health check."
     )
+    upstream: tuple[str, ...] | None = Field(
+        default=None,
+        description="The stacks this stage waits for: a release enters it only once it is"
+        " verified (and soaked) in every one of them (fan-in), so a pipeline can be a graph."
+        " Each must come earlier in the list. Default: the stage before it.",
+    )
+    freeze: tuple[windows.FreezeWindow, ...] = Field(
+        default=(),
+        description="Weekly windows in which nothing is promoted into this stage, e.g."
+        " {start: 'Fri 16:00', end: 'Mon 08:00', timeZone: 'Europe/Berlin'};"
+        " promote --override-freeze REASON (with --approver) goes ahead, recorded.",
+    )
     reviewed_code: bool | None = Field(
         default=None,
         description="A release may enter only when its infrastructure commit is reachable from"
@@ -113,7 +126,35 @@ class Pipeline(_Model):
                     f"stacks {claimed[name]!r} and {stage.stack!r} both claim stage {name!r}"
                 )
             claimed[name] = stage.stack
+        for index, stage in enumerate(self.stages):
+            earlier = stacks[:index]
+            for name in stage.upstream or ():
+                if name not in earlier:
+                    raise ValueError(
+                        f"stage {stage.stack!r}: upstream {name!r} is not a stage before it in"
+                        f" this pipeline (expected one of {earlier})"
+                    )
         return self
+
+    def upstream_of(self, stage: Stage) -> tuple[Stage, ...]:
+        """The stages ``stage`` waits for: its ``upstream``, else the stage before it."""
+        index = self.stages.index(stage)
+        if stage.upstream is None:
+            return self.stages[index - 1 : index] if index else ()
+        by_stack = {s.stack: s for s in self.stages}
+        return tuple(by_stack[name] for name in stage.upstream)
+
+    def ancestors(self, stack: str) -> list[Stage]:
+        """The stages a release passes through to reach ``stack``, in pipeline order, with
+        ``stack`` last (upstream stages, theirs, and so on)."""
+        by_stack = {s.stack: s for s in self.stages}
+        needed, todo = {stack}, [by_stack[stack]]
+        while todo:
+            for upstream in self.upstream_of(todo.pop()):
+                if upstream.stack not in needed:
+                    needed.add(upstream.stack)
+                    todo.append(upstream)
+        return [s for s in self.stages if s.stack in needed]
 
 
 class LocalStage(_Model):

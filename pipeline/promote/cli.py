@@ -32,7 +32,9 @@ from pipeline.arguments import (
 from pipeline.definition import PipelineFile, Promotion, load_pipeline
 from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.events import JsonLines, Progress
+from pipeline.promote.gates import FreezeOverride
 from pipeline.promote.ledger import LedgerError
+from pipeline.promote.model import CommandOutcome, exit_code
 from pipeline.promote.orchestrator import (
     EXIT_BUSY,
     EXIT_INVALID,
@@ -201,7 +203,7 @@ def _release_create(args: argparse.Namespace) -> int:
             "release create",
             EXIT_OK,
             f"{release.id} {'created' if created else 'exists already, unchanged'}",
-            outcome="created" if created else "exists",
+            outcome=CommandOutcome.CREATED if created else CommandOutcome.EXISTS,
             release=release.id,
             unreviewed=unreviewed,
         )
@@ -299,6 +301,11 @@ def _rehearsal_message(report: Any) -> str:
 def _promote(args: argparse.Namespace) -> int:
     if args.approve != bool(args.approver):
         return _fail("--approve and --approver NAME go together (who approved?)")
+    if args.override_freeze is not None and not (args.approver and args.override_freeze.strip()):
+        return _fail(
+            "--override-freeze REASON needs a reason and --approve --approver NAME (who decided"
+            " to go ahead inside the freeze window?)"
+        )
     if bool(args.reviewer) != bool(args.proposer) or (args.reviewer and not args.merged):
         return _fail(
             "--reviewer and --proposer go together, with --merged (the pull request's reviewer"
@@ -339,6 +346,11 @@ def _promote_with(
         approver=args.approver,
         merged=args.merged,
         forge=(args.proposer, args.reviewer) if args.reviewer else None,
+        freeze_override=(
+            FreezeOverride(args.approver, args.override_freeze.strip())
+            if args.override_freeze
+            else None
+        ),
     )
     try:
         state = _state(args)
@@ -490,7 +502,7 @@ def _rehearse(
             "promote",
             code,
             _rehearsal_message(report),
-            outcome="blocked" if code else "rehearsed",
+            outcome=CommandOutcome.BLOCKED if code else CommandOutcome.REHEARSED,
             rehearsal=rehearsal,
         )
     else:
@@ -734,12 +746,17 @@ def _ledger_verify(args: argparse.Namespace) -> int:
             notes += audited.notes
             findings = audited.findings
     ok = not problems and not findings
+    verdict = (
+        CommandOutcome.VERIFIED
+        if ok
+        else (CommandOutcome.TAMPERED if problems else CommandOutcome.GATES_NOT_MET)
+    )
     if args.json:
         contract.result(
             "ledger verify",
-            EXIT_OK if ok else EXIT_STOPPED,
+            exit_code(verdict),
             "chain, head and gates verify" if ok else "does NOT verify",
-            outcome="verified" if ok else ("tampered" if problems else "gates not met"),
+            outcome=verdict,
             entries=check.entries,
             problems=problems,
             notes=notes,
@@ -754,7 +771,7 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     else:
         said = problems + [f"gates not met: {f}" for f in findings]
         print("ledger: does NOT verify:\n  " + "\n  ".join(said), file=sys.stderr)
-    return EXIT_OK if ok else 1
+    return exit_code(verdict)
 
 
 def _audit(args: argparse.Namespace, state: PromotionState) -> Any:
@@ -876,6 +893,12 @@ def register(commands: Any) -> None:
     )
     promote.add_argument("--approve", action="store_true", help="approve stages that need it")
     promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
+    promote.add_argument(
+        "--override-freeze",
+        metavar="REASON",
+        help="go ahead inside a stage's freeze window (stacks/pipeline.yaml: freeze); needs"
+        " --approve --approver NAME; who and why are recorded in the promotion's start entry",
+    )
     promote.add_argument(
         "--merged",
         action="store_true",
@@ -1063,7 +1086,11 @@ def _stages(args: argparse.Namespace) -> int:
             auto = stage
         reviewed = [s for s in pipeline.stages if s.promotion is Promotion.PULL_REQUEST]
         approved = [s for s in pipeline.stages if s.approval == "required" and s not in reviewed]
-        before = pipeline.stages[pipeline.stages.index(approved[0]) - 1] if approved else None
+        before = max(
+            pipeline.upstream_of(approved[0]) if approved else (),
+            key=lambda s: s.soak_minutes,
+            default=None,
+        )
         pipelines.append(
             {
                 "pipeline": name,

@@ -43,7 +43,7 @@ def status(
     now = now or datetime.now(UTC)
     rows: list[StageStatus] = []
     runs: dict[str, str | None] = {}
-    for index, stage in enumerate(pipeline.stages):
+    for stage in pipeline.stages:
         try:
             release = outputs(stage.stack).get("release")
             runs[stage.stack] = str(release) if release is not None else None
@@ -52,9 +52,9 @@ def status(
         last = view.last_verified(stage.stack)
         verified = f"{last['release']} at {last['time']}" if last else None
         candidate, verdict = None, "-"
-        if index > 0:
-            upstream = pipeline.stages[index - 1].stack
-            upstream_last = view.last_verified(upstream)
+        waits_for = pipeline.upstream_of(stage)
+        if waits_for:  # the first stage it waits for names the candidate; the gates say more
+            upstream_last = view.last_verified(waits_for[0].stack)
             if upstream_last and upstream_last["release"] != runs[stage.stack]:
                 candidate = str(upstream_last["release"])
                 verdict = _next_verdict(

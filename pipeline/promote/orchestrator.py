@@ -26,12 +26,35 @@ from pipeline.promote.deployer import (
     StackBusyError,
 )
 from pipeline.promote.diff import diff_lines, gate_findings, running_config
+from pipeline.promote.entries import (
+    Entry,
+    FinishEntry,
+    InterruptedEntry,
+    ResumeEntry,
+    StartEntry,
+    StepEntry,
+)
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.gates import CodeReview, Verdict
+from pipeline.promote.gates import CodeReview, FreezeOverride, Verdict
 from pipeline.promote.history import LedgerView, Unfinished
 from pipeline.promote.images import Copier, CopyError, copy_to_stage, stage_copies
 from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
+from pipeline.promote.model import (
+    EXIT_BUSY,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_PROPOSED,
+    EXIT_STOPPED,
+    Direction,
+    GateOutcome,
+    PromotionOutcome,
+    StageOutcome,
+    StepName,
+    StepStatus,
+    exit_code,
+)
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.policy import policy_findings
 from pipeline.promote.release import Release, ReleaseError
@@ -47,10 +70,6 @@ from pipeline.promote.state import (
 from pipeline.promote.verification import HealthCheck, VerifyResult, run_commands
 from pipeline.record.proposal import ProposalError, proposal_branch
 from pipeline.usage import one_of
-
-EXIT_OK, EXIT_STOPPED, EXIT_INVALID, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_PROPOSED = 4
-"""A stage promoted by pull request: its next record is proposed, waiting for review."""
 
 Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
 Commands = Callable[[tuple[str, ...], str, str, Mapping[str, Any]], VerifyResult]
@@ -86,19 +105,48 @@ class Request:
     """Deploy the reviewed merge of the target's proposal (a stage promoted by pull request)."""
     forge: tuple[str, str] | None = None
     """(proposal author, reviewer) logins from the forge's API, instead of git's identities."""
+    freeze_override: FreezeOverride | None = None
+    """Go ahead inside a stage's freeze window: who decided and why (recorded)."""
+
+
+__all__ = [
+    "EXIT_BUSY",
+    "EXIT_INTERRUPTED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_PROPOSED",
+    "EXIT_STOPPED",
+    "Orchestrator",
+    "Outcome",
+    "PromotionError",
+    "Request",
+    "stage_policy",
+]
 
 
 @dataclass
 class Outcome:
+    """What a promotion (or one stage of it) ended as; ``code`` comes from the one table
+    (pipeline.promote.model.EXIT_CODES)."""
+
     code: int
-    outcome: str
+    outcome: PromotionOutcome | StageOutcome
     message: str
     stages: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        outcome: PromotionOutcome | StageOutcome,
+        message: str,
+        stages: dict[str, str] | None = None,
+    ) -> Outcome:
+        return cls(exit_code(outcome), outcome, message, stages or {})
 
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,
-            "outcome": self.outcome,
+            "outcome": str(self.outcome),
             "message": self.message,
             "stages": self.stages,
         }
@@ -294,6 +342,7 @@ class Orchestrator:
             approver=request.approver,
             reviewer=review["reviewer"] if review else None,
             code=self._code_review(release),
+            override=request.freeze_override,
         )
         if unreviewed is not None and planned.stages:
             raise unreviewed
@@ -312,7 +361,9 @@ class Orchestrator:
             if not name_given:
                 raise PromotionError(f"refused, nothing deployed:\n  {stage.stack}: {reason}")
             approver = name_given
-            verdicts[stage.stack][-1] = Verdict("approval", "ok", f"confirmed by {approver}")
+            verdicts[stage.stack][-1] = Verdict(
+                "approval", GateOutcome.OK, f"confirmed by {approver}"
+            )
         return Walk(
             name,
             release,
@@ -395,22 +446,22 @@ class Orchestrator:
             walk = self.resolve(request)
             mark = self._ledger_mark()
         except PromotionError as exc:
-            return Outcome(EXIT_INVALID, "refused", str(exc))
+            return Outcome.of(PromotionOutcome.REFUSED, str(exc))
         except StateUnverifiedError as exc:
-            return Outcome(EXIT_INVALID, "refused", f"{exc}\nnothing was deployed")
+            return Outcome.of(PromotionOutcome.REFUSED, f"{exc}\nnothing was deployed")
         except StateError as exc:
-            return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing was deployed")
+            return Outcome.of(PromotionOutcome.STOPPED, f"{exc}\nnothing was deployed")
         if walk.proposal:
             return self._propose(walk)
         lock = lock or self.state.lock(name)
         try:
             lock.acquire()
         except LockHeldError as exc:
-            return Outcome(EXIT_BUSY, "busy", str(exc))
+            return Outcome.of(PromotionOutcome.BUSY, str(exc))
         except StateUnverifiedError as exc:
-            return Outcome(EXIT_INVALID, "refused", f"{exc}\nnothing was deployed")
+            return Outcome.of(PromotionOutcome.REFUSED, f"{exc}\nnothing was deployed")
         except StateError as exc:
-            return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing was deployed")
+            return Outcome.of(PromotionOutcome.STOPPED, f"{exc}\nnothing was deployed")
         try:
             if lock.taken_over:
                 owner = lock.taken_over
@@ -424,16 +475,16 @@ class Orchestrator:
                     confirmed = walk.approver if not request.merged else None
                     walk = self.resolve(replace(request, approver=request.approver or confirmed))
                 except PromotionError as exc:
-                    return Outcome(EXIT_INVALID, "refused", str(exc))
+                    return Outcome.of(PromotionOutcome.REFUSED, str(exc))
                 if walk.proposal:
                     return self._propose(walk)
             try:
                 return self.run(walk, request)
             except RecordRefusedError as exc:
                 # Never report what could not be recorded: the promotion stops here.
-                return Outcome(EXIT_BUSY, "refused", f"{exc}; run again to resume")
+                return Outcome.of(PromotionOutcome.BUSY, f"{exc}; run again to resume")
             except StateError as exc:
-                return Outcome(EXIT_STOPPED, "stopped", f"{exc}; run again to resume")
+                return Outcome.of(PromotionOutcome.STOPPED, f"{exc}; run again to resume")
         finally:
             try:
                 lock.release()
@@ -462,11 +513,11 @@ class Orchestrator:
         try:
             proposal = self.state.propose(change)
         except ProposalError as exc:
-            return Outcome(EXIT_INVALID, "refused", f"refused, nothing proposed:\n  {exc}")
+            return Outcome.of(PromotionOutcome.REFUSED, f"refused, nothing proposed:\n  {exc}")
         except RecordRefusedError as exc:
-            return Outcome(EXIT_BUSY, "busy", str(exc))
+            return Outcome.of(PromotionOutcome.BUSY, str(exc))
         except StateError as exc:
-            return Outcome(EXIT_STOPPED, "stopped", f"{exc}\nnothing proposed")
+            return Outcome.of(PromotionOutcome.STOPPED, f"{exc}\nnothing proposed")
         self.emit("proposal", **proposal.to_json())
         said = "was proposed already" if proposal.existing else "proposed"
         what = (
@@ -480,30 +531,29 @@ class Orchestrator:
             " merge commit, by a reviewer who is not its author) approves it; then"
             f" `{proposal.deploy_command()}` deploys it."
         )
-        return Outcome(EXIT_PROPOSED, "proposed", message, {stage.stack: "proposed"})
+        return Outcome.of(PromotionOutcome.PROPOSED, message, {stage.stack: StageOutcome.PROPOSED})
 
-    def _record(
-        self, walk: Walk, promotion: str, change: StageChange | None = None, **fields: Any
-    ) -> dict[str, Any]:
-        """Append an entry; ``release``/``digests`` default to the promoted release. With
-        ``change``, the entry and the stage's record (what it runs) land together."""
-        return self.state.append(
-            {
-                "promotion": promotion,
-                "pipeline": walk.pipeline,
-                "release": walk.release.id,
-                "digests": walk.release.digests,
-                "approver": walk.approver,
-                **fields,
-            },
-            change,
-        )
+    def _record(self, entry: Entry, change: StageChange | None = None) -> dict[str, Any]:
+        """Append a typed entry. With ``change``, the entry and the stage's record (what it
+        runs) land together."""
+        return self.state.append(entry.fields(), change)
+
+    @staticmethod
+    def _header(walk: Walk, promotion: str) -> dict[str, Any]:
+        """The fields every entry of this promotion starts from (the promoted release)."""
+        return {
+            "promotion": promotion,
+            "pipeline": walk.pipeline,
+            "release": walk.release.id,
+            "digests": walk.release.digests,
+            "approver": walk.approver,
+        }
 
     def run(self, walk: Walk, request: Request) -> Outcome:
         if not walk.stages:
             message = f"every stage up to {request.target} already runs {walk.release.id}"
             self.emit("promotion", message=message)
-            return Outcome(EXIT_OK, "nothing to do", message)
+            return Outcome.of(PromotionOutcome.NOTHING_TO_DO, message)
         if walk.resume is not None:
             promotion = walk.resume.promotion
             self._note_resume(walk, promotion)
@@ -512,39 +562,40 @@ class Orchestrator:
                 old = walk.supersede
                 self._note_interrupted(walk, old, announce=True)
                 self._record(
-                    walk,
-                    old.promotion,
-                    release_superseded=old.release,
-                    step="finish",
-                    outcome="superseded",
-                    detail=f"superseded by a promotion of {walk.release.id}",
+                    FinishEntry(
+                        **self._header(walk, old.promotion),
+                        release_superseded=old.release,
+                        outcome=PromotionOutcome.SUPERSEDED,
+                        detail=f"superseded by a promotion of {walk.release.id}",
+                    )
                 )
             promotion = f"p-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-            extra: dict[str, Any] = {"review": dict(walk.review)} if walk.review else {}
-            if self.governance is not None:
-                extra["governance"] = self.governance.to_record()
             runner = getattr(self.state, "runner", None)  # the git state knows who runs it
-            if runner is not None:
-                extra["runner"] = runner.to_record()
+            approval = None
             if walk.approver:
-                extra["approval"] = {
+                approval = {
                     "approver": walk.approver,
                     "source": self._approval_source(walk, request),
                 }
             self._record(
-                walk,
-                promotion,
-                step="start",
-                target=request.target,
-                rollback=request.rollback,
-                auto=request.auto,
-                stages=[s.stack for s in walk.stages],
-                approver=walk.approver,
-                **extra,
-                verdicts={
-                    s: [{"gate": v.gate, "outcome": v.outcome, "reason": v.reason} for v in vs]
-                    for s, vs in walk.verdicts.items()
-                },
+                StartEntry(
+                    **self._header(walk, promotion),
+                    target=request.target,
+                    rollback=request.rollback,
+                    auto=request.auto,
+                    stages=[s.stack for s in walk.stages],
+                    review=dict(walk.review) if walk.review else None,
+                    governance=self.governance.to_record() if self.governance else None,
+                    runner=runner.to_record() if runner is not None else None,
+                    approval=approval,
+                    override=(
+                        request.freeze_override.to_record() if request.freeze_override else None
+                    ),
+                    verdicts={
+                        s: [{"gate": v.gate, "outcome": v.outcome, "reason": v.reason} for v in vs]
+                        for s, vs in walk.verdicts.items()
+                    },
+                )
             )
         self.emit(
             "promotion",
@@ -560,23 +611,23 @@ class Orchestrator:
                 stages[stage.stack] = result.outcome
                 if result.code != EXIT_OK:
                     self._record(
-                        walk,
-                        promotion,
-                        step="finish",
-                        outcome=result.outcome,
-                        detail=result.message,
+                        FinishEntry(
+                            **self._header(walk, promotion),
+                            outcome=result.outcome,
+                            detail=result.message,
+                        )
                     )
                     result.stages = stages
                     return result
         except KeyboardInterrupt:
             # Not a finish: the promotion stays resumable from its last completed step.
-            self._record(walk, promotion, step="interrupted", detail="Ctrl-C")
-            return Outcome(EXIT_INTERRUPTED, "interrupted", "interrupted; run again to resume")
-        outcome = "rolled back" if request.rollback else "promoted"
+            self._record(InterruptedEntry(**self._header(walk, promotion), detail="Ctrl-C"))
+            return Outcome.of(PromotionOutcome.INTERRUPTED, "interrupted; run again to resume")
+        outcome = PromotionOutcome.ROLLED_BACK if request.rollback else PromotionOutcome.PROMOTED
         message = f"{walk.release.id} {outcome} to {request.target}"
-        self._record(walk, promotion, step="finish", outcome=outcome, detail=message)
+        self._record(FinishEntry(**self._header(walk, promotion), outcome=outcome, detail=message))
         self.emit("promotion", message=message)
-        return Outcome(EXIT_OK, outcome, message, stages)
+        return Outcome.of(outcome, message, stages)
 
     def _note_interrupted(self, walk: Walk, unfinished: Unfinished, announce: bool) -> list[str]:
         step = unfinished.interrupted()
@@ -610,11 +661,11 @@ class Orchestrator:
         where = f"{step['stage']} {step['step']}" if step else "between steps"
         self.emit("note", message=f"resuming {promotion}, interrupted at {where}")
         self._record(
-            walk,
-            promotion,
-            step="resume",
-            interrupted=({"stage": step["stage"], "step": step["step"]} if step else None),
-            pending=pending,
+            ResumeEntry(
+                **self._header(walk, promotion),
+                interrupted=({"stage": step["stage"], "step": step["step"]} if step else None),
+                pending=pending,
+            )
         )
 
     # ------------------------------------------------------------------ one stage
@@ -625,27 +676,28 @@ class Orchestrator:
         promotion: str,
         stage: str,
         kind: str,
-        step: str,
-        status: str,
+        step: StepName,
+        status: StepStatus,
         target: ReleaseConfig,
         record: StageChange | None = None,
         **fields: Any,
     ) -> None:
-        self._record(
-            walk,
-            promotion,
-            record,
+        header = self._header(walk, promotion) | {
+            "release": target.release,
+            "digests": {s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())},
+        }
+        entry = StepEntry(
+            **header,
             stage=stage,
-            kind=kind,
+            kind=Direction(kind),
             step=step,
             status=status,
-            release=target.release,
-            digests={s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())},
             promoting=walk.release.id,
             **fields,
         )
+        self._record(entry, record)
         shown = {k: v for k, v in fields.items() if k in ("detail", "diff")}
-        self.emit("step", stage=stage, kind=kind, step=step, status=status, **shown)
+        self.emit("step", stage=stage, kind=kind, step=str(step), status=str(status), **shown)
 
     def _stage(self, walk: Walk, promotion: str, stage: Stage, kind: str) -> Outcome:
         """Deploy the walk's release to one stage; roll back if its update or checks fail."""
@@ -659,7 +711,7 @@ class Orchestrator:
                 status="skipped",
                 detail="verified before the interruption",
             )
-            return Outcome(EXIT_OK, "verified", "")
+            return Outcome.of(StageOutcome.VERIFIED, "")
         rolling_back = walk.resume is not None and any(
             e.get("stage") == stage.stack and e.get("kind") == "rollback"
             for e in walk.resume.entries
@@ -668,7 +720,8 @@ class Orchestrator:
             return self._rollback(walk, promotion, stage, "resuming an interrupted rollback")
         target = ReleaseConfig(walk.release.id, walk.release.images)
         result = self._deploy(walk, promotion, stage, kind, target, done)
-        if result.outcome in ("up failed", "verification failed") and kind == "forward":
+        failed = (StageOutcome.UP_FAILED, StageOutcome.VERIFICATION_FAILED)
+        if result.outcome in failed and kind == "forward":
             return self._rollback(walk, promotion, stage, result.message)
         return result
 
@@ -699,21 +752,23 @@ class Orchestrator:
         stack = stage.stack
         rid = target.release
 
-        def step(name: str, status: str, record: StageChange | None = None, **fields: Any) -> None:
+        def step(
+            name: StepName, status: StepStatus, record: StageChange | None = None, **fields: Any
+        ) -> None:
             self._step(walk, promotion, stack, kind, name, status, target, record, **fields)
 
         self._use_source(stack, target)
         previous = self._previous_config(walk, promotion, stack, kind) if done else None
         if "set-images" not in done or previous is None:
-            step("set-images", "started")
+            step(StepName.SET_IMAGES, StepStatus.STARTED)
             try:
                 previous = self.deployer.set_images(stack, target)
             except DeployError as exc:
-                step("set-images", "failed", detail=str(exc))
-                return Outcome(EXIT_STOPPED, "stopped", f"{stack}: set-images failed: {exc}")
+                step(StepName.SET_IMAGES, StepStatus.FAILED, detail=str(exc))
+                return Outcome.of(StageOutcome.STOPPED, f"{stack}: set-images failed: {exc}")
             step(
-                "set-images",
-                "completed",
+                StepName.SET_IMAGES,
+                StepStatus.COMPLETED,
                 previous={"release": previous.release, "images": previous.images},
                 detail=f"{previous.release} -> {rid}",
             )
@@ -724,15 +779,15 @@ class Orchestrator:
             try:
                 self.deployer.set_images(stack, target)
             except DeployError as exc:
-                return Outcome(EXIT_STOPPED, "stopped", f"{stack}: set-images failed: {exc}")
+                return Outcome.of(StageOutcome.STOPPED, f"{stack}: set-images failed: {exc}")
 
-        def restore(reason: str, code: int = EXIT_STOPPED, outcome: str = "stopped") -> Outcome:
+        def restore(reason: str, outcome: StageOutcome = StageOutcome.STOPPED) -> Outcome:
             assert previous is not None
             try:
                 self.deployer.set_images(stack, previous)
             except DeployError as exc:
                 reason += f"; restoring {previous.release} in the stack config failed: {exc}"
-            return Outcome(code, outcome, f"{stack}: {reason}")
+            return Outcome.of(outcome, f"{stack}: {reason}")
 
         if "up" not in done:
             try:  # the gate compares with what the stack runs, whatever its config says
@@ -744,19 +799,23 @@ class Orchestrator:
             if failure:
                 return restore(failure)
             policy = self.policy(stack)
-            step("preview", "started", policy=policy.describe())
+            step(StepName.PREVIEW, StepStatus.STARTED, policy=policy.describe())
             try:
                 preview = self.deployer.preview(stack, policy)
             except StackBusyError as exc:
-                step("preview", "failed", detail=f"stack locked by another update: {exc}")
-                return restore(f"stack locked by another update ({exc})", EXIT_BUSY, "busy")
+                step(
+                    StepName.PREVIEW,
+                    StepStatus.FAILED,
+                    detail=f"stack locked by another update: {exc}",
+                )
+                return restore(f"stack locked by another update ({exc})", StageOutcome.BUSY)
             except DeployError as exc:
-                step("preview", "failed", detail=str(exc))
+                step(StepName.PREVIEW, StepStatus.FAILED, detail=str(exc))
                 return restore(f"preview failed: {exc}")
             counts = ", ".join(f"{n} {op}" for op, n in preview.counts().items() if op != "same")
             step(
-                "preview",
-                "completed",
+                StepName.PREVIEW,
+                StepStatus.COMPLETED,
                 preview=preview.summary(),
                 policy=preview.policy.to_json(),
                 detail=f"{counts or 'no changes'}; policy {preview.policy.status}",
@@ -766,30 +825,32 @@ class Orchestrator:
             findings += policy_findings(preview.policy)  # the rule --rehearse applies too
             if findings:
                 step(
-                    "gate",
-                    "failed",
+                    StepName.GATE,
+                    StepStatus.FAILED,
                     findings=findings,
                     detail=f"{len(findings)} finding(s); stack config restored",
                     diff=diff_lines(preview.changes) + findings,
                 )
                 return restore("preview gate stopped the promotion: " + "; ".join(findings[:3]))
-            step("gate", "completed", detail="only the release changes")
-            step("up", "started", plan=preview.plan)
+            step(StepName.GATE, StepStatus.COMPLETED, detail="only the release changes")
+            step(StepName.UP, StepStatus.STARTED, plan=preview.plan)
             try:
                 notes = list(self.deployer.up(stack, preview) or ())
             except StackBusyError as exc:
-                step("up", "failed", detail=f"stack locked by another update: {exc}")
-                return restore(f"stack locked by another update ({exc})", EXIT_BUSY, "busy")
+                step(
+                    StepName.UP, StepStatus.FAILED, detail=f"stack locked by another update: {exc}"
+                )
+                return restore(f"stack locked by another update ({exc})", StageOutcome.BUSY)
             except DeployError as exc:
-                step("up", "failed", detail=str(exc))
-                return Outcome(EXIT_STOPPED, "up failed", f"{stack}: up failed: {exc}")
+                step(StepName.UP, StepStatus.FAILED, detail=str(exc))
+                return Outcome.of(StageOutcome.UP_FAILED, f"{stack}: up failed: {exc}")
             for note in notes:
                 self.emit("note", stage=stack, message=f"{stack}: {note}")
             # The update is complete only once the stage's record says so (same push).
             record = self._stage_change(walk, promotion, stack, kind, target)
-            step("up", "completed", record=record, **({"notes": notes} if notes else {}))
+            step(StepName.UP, StepStatus.COMPLETED, record=record, notes=notes or None)
 
-        step("verify", "started")
+        step(StepName.VERIFY, StepStatus.STARTED)
         try:
             outputs = self.deployer.outputs(stack)
         except DeployError as exc:
@@ -799,10 +860,10 @@ class Orchestrator:
             if result.ok and stage.verify_commands:
                 result = self.commands(stage.verify_commands, stack, rid, outputs)
         if not result.ok:
-            step("verify", "failed", detail=result.detail)
-            return Outcome(EXIT_STOPPED, "verification failed", f"{stack}: {result.detail}")
-        step("verify", "completed", detail=result.detail)
-        return Outcome(EXIT_OK, "verified", result.detail)
+            step(StepName.VERIFY, StepStatus.FAILED, detail=result.detail)
+            return Outcome.of(StageOutcome.VERIFICATION_FAILED, f"{stack}: {result.detail}")
+        step(StepName.VERIFY, StepStatus.COMPLETED, detail=result.detail)
+        return Outcome.of(StageOutcome.VERIFIED, result.detail)
 
     def _copy_images(
         self,
@@ -819,7 +880,7 @@ class Orchestrator:
         try:
             copies = stage_copies(target.images, outputs)
         except CopyError as exc:
-            step("copy-images", "failed", detail=str(exc))
+            step(StepName.COPY_IMAGES, StepStatus.FAILED, detail=str(exc))
             return f"image copy failed: {exc}"
         if not copies:
             why = "no repositoryUrls output" if copies is None else "pulled where the release is"
@@ -827,7 +888,7 @@ class Orchestrator:
                 "step", stage=stack, kind=kind, step="copy-images", status="skipped", detail=why
             )
             return None
-        step("copy-images", "started", copies=[c.describe() for c in copies])
+        step(StepName.COPY_IMAGES, StepStatus.STARTED, copies=[c.describe() for c in copies])
 
         def progress(line: str) -> None:
             self.emit("note", stage=stack, message=line)
@@ -835,9 +896,14 @@ class Orchestrator:
         try:
             lines = copy_to_stage(copies, self.images, progress)
         except CopyError as exc:
-            step("copy-images", "failed", detail=str(exc))
+            step(StepName.COPY_IMAGES, StepStatus.FAILED, detail=str(exc))
             return f"image copy failed: {exc}"
-        step("copy-images", "completed", copied=lines, detail=f"{len(copies)} image(s) in place")
+        step(
+            StepName.COPY_IMAGES,
+            StepStatus.COMPLETED,
+            copied=lines,
+            detail=f"{len(copies)} image(s) in place",
+        )
         return None
 
     def _use_source(self, stack: str, target: ReleaseConfig) -> None:
@@ -888,18 +954,16 @@ class Orchestrator:
             # Never verified here before: return to what ran before this promotion.
             target = self._previous_config(walk, promotion, stack, "forward")
         if target is None:
-            return Outcome(EXIT_STOPPED, "failed", f"{stack}: {why}; nothing to roll back to")
+            return Outcome.of(StageOutcome.FAILED, f"{stack}: {why}; nothing to roll back to")
         self.emit("note", stage=stack, message=f"{why}; rolling back to {target.release}")
         done = walk.resume.completed(stack, "rollback") if walk.resume else set()
         result = self._deploy(walk, promotion, stage, "rollback", target, done)
         if result.code == EXIT_OK:
-            return Outcome(
-                EXIT_STOPPED,
-                "rolled back",
+            return Outcome.of(
+                StageOutcome.ROLLED_BACK,
                 f"{stack}: {why}; rolled back to {target.release}; later stages untouched",
             )
-        return Outcome(
-            EXIT_STOPPED,
-            "rollback failed",
+        return Outcome.of(
+            StageOutcome.ROLLBACK_FAILED,
             f"{stack}: {why}; rollback to {target.release} failed: {result.message}",
         )

@@ -1,9 +1,10 @@
 """The walk planner: which stages a request deploys, in what order, with which gate verdicts.
 
 One pure function for ``promote`` and ``promote --rehearse`` alike, so a rehearsal cannot
-disagree with a promotion about eligibility. Stages are never skipped: a forward walk starts at
-the first stage that does not run the release verified there and ends at the target; a rollback
-walks the target alone.
+disagree with a promotion about eligibility. Stages are never skipped: a forward walk covers the
+stages the target waits for (its ``upstream`` stages, theirs, ...; by default the stages before
+it) from the first that does not run the release verified there, and ends at the target; a
+rollback walks the target alone.
 """
 
 from __future__ import annotations
@@ -13,15 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.definition import Pipeline, Stage
-from pipeline.promote.gates import (
-    CodeReview,
-    Verdict,
-    approval_verdict,
-    direction_verdict,
-    reviewed_verdict,
-    upstream_verdict,
-)
+from pipeline.promote.gates import GATES, CodeReview, FreezeOverride, GateContext, Verdict
 from pipeline.promote.history import LedgerView
+from pipeline.promote.model import GateOutcome
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,7 @@ class PlannedWalk:
             (stage, v.reason)
             for stage in self.stages
             for v in self.verdicts[stage.stack]
-            if v.gate == "approval" and v.outcome == "refuse"
+            if v.gate == "approval" and v.outcome is GateOutcome.REFUSE
         ]
 
     def proposals(self) -> list[Stage]:
@@ -53,7 +48,8 @@ class PlannedWalk:
             stage
             for stage in self.stages
             if any(
-                v.gate == "approval" and v.outcome == "propose" for v in self.verdicts[stage.stack]
+                v.gate == "approval" and v.outcome is GateOutcome.PROPOSE
+                for v in self.verdicts[stage.stack]
             )
         ]
 
@@ -72,38 +68,44 @@ def plan_walk(
     approver: str | None = None,
     reviewer: str | None = None,
     code: CodeReview | None = None,
+    override: FreezeOverride | None = None,
 ) -> PlannedWalk:
     """``holds(stack)`` is the release a stage runs now; ``created`` maps release ids to their
     creation times (for the direction gate); ``reviewer`` merged the proposal of a stage
     promoted by pull request; ``code`` whether the release's commit is on the protected
-    branch (None: no protected branch to check, a local ``--state-dir``)."""
-    order = [s.stack for s in pipeline.stages]
-    target_index = order.index(target)
+    branch (None: no protected branch to check, a local ``--state-dir``); ``override`` lets
+    the walk through a freeze window. Each stage's verdicts are those of the registered gates
+    (``pipeline.promote.gates.GATES``), in order."""
     if rollback:
-        indices = [target_index]
+        stages = [s for s in pipeline.stages if s.stack == target]
     else:
-        done = [
-            i
-            for i in range(target_index + 1)
-            if holds(order[i]) == release and view.verified_at(order[i], release) is not None
-        ]
-        first = next((i for i in range(target_index + 1) if i not in done), None)
-        indices = [] if first is None else list(range(first, target_index + 1))
+        # A stage is walked when it does not run the release verified, or when a stage it
+        # waits for is walked (it is then deployed again after it): stages are never skipped.
+        moving: set[str] = set()
+        for stage in pipeline.ancestors(target):
+            done = holds(stage.stack) == release and view.verified_at(stage.stack, release)
+            if not done or any(u.stack in moving for u in pipeline.upstream_of(stage)):
+                moving.add(stage.stack)
+        stages = [s for s in pipeline.stages if s.stack in moving]
     verdicts: dict[str, list[Verdict]] = {}
     walked: set[str] = set()
-    for index in indices:
-        stage = pipeline.stages[index]
-        found = [
-            direction_verdict(
-                stage.stack, release, holds(stage.stack), view, dict(created), rollback
-            )
-        ]
-        if not rollback:
-            found.append(upstream_verdict(pipeline, index, release, view, now, frozenset(walked)))
-        reviewed = reviewed_verdict(stage, release, code) if code is not None else None
-        if reviewed is not None:
-            found.append(reviewed)
-        found.append(approval_verdict(stage, auto, approver, reviewer))
-        verdicts[stage.stack] = found
+    for stage in stages:
+        ctx = GateContext(
+            pipeline,
+            stage,
+            release,
+            holds,
+            view,
+            created,
+            now,
+            frozenset(walked),
+            rollback=rollback,
+            auto=auto,
+            approver=approver,
+            reviewer=reviewer,
+            code=code,
+            override=override,
+        )
+        verdicts[stage.stack] = [v for gate in GATES if (v := gate.verdict(ctx)) is not None]
         walked.add(stage.stack)
-    return PlannedWalk([pipeline.stages[i] for i in indices], verdicts)
+    return PlannedWalk(stages, verdicts)

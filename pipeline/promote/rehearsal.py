@@ -28,6 +28,7 @@ from pipeline.promote.events import Sink, quiet
 from pipeline.promote.gates import CodeReview
 from pipeline.promote.history import LedgerView
 from pipeline.promote.images import plan_copies
+from pipeline.promote.model import CommandOutcome, exit_code
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
 from pipeline.promote.orchestrator import Governed, PromotionError, Request
 from pipeline.promote.planner import plan_walk
@@ -112,7 +113,8 @@ class RehearsalReport:
     seconds: float = 0.0
 
     def exit_code(self) -> int:
-        return 1 if any(s.blocked for s in self.stages) else 0
+        blocked = any(s.blocked for s in self.stages)
+        return exit_code(CommandOutcome.BLOCKED if blocked else CommandOutcome.REHEARSED)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -215,6 +217,7 @@ def rehearse(
             rollback=request.rollback,
             auto=request.auto,
             approver=request.approver,
+            override=request.freeze_override,
             code=(
                 CodeReview(release.commit, governance.where, governance.reviewed(release.commit))
                 if governance is not None
@@ -250,7 +253,7 @@ def rehearse(
             )
             gates = []
             for verdict in planned.verdicts[stack]:
-                outcome = verdict.outcome
+                outcome: str = verdict.outcome
                 if verdict.outcome == "propose":
                     outcome = "by pull request"  # promote proposes it; a reviewer's merge approves
                 elif verdict.gate == "approval" and not verdict.ok:

@@ -21,7 +21,7 @@ from typing import Any
 
 from components.spec.loader import SpecError
 from pipeline.definition import PipelineFile, load_pipeline
-from pipeline.promote.gates import CodeReview
+from pipeline.promote.gates import CodeReview, FreezeOverride
 from pipeline.promote.history import LedgerView, parse_time
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.release import Release
@@ -195,6 +195,7 @@ class _Replay:
             else None
         )
         review = start.get("review") or {}
+        override = start.get("override")
         planned = plan_walk(
             pipeline,
             target,
@@ -208,6 +209,11 @@ class _Replay:
             approver=start.get("approver"),
             reviewer=review.get("reviewer"),
             code=code,
+            override=(
+                FreezeOverride(str(override["by"]), str(override["reason"]))
+                if isinstance(override, Mapping)
+                else None
+            ),
         )
         for stage in deployed:
             if stage not in planned.verdicts:

@@ -24,22 +24,15 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import time
-import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pipeline.promote.ledger import Verification, chain_entry, entry_line
-from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
 from pipeline.promote.release import (
     Release,
-    ReleaseError,
-    parse_release,
     release_json,
-    unknown_release,
 )
 from pipeline.promote.state import (
     RecordRefusedError,
@@ -52,8 +45,10 @@ from pipeline.promote.state import (
 from pipeline.record import index as saved
 from pipeline.record.audit import ENTRY_TRAILER, Audit
 from pipeline.record.checkout import CheckoutError, checkout, prune
+from pipeline.record.checks import StateChecks
 from pipeline.record.commits import read_history
 from pipeline.record.git import Git, GitError
+from pipeline.record.gitlock import GitLock
 from pipeline.record.identity import Runner, host_roots, runner_of, without_host_paths
 from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import (
@@ -67,112 +62,25 @@ from pipeline.record.layout import (
     seal_changes,
 )
 from pipeline.record.proposal import Proposal, Review, merged_proposal, propose, review_of
+from pipeline.record.refs import (
+    ATTEMPTS,
+    FETCHED,
+    FETCHED_STAGES,
+    SEEN_REF,
+    STAGE_TRAILER,
+    STATE_REF,
+    backoff,
+)
+from pipeline.record.releases import GitReleases
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
 from pipeline.record.trees import Known, commit_paths
 
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
 # branches only, and the state must be protected from force pushes.
-STATE_REF = "refs/heads/stageline/state"
-FETCHED = "refs/stageline/remote/"  # this clone's copy of the remote's stageline/* branches
-FETCHED_STAGES = "refs/stageline/remote-stages/"  # ... and of its refs/heads/stages/*
-SEEN_REF = "refs/stageline/seen"  # the newest state this clone verified (never pushed)
-STAGE_TRAILER = "Stageline-Stage"
-ATTEMPTS = 20
 _CODE_DIR = Path(__file__).resolve().parent.parent.parent  # the project this code runs from
 
 
-def backoff(attempt: int) -> None:
-    """Jittered exponential wait after a refused push, so two busy writers do not livelock."""
-    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-
-
-class GitReleases:
-    """The releases in the state's tree (read-only view; ``GitState.save_release`` adds)."""
-
-    def __init__(self, state: GitState) -> None:
-        self.state = state
-
-    def get(self, release_id: str) -> Release:
-        self.state.ensure()
-        where = f"{self.state.remote}:{STATE_REF}:releases/{release_id}.json"
-        raw = self.state.read(f"releases/{release_id}.json")
-        if raw is None:
-            raise unknown_release(where, release_id, self.all())
-        return parse_release(raw.decode("utf-8"), where, release_id)
-
-    def all(self) -> list[Release]:
-        self.state.ensure()
-        names = [n for n in self.state.list_dir("releases/") if n.endswith(".json")]
-        tip = self.state.tip
-        # One cat-file for all of them: a year of releases is a thousand files.
-        raw = self.state.git.objects([f"{tip}:releases/{n}" for n in names]) if tip else {}
-        found = []
-        for name in names:
-            content = raw.get(f"{tip}:releases/{name}")
-            if content is None:
-                continue
-            release_id = name.removesuffix(".json")
-            where = f"{self.state.remote}:{STATE_REF}:releases/{name}"
-            try:
-                found.append(parse_release(content.decode("utf-8"), where, release_id))
-            except ReleaseError:
-                continue
-        return sorted(found, key=lambda r: (r.created, r.id))
-
-
-class GitLock:
-    """The pipeline lock as ``locks/<pipeline>.json`` in the state: taken and released by a
-    compare-and-swap push, so two runners on two machines cannot both hold it."""
-
-    def __init__(self, state: GitState, pipeline: str, stale_after: timedelta) -> None:
-        self.state = state
-        self.pipeline = pipeline
-        self.path = f"locks/{pipeline}.json"
-        self.stale_after = stale_after
-        self.taken_over: dict[str, Any] | None = None
-        self.token = uuid.uuid4().hex
-
-    @property
-    def where(self) -> str:
-        return f"{self.state.remote}:{STATE_REF}:{self.path}"
-
-    def current(self) -> dict[str, Any]:
-        raw = self.state.read(self.path)
-        try:
-            owner: dict[str, Any] = json.loads(raw) if raw else {}
-        except ValueError:
-            owner = {"unreadable": True}
-        return owner
-
-    def acquire(self) -> None:
-        owner = {**lock_owner(), "token": self.token}
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                backoff(attempt)
-            self.state.sync()
-            current = self.current()
-            if current and not is_stale(current, self.stale_after):
-                raise LockHeldError(self.where, current)
-            self.taken_over = current or None
-            message = f"stageline: lock {self.pipeline} ({owner['host']} pid {owner['pid']})"
-            if self.state.write({self.path: dump(owner).encode()}, message):
-                self.state.held[self.pipeline] = self.token
-                return
-        raise LockHeldError(self.where, self.current())
-
-    def release(self) -> None:
-        if self.state.held.pop(self.pipeline, None) is None:
-            return
-        for attempt in range(ATTEMPTS):
-            if self.current().get("token") != self.token:
-                return  # taken over meanwhile: not ours to remove
-            if self.state.write({self.path: None}, f"stageline: unlock {self.pipeline}"):
-                return
-            backoff(attempt)
-            self.state.sync()
-
-
-class GitState:
+class GitState(StateChecks):
     """The PromotionState of one clone, shared through ``remote``."""
 
     def __init__(
@@ -369,59 +277,6 @@ class GitState:
         for stack, sha in sorted(stages.items()):
             problems += self._check_stage(stack, sha, tree, index)
         return problems, index
-
-    def _verified_before(self, tip: str) -> LedgerIndex:
-        """Where the audit of ``tip`` starts: the newest state this clone verified (in this
-        process, else as saved) that ``tip``'s history still contains; else the beginning."""
-        stored = saved.load(self.index_path)
-        if stored is not None:
-            self.saved = stored.commit
-        for known in (self.index, stored):
-            if known is None or known.commit is None:
-                continue
-            if known.commit == tip or self.git.is_ancestor(known.commit, tip):
-                return known.copy() if known is self.index else known
-        return LedgerIndex()
-
-    def _check_stage(self, stack: str, sha: str, tree: LedgerTree, index: LedgerIndex) -> list[str]:
-        """The tip is the stage's latest recorded commit, or a reviewed merge of a proposal onto
-        it; for a stage never deployed, a commit without a record (opened by a proposal)."""
-        record_file = RECORD_FILE.format(stack=stack)
-        at = f"{self.remote}:stages/{stack} ({sha[:12]})"
-        latest = index.records.get(stack)  # the record the stage's newest record entry names
-        if latest != sha:
-            merged = merged_proposal(self.git, stack, sha)
-            base = merged[0] if merged else sha
-            if latest is None and self.git.show(base, record_file) is None:
-                return []  # opened for its first proposal: nothing deployed, nothing recorded
-            if merged and latest == base:
-                sha, at = base, f"{at}, merging a proposal onto {base[:12]}"
-        raw = self.git.show(sha, record_file)
-        if raw is None:
-            return [f"{at}: no {record_file}; not a stage record"]
-        try:
-            record = json.loads(raw)
-            after = record.get("after") or {}
-        except (ValueError, AttributeError):
-            return [f"{at}: its record is not JSON"]
-        if "proposal" in record:
-            back = latest[:12] if latest else "the commit before it"
-            return [
-                f"{at}: carries a proposal but is not a merge commit of it onto the stage's"
-                " record (a squash or rebase merge, or a proposal changed after it was"
-                f" proposed); put stages/{stack} back to {back}, propose again and merge it"
-                " with a merge commit"
-            ]
-        seq = after.get("seq")
-        entry = tree.entry(seq) if isinstance(seq, int) and 0 <= seq < index.count else None
-        if entry is None or entry.get("hash") != after.get("hash"):
-            return [
-                f"{at}: records ledger entry {seq} ({str(after.get('hash'))[:12]}), which this"
-                " ledger does not hold: the ledger was rewritten or truncated"
-            ]
-        if latest != sha:
-            return [f"{at}: no ledger entry records this commit; the branch was moved by hand"]
-        return []
 
     # ------------------------------------------------------------------ writing
 

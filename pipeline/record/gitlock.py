@@ -1,0 +1,67 @@
+"""The pipeline lock in the git state (moved from pipeline.record.state)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
+from pipeline.promote.state import dump
+from pipeline.record.refs import ATTEMPTS, STATE_REF, backoff
+
+if TYPE_CHECKING:
+    from pipeline.record.state import GitState
+
+
+class GitLock:
+    """The pipeline lock as ``locks/<pipeline>.json`` in the state: taken and released by a
+    compare-and-swap push, so two runners on two machines cannot both hold it."""
+
+    def __init__(self, state: GitState, pipeline: str, stale_after: timedelta) -> None:
+        self.state = state
+        self.pipeline = pipeline
+        self.path = f"locks/{pipeline}.json"
+        self.stale_after = stale_after
+        self.taken_over: dict[str, Any] | None = None
+        self.token = uuid.uuid4().hex
+
+    @property
+    def where(self) -> str:
+        return f"{self.state.remote}:{STATE_REF}:{self.path}"
+
+    def current(self) -> dict[str, Any]:
+        raw = self.state.read(self.path)
+        try:
+            owner: dict[str, Any] = json.loads(raw) if raw else {}
+        except ValueError:
+            owner = {"unreadable": True}
+        return owner
+
+    def acquire(self) -> None:
+        owner = {**lock_owner(), "token": self.token}
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                backoff(attempt)
+            self.state.sync()
+            current = self.current()
+            if current and not is_stale(current, self.stale_after):
+                raise LockHeldError(self.where, current)
+            self.taken_over = current or None
+            message = f"stageline: lock {self.pipeline} ({owner['host']} pid {owner['pid']})"
+            if self.state.write({self.path: dump(owner).encode()}, message):
+                self.state.held[self.pipeline] = self.token
+                return
+        raise LockHeldError(self.where, self.current())
+
+    def release(self) -> None:
+        if self.state.held.pop(self.pipeline, None) is None:
+            return
+        for attempt in range(ATTEMPTS):
+            if self.current().get("token") != self.token:
+                return  # taken over meanwhile: not ours to remove
+            if self.state.write({self.path: None}, f"stageline: unlock {self.pipeline}"):
+                return
+            backoff(attempt)
+            self.state.sync()

@@ -110,6 +110,14 @@ class CommandOutcome(StrEnum):
     STOPPED = "stopped"
     BUSY = "busy"
     INTERRUPTED = "interrupted"
+    # reconcile (pipeline.reconcile.command) and review (pipeline.review.command)
+    IN_SYNC = "in sync"
+    HEALED = "healed"
+    DRIFTED = "drifted"
+    UP = "up"
+    DESTROYED = "destroyed"
+    NOTHING_TO_DESTROY = "nothing to destroy"
+    SWEPT = "swept"
 
 
 Outcome = StageOutcome | PromotionOutcome | CommandOutcome
@@ -148,6 +156,13 @@ EXIT_CODES: Final[tuple[tuple[Outcome, int], ...]] = (
     (CommandOutcome.STOPPED, EXIT_STOPPED),
     (CommandOutcome.BUSY, EXIT_BUSY),
     (CommandOutcome.INTERRUPTED, EXIT_INTERRUPTED),
+    (CommandOutcome.IN_SYNC, EXIT_OK),
+    (CommandOutcome.HEALED, EXIT_OK),
+    (CommandOutcome.DRIFTED, EXIT_STOPPED),
+    (CommandOutcome.UP, EXIT_OK),
+    (CommandOutcome.DESTROYED, EXIT_OK),
+    (CommandOutcome.NOTHING_TO_DESTROY, EXIT_OK),
+    (CommandOutcome.SWEPT, EXIT_OK),
 )
 _BY_MEMBER: Final = {(type(o), o.value): code for o, code in EXIT_CODES}
 

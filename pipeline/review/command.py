@@ -210,8 +210,8 @@ def _review_sweep(args: argparse.Namespace) -> int:
     message = f"destroyed {len(swept)} expired review stage(s), kept {len(kept)}" + "".join(
         f"; {f}" for f in failed
     )
-    code = EXIT_STOPPED if failed else EXIT_OK
-    return _said(args, "review sweep", code, message, outcome="swept", swept=swept, kept=kept)
+    code, outcome = (EXIT_STOPPED, "stopped") if failed else (EXIT_OK, "swept")
+    return _said(args, "review sweep", code, message, outcome=outcome, swept=swept, kept=kept)
 
 
 def _hours(text: str) -> float:

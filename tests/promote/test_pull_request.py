@@ -9,7 +9,6 @@ pullRequest``); ``dev`` stays direct.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from pipeline.cli import main
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, EXIT_PROPOSED
+from pipeline.reconcile.command import baselines
+from pipeline.reconcile.run import Baseline
 from pipeline.record.state import GitState
-from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.gitrepos import clone, commit_change, git, seed_remote
@@ -125,20 +124,24 @@ def record_commit(repo: Path, stack: str) -> str:
     return str(record["recordCommit"])
 
 
+def _drift_baseline(repo: Path, stack: str) -> Baseline:
+    """What drift.yml's reconcile compares ``stack`` with, from a clone ``repo``: the record
+    under a merge not deployed yet, the checked-out commit for a stage never deployed."""
+    return baselines(GitState(repo), repo, repo / "stacks")(stack)
+
+
 def drift_checkout(repo: Path, stack: str) -> str:
-    """Run drift.yml's own "check out what the stage runs" script in ``repo``; its output."""
-    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/drift.yml").read_text())
-    steps = [s for job in doc["jobs"].values() for s in job["steps"]]
-    script = next(s["run"] for s in steps if s.get("name", "").startswith("Check out what"))
-    done = subprocess.run(
-        ["bash", "-e", "-c", script],
-        cwd=repo,
-        env={**os.environ, "STACK": stack},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+    """The record reconcile would deploy ``stack`` from, or that it has none (it compares the
+    stage with the checked-out commit then)."""
+    baseline = _drift_baseline(repo, stack)
+    if baseline.where != f"stages/{stack}":
+        return f"stages/{stack} records no deployment yet: comparing with {baseline.where}"
+    return (baseline.source / "stacks" / f"{stack}.record.json").read_text()
+
+
+def drift_commit(repo: Path, stack: str) -> str:
+    """The commit reconcile's baseline of ``stack`` is a worktree of."""
+    return git(_drift_baseline(repo, stack).source, "rev-parse", "HEAD")
 
 
 def merge(remote: Path, where: Path, who: tuple[str, str], release_id: str) -> str:
@@ -195,7 +198,7 @@ def test_a_reviewers_merge_approves_and_ci_deploys_it(
     }
     assert cli(ci, "ledger", "verify") == EXIT_OK
     assert f'"release": "{rid}"' in drift_checkout(drift, "test")
-    assert git(drift, "rev-parse", "HEAD") == record_commit(ci, "test")
+    assert drift_commit(drift, "test") == record_commit(ci, "test")
     git(ci, "fetch", "-q", "origin", "stages/test")
     history = git(ci, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
     assert history[1] == merged, "the record's history keeps the reviewed merge"
@@ -256,7 +259,7 @@ def test_a_merge_waiting_to_be_deployed_does_not_change_what_the_stage_runs(
     assert rows["test"]["runs"] == first and rows["test"]["record"]["pendingMerge"] == merged
     drift = clone(remote, tmp_path / "drift")
     assert f'"release": "{first}"' in drift_checkout(drift, "test")
-    assert git(drift, "rev-parse", "HEAD") == deployed
+    assert drift_commit(drift, "test") == deployed
     assert cli(author, "ledger", "verify") == EXIT_OK, "a reviewed merge verifies"
     # A second proposal while a merge waits is refused: deploy the merge first.
     assert fake(author, second, "--to", "test") == EXIT_INVALID

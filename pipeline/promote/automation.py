@@ -136,6 +136,9 @@ class AutomationDeployer:
         # The CLI writes the saved plan into this directory but does not create it.
         self.plan_dir.mkdir(parents=True, exist_ok=True)
         self.sources: dict[str, Path] = {}
+        # Selecting a stack runs the CLI twice (its version check, then `stack select`): a
+        # stage's promotion asks for the stack about six times, so each handle is kept.
+        self._handles: dict[tuple[str, Path], Any] = {}
 
     def use_source(self, stack: str, project_dir: Path) -> None:
         """Deploy ``stack`` from ``project_dir`` (a worktree at the release's infrastructure
@@ -146,6 +149,12 @@ class AutomationDeployer:
         return self.sources.get(stack, self.project_dir)
 
     def _stack(self, stack: str) -> Any:
+        key = (stack, self.work_dir(stack))
+        if key not in self._handles:
+            self._handles[key] = self._select(stack)
+        return self._handles[key]
+
+    def _select(self, stack: str) -> Any:
         from pulumi import automation as auto
 
         try:

@@ -144,6 +144,22 @@ class Pipeline(_Model):
         by_stack = {s.stack: s for s in self.stages}
         return tuple(by_stack[name] for name in stage.upstream)
 
+    def auto_targets(self) -> tuple[Stage, ...]:
+        """The stages continuous deployment promotes to, in pipeline order: the furthest stages
+        reached through auto-promoted stages only (no approval, no pull request), so a graph
+        (staging fanning out to two auto stages) gives each branch its own target."""
+        reached: set[str] = set()
+        for stage in self.stages:
+            automatic = (
+                stage.auto_promote
+                and stage.approval != "required"
+                and stage.promotion is not Promotion.PULL_REQUEST
+            )
+            if automatic and all(u.stack in reached for u in self.upstream_of(stage)):
+                reached.add(stage.stack)
+        feeding = {u.stack for s in self.stages if s.stack in reached for u in self.upstream_of(s)}
+        return tuple(s for s in self.stages if s.stack in reached and s.stack not in feeding)
+
     def ancestors(self, stack: str) -> list[Stage]:
         """The stages a release passes through to reach ``stack``, in pipeline order, with
         ``stack`` last (upstream stages, theirs, and so on)."""

@@ -135,3 +135,32 @@ def test_a_promotion_follows_the_graph(
     live = next(v for v in start["verdicts"]["live"] if v["gate"] == "upstream")
     assert "verified in test by this promotion" in live["reason"], live
     assert "verified in staging at" in live["reason"], live
+
+
+def test_continuous_deployment_targets_each_branch_of_the_graph():
+    """The deploy workflow promotes to every auto target: both branches after staging, and
+    nothing past a stage that needs approval or a stage it waits for that is not automatic."""
+    auto = {"auto_promote": True}
+    graph = Pipeline(
+        stages=(
+            Stage(stack="dev", **auto),
+            Stage(stack="staging", **auto),
+            Stage(stack="live-eu", stage="live-eu", **auto),
+            Stage(stack="live-us", stage="live-us", upstream=("staging",), **auto),
+            Stage(stack="global", upstream=("live-eu", "live-us"), approval="required"),
+        )
+    )
+    assert [s.stack for s in graph.auto_targets()] == ["live-eu", "live-us"]
+    gated = Pipeline(
+        stages=(
+            Stage(stack="dev", **auto),
+            Stage(stack="staging", **auto),
+            Stage(stack="eu", upstream=("staging",), approval="required", auto_promote=True),
+            Stage(stack="us", upstream=("staging",), **auto),
+            Stage(stack="after-eu", upstream=("eu",), **auto),
+        )
+    )
+    assert [s.stack for s in gated.auto_targets()] == ["us"], "after-eu waits for an approval"
+    chain = Pipeline(stages=(Stage(stack="dev", **auto), Stage(stack="live")))
+    assert [s.stack for s in chain.auto_targets()] == ["dev"]
+    assert Pipeline(stages=(Stage(stack="dev"),)).auto_targets() == ()

@@ -1,0 +1,257 @@
+"""Wiring: the one place that names concrete states, deployers and the orchestrator.
+
+The ``isinstance(state, GitState)`` and ``getattr(state, ...)`` dispatch that steps around
+the state protocol is gathered here, so it can go in one change once the directory state is a
+git record too (issue 25).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.definition import PipelineFile
+from pipeline.promote.deployer import Deployer
+from pipeline.promote.events import JsonLines, Progress
+from pipeline.promote.orchestrator import Orchestrator
+from pipeline.promote.release import ReleaseError
+from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.record.identity import approver_source
+from pipeline.usage import CommandError
+
+PULUMI_MISSING = (
+    "the Pulumi CLI is not installed (https://www.pulumi.com/docs/iac/download-install/)"
+)
+
+
+def state(args: argparse.Namespace) -> PromotionState:
+    """The shared git state on ``--remote`` (default), or a local ``--state-dir``."""
+    if args.state_dir:
+        return FileState(Path(args.state_dir))
+    from pipeline.record.state import GitState
+
+    return GitState(Path(args.repo), args.remote)
+
+
+def work_dir(args: argparse.Namespace, state: PromotionState) -> Path:
+    """Where local scratch files go: the state dir, or .git/stageline of the checkout."""
+    git_dir = getattr(state, "git_dir", None)
+    return Path(args.state_dir) if args.state_dir else Path(git_dir or ".") / "stageline"
+
+
+def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Path) -> Deployer:
+    """``automation`` (default) or ``MODULE:FACTORY`` called with (project, stacks, state) dirs.
+    Raises CommandError (exit 2) for a factory that cannot be found or a missing Pulumi CLI."""
+    if spec == "automation":
+        from pipeline.promote.automation import AutomationDeployer
+
+        if shutil.which("pulumi") is None:
+            raise CommandError(PULUMI_MISSING)
+        return AutomationDeployer(project_dir)
+    module, colon, attr = spec.partition(":")
+    if not colon or not module or not attr:
+        raise CommandError(f"--deployer {spec!r}: expected automation, offline or MODULE:FACTORY")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"--deployer {spec}: no module named {exc.name!r}") from None
+    except AttributeError:
+        raise CommandError(f"--deployer {spec}: module {module!r} has no {attr!r}") from None
+    deployer: Deployer = factory(project_dir, stacks_dir, state_dir)
+    return deployer
+
+
+def deployer(
+    args: argparse.Namespace,
+    state: PromotionState,
+    project_dir: Path,
+    stacks_dir: Path,
+    work_dir: Path,
+) -> tuple[Deployer, Any]:
+    """The deployer ``--deployer`` names and how its stages are verified."""
+    from pipeline.promote.verification import HealthCheck
+
+    if args.deployer == "offline":
+        from pipeline.record.offline import RecordDeployer, offline_verify
+        from pipeline.record.state import GitState
+
+        if not isinstance(state, GitState):
+            raise StateError(
+                "--deployer offline keeps what each stage runs in git: it needs the git state"
+                " (a --remote), not --state-dir"
+            )
+        return RecordDeployer(Path(args.repo), state, work_dir / "offline"), offline_verify
+    timeout = getattr(args, "health_timeout", 300.0)
+    made = make_deployer(args.deployer, project_dir, stacks_dir, work_dir)
+    return made, HealthCheck(timeout=timeout, interval=min(5.0, timeout))
+
+
+def copier(args: argparse.Namespace) -> Any:
+    """Each release image is copied into a real stage's registry before its preview (skopeo, or
+    ``az acr import`` into Azure registries); the offline deployer's registries are the
+    renderer's, so nothing is copied there."""
+    from pipeline.promote.images import StageRegistries
+
+    return None if args.deployer == "offline" else StageRegistries()
+
+
+def orchestrator(
+    args: argparse.Namespace,
+    state: PromotionState,
+    deployer: Deployer,
+    verify: Any,
+    definition: PipelineFile,
+    work_dir: Path,
+    *,
+    policy: Any,
+    events: JsonLines | Progress,
+    confirm: Callable[[str, str, str], str | None] | None,
+    services: frozenset[str],
+    governance: Any,
+) -> Orchestrator:
+    """The orchestrator of one ``promote`` call, with what the arguments chose."""
+    return Orchestrator(
+        deployer,
+        definition,
+        work_dir,
+        state=state,
+        policy=policy,
+        verify=verify,
+        events=events,
+        confirm=confirm,
+        services=services,
+        images=copier(args),
+        governance=governance,
+        approver_source=approver_source(),
+    )
+
+
+def prune_worktrees(state: PromotionState) -> None:
+    """Old releases' worktrees under .git/stageline/worktrees do not accumulate (git state)."""
+    prune = getattr(state, "prune_worktrees", None)
+    if prune is not None:
+        from pipeline.record.git import GitError
+
+        with contextlib.suppress(GitError, OSError):  # best effort: the next one tries again
+            prune()
+
+
+class GovernedElsewhereError(Exception):
+    """The working tree's governing files are not the protected branch's."""
+
+    def __init__(self, message: str, governance: Any) -> None:
+        super().__init__(message)
+        self.governance = governance
+
+
+def governed(
+    args: argparse.Namespace,
+    state: PromotionState,
+    stacks_dir: Path,
+    definition: PipelineFile,
+    policy: Any,
+) -> tuple[Any, PipelineFile, Any]:
+    """The protected branch's pipeline file and policy configs, and the policy options they
+    give each stage. Raises GovernedElsewhereError (with what governs) when the working tree's
+    copies differ: a promotion refuses, a rehearsal goes on with the working tree's, saying so."""
+    from pipeline.record.git import blob_id
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    differ = governance.differences(Path(args.repo), stacks_dir)
+    explicit = Path(args.policy_pack_config) if args.policy_pack_config else None
+    if explicit and blob_id(explicit.read_bytes()) not in governance.policy_blobs.values():
+        differ.append(f"--policy-pack-config {explicit.name} (no reviewed policy config)")
+    governed = governance.definition()
+    if differ:
+        raise GovernedElsewhereError(
+            f"{', '.join(differ)} differ(s) from {governance.where}, the protected branch that"
+            " governs promotions: merge the change through review, or restore the file(s)",
+            governance,
+        )
+    return governance, governed, policy if explicit else governance.policy(policy, governed)
+
+
+def unreviewed(args: argparse.Namespace, release: Any, definition: PipelineFile) -> str | None:
+    """Which stages a release may not enter because its commit is not on the protected branch
+    (None: it is, or there is no protected branch to ask: a local --state-dir)."""
+    if args.state_dir:
+        return None
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    try:
+        state = GitState(Path(args.repo), args.remote)
+        governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    except StateError as exc:
+        return f"cannot tell whether commit {release.commit[:12]} was reviewed: {exc}"
+    if governance.reviewed(release.commit):
+        return None
+    stages = [
+        s.stack for p in definition.pipelines.values() for s in p.stages if s.needs_reviewed_code()
+    ]
+    return (
+        f"commit {release.commit[:12]} is not on {governance.where}, the protected branch:"
+        f" {release.id} may not enter {', '.join(stages)} (they take only reviewed code)"
+        " until it is merged"
+    )
+
+
+def code_review(args: argparse.Namespace, state: PromotionState) -> Any:
+    """Whether a release's commit is on the protected branch (None: a local --state-dir, or the
+    branch cannot be read; the reviewed gate is then not shown)."""
+    if args.state_dir:
+        return None
+    from pipeline.promote.gates import CodeReview
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    try:
+        governance = read_governance(state.git, state.git_dir, args.remote, None)
+    except StateError:
+        return None
+
+    def code(release: str) -> CodeReview | None:
+        try:
+            commit = state.releases.get(release).commit
+        except (ReleaseError, StateError):
+            return None
+        return CodeReview(commit, governance.where, governance.reviewed(commit))
+
+    return code
+
+
+def checked(state: PromotionState) -> bool:
+    """Verify the ledger (notes and problems to stderr); whether its entries may be shown."""
+    check = state.verify()  # a LedgerError is reported by inputs.read_only
+    for note in check.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not check.ok:
+        print(
+            "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
+            file=sys.stderr,
+        )
+        return isinstance(state, FileState)  # an unverified shared state is not adopted
+    return True
+
+
+def audit(args: argparse.Namespace, state: PromotionState) -> Any:
+    """Replay each promotion's gates against the pipeline file that governed it."""
+    from pipeline.record.gate_audit import Governing, audit
+    from pipeline.record.governance import read_governance
+    from pipeline.record.state import GitState
+
+    assert isinstance(state, GitState)
+    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    releases = {r.id: r for r in state.releases.all()}
+    governing = Governing(state.git, governance.commit, f"{args.remote}/{governance.branch}")
+    return audit(list(state.entries()), releases, governing)

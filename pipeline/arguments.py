@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from components.spec.loader import PROJECT
 from pipeline.usage import CommandError, add_command, command_name
 
 
@@ -205,3 +206,63 @@ def cache_directory(args: argparse.Namespace) -> Path | None:
     except OSError as exc:
         raise CommandError(f"--cache-dir {path}: cannot create it ({exc.strerror})") from None
     return path
+
+
+def record_options(
+    parser: argparse.ArgumentParser, *, stacks_dir: bool = True, json: bool = True
+) -> None:
+    """Where the promotion record is, for every command that reads or writes it: ``--remote
+    NAME`` (git, the default), ``--state-dir DIR`` (a local directory), ``--repo DIR`` (the
+    checkout); the hidden ``--stacks-dir DIR`` (default: the checkout's ``stacks``; without
+    ``stacks_dir``, for a command with its own) and ``--json`` (without ``json``: none)."""
+    parser.add_argument(
+        "--remote",
+        default="origin",
+        metavar="NAME",
+        help=f"git remote holding the {PROJECT}/state and stages/* branches (default: origin)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=state_directory,
+        metavar="DIR",
+        help="a local directory holding releases, ledger and locks instead of git (one machine"
+        " only)",
+    )
+    parser.add_argument(
+        "--repo",
+        type=existing_directory,
+        default=str(PROJECT_DIR),
+        metavar="DIR",
+        help="the git checkout (default: .)",
+    )
+    if stacks_dir:
+        parser.add_argument(
+            "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
+        )
+    if json:
+        json_option(parser)
+
+
+def json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: JSON Lines events ending in one result event."""
+    parser.add_argument(
+        "--json", action="store_true", help="JSON Lines events ending in one result (docs/json.md)"
+    )
+
+
+def policy_pack_option(parser: argparse.ArgumentParser) -> None:
+    """``--policy-pack DIR``: the pack the preview runs (default: the project's policies)."""
+    parser.add_argument(
+        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
+    )
+
+
+def health_timeout_option(parser: argparse.ArgumentParser, waits: str) -> None:
+    """``--health-timeout SECONDS``: how long ``waits`` (what checks) waits for health paths."""
+    parser.add_argument(
+        "--health-timeout",
+        type=positive_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help=f"how long {waits} waits for the health paths (default 300)",
+    )

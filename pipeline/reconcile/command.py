@@ -13,13 +13,7 @@ from typing import Any
 from components.spec import SpecError
 from components.spec.loader import PROJECT
 from pipeline import contract
-from pipeline.arguments import (
-    action,
-    existing_directory,
-    policy_pack,
-    positive_seconds,
-    state_directory,
-)
+from pipeline.arguments import action, health_timeout_option, policy_pack_option, record_options
 from pipeline.definition import PipelineFile, Stage, load_pipeline
 from pipeline.notify.config import EventKind
 from pipeline.notify.hooks import notifier
@@ -218,9 +212,7 @@ def register(commands: Any) -> None:
     where.add_argument("--stage", metavar="STACK", help="only this stage")
     parser.add_argument("--approve", action="store_true", help="heal stages that propose")
     parser.add_argument("--approver", metavar="NAME", help="who approved the heal")
-    parser.add_argument(
-        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
-    )
+    policy_pack_option(parser)
     parser.add_argument(
         "--deployer",
         default="automation",
@@ -228,25 +220,5 @@ def register(commands: Any) -> None:
         help="the engine: the Pulumi Automation API (default) or a factory called with the"
         " project, stacks and state directories",
     )
-    parser.add_argument(
-        "--health-timeout",
-        type=positive_seconds,
-        default=300.0,
-        metavar="SECONDS",
-        help="how long a healed stage's verification waits for its health paths (default 300)",
-    )
-    parser.add_argument("--remote", default="origin", metavar="NAME", help="the state's remote")
-    parser.add_argument(
-        "--state-dir", type=state_directory, metavar="DIR", help="a local state directory"
-    )
-    parser.add_argument(
-        "--repo",
-        type=existing_directory,
-        default=str(PROJECT_DIR),
-        metavar="DIR",
-        help="the git checkout (default: .)",
-    )
-    parser.add_argument(
-        "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
-    )
-    parser.add_argument("--json", action="store_true", help="JSON Lines (docs/json.md)")
+    health_timeout_option(parser, "a healed stage's verification")
+    record_options(parser)

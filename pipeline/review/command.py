@@ -17,11 +17,10 @@ from pipeline import contract
 from pipeline.arguments import (
     action,
     command_group,
-    existing_directory,
-    policy_pack,
+    health_timeout_option,
+    policy_pack_option,
     positive_int,
-    positive_seconds,
-    state_directory,
+    record_options,
 )
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.notify.config import EventKind
@@ -226,17 +225,7 @@ def _hours(text: str) -> float:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", metavar="NAME", help="default: the first in the file")
-    parser.add_argument("--remote", default="origin", metavar="NAME", help="the state's remote")
-    parser.add_argument("--state-dir", type=state_directory, metavar="DIR", help="a local state")
-    parser.add_argument(
-        "--repo",
-        type=existing_directory,
-        default=str(PROJECT_DIR),
-        metavar="DIR",
-        help="the git checkout (default: .)",
-    )
-    parser.add_argument("--stacks-dir", type=existing_directory, help=argparse.SUPPRESS)
-    parser.add_argument("--json", action="store_true", help="JSON Lines (docs/json.md)")
+    record_options(parser)
 
 
 def register(commands: Any) -> None:
@@ -262,16 +251,8 @@ def register(commands: Any) -> None:
         "--pr", type=positive_int, required=True, metavar="N", help="the pull request's number"
     )
     up.add_argument("--release", required=True, metavar="RELEASE", help="the head's release")
-    up.add_argument(
-        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
-    )
-    up.add_argument(
-        "--health-timeout",
-        type=positive_seconds,
-        default=300.0,
-        metavar="SECONDS",
-        help="how long the check waits for its health paths (default 300)",
-    )
+    policy_pack_option(up)
+    health_timeout_option(up, "the check")
     _common(up)
     down = action(
         group,

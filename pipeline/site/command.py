@@ -12,7 +12,7 @@ from pipeline.arguments import (
     action,
     cache_directory,
     cache_options,
-    existing_directory,
+    record_options,
     stacks_dir_option,
     state_directory,
 )
@@ -114,16 +114,4 @@ def register(commands: Any) -> None:
     )
     stacks_dir_option(parser, "directory of stack files and pipeline.yaml (default: stacks)")
     cache_options(parser, "rendered stages", "render every stage afresh")
-    parser.add_argument(
-        "--remote", default="origin", metavar="NAME", help="git remote holding the record"
-    )
-    parser.add_argument(
-        "--state-dir", type=state_directory, metavar="DIR", help="read a local state directory"
-    )
-    parser.add_argument(
-        "--repo",
-        type=existing_directory,
-        default=str(PROJECT_DIR),
-        metavar="DIR",
-        help="the git checkout (default: .)",
-    )
+    record_options(parser, stacks_dir=False, json=False)

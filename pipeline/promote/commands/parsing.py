@@ -11,16 +11,14 @@ from pipeline.arguments import (
     action,
     at_most,
     command_group,
-    existing_directory,
     existing_file,
-    policy_pack,
+    health_timeout_option,
+    policy_pack_option,
     positive_int,
-    positive_seconds,
-    state_directory,
+    record_options,
 )
 from pipeline.promote.commands import ci, ledger, reading, release
 from pipeline.promote.commands import promote as promotion
-from pipeline.promote.commands.inputs import PROJECT_DIR
 from pipeline.promote.commands.reading import HISTORY_SHOWN
 from pipeline.promote.model import (
     EXIT_BUSY,
@@ -29,34 +27,6 @@ from pipeline.promote.model import (
     EXIT_PROPOSED,
     EXIT_STOPPED,
 )
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--remote",
-        default="origin",
-        metavar="NAME",
-        help="git remote holding the stageline/state and stages/* branches (default: origin)",
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=state_directory,
-        metavar="DIR",
-        help="keep releases, ledger and locks in a local directory instead (one machine only)",
-    )
-    parser.add_argument(
-        "--repo",
-        type=existing_directory,
-        default=str(PROJECT_DIR),
-        metavar="DIR",
-        help="the git checkout (default: .)",
-    )
-    parser.add_argument(
-        "--stacks-dir", type=existing_directory, metavar="DIR", help=argparse.SUPPRESS
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="JSON Lines events ending in one result (docs/json.md)"
-    )
 
 
 def _protected_option(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +91,7 @@ def register(commands: Any) -> None:
         help="one per service of the blueprint (repeat)",
     )
     _protected_option(create)
-    _common(create)
+    record_options(create)
     show = action(
         release_commands,
         "show",
@@ -131,7 +101,7 @@ def register(commands: Any) -> None:
         exits={EXIT_OK: "shown", EXIT_INVALID: "no such release, or its file was edited"},
     )
     show.add_argument("release", metavar="RELEASE", help="release id (r-<16 hex>)")
-    _common(show)
+    record_options(show)
     listing = action(
         release_commands,
         "list",
@@ -140,7 +110,7 @@ def register(commands: Any) -> None:
         description="List the stored releases, oldest first: id, time, commit, policy pack.",
         exits={EXIT_OK: "listed"},
     )
-    _common(listing)
+    record_options(listing)
 
     promote = action(
         commands,
@@ -203,9 +173,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="offline: per stage the diff, the policy result and the gates; nothing deployed",
     )
-    promote.add_argument(
-        "--policy-pack", type=policy_pack, metavar="DIR", help="the pack (default: policies)"
-    )
+    policy_pack_option(promote)
     promote.add_argument(
         "--policy-pack-config",
         type=existing_file,
@@ -213,15 +181,9 @@ def register(commands: Any) -> None:
         help="enforcement config (default: policies/config/<stage>.json of each stack's stage)",
     )
     _deployer_option(promote)
-    promote.add_argument(
-        "--health-timeout",
-        type=positive_seconds,
-        default=300.0,
-        metavar="SECONDS",
-        help="how long verification waits for the health paths (default 300)",
-    )
+    health_timeout_option(promote, "verification")
     _protected_option(promote)
-    _common(promote)
+    record_options(promote)
 
     stat = action(
         commands,
@@ -241,7 +203,7 @@ def register(commands: Any) -> None:
         help="read the release from the stack files, not the stacks' outputs (no Pulumi CLI)",
     )
     _deployer_option(stat)
-    _common(stat)
+    record_options(stat)
 
     history = action(
         commands,
@@ -261,7 +223,7 @@ def register(commands: Any) -> None:
         help=f"only the last N entries (default: the last {HISTORY_SHOWN}; with --json, all)",
     )
     shown.add_argument("--all", action="store_true", help="every entry, however many")
-    _common(history)
+    record_options(history)
 
     metric = action(
         commands,
@@ -281,7 +243,7 @@ def register(commands: Any) -> None:
     metric.add_argument(
         "--days", type=at_most(36500), default=30, metavar="N", help="window in days (default 30)"
     )
-    _common(metric)
+    record_options(metric)
 
     ledger_commands = command_group(
         commands,
@@ -305,7 +267,7 @@ def register(commands: Any) -> None:
         },
     )
     _protected_option(verify)
-    _common(verify)
+    record_options(verify)
 
     stages = action(
         commands,
@@ -318,7 +280,7 @@ def register(commands: Any) -> None:
         " pipelines and stacks.",
         exits={EXIT_OK: "printed", EXIT_INVALID: "invalid pipeline file"},
     )
-    _common(stages)
+    record_options(stages)
 
     record_commands = command_group(
         commands,
@@ -339,4 +301,4 @@ def register(commands: Any) -> None:
         },
     )
     pin.add_argument("--stack", required=True, metavar="STACK", help="the stage's stack")
-    _common(pin)
+    record_options(pin)

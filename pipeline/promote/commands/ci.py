@@ -11,7 +11,7 @@ from pipeline import contract
 from pipeline.definition import Promotion
 from pipeline.promote.commands import wiring
 from pipeline.promote.commands.inputs import definition, fail, known_stage, said, stacks_dir
-from pipeline.promote.model import EXIT_OK
+from pipeline.promote.model import EXIT_OK, CommandOutcome
 from pipeline.promote.state import StateError
 
 
@@ -83,13 +83,21 @@ def record_pin(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if record is None:
         message = f"{args.stack}: no record yet; the stack file stays as it is"
-        said(args, "record pin", message, "nothing to do", stack=args.stack, release=None)
-        return EXIT_OK
+        return said(
+            args,
+            "record pin",
+            message,
+            CommandOutcome.NOTHING_TO_DO,
+            stack=args.stack,
+            release=None,
+        )
     path = Path(args.repo) / STACK_FILE.format(stack=args.stack)
     try:
         path.write_bytes(pin_stack_file(path.read_bytes(), record["release"], record["images"]))
     except OSError as exc:
         return fail(f"{path}: cannot pin it ({exc.strerror})")
     message = f"{path}: pinned {record['release']} from stages/{args.stack}"
-    said(args, "record pin", message, "pinned", stack=args.stack, release=record["release"])
-    return EXIT_OK
+    release = record["release"]
+    return said(
+        args, "record pin", message, CommandOutcome.PINNED, stack=args.stack, release=release
+    )

@@ -13,7 +13,7 @@ from components.spec import SpecError
 from pipeline import contract
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.ledger import LedgerError
-from pipeline.promote.model import EXIT_INVALID, EXIT_OK
+from pipeline.promote.model import EXIT_INVALID, CommandOutcome, exit_code
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent.parent
@@ -65,12 +65,16 @@ def known_stage(definition: PipelineFile, stage: str, also: set[str] | None = No
         raise unknown("stage", stage, every)
 
 
-def said(args: argparse.Namespace, command: str, message: str, outcome: str, **data: Any) -> None:
-    """A command that succeeded: its sentence on stderr, or with --json its result."""
+def said(
+    args: argparse.Namespace, command: str, message: str, outcome: CommandOutcome, **data: Any
+) -> int:
+    """A command's sentence on stderr, or with --json its result; its exit code (the table's)."""
+    code = exit_code(outcome)
     if args.json:
-        contract.result(command, EXIT_OK, message, outcome=outcome, **data)
+        contract.result(command, code, message, outcome=outcome, **data)
     else:
         print(message, file=sys.stderr)
+    return code
 
 
 def read_only(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

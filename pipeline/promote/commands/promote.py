@@ -25,7 +25,7 @@ from pipeline.promote.commands.inputs import (
 from pipeline.promote.deployer import DeployError
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.gates import FreezeOverride
-from pipeline.promote.model import EXIT_STOPPED, CommandOutcome
+from pipeline.promote.model import EXIT_STOPPED, CommandOutcome, exit_code
 from pipeline.promote.orchestrator import PromotionError, Request, stage_policy
 from pipeline.promote.state import PromotionState, StateError
 from pipeline.usage import CommandError, unknown
@@ -212,16 +212,17 @@ def _rehearse(
         )
     except (PromotionError, StateError) as exc:
         return fail(f"--rehearse: {exc}")
+    blocked = any(s.blocked for s in report.stages)
+    outcome = CommandOutcome.BLOCKED if blocked else CommandOutcome.REHEARSED
     if args.json:
-        code = report.exit_code()
         rehearsal = {k: v for k, v in report.to_json().items() if k != "exitCode"}
         contract.result(
             "promote",
-            code,
+            exit_code(outcome),
             rehearsal_message(report),
-            outcome=CommandOutcome.BLOCKED if code else CommandOutcome.REHEARSED,
+            outcome=outcome,
             rehearsal=rehearsal,
         )
     else:
         print(report.markdown())
-    return report.exit_code()
+    return exit_code(outcome)

@@ -11,7 +11,7 @@ from components.spec import SpecError
 from pipeline import contract
 from pipeline.promote.commands import wiring
 from pipeline.promote.commands.inputs import definition, fail, services, stacks_dir
-from pipeline.promote.model import EXIT_OK, CommandOutcome
+from pipeline.promote.model import EXIT_OK, CommandOutcome, exit_code
 from pipeline.promote.release import ReleaseError, make_release, parse_images
 from pipeline.promote.state import StateError, StateUnverifiedError
 
@@ -28,19 +28,20 @@ def create(args: argparse.Namespace) -> int:
     unreviewed = wiring.unreviewed(args, release, pipelines)
     if unreviewed and not args.json:
         print(f"note: {unreviewed}", file=sys.stderr)
+    outcome = CommandOutcome.CREATED if created else CommandOutcome.EXISTS
     if args.json:
         contract.event("release", **release.to_json())
         contract.result(
             "release create",
-            EXIT_OK,
+            exit_code(outcome),
             f"{release.id} {'created' if created else 'exists already, unchanged'}",
-            outcome=CommandOutcome.CREATED if created else CommandOutcome.EXISTS,
+            outcome=outcome,
             release=release.id,
             unreviewed=unreviewed,
         )
     else:
         print(f"{release.id} ({'created' if created else 'exists already, unchanged'})")
-    return EXIT_OK
+    return exit_code(outcome)
 
 
 def show(args: argparse.Namespace) -> int:

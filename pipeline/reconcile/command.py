@@ -18,13 +18,14 @@ from pipeline.definition import PipelineFile, Stage, load_pipeline
 from pipeline.notify.config import EventKind
 from pipeline.notify.hooks import notifier
 from pipeline.notify.message import Notice
+from pipeline.promote.model import EXIT_BUSY, EXIT_INVALID, EXIT_OK, CommandOutcome, exit_code
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.reconcile.engine import AutomationDrift, DriftEngine
 from pipeline.reconcile.run import Baseline, Outcome, Reconciler, StageResult
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
-EXIT_OK, EXIT_DRIFT, EXIT_INVALID, EXIT_BUSY = 0, 1, 2, 3
+EXIT_DRIFT = exit_code(CommandOutcome.DRIFTED)
 EXITS = {
     EXIT_OK: "every stage runs its record, or was healed and verified",
     EXIT_DRIFT: "a stage drifted and was proposed or reported, or could not be healed or read",
@@ -180,11 +181,14 @@ def _summary(args: argparse.Namespace, results: list[StageResult]) -> int:
         counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
     unresolved = {Outcome.PROPOSED, Outcome.REPORTED, Outcome.HEAL_FAILED, Outcome.FAILED}
     if any(r.outcome in unresolved for r in results):
-        code, outcome = EXIT_DRIFT, "drifted"
+        outcome = CommandOutcome.DRIFTED
     elif any(r.outcome is Outcome.LEFT_ALONE for r in results):
-        code, outcome = EXIT_BUSY, "busy"
+        outcome = CommandOutcome.BUSY
+    elif counts.get(str(Outcome.HEALED)):
+        outcome = CommandOutcome.HEALED
     else:
-        code, outcome = EXIT_OK, "healed" if counts.get(str(Outcome.HEALED)) else "in sync"
+        outcome = CommandOutcome.IN_SYNC
+    code = exit_code(outcome)
     message = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
     if args.json:
         stages = {r.stack: str(r.outcome) for r in results}

@@ -27,6 +27,15 @@ from pipeline.notify.config import EventKind
 from pipeline.notify.hooks import notifier
 from pipeline.notify.message import Notice
 from pipeline.promote.deployer import DeployError
+from pipeline.promote.model import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_STOPPED,
+    CommandOutcome,
+    Outcome,
+    StageOutcome,
+    exit_code,
+)
 from pipeline.promote.release import ReleaseError
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.review.engine import AutomationReview
@@ -42,7 +51,7 @@ from pipeline.review.workspace import (
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
-EXIT_OK, EXIT_STOPPED, EXIT_INVALID = 0, 1, 2
+FAILED = StageOutcome.FAILED  # the engine failed: "failed" on the wire, exit 1
 
 
 def _state(args: argparse.Namespace) -> PromotionState:
@@ -65,9 +74,13 @@ def _pipeline(args: argparse.Namespace) -> tuple[PipelineFile, str, Path]:
     return definition, name, stacks_dir
 
 
-def _said(args: argparse.Namespace, command: str, code: int, message: str, **data: Any) -> int:
+def _said(
+    args: argparse.Namespace, command: str, outcome: Outcome, message: str, **data: Any
+) -> int:
+    """The result: its sentence on stderr, or with --json its event; its code (the table's)."""
+    code = exit_code(outcome)
     if args.json:
-        contract.result(command, code, message, **data)
+        contract.result(command, code, message, outcome=outcome, **data)
     else:
         print(f"{command}: {message}", file=sys.stderr)
     return code
@@ -119,7 +132,7 @@ def _review_up(args: argparse.Namespace) -> int:
         outputs = engine.up(stack, source, policy)
     except DeployError as exc:
         _tell(definition, args, f"review stage {stack}: up failed", "failed", pr=str(args.pr))
-        return _said(args, "review up", EXIT_STOPPED, f"{stack}: {exc}", outcome="failed")
+        return _said(args, "review up", FAILED, f"{stack}: {exc}")
     check = HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout))
     verified = check(stack, outputs, release.id)
     urls = {str(k): str(v) for k, v in dict(outputs.get("serviceUrls") or {}).items()}
@@ -127,17 +140,19 @@ def _review_up(args: argparse.Namespace) -> int:
     if not verified.ok:
         _tell(definition, args, f"review stage {stack}: not answering", "failed", pr=str(args.pr))
         message = f"{stack} is up but does not answer {release.id}: {verified.detail}"
-        return _said(args, "review up", EXIT_STOPPED, message, outcome="failed", **data)
+        return _said(args, "review up", FAILED, message, **data)
     _tell(
         definition, args, f"review stage {stack} runs {release.id}", "up", pr=str(args.pr), **urls
     )
     shown = ", ".join(f"{s} {u}" for s, u in sorted(urls.items()))
     return _said(
-        args, "review up", EXIT_OK, f"{stack} runs {release.id}: {shown}", outcome="up", **data
+        args, "review up", CommandOutcome.UP, f"{stack} runs {release.id}: {shown}", **data
     )
 
 
-def _down(args: argparse.Namespace, definition: PipelineFile, pipeline: str, pr: int) -> str:
+def _down(
+    args: argparse.Namespace, definition: PipelineFile, pipeline: str, pr: int
+) -> CommandOutcome:
     """Destroy one review stage and forget its stack and worktree; what happened."""
     stack = review_stack(pr, pipeline)
     engine = AutomationReview()
@@ -145,7 +160,7 @@ def _down(args: argparse.Namespace, definition: PipelineFile, pipeline: str, pr:
     source = existing_worktree(repo, stack) or worktree(repo, stack, _commit(repo))
     if stack not in {s.stack for s in engine.stacks(source)}:
         remove(repo, source)
-        return "nothing to destroy"
+        return CommandOutcome.NOTHING_TO_DESTROY
     stack_path = source / "stacks" / f"Pulumi.{stack}.yaml"
     if not stack_path.exists():  # another machine made it: the same file, the backend's salt
         first = definition.pipelines[pipeline].stages[0]
@@ -156,7 +171,7 @@ def _down(args: argparse.Namespace, definition: PipelineFile, pipeline: str, pr:
         )
     engine.destroy(stack, source)
     remove(repo, source)
-    return "destroyed"
+    return CommandOutcome.DESTROYED
 
 
 def _commit(repo: Path) -> str:
@@ -171,10 +186,10 @@ def _review_down(args: argparse.Namespace) -> int:
     try:
         done = _down(args, definition, name, args.pr)
     except (ReviewError, DeployError) as exc:
-        return _said(args, "review down", EXIT_STOPPED, f"{stack}: {exc}", outcome="failed")
-    if done == "destroyed":
+        return _said(args, "review down", FAILED, f"{stack}: {exc}")
+    if done is CommandOutcome.DESTROYED:
         _tell(definition, args, f"review stage {stack} destroyed", "down", pr=str(args.pr))
-    return _said(args, "review down", EXIT_OK, f"{stack}: {done}", outcome=done, stack=stack)
+    return _said(args, "review down", done, f"{stack}: {done}", stack=stack)
 
 
 def _review_sweep(args: argparse.Namespace) -> int:
@@ -186,7 +201,7 @@ def _review_sweep(args: argparse.Namespace) -> int:
     try:
         summaries = engine.stacks(Path(args.repo))
     except DeployError as exc:
-        return _said(args, "review sweep", EXIT_STOPPED, str(exc), outcome="failed")
+        return _said(args, "review sweep", FAILED, str(exc))
     for summary in summaries:
         parsed = parse_stack(summary.stack.rsplit("/", 1)[-1])
         if parsed is None or parsed[1] not in definition.pipelines:
@@ -209,8 +224,8 @@ def _review_sweep(args: argparse.Namespace) -> int:
     message = f"destroyed {len(swept)} expired review stage(s), kept {len(kept)}" + "".join(
         f"; {f}" for f in failed
     )
-    code, outcome = (EXIT_STOPPED, "stopped") if failed else (EXIT_OK, "swept")
-    return _said(args, "review sweep", code, message, outcome=outcome, swept=swept, kept=kept)
+    outcome = CommandOutcome.STOPPED if failed else CommandOutcome.SWEPT
+    return _said(args, "review sweep", outcome, message, swept=swept, kept=kept)
 
 
 def _hours(text: str) -> float:

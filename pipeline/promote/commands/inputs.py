@@ -13,15 +13,16 @@ from components.spec import SpecError
 from pipeline import contract
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.ledger import LedgerError
-from pipeline.promote.model import EXIT_INVALID, CommandOutcome, exit_code
+from pipeline.promote.model import CommandOutcome, Outcome, exit_code
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent.parent
 
 
-def fail(message: str, code: int = EXIT_INVALID) -> int:
-    """Refuse with one message (``main`` prefixes the command) and, with --json, a result."""
-    raise CommandError(message, code)
+def fail(message: str, outcome: Outcome = CommandOutcome.REFUSED) -> int:
+    """Refuse (or stop) with one message (``main`` prefixes the command) and, with --json, a
+    result; the exit code is the outcome's, from the one table."""
+    raise CommandError(message, exit_code(outcome))
 
 
 def stacks_dir(args: argparse.Namespace) -> Path:

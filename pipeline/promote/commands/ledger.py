@@ -22,7 +22,7 @@ def verify(args: argparse.Namespace) -> int:
     try:
         check = state.verify()
     except (LedgerError, StateError) as exc:
-        return fail(str(exc), 1)
+        return fail(str(exc), CommandOutcome.STOPPED)  # could not verify: exit 1, as "tampered"
     problems, notes, findings = list(check.problems), list(check.notes), []
     if check.ok and not args.state_dir:
         try:

@@ -25,7 +25,7 @@ from pipeline.promote.commands.inputs import (
 from pipeline.promote.deployer import DeployError
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.gates import FreezeOverride
-from pipeline.promote.model import EXIT_STOPPED, CommandOutcome, exit_code
+from pipeline.promote.model import CommandOutcome, PromotionOutcome, exit_code
 from pipeline.promote.orchestrator import PromotionError, Request, stage_policy
 from pipeline.promote.state import PromotionState, StateError
 from pipeline.usage import CommandError, unknown
@@ -170,7 +170,7 @@ def _promote_with(
     try:
         outcome = orchestrator.promote(request)
     except DeployError as exc:
-        raise CommandError(f"stopped: {exc}", EXIT_STOPPED) from None
+        raise CommandError(f"stopped: {exc}", exit_code(PromotionOutcome.STOPPED)) from None
     finally:
         wiring.prune_worktrees(state)
     from pipeline.notify.hooks import announce_promotion  # issue 26: tell the webhook

@@ -24,7 +24,7 @@ def create(args: argparse.Namespace) -> int:
     except (ReleaseError, SpecError, StateUnverifiedError) as exc:
         return fail(f"refused, nothing written:\n{exc}")
     except StateError as exc:
-        return fail(f"not recorded:\n{exc}", 1)
+        return fail(f"not recorded:\n{exc}", CommandOutcome.STOPPED)
     unreviewed = wiring.unreviewed(args, release, pipelines)
     if unreviewed and not args.json:
         print(f"note: {unreviewed}", file=sys.stderr)

@@ -76,12 +76,8 @@ def promote(args: argparse.Namespace) -> int:
     except SpecError as exc:
         return fail(f"invalid configuration, nothing deployed:\n{exc}")
     every_stage = [s for p in pipelines.pipelines.values() for s in stacks(p)]
-    events = JsonLines() if args.json else Progress(stages=every_stage)
-    try:
+    with wiring.event_sink(args, every_stage) as events:
         return _promote_with(args, pipelines, known, stacks_at, events)
-    finally:
-        if isinstance(events, Progress):
-            events.close()
 
 
 def request_of(args: argparse.Namespace, definition: PipelineFile) -> Request:

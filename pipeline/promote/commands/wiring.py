@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,17 @@ def orchestrator(
         governance=governance,
         approver_source=approver_source(),
     )
+
+
+@contextlib.contextmanager
+def event_sink(args: argparse.Namespace, stages: list[str]) -> Iterator[JsonLines | Progress]:
+    """JSON Lines events with --json, else the progress display of ``stages`` (closed after)."""
+    events = JsonLines() if args.json else Progress(stages=stages)
+    try:
+        yield events
+    finally:
+        if isinstance(events, Progress):
+            events.close()
 
 
 def prune_worktrees(state: PromotionState) -> None:

@@ -203,3 +203,16 @@ def test_review_stages_only_for_this_repositorys_pull_requests() -> None:
     down = "\n".join(s.get("run", "") for s in doc["jobs"]["down"]["steps"])
     assert 'review down --pipeline aws --pr "$PR"' in down
     assert "closed" in doc["jobs"]["down"]["if"] and "review sweep" in yaml.safe_dump(doc)
+
+
+def test_continuous_deployment_walks_every_auto_target_of_the_graph() -> None:
+    """deploy.yml promotes to each of `stages --json`'s autoTargets (both branches of a graph),
+    not to the single `auto` stage of a chain."""
+    deploy = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
+    (step,) = [
+        s
+        for s in deploy["jobs"]["pre-live"]["steps"]
+        if s.get("name", "").startswith("Promote through the autoPromote")
+    ]
+    assert step["env"]["TARGETS"] == "${{ join(matrix.pipeline.autoTargets, ' ') }}"
+    assert "for target in $TARGETS" in step["run"] and '--to "$target"' in step["run"]

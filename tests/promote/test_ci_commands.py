@@ -32,6 +32,7 @@ def test_stages_reads_targets_clouds_and_soak_from_the_pipeline_file(
         "pipeline": "aws",
         "cloud": "aws",
         "auto": "staging",
+        "autoTargets": ["staging"],  # one per branch of a graph (Pipeline.auto_targets)
         "approved": ["live"],
         "pullRequest": [],  # stages promoted by pull request (promotion: pullRequest)
         "soakMinutes": 60,

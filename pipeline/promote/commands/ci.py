@@ -16,7 +16,7 @@ from pipeline.promote.state import StateError
 
 
 def stages(args: argparse.Namespace) -> int:
-    """Per pipeline: its cloud, the stage CI promotes to without approval (``auto``), the
+    """Per pipeline: its cloud, the stages CI promotes to without approval (``autoTargets``), the
     stages that need approval, and the soak before them; and every stack with its cloud."""
     from components.spec import read_stack
 
@@ -27,15 +27,7 @@ def stages(args: argparse.Namespace) -> int:
         cloud = read_stack(stacks_at, pipeline.stages[0].stack).values.get(
             f"{PROJECT}:cloud", "aws"
         )
-        auto = None
-        for stage in pipeline.stages:
-            if (
-                not stage.auto_promote
-                or stage.approval == "required"
-                or stage.promotion is Promotion.PULL_REQUEST
-            ):
-                break
-            auto = stage
+        targets = pipeline.auto_targets()
         reviewed = [s for s in pipeline.stages if s.promotion is Promotion.PULL_REQUEST]
         approved = [s for s in pipeline.stages if s.approval == "required" and s not in reviewed]
         before = max(
@@ -47,7 +39,10 @@ def stages(args: argparse.Namespace) -> int:
             {
                 "pipeline": name,
                 "cloud": cloud,
-                "auto": auto.stack if auto else None,
+                # ``auto``: a chain's one target, kept for readers of the linear form;
+                # ``autoTargets``: one per branch of a graph (the deploy workflow walks them all).
+                "auto": targets[-1].stack if targets else None,
+                "autoTargets": [s.stack for s in targets],
                 "approved": [s.stack for s in approved],
                 "pullRequest": [s.stack for s in reviewed],
                 "soakMinutes": before.soak_minutes if before else 0,

@@ -31,6 +31,7 @@ from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.engine import DriftEngine
 from pipeline.reconcile.proposal import HealProposal
 from pipeline.reconcile.remedy import Remedy, remedy_of
+from pipeline.reconcile.strays import STRAY, remove_hint
 from pipeline.record.git import GitError
 from pipeline.record.proposal import ProposalError, Review
 
@@ -96,7 +97,8 @@ def describe(changes: list[Change] | tuple[Change, ...]) -> str:
     counts: dict[str, int] = {}
     for change in changes:
         counts[change.op] = counts.get(change.op, 0) + 1
-    return ", ".join(f"{n} to {op}" for op, n in sorted(counts.items())) or "no changes"
+    said = [f"{n} {op}" if op == STRAY else f"{n} to {op}" for op, n in sorted(counts.items())]
+    return ", ".join(said) or "no changes"
 
 
 @dataclass(frozen=True)
@@ -301,7 +303,7 @@ class Reconciler:
             said = f"{drift}; healed and verified, the preview after it failed: {exc}"
             return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
         if left:
-            said = f"{drift}; after the heal still {describe(left)}"
+            said = f"{drift}; after the heal still {describe(left)}{remove_hint(left)}"
             return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
         said = f"{drift}; healed from the record and verified ({checked.detail})"
         return StageResult(stack, remedy, Outcome.HEALED, release, said, changes)

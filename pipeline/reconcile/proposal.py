@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.promote.deployer import Change
 from pipeline.promote.state import RecordRefusedError, StageChange
+from pipeline.record.git import Git
 from pipeline.record.proposal import (
     Identity,
     ProposalError,
@@ -124,7 +125,7 @@ def propose_heal(state: GitState, stack: str, drift: Sequence[Change]) -> HealPr
     return HealProposal(stack, release, branch, commit, tip, False)
 
 
-def _identity(git: Any, commit: str, who: str) -> Identity:
+def _identity(git: Git, commit: str, who: str) -> Identity:
     fields = "%an%x00%ae" if who == "author" else "%cn%x00%ce"
     name, _, email = git.text("log", "-1", f"--format={fields}", commit).partition("\0")
     return Identity(name, email)
@@ -148,11 +149,9 @@ def heal_review(state: GitState, stack: str, forge: tuple[str, str] | None = Non
             f"{where} merged a proposal of {record.get('release')}, not a heal: deploy it with"
             f" `promote {record.get('release')} --to {stack} --merged`"
         )
-    tree = "rev-parse", f"{tip}^{{tree}}"
     changed = git.text("diff-tree", "-r", "--name-only", base, proposal).splitlines()
-    if git.text(*tree) != git.text("rev-parse", f"{proposal}^{{tree}}") or changed != [
-        RECORD_FILE.format(stack=stack)
-    ]:
+    same_tree = git.text("rev-parse", f"{tip}^{{tree}}", f"{proposal}^{{tree}}").split()
+    if len(set(same_tree)) != 1 or changed != [RECORD_FILE.format(stack=stack)]:
         raise ProposalError(
             f"{where}: the merged heal {proposal[:12]} changes more than the record's"
             f" {RECORD_FILE.format(stack=stack)}; propose it again (reconcile)"

@@ -180,13 +180,33 @@ def test_the_deploying_jobs_are_found() -> None:
 def test_drift_reconciles_each_cloud_pipeline_beside_no_promotion_of_it() -> None:
     doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/drift.yml").read_text())
     job = doc["jobs"]["reconcile"]
-    assert job["permissions"] == {"contents": "write", "id-token": "write", "issues": "write"}
+    assert job["permissions"] == {
+        "contents": "write",
+        "id-token": "write",
+        "issues": "write",
+        "pull-requests": "write",  # a heal proposal's pull request
+    }
     deploy = yaml.safe_load((PROJECT_DIR / ".github/workflows/deploy.yml").read_text())
     # The same concurrency group as the promotions of the pipeline: one waits for the other.
     assert job["concurrency"] == deploy["jobs"]["pre-live"]["concurrency"]
     run = next(s for s in job["steps"] if s.get("id") == "reconcile")
-    assert run["run"] == '.venv/bin/python -m pipeline reconcile --pipeline "$PIPELINE"'
+    assert '.venv/bin/python -m pipeline reconcile --pipeline "$PIPELINE" --json' in run["run"]
+    assert "pipefail" in run["run"], "the tee must not hide reconcile's exit code"
     assert "${{" not in run["run"] and "docker" in yaml.safe_dump(doc["jobs"]["stages"])
+    # What reconcile proposed becomes a pull request, from its own arguments (no eval).
+    opens = next(s["run"] for s in job["steps"] if "heal proposals" in s.get("name", ""))
+    assert 'shlex.split(proposal["command"])' in opens and "eval" not in opens
+    assert '"gh", "pr", "list", "--head", proposal["branch"]' in opens
+
+
+def test_a_merged_heal_proposal_is_healed_by_reconcile() -> None:
+    doc = yaml.safe_load((PROJECT_DIR / ".github/workflows/promote-merged.yml").read_text())
+    script = next(s["run"] for s in doc["jobs"]["read"]["steps"] if s.get("id") == "read")
+    assert '"heal" if "heal" in r else r["kind"]' in script
+    run = next(s["run"] for s in doc["jobs"]["deploy"]["steps"] if "promote" in s.get("run", ""))
+    words = " ".join(run.replace("\\\n", " ").split())  # one line, continuations joined
+    heal = 'reconcile --stage "$STACK" --merged --proposer "$PROPOSER" --reviewer "$REVIEWER"'
+    assert 'if [ "$KIND" = heal ]' in words and heal in words, run
 
 
 def test_review_stages_only_for_this_repositorys_pull_requests() -> None:

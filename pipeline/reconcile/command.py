@@ -6,7 +6,9 @@ import argparse
 import importlib
 import shutil
 import sys
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,20 @@ from pipeline.definition import PipelineFile, Stage, load_pipeline
 from pipeline.notify.config import EventKind
 from pipeline.notify.hooks import notifier
 from pipeline.notify.message import Notice
+from pipeline.promote.deployer import Change
 from pipeline.promote.model import EXIT_BUSY, EXIT_INVALID, EXIT_OK, CommandOutcome, exit_code
-from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.promote.state import FileState, PromotionState, StageChange, StateError
 from pipeline.reconcile.engine import AutomationDrift, DriftEngine
-from pipeline.reconcile.run import Baseline, Outcome, Reconciler, StageResult
+from pipeline.reconcile.proposal import HealProposal
+from pipeline.reconcile.run import (
+    Baseline,
+    MergedHeal,
+    Outcome,
+    Proposer,
+    Reconciler,
+    StageResult,
+)
+from pipeline.record.proposal import Review
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
@@ -29,7 +41,8 @@ EXIT_DRIFT = exit_code(CommandOutcome.DRIFTED)
 EXITS = {
     EXIT_OK: "every stage runs its record, or was healed and verified",
     EXIT_DRIFT: "a stage drifted and was proposed or reported, or could not be healed or read",
-    EXIT_INVALID: "bad input (unknown pipeline or stage, --approve without --approver)",
+    EXIT_INVALID: "bad input (unknown pipeline or stage, --approve without --approver, --approve"
+    " of a stage promoted by pull request, --merged without --stage or a git state)",
     EXIT_BUSY: "a promotion holds the pipeline: its stages were left alone",
 }
 
@@ -106,6 +119,47 @@ def baselines(state: PromotionState, repo: Path, stacks_dir: Path) -> Callable[[
     return baseline
 
 
+def _by_merge(
+    args: argparse.Namespace, state: PromotionState, chosen: dict[str, list[Stage]]
+) -> tuple[Proposer | None, MergedHeal | None]:
+    """With the git state: heal proposals opened on branches, and (``--merged``) the reviewed
+    merge of one stage's heal proposal to deploy."""
+    if args.approve:
+        by_pr = [
+            s.stack for stages in chosen.values() for s in stages if s.promotion == "pullRequest"
+        ]
+        if by_pr:
+            raise CommandError(
+                f"--approve does not heal {', '.join(by_pr)}: promoted by pull request, its heal"
+                " is approved by merging the heal proposal reconcile opens"
+            )
+    from pipeline.record.state import GitState
+
+    if not isinstance(state, GitState):
+        if args.merged:
+            raise CommandError("--merged needs the git state: a local state has no proposals")
+        return None, None
+    from pipeline.reconcile.proposal import heal_review, healed_change, propose_heal
+
+    def proposer(stack: str, changes: tuple[Change, ...]) -> HealProposal:
+        return propose_heal(state, stack, changes)
+
+    if not args.merged:
+        return proposer, None
+    if args.stage is None:
+        raise CommandError("--merged heals one stage: name it with --stage STACK")
+    if bool(args.proposer) != bool(args.reviewer):
+        raise CommandError("--proposer and --reviewer go together (the forge's logins)")
+    forge = (args.proposer, args.reviewer) if args.proposer else None
+    run = f"c-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+    def merged(stack: str) -> tuple[Review, StageChange]:
+        review = heal_review(state, stack, forge)
+        return review, healed_change(state, stack, review, run)
+
+    return None, merged
+
+
 def notice_of(result: StageResult) -> Notice | None:
     """Drift, a heal and anything that went wrong are worth telling; a stage in sync is not."""
     if result.outcome is Outcome.IN_SYNC:
@@ -140,6 +194,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         PROJECT_DIR, Path(args.policy_pack) if args.policy_pack else None, None, stacks_dir
     )
     baseline = baselines(state, Path(args.repo), stacks_dir)
+    proposer, merged = _by_merge(args, state, chosen)
 
     tell = notifier(definition.notifications, args.json)
 
@@ -163,6 +218,8 @@ def _reconcile(args: argparse.Namespace) -> int:
                 policy,
                 HealthCheck(timeout=args.health_timeout, interval=min(5.0, args.health_timeout)),
                 approver=args.approver,
+                proposer=proposer,
+                merged=merged,
                 on_result=said,
             )
             results += reconciler.run(stages)
@@ -206,7 +263,8 @@ def register(commands: Any) -> None:
         help="compare each stage with its record; heal, propose or report the drift",
         description="Per stage: preview what its record (stages/<stack>) deploys against what"
         " runs, with refresh. A drifted stage is healed (up from the record with the policy"
-        " pack, then verified), proposed (its heal waits for --approve --approver) or reported,"
+        " pack, then verified), proposed (a heal proposal, promotions/<stack>/heal-<release>,"
+        " whose merge --merged deploys; with a local state --approve --approver) or reported,"
         " as its pipeline entry's reconcile says. Each stage gets a ledger entry; a pipeline in"
         " the middle of a promotion is left alone.",
         exits=EXITS,
@@ -216,6 +274,13 @@ def register(commands: Any) -> None:
     where.add_argument("--stage", metavar="STACK", help="only this stage")
     parser.add_argument("--approve", action="store_true", help="heal stages that propose")
     parser.add_argument("--approver", metavar="NAME", help="who approved the heal")
+    parser.add_argument(
+        "--merged",
+        action="store_true",
+        help="heal the --stage from the reviewed merge of its heal proposal (git state)",
+    )
+    parser.add_argument("--proposer", metavar="LOGIN", help="with --merged: the forge's author")
+    parser.add_argument("--reviewer", metavar="LOGIN", help="with --merged: the forge's reviewer")
     policy_pack_option(parser)
     parser.add_argument(
         "--deployer",

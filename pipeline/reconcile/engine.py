@@ -13,11 +13,13 @@ from typing import Any, Protocol
 
 from pipeline.promote.automation import PreviewRecorder
 from pipeline.promote.deployer import Change, DeployError, PolicyOptions, StackBusyError
+from pipeline.reconcile.strays import docker_cli, find_strays
 
 
 class DriftEngine(Protocol):
     def drift(self, stack: str, source: Path) -> list[Change]:
-        """Refresh from what runs and preview the record (``source``): every resource's op."""
+        """Refresh from what runs and preview the record (``source``): every resource's op,
+        and containers labelled as the stage's that the stack does not hold (op ``stray``)."""
         ...
 
     def heal(self, stack: str, source: Path, policy: PolicyOptions) -> None:
@@ -65,7 +67,9 @@ class AutomationDrift:
             color="never",
             on_event=recorder,
         )
-        return recorder.changes
+        exported = self._call(stack, "stack export", handle.export_stack)
+        resources = list((exported.deployment or {}).get("resources") or [])
+        return recorder.changes + find_strays(resources, docker_cli)
 
     def heal(self, stack: str, source: Path, policy: PolicyOptions) -> None:
         handle = self._stack(stack, source)

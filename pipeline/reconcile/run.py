@@ -4,6 +4,10 @@
 The pipeline's promotion lock is taken for the whole run: a stage in the middle of a promotion
 (the lock is held, or the ledger shows a promotion that has not finished) is left alone, and
 that is recorded too. Every stage gets one ledger entry (``step: reconcile``) whatever happened.
+
+A stage whose remedy is propose gets a heal proposal (pipeline.reconcile.proposal) where the
+state is git; once a reviewer merges it, a run with ``merged`` heals the stage from its record
+and records the heal with the review, moving ``stages/<stack>`` past the merge.
 """
 
 from __future__ import annotations
@@ -22,15 +26,23 @@ from pipeline.definition import Stage
 from pipeline.promote.deployer import Change, DeployError, PolicyOptions
 from pipeline.promote.history import LedgerView
 from pipeline.promote.lock import LockHeldError
-from pipeline.promote.state import PromotionState, StateError
+from pipeline.promote.state import PromotionState, StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.engine import DriftEngine
+from pipeline.reconcile.proposal import HealProposal
 from pipeline.reconcile.remedy import Remedy, remedy_of
+from pipeline.reconcile.strays import STRAY, remove_hint
+from pipeline.record.git import GitError
+from pipeline.record.proposal import ProposalError, Review
 
 UNCHANGED_OPS = frozenset({"same", "refresh", "read"})
 """Ops that leave a resource as it is (a refresh step is reported beside the preview's own)."""
 
 Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
+Proposer = Callable[[str, tuple[Change, ...]], HealProposal]
+"""Opens the heal proposal of a drifted stage (its stack, what drifted)."""
+MergedHeal = Callable[[str], tuple[Review, StageChange]]
+"""The reviewed merge of a stage's heal proposal, and the record to write once healed."""
 
 
 class Outcome(StrEnum):
@@ -55,6 +67,11 @@ class StageResult:
     release: str | None
     detail: str
     changes: tuple[Change, ...] = ()
+    proposal: HealProposal | None = None
+    review: Review | None = None
+    """The merged heal proposal this result deployed (``reconcile --merged``)."""
+    record: StageChange | None = None
+    """The stage's record to write with the entry (after a merged heal)."""
 
     @property
     def drifted(self) -> bool:
@@ -69,7 +86,7 @@ class StageResult:
             "release": self.release,
             "detail": self.detail,
             "changes": [c.to_json() for c in self.changes],
-        }
+        } | ({"proposal": self.proposal.to_json()} if self.proposal else {})
 
 
 def drift_of(changes: list[Change]) -> list[Change]:
@@ -80,7 +97,8 @@ def describe(changes: list[Change] | tuple[Change, ...]) -> str:
     counts: dict[str, int] = {}
     for change in changes:
         counts[change.op] = counts.get(change.op, 0) + 1
-    return ", ".join(f"{n} to {op}" for op, n in sorted(counts.items())) or "no changes"
+    said = [f"{n} {op}" if op == STRAY else f"{n} to {op}" for op, n in sorted(counts.items())]
+    return ", ".join(said) or "no changes"
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,10 @@ class Reconciler:
     verify: Verifier
     approver: str | None = None
     """Approves the heal of a stage whose remedy is propose (its proposal's approval)."""
+    proposer: Proposer | None = None
+    """Opens heal proposals (the git state); without it a proposed heal waits for approve."""
+    merged: MergedHeal | None = None
+    """Heal each stage from the reviewed merge of its heal proposal (``reconcile --merged``)."""
     on_result: Callable[[StageResult], None] = lambda result: None
     run_id: str = field(
         default_factory=lambda: f"c-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -164,6 +186,14 @@ class Reconciler:
         }
         if result.changes:
             fields["drift"] = [c.to_json() for c in result.changes]
+        if result.proposal is not None:
+            fields["proposal"] = {
+                "branch": result.proposal.branch,
+                "commit": result.proposal.commit,
+            }
+        if result.review is not None:
+            fields["approver"] = str(result.review.reviewer)
+            fields["review"] = result.review.to_record()
         if (
             self.approver
             and result.remedy is Remedy.PROPOSE
@@ -174,7 +204,8 @@ class Reconciler:
             )
         ):
             fields["approver"] = self.approver
-        return self.state.append(fields)
+        done = {Outcome.HEALED, Outcome.IN_SYNC}
+        return self.state.append(fields, result.record if result.outcome in done else None)
 
     def _stage(self, stage: Stage) -> StageResult:
         stack, remedy = stage.stack, remedy_of(stage)
@@ -183,6 +214,8 @@ class Reconciler:
         except (StateError, SpecError) as exc:
             return StageResult(stack, remedy, Outcome.FAILED, None, f"record: {exc}")
         source, release, where = baseline.source, baseline.release, baseline.where
+        if self.merged is not None:
+            return self._merged(stage, remedy, baseline)
         try:
             changes = tuple(drift_of(self.engine.drift(stack, source)))
         except DeployError as exc:
@@ -194,10 +227,55 @@ class Reconciler:
         if remedy is Remedy.REPORT:
             return StageResult(stack, remedy, Outcome.REPORTED, release, drift, changes)
         if remedy is Remedy.PROPOSE and not self.approver:
+            return self._propose(stack, remedy, release, drift, changes)
+        return self._heal(stage, remedy, release, source, drift, changes)
+
+    def _propose(
+        self, stack: str, remedy: Remedy, release: str, drift: str, changes: tuple[Change, ...]
+    ) -> StageResult:
+        if self.proposer is None:  # a local state has no branches to propose on
             heal = f"reconcile --stage {stack} --approve --approver NAME"
             said = f"{drift}; its heal waits for approval: {heal}"
             return StageResult(stack, remedy, Outcome.PROPOSED, release, said, changes)
-        return self._heal(stage, remedy, release, source, drift, changes)
+        try:
+            proposal = self.proposer(stack, changes)
+        except (ProposalError, StateError, GitError) as exc:
+            said = f"{drift}; its heal could not be proposed: {exc}"
+            return StageResult(stack, remedy, Outcome.FAILED, release, said, changes)
+        opened = "was proposed already" if proposal.existing else "proposed"
+        said = (
+            f"{drift}; its heal {opened} on {proposal.branch} ({proposal.commit[:12]}): open its"
+            f" pull request into stages/{stack} ({proposal.pr_command().partition(' --title')[0]});"
+            f" merging it heals the stage (`{proposal.heal_command()}`)"
+        )
+        return StageResult(stack, remedy, Outcome.PROPOSED, release, said, changes, proposal)
+
+    def _merged(self, stage: Stage, remedy: Remedy, baseline: Baseline) -> StageResult:
+        """Heal from the reviewed merge of the stage's heal proposal; in sync or healed, the
+        record moves past the merge (the review in it), else the merge stays pending."""
+        assert self.merged is not None
+        stack, release, source = stage.stack, baseline.release, baseline.source
+        try:
+            review, record = self.merged(stack)
+        except (ProposalError, StateError, GitError) as exc:
+            said = f"refused, nothing healed: {exc}"
+            return StageResult(stack, remedy, Outcome.FAILED, release, said)
+        try:
+            changes = tuple(drift_of(self.engine.drift(stack, source)))
+        except DeployError as exc:
+            said = f"preview: {exc}"
+            return StageResult(stack, remedy, Outcome.FAILED, release, said, (), None, review)
+        approved = f"heal approved by {review.reviewer} (merge {review.merge[:12]})"
+        if not changes:
+            said = f"{approved}: runs what {baseline.where} records ({release}) already"
+            return StageResult(
+                stack, remedy, Outcome.IN_SYNC, release, said, (), None, review, record
+            )
+        drift = f"{approved}: drifted from {baseline.where} ({release}): {describe(changes)}"
+        result = self._heal(stage, remedy, release, source, drift, changes)
+        return StageResult(
+            stack, remedy, result.outcome, release, result.detail, changes, None, review, record
+        )
 
     def _heal(
         self,
@@ -225,7 +303,7 @@ class Reconciler:
             said = f"{drift}; healed and verified, the preview after it failed: {exc}"
             return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
         if left:
-            said = f"{drift}; after the heal still {describe(left)}"
+            said = f"{drift}; after the heal still {describe(left)}{remove_hint(left)}"
             return StageResult(stack, remedy, Outcome.HEAL_FAILED, release, said, changes)
         said = f"{drift}; healed from the record and verified ({checked.detail})"
         return StageResult(stack, remedy, Outcome.HEALED, release, said, changes)

@@ -15,11 +15,14 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.client import HTTPSConnection
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +31,7 @@ sys.path.insert(0, str(ROOT / "tools" / "standin"))
 from sandbox import Sandbox, engine_bin  # noqa: E402
 
 from components import project  # noqa: E402
+from tools.demo.local_pipeline import LocalPipeline  # noqa: E402
 from tools.providers.install import install_into  # noqa: E402
 
 HOST = ROOT / "tools" / "docker" / "host.sh"
@@ -188,3 +192,41 @@ def wait_for(predicate: Any, timeout: float, what: str) -> Any:
 
 def docker_cli_present() -> bool:
     return shutil.which("docker") is not None
+
+
+def lane_or_skip(tmp: Path) -> Lane:
+    """The lane, or the test skipped with why (failed instead under
+    ``STAGELINE_DOCKER_LANE_REQUIRED``, as ``make docker-lane`` sets it)."""
+    try:
+        return Lane.create(tmp)
+    except LaneUnavailableError as exc:
+        if os.environ.get("STAGELINE_DOCKER_LANE_REQUIRED"):
+            pytest.fail(f"DOCKER LANE FAILED: {exc}")
+        pytest.skip(f"DOCKER LANE NOT RUN: {exc}")
+
+
+@contextmanager
+def stages_up(
+    tmp: Path, stacks: Sequence[str], what: str, extra: Sequence[str] = ()
+) -> Iterator[LocalPipeline]:
+    """A local pipeline whose ``stacks`` were brought up with a bare ``pulumi up``; afterwards
+    every stage is torn down (and whatever carries the labels of the ``extra`` stacks, e.g.
+    review stages a failed test left), its timings printed as ``what``, and nothing may be left.
+    """
+    pipeline = LocalPipeline.create(lane_or_skip(tmp), tmp)
+    try:
+        for stack in stacks:
+            out = pipeline.up(stack)
+            assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        yield pipeline
+    finally:
+        left = pipeline.teardown()
+        for stack in extra:
+            for kind in ("container", "volume", "network"):
+                found = pipeline.labelled(stack, kind)
+                if found:
+                    rm = ["rm", "-f"] if kind == "container" else [kind, "rm"]
+                    pipeline.docker(*rm, *found)
+                    left.append(f"{stack}: {kind}s {' '.join(found)}")
+        print(f"\n{what} timings (s):", json.dumps(pipeline.timings, indent=1))
+        assert not left, left

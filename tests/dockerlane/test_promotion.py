@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.dockerlane.lane import Lane, LaneUnavailableError, https_get, wait_for
+from tests.dockerlane.lane import https_get, stages_up, wait_for
 from tools.demo.local_pipeline import STAGES, LocalPipeline, git
 
 pytestmark = pytest.mark.docker
@@ -34,23 +34,9 @@ SOAK_SECONDS = 60  # stacks/pipeline.yaml: local-staging soakMinutes 1
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPipeline]:
-    tmp = tmp_path_factory.mktemp("local-pipeline")
-    try:
-        lane = Lane.create(tmp)
-    except LaneUnavailableError as exc:
-        if os.environ.get("STAGELINE_DOCKER_LANE_REQUIRED"):
-            pytest.fail(f"DOCKER LANE FAILED: {exc}")
-        pytest.skip(f"DOCKER LANE NOT RUN: {exc}")
-    pipeline = LocalPipeline.create(lane, tmp)
-    try:
-        for stack in STAGES:  # the pipeline brought up: every stage runs the bootstrap release
-            out = pipeline.up(stack)
-            assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        yield pipeline
-    finally:
-        left = pipeline.teardown()
-        print("\nlocal pipeline timings (s):", json.dumps(pipeline.timings, indent=1))
-        assert not left, left
+    # the pipeline brought up: every stage runs the bootstrap release
+    with stages_up(tmp_path_factory.mktemp("local-pipeline"), STAGES, "local pipeline") as pipe:
+        yield pipe
 
 
 def answer(pipe: LocalPipeline, stack: str, service: str = "api") -> tuple[int, str]:

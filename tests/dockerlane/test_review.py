@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.dockerlane.lane import Lane, LaneUnavailableError, https_get
+from tests.dockerlane.lane import https_get, stages_up
 from tools.demo.local_pipeline import LocalPipeline, git
 
 pytestmark = pytest.mark.docker
@@ -25,28 +24,9 @@ DEV = "local-dev"
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPipeline]:
     tmp = tmp_path_factory.mktemp("review")
-    try:
-        lane = Lane.create(tmp)
-    except LaneUnavailableError as exc:
-        if os.environ.get("STAGELINE_DOCKER_LANE_REQUIRED"):
-            pytest.fail(f"DOCKER LANE FAILED: {exc}")
-        pytest.skip(f"DOCKER LANE NOT RUN: {exc}")
-    pipeline = LocalPipeline.create(lane, tmp)
-    try:
-        out = pipeline.up(DEV)
-        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        yield pipeline
-    finally:
-        left = pipeline.teardown()
-        for pr in ("pr7", "pr8"):  # whatever a failed test left of a review stage
-            for kind in ("container", "volume", "network"):
-                found = pipeline.labelled(pr, kind)
-                if found:
-                    rm = ["rm", "-f"] if kind == "container" else [kind, "rm"]
-                    pipeline.docker(*rm, *found)
-                    left.append(f"{pr}: {kind}s {' '.join(found)}")
-        print("\nreview lane timings (s):", json.dumps(pipeline.timings, indent=1))
-        assert not left, left
+    # pr7, pr8: whatever a failed test left of a review stage
+    with stages_up(tmp, (DEV,), "review lane", extra=("pr7", "pr8")) as pipe:
+        yield pipe
 
 
 def review_outputs(pipe: LocalPipeline, stack: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ call made, so the CLI in process and the test share one "cloud"."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,8 @@ class FileDrift:
 def engine(project_dir: Path, stacks_dir: Path, state_dir: Path | None) -> FileDrift:
     assert state_dir is not None
     return FileDrift(state_dir / FILE)
+
+
+def git_engine(project_dir: Path, stacks_dir: Path, state_dir: Path | None) -> FileDrift:
+    """The same fake for a git state (no state directory): the file STAGELINE_FAKE_DRIFT names."""
+    return FileDrift(Path(os.environ["STAGELINE_FAKE_DRIFT"]))

@@ -33,7 +33,10 @@ started=$(date +%s)
 running=0
 "$root/tools/docker/host.sh" env >/dev/null 2>&1 && running=1
 echo "docker-lane: starting the Docker engine and registry (tools/docker/host.sh)"
-"$root/tools/docker/host.sh" start || { box "DOCKER LANE FAILED: the Docker engine did not start"; exit 1; }
+# 8>&-: the engine outlives this script when it was not ours to stop; it must not inherit the
+# lane's lock (fd 8), or every later lane would wait on a lock no lane holds.
+"$root/tools/docker/host.sh" start 8>&- ||
+  { box "DOCKER LANE FAILED: the Docker engine did not start"; exit 1; }
 # What runs on this engine already with our labels (a `make demo`, or a lane killed before its
 # teardown) holds the stages' networks and ports: the lane would collide with it, so it stops
 # here, before the trap below could stop the engine under it.

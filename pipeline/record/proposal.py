@@ -28,7 +28,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.promote.state import RecordRefusedError, StageChange
+from pipeline.promote.stage_record import StageChange
+from pipeline.promote.state import RecordRefusedError
 from pipeline.record.git import Git, tree_of
 from pipeline.record.stage import RECORD_FILE, merged_proposal, stage_ref
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.promote.state import StageChange, StateError, dump, stage_record_of
+from pipeline.promote.stage_record import StageChange, StageRecord, StageRecordError
+from pipeline.promote.state import StateError, dump
 from pipeline.record.checkout import CheckoutError, checkout, prune
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, merged_proposal, pin_stack_file
 from pipeline.record.store import GitStore
@@ -29,15 +31,24 @@ class StageRecords(GitStore):
         commit = merged[0] if merged else tip
         return commit if self.git.show(commit, RECORD_FILE.format(stack=stack)) else None
 
-    def stage_record(self, stack: str) -> dict[str, Any] | None:
+    def stage_record(self, stack: str) -> StageRecord | None:
         commit = self.deployed(stack)
         raw = self.git.show(commit, RECORD_FILE.format(stack=stack)) if commit else None
         if raw is None or commit is None:
             return None
-        record: dict[str, Any] = json.loads(raw)
+        where = f"{self.remote}:stages/{stack}:{RECORD_FILE.format(stack=stack)}"
+        try:
+            record = StageRecord.from_json(json.loads(raw), where)
+        except StageRecordError as exc:
+            raise StateError(str(exc)) from None
+        except ValueError as exc:  # not JSON
+            raise StateError(f"{where}: {exc}") from None
         pending = self.stage_tips.get(stack) != commit
-        return {**record, "ref": f"stages/{stack}", "recordCommit": commit} | (
-            {"pendingMerge": self.stage_tips[stack]} if pending else {}
+        return replace(
+            record,
+            ref=f"stages/{stack}",
+            record_commit=commit,
+            pending_merge=self.stage_tips[stack] if pending else None,
         )
 
     def infrastructure_commit(self, stack: str, release: str, commit: str | None) -> str:
@@ -98,7 +109,7 @@ class StageRecords(GitStore):
         text = self.git.show(base, stack_path)
         if text is None:
             raise StateError(f"commit {base[:12]} has no {stack_path}")
-        record = stage_record_of(stage, last) | {"commit": base, **(extra or {})}
+        record = StageRecord.of(stage, last).to_json() | {"commit": base, **(extra or {})}
         return {
             stack_path: pin_stack_file(text, stage.release, stage.images),
             RECORD_FILE.format(stack=stage.stack): dump(record).encode(),

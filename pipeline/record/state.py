@@ -30,7 +30,8 @@ from typing import Any
 
 from pipeline.promote.ledger import Verification, chain_entry, entry_line
 from pipeline.promote.release import Release, release_json
-from pipeline.promote.state import RecordRefusedError, StageChange
+from pipeline.promote.stage_record import StageChange
+from pipeline.promote.state import RecordRefusedError
 from pipeline.record.approval import review_of
 from pipeline.record.audit import ENTRY_TRAILER
 from pipeline.record.gitlock import GitLock

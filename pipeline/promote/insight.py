@@ -12,6 +12,7 @@ from pipeline.definition import Pipeline, Stage
 from pipeline.promote.gates import CodeReview, approval_needed
 from pipeline.promote.history import LedgerView, parse_time
 from pipeline.promote.planner import plan_walk
+from pipeline.promote.stage_record import StageRecord
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def status(
     outputs: Callable[[str], Mapping[str, Any]],
     view: LedgerView,
     now: datetime | None = None,
-    records: Callable[[str], dict[str, Any] | None] | None = None,
+    records: Callable[[str], StageRecord | None] | None = None,
     created: Mapping[str, str] | None = None,
     code: Callable[[str], CodeReview | None] | None = None,
 ) -> list[StageStatus]:
@@ -61,8 +62,9 @@ def status(
                     pipeline, stage, candidate, runs.get, view, created or {}, now, code
                 )
         record = records(stage.stack) if records else None
+        shown = record.to_json() if record is not None else None
         rows.append(
-            StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict, record)
+            StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict, shown)
         )
     return rows
 

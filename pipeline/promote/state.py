@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +17,8 @@ from pipeline.promote.files import write_atomic
 from pipeline.promote.ledger import Ledger, Verification
 from pipeline.promote.lock import PromotionLock
 from pipeline.promote.release import Release, ReleaseStore
+from pipeline.promote.stage_record import StageChange as StageChange
+from pipeline.promote.stage_record import StageRecord, StageRecordError
 
 
 class StateError(Exception):
@@ -31,22 +32,6 @@ class StateUnverifiedError(StateError):
 class RecordRefusedError(StateError):
     """A write could not be recorded: the remote refused it and re-reading showed that another
     promotion now owns the pipeline (or it kept refusing). Nothing was reported as done."""
-
-
-@dataclass(frozen=True)
-class StageChange:
-    """What a stage runs after an update: recorded with the ``up completed`` entry."""
-
-    stack: str
-    pipeline: str
-    release: str
-    images: Mapping[str, str]
-    commit: str | None  # the release's infrastructure commit (None: not a stored release)
-    promotion: str
-    kind: str
-    approver: str | None
-    review: Mapping[str, str] | None = None
-    """For a stage promoted by pull request: the verified merge (pipeline.record.proposal)."""
 
 
 class Lock(Protocol):
@@ -99,7 +84,9 @@ class PromotionState(Protocol):
 
     def lock(self, pipeline: str) -> Lock: ...
 
-    def stage_record(self, stack: str) -> dict[str, Any] | None: ...
+    def stage_record(self, stack: str) -> StageRecord | None:
+        """What ``stack`` runs, as recorded (None: nothing recorded yet)."""
+        ...
 
     def source(self, stack: str, release: str, commit: str | None) -> Path | None:
         """The checkout ``stack`` is deployed from for this release (None: the current one)."""
@@ -158,8 +145,8 @@ class FileState:
     def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> dict[str, Any]:
         entry = self.ledger.append(fields)
         if stage is not None:
-            record = stage_record_of(stage, entry)
-            write_atomic(self.state_dir / "stages" / f"{stage.stack}.json", dump(record))
+            record = StageRecord.of(stage, entry)
+            write_atomic(self.state_dir / "stages" / f"{stage.stack}.json", dump(record.to_json()))
         return entry
 
     def save_release(self, release: Release) -> tuple[Release, bool]:
@@ -183,30 +170,17 @@ class FileState:
     ) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)
 
-    def stage_record(self, stack: str) -> dict[str, Any] | None:
+    def stage_record(self, stack: str) -> StageRecord | None:
         path = self.state_dir / "stages" / f"{stack}.json"
         try:
-            record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return None
-        return record
+        try:
+            return StageRecord.from_json(raw, str(path))
+        except StageRecordError as exc:
+            raise StateError(str(exc)) from None
 
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True) + "\n"
-
-
-def stage_record_of(stage: StageChange, after: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The record of what ``stage.stack`` runs; ``after`` is the ledger entry it follows."""
-    return {
-        "stack": stage.stack,
-        "pipeline": stage.pipeline,
-        "release": stage.release,
-        "images": dict(sorted(stage.images.items())),
-        "digests": {s: i.rsplit("@", 1)[-1] for s, i in sorted(stage.images.items())},
-        "commit": stage.commit,
-        "promotion": stage.promotion,
-        "kind": stage.kind,
-        "approver": stage.approver,
-        "after": None if after is None else {"seq": after["seq"], "hash": after["hash"]},
-    } | ({"review": dict(stage.review)} if stage.review else {})

@@ -1,19 +1,22 @@
-"""Two tamper checks of the git state: where the audit of the remote's history starts (the
-newest state this clone verified) and each stage branch against the entry that moved it
-(moved from pipeline.record.state, whose GitState inherits them; ``GitState.check`` runs
-them)."""
+"""The tamper checks of the git state (moved from pipeline.record.state): ``check`` audits the
+remote's history from the newest state this clone verified (pipeline.record.audit) and each stage
+branch against the entry that moved it. GitState inherits them through GitStore, which runs
+``check`` on every fetch."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.record import index as saved
+from pipeline.record.audit import Audit
+from pipeline.record.commits import read_history
 from pipeline.record.git import Git
 from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import LedgerTree
-from pipeline.record.proposal import merged_proposal
-from pipeline.record.stage import RECORD_FILE
+from pipeline.record.refs import SEEN_REF, STATE_REF
+from pipeline.record.stage import RECORD_FILE, merged_proposal
 
 
 class StateChecks:
@@ -24,6 +27,34 @@ class StateChecks:
     index: LedgerIndex
     index_path: Path
     saved: str | None
+
+    def check(self, tip: str | None, stages: Mapping[str, str]) -> tuple[list[str], LedgerIndex]:
+        """Every way the state at ``tip`` (with these stage branches) fails to verify, and the
+        index of its ledger."""
+        problems: list[str] = []
+        where = f"{self.remote}:{STATE_REF}"
+        seen = self.git.rev(SEEN_REF)
+        if seen and (tip is None or not self.git.is_ancestor(seen, tip)):
+            problems.append(
+                f"{where}: no longer contains {seen[:12]}, the state this clone verified last:"
+                " its history was rewritten or the ref deleted"
+            )
+        if tip is None:
+            if stages:
+                problems.append(
+                    f"{where}: missing, but stages/{sorted(stages)[0]} records a promotion:"
+                    " the ledger was deleted"
+                )
+            return problems, LedgerIndex()
+        start = self._verified_before(tip) if not problems else LedgerIndex()
+        audit = Audit(self.git, where, start)
+        index = audit.run(read_history(self.git, tip, start.commit))
+        index.commit = tip
+        problems += audit.problems
+        tree = LedgerTree(self.git, tip, index.sealed, index.legacy)
+        for stack, sha in sorted(stages.items()):
+            problems += self._check_stage(stack, sha, tree, index)
+        return problems, index
 
     def _verified_before(self, tip: str) -> LedgerIndex:
         """Where the audit of ``tip`` starts: the newest state this clone verified (in this

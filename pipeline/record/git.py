@@ -165,3 +165,7 @@ class Git:
         if refused or "rejected" in out or "stale info" in out:
             return "; ".join(refused) or out.strip()
         raise GitError(f"git push to {remote} failed in {self.repo}: {out.strip()}")
+
+
+def tree_of(git: Git, commit: str) -> str:
+    return git.text("rev-parse", f"{commit}^{{tree}}")

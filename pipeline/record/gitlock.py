@@ -12,14 +12,14 @@ from pipeline.promote.state import dump
 from pipeline.record.refs import ATTEMPTS, STATE_REF, backoff
 
 if TYPE_CHECKING:
-    from pipeline.record.state import GitState
+    from pipeline.record.store import GitStore
 
 
 class GitLock:
     """The pipeline lock as ``locks/<pipeline>.json`` in the state: taken and released by a
     compare-and-swap push, so two runners on two machines cannot both hold it."""
 
-    def __init__(self, state: GitState, pipeline: str, stale_after: timedelta) -> None:
+    def __init__(self, state: GitStore, pipeline: str, stale_after: timedelta) -> None:
         self.state = state
         self.pipeline = pipeline
         self.path = f"locks/{pipeline}.json"

@@ -11,9 +11,9 @@ the release's infrastructure commit (no record file: the stage still runs what i
 
 A reviewer merges the proposal into ``stages/<stack>`` with a merge commit (first parent the
 stage's tip, second the proposal). ``review_of`` checks that merge before ``promote --merged``
-deploys it: the merge's tree is the proposal's, the proposal is exactly the release (only the
-stack file and the record differ from its infrastructure commit, and the stack file pins
-exactly the release's images), and whoever merged is not who proposed.
+deploys it (pipeline.record.approval): the merge's tree is the proposal's, the proposal is
+exactly the release (only the stack file and the record differ from its infrastructure commit,
+and the stack file pins exactly the release's images), and whoever merged is not who proposed.
 
 Identities, in plain git: the proposal commit's author and the merge commit's committer. Git
 identities are not authenticated (anyone can commit as anyone): on GitHub the workflow passes the
@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.promote.state import RecordRefusedError, StageChange
-from pipeline.record.git import Git
-from pipeline.record.stage import RECORD_FILE, STACK_FILE, pin_stack_file, stage_ref
+from pipeline.promote.stage_record import StageChange
+from pipeline.promote.state import RecordRefusedError
+from pipeline.record.git import Git, tree_of
+from pipeline.record.stage import RECORD_FILE, merged_proposal, stage_ref
 
 if TYPE_CHECKING:
-    from pipeline.record.state import GitState
+    from pipeline.record.stage_records import StageRecords
 
 PROPOSAL_BRANCH = "promotions/{stack}/{release}"
 ROLLBACK_BRANCH = "promotions/{stack}/rollback-{release}"
@@ -150,24 +150,6 @@ def proposal_ref(stack: str, release: str, kind: str = "forward") -> str:
     return "refs/heads/" + proposal_branch(stack, release, kind)
 
 
-def merged_proposal(git: Git, stack: str, tip: str) -> tuple[str, str] | None:
-    """(base, proposal) when ``tip`` merges a proposal into the commit it was proposed onto."""
-    parents = git.parents(tip)
-    if len(parents) != 2:
-        return None
-    base, proposal = parents
-    raw = git.show(proposal, RECORD_FILE.format(stack=stack))
-    try:
-        record = json.loads(raw) if raw is not None else None
-    except ValueError:
-        return None
-    if not isinstance(record, dict) or not isinstance(record.get("proposal"), dict):
-        return None
-    if git.parents(proposal)[:1] != [base]:
-        return None
-    return base, proposal
-
-
 def git_identity(git: Git) -> Identity:
     """The identity git commits as in this clone (user.name, user.email or GIT_AUTHOR_*)."""
     done = git.run("var", "GIT_AUTHOR_IDENT", check=False)
@@ -181,22 +163,12 @@ def git_identity(git: Git) -> Identity:
     return Identity(name, rest.partition(">")[0])
 
 
-def _commit_identity(git: Git, commit: str, who: str) -> Identity:
-    fields = "%an%x00%ae" if who == "author" else "%cn%x00%ce"
-    name, _, email = git.text("log", "-1", f"--format={fields}", commit).partition("\0")
-    return Identity(name, email)
-
-
-def _tree(git: Git, commit: str) -> str:
-    return git.text("rev-parse", f"{commit}^{{tree}}")
-
-
-def _remote_sha(state: GitState, ref: str) -> str | None:
+def _remote_sha(state: StageRecords, ref: str) -> str | None:
     out = state.git.text("ls-remote", state.remote, ref)
     return out.split()[0] if out else None
 
 
-def propose(state: GitState, change: StageChange) -> Proposal:
+def propose(state: StageRecords, change: StageChange) -> Proposal:
     """Push the stage's next record as ``promotions/<stack>/<release>`` (a rollback's as
     ``promotions/<stack>/rollback-<release>``); nothing deployed."""
     git, stack = state.git, change.stack
@@ -233,7 +205,7 @@ def propose(state: GitState, change: StageChange) -> Proposal:
         if (
             git.has_commit(old)
             and git.parents(old)[:1] == [base]
-            and _tree(git, old) == _tree(git, commit)
+            and tree_of(git, old) == tree_of(git, commit)
         ):
             return Proposal(stack, change.release, branch, old, base, False, True, change.kind)
     updates: dict[str, tuple[str, str | None]] = {ref: (commit, old)}
@@ -245,75 +217,3 @@ def propose(state: GitState, change: StageChange) -> Proposal:
             " run again"
         )
     return Proposal(stack, change.release, branch, commit, base, tip is None, False, change.kind)
-
-
-def review_of(
-    state: GitState,
-    stack: str,
-    release: str,
-    images: Mapping[str, str],
-    commit: str | None,
-    forge: tuple[str, str] | None = None,
-    rollback: bool = False,
-) -> Review:
-    """Check that ``stages/<stack>`` is a reviewed merge of the proposal of ``release``, a
-    rollback's when ``rollback`` (the merge deploys what was reviewed, in that direction).
-
-    ``forge``: (author, reviewer) logins passed by CI from the forge's API; without it the
-    proposal commit's author and the merge commit's committer are compared.
-    """
-    git = state.git
-    state.ensure()
-    tip = state.stage_tips.get(stack)
-    where = f"{state.remote}:stages/{stack}"
-    if tip is None:
-        raise ProposalError(f"{where}: no such branch; nothing was proposed or merged")
-    found = merged_proposal(git, stack, tip)
-    if found is None:
-        raise ProposalError(
-            f"{where} ({tip[:12]}) is not the merge of a proposal: propose with `promote"
-            f" {release} --to {stack}`, then merge its pull request with a merge commit"
-            " (a fast-forward records no reviewer)"
-        )
-    _, proposal = found
-    stack_path, record_path = STACK_FILE.format(stack=stack), RECORD_FILE.format(stack=stack)
-    record = json.loads(git.show(proposal, record_path) or b"{}")
-    if record.get("release") != release:
-        raise ProposalError(
-            f"{where} merged the proposal of {record.get('release')}, not of {release}"
-        )
-    kind = str(record.get("kind") or "forward")
-    if kind != ("rollback" if rollback else "forward"):
-        merged = Proposal(stack, release, "", proposal, "", False, False, kind)
-        raise ProposalError(
-            f"{where} merged a proposal to {'roll back to' if kind == 'rollback' else 'promote'}"
-            f" {release}: deploy it with `{merged.deploy_command()}`"
-        )
-    if _tree(git, tip) != _tree(git, proposal):
-        raise ProposalError(
-            f"{where}: the merge commit {tip[:12]} changes files of the proposal; merge it as"
-            " proposed (propose again for another change)"
-        )
-    infra = state.infrastructure_commit(stack, release, commit)
-    changed = set(git.text("diff-tree", "-r", "--name-only", infra, proposal).splitlines())
-    base_stack = git.show(infra, stack_path)
-    pinned = pin_stack_file(base_stack, release, images) if base_stack is not None else None
-    if not changed <= {stack_path, record_path} or git.show(proposal, stack_path) != pinned:
-        extra = sorted(changed - {stack_path, record_path})
-        raise ProposalError(
-            f"{where}: the merged proposal {proposal[:12]} is not exactly {release} at"
-            f" {infra[:12]} ({', '.join(extra) or stack_path + ' pins other images'});"
-            " propose again"
-        )
-    if forge is not None:
-        proposer, reviewer, source = Identity(forge[0]), Identity(forge[1]), "forge"
-    else:
-        proposer = _commit_identity(git, proposal, "author")
-        reviewer = _commit_identity(git, tip, "committer")
-        source = "git"
-    if proposer.same(reviewer):
-        raise SelfApprovalError(
-            f"{where}: {reviewer} merged their own proposal of {release}; self-approval is"
-            " refused: a reviewer who is not its author must merge it"
-        )
-    return Review(stack, release, proposal, tip, proposer, reviewer, source)

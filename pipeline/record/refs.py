@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import time
 
+# A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
+# branches only, and the state must be protected from force pushes.
 STATE_REF = "refs/heads/stageline/state"
 FETCHED = "refs/stageline/remote/"  # this clone's copy of the remote's stageline/* branches
 FETCHED_STAGES = "refs/stageline/remote-stages/"  # ... and of its refs/heads/stages/*

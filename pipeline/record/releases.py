@@ -8,13 +8,13 @@ from pipeline.promote.release import Release, ReleaseError, parse_release, unkno
 from pipeline.record.refs import STATE_REF
 
 if TYPE_CHECKING:
-    from pipeline.record.state import GitState
+    from pipeline.record.store import GitStore
 
 
 class GitReleases:
     """The releases in the state's tree (read-only view; ``GitState.save_release`` adds)."""
 
-    def __init__(self, state: GitState) -> None:
+    def __init__(self, state: GitStore) -> None:
         self.state = state
 
     def get(self, release_id: str) -> Release:

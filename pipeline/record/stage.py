@@ -11,11 +11,13 @@ Its parents are the stage's previous record (the stage's history) and the infras
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping
 
 from ruamel.yaml import YAML
 
 from components import project
+from pipeline.record.git import Git
 
 STAGE_BRANCH = "stages/{stack}"
 STACK_FILE = "stacks/Pulumi.{stack}.yaml"
@@ -40,3 +42,21 @@ def pin_stack_file(text: bytes, release: str, images: Mapping[str, str]) -> byte
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue().encode("utf-8")
+
+
+def merged_proposal(git: Git, stack: str, tip: str) -> tuple[str, str] | None:
+    """(base, proposal) when ``tip`` merges a proposal into the commit it was proposed onto."""
+    parents = git.parents(tip)
+    if len(parents) != 2:
+        return None
+    base, proposal = parents
+    raw = git.show(proposal, RECORD_FILE.format(stack=stack))
+    try:
+        record = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("proposal"), dict):
+        return None
+    if git.parents(proposal)[:1] != [base]:
+        return None
+    return base, proposal

@@ -16,6 +16,7 @@ from typing import Any
 from pipeline.parity import Row
 from pipeline.plan import Plan
 from pipeline.plan_table import POLICY_CONFIG_DIR, VERDICT_ORDER
+from pipeline.promote.stage_record import StageRecord
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class Record:
     """The promotion record as the page needs it (any PromotionState can give it)."""
 
     entries: list[dict[str, Any]]
-    stage_record: Callable[[str], dict[str, Any] | None]
+    stage_record: Callable[[str], StageRecord | None]
     commit_times: Mapping[str, str]
     where: str
 
@@ -121,12 +122,11 @@ def _stage_view(plan: Plan, stack: str, record: Record | None, gated: bool) -> S
         if passed:
             verified = f"{passed[-1].get('release')} at {passed[-1].get('time')}"
     if kept is not None and record is not None:
-        after = (kept.get("after") or {}).get("seq")
+        after = kept.after.seq if kept.after else None
         when = next((e["time"] for e in record.entries if e.get("seq") == after), None)
         return StageView(
-            stack, stage, cloud, region, str(kept.get("release")), dict(kept.get("digests") or {}),
-            kept.get("commit"), when, kept.get("approver"), kept.get("kind"), "record",
-            verified, gated,
+            stack, stage, cloud, region, kept.release, dict(kept.digests), kept.commit, when,
+            kept.approver, kept.kind, "record", verified, gated,
         )  # fmt: skip
     digests = {s: i.rsplit("@", 1)[-1] for s, i in spec.release.images.items()} if spec else {}
     release = spec.release.id if spec else "?"

@@ -161,7 +161,7 @@ def test_a_clone_that_verified_checks_only_the_commits_after(
         asked.append(since)
         return real(repo, tip, since)
 
-    monkeypatch.setattr("pipeline.record.state.read_history", spy)
+    monkeypatch.setattr("pipeline.record.checks.read_history", spy)
     state = GitState(a)  # a new process: starts from the index it saved
     check = state.verify()
     assert check.ok and check.entries == 11, check.problems

@@ -107,13 +107,13 @@ def baselines(state: PromotionState, repo: Path, stacks_dir: Path) -> Callable[[
         if record is not None and checkout is not None:
             path = checkout(stack)
             if path is not None:
-                return Baseline(path, str(record["release"]), f"stages/{stack}")
+                return Baseline(path, record.release, f"stages/{stack}")
         if checkout is not None:  # never promoted: the checked-out commit, in a worktree
             path = state.source(stack, "unreleased", None) or repo
             release = pinned(path / "stacks", stack)
             return Baseline(path, release, f"{path.name[:12]} (no record yet)")
         if record is not None:
-            return Baseline(repo, str(record["release"]), f"the {stack} record")
+            return Baseline(repo, record.release, f"the {stack} record")
         return Baseline(repo, pinned(stacks_dir, stack), f"stacks/Pulumi.{stack}.yaml")
 
     return baseline

@@ -27,9 +27,8 @@ from pipeline.record.proposal import (
     Review,
     SelfApprovalError,
     git_identity,
-    merged_proposal,
 )
-from pipeline.record.stage import RECORD_FILE
+from pipeline.record.stage import RECORD_FILE, merged_proposal
 
 if TYPE_CHECKING:
     from pipeline.record.state import GitState

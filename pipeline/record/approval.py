@@ -63,6 +63,11 @@ def review_of(
         raise ProposalError(
             f"{where} merged the proposal of {record.get('release')}, not of {release}"
         )
+    if "heal" in record:  # reconcile's heal proposal: its merge redeploys the record
+        raise ProposalError(
+            f"{where} merged a heal proposal of {release}, not a promotion: deploy it with"
+            f" `reconcile --stage {stack} --merged`"
+        )
     kind = str(record.get("kind") or "forward")
     if kind != ("rollback" if rollback else "forward"):
         merged = Proposal(stack, release, "", proposal, "", False, False, kind)

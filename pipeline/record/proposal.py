@@ -181,7 +181,13 @@ def propose(state: StageRecords, change: StageChange) -> Proposal:
         pending = Proposal(stack, str(merged.get("release")), "", tip, "", False, False, kind)
         raise ProposalError(
             f"stages/{stack} holds a merged proposal of {merged.get('release')} not deployed yet"
-            f" ({tip[:12]}): deploy it first ({pending.deploy_command()})"
+            f" ({tip[:12]}): deploy it first ("
+            + (
+                f"reconcile --stage {stack} --merged"
+                if "heal" in merged
+                else pending.deploy_command()
+            )
+            + ")"
         )
     infra = state.infrastructure_commit(stack, change.release, change.commit)
     base = tip or infra

@@ -197,3 +197,27 @@ def test_approve_does_not_heal_a_stage_promoted_by_pull_request(
     code, refused = reconcile(ci, capsys, "--approve", "--approver", "ops")
     assert code == EXIT_INVALID, refused
     assert "heal" not in [c[0] for c in cloud.calls()]
+
+
+def test_a_merged_heal_is_not_deployed_as_a_promotion(
+    proposed: tuple[Path, str, FileDrift, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`promote R --to dev --merged` over a merged heal proposal is refused and names the
+    command that deploys it; so is a new proposal while the heal waits."""
+    remote, rid, cloud, _ = proposed
+    merge_heal(remote, tmp_path / "reviewer", REVIEWER, rid)
+    ci = person(clone(remote, tmp_path / "ci"), AUTHOR)
+    text = (ci / "stacks/pipeline.yaml").read_text()
+    text = text.replace(
+        "reconcile: propose\n", "reconcile: propose\n        promotion: pullRequest\n"
+    )
+    commit_change(ci, "stacks/pipeline.yaml", text, "dev: promoted by pull request")
+    capsys.readouterr()
+    code = cli(ci, "promote", rid, "--to", STACK, "--merged", "--deployer", "offline")
+    said = capsys.readouterr()
+    assert code != EXIT_OK, said
+    assert f"reconcile --stage {STACK} --merged" in said.out + said.err
+    assert "heal" not in [c[0] for c in cloud.calls()]
+    assert GitState(ci).stage_record(STACK).pending_merge is not None  # type: ignore[union-attr]

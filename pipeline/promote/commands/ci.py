@@ -88,11 +88,11 @@ def record_pin(args: argparse.Namespace) -> int:
         )
     path = Path(args.repo) / STACK_FILE.format(stack=args.stack)
     try:
-        path.write_bytes(pin_stack_file(path.read_bytes(), record["release"], record["images"]))
+        path.write_bytes(pin_stack_file(path.read_bytes(), record.release, record.images))
     except OSError as exc:
         return fail(f"{path}: cannot pin it ({exc.strerror})")
-    message = f"{path}: pinned {record['release']} from stages/{args.stack}"
-    release = record["release"]
+    message = f"{path}: pinned {record.release} from stages/{args.stack}"
+    release = record.release
     return said(
         args, "record pin", message, CommandOutcome.PINNED, stack=args.stack, release=release
     )

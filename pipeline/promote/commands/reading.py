@@ -51,7 +51,7 @@ def status(args: argparse.Namespace) -> int:
         def outputs(stack: str) -> dict[str, Any]:
             record = state.stage_record(stack)
             if record is not None:  # what git records the stage runs
-                return {"release": record["release"]}
+                return {"release": record.release}
             config = read_stack(stacks_dir(args), stack).values
             return {"release": config.get(f"{PROJECT}:release")}
     else:

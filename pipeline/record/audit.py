@@ -30,16 +30,14 @@ from pipeline.record.layout import (
     BLOCK,
     LEDGER_DIR,
     LEGACY_LEDGER,
-    MIGRATION_TRAILER,
-    SEAL_TRAILER,
     entry_path,
     in_ledger,
     legacy_lines,
     placed,
     segment_path,
 )
+from pipeline.record.refs import ENTRY_TRAILER, MIGRATION_TRAILER, SEAL_TRAILER
 
-ENTRY_TRAILER = "Stageline-Entry"
 Changes = dict[str, tuple[str, str, str]]
 
 

@@ -21,10 +21,10 @@ from pipeline.policy.config import config_path
 from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.state import StateError
 from pipeline.record.git import Git, GitError, blob_id
+from pipeline.record.refs import PROTECTED
 
 PIPELINE_PATH = f"stacks/{DEFAULT_FILE}"
 POLICY_CONFIGS = "policies/config"
-PROTECTED = "refs/stageline/protected/"  # this clone's copy of the remote's protected branch
 MATERIALIZED = "governance"  # under <git dir>/stageline: the governing files, by commit
 
 

@@ -24,11 +24,11 @@ import re
 from typing import Any
 
 from pipeline.record.git import Git
+from pipeline.record.refs import MIGRATION_TRAILER as MIGRATION_TRAILER
+from pipeline.record.refs import SEAL_TRAILER as SEAL_TRAILER
 
 LEDGER_DIR = "ledger"
 LEGACY_LEDGER = "ledger.jsonl"
-MIGRATION_TRAILER = "Stageline-Migrated"
-SEAL_TRAILER = "Stageline-Sealed"
 BLOCK = 100  # entries per sealed segment
 _ENTRY_PATH = re.compile(r"ledger/(\d{4,})/(\d\d)/(\d\d)\.json")
 _SEGMENT_PATH = re.compile(r"ledger/(\d{4,})/(\d\d)\.jsonl")

@@ -6,13 +6,22 @@ from __future__ import annotations
 import random
 import time
 
+from components import project
+
+# The refs and trailers carry the project's name (Pulumi.yaml), e.g. ``<name>/state``.
+_NAME = project.name()
+_TRAILER = _NAME.capitalize()
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
 # branches only, and the state must be protected from force pushes.
-STATE_REF = "refs/heads/stageline/state"
-FETCHED = "refs/stageline/remote/"  # this clone's copy of the remote's stageline/* branches
-FETCHED_STAGES = "refs/stageline/remote-stages/"  # ... and of its refs/heads/stages/*
-SEEN_REF = "refs/stageline/seen"  # the newest state this clone verified (never pushed)
-STAGE_TRAILER = "Stageline-Stage"
+STATE_REF = f"refs/heads/{_NAME}/state"
+FETCHED = f"refs/{_NAME}/remote/"  # this clone's copy of the remote's <name>/* branches
+FETCHED_STAGES = f"refs/{_NAME}/remote-stages/"  # ... and of its refs/heads/stages/*
+SEEN_REF = f"refs/{_NAME}/seen"  # the newest state this clone verified (never pushed)
+PROTECTED = f"refs/{_NAME}/protected/"  # this clone's copy of the remote's protected branch
+STAGE_TRAILER = f"{_TRAILER}-Stage"
+ENTRY_TRAILER = f"{_TRAILER}-Entry"
+MIGRATION_TRAILER = f"{_TRAILER}-Migrated"
+SEAL_TRAILER = f"{_TRAILER}-Sealed"
 ATTEMPTS = 20
 
 

@@ -33,12 +33,11 @@ from pipeline.promote.release import Release, release_json
 from pipeline.promote.stage_record import StageChange
 from pipeline.promote.state import RecordRefusedError
 from pipeline.record.approval import review_of
-from pipeline.record.audit import ENTRY_TRAILER
 from pipeline.record.gitlock import GitLock
 from pipeline.record.identity import host_roots, without_host_paths
 from pipeline.record.layout import LedgerTree, entry_path
 from pipeline.record.proposal import Proposal, Review, propose
-from pipeline.record.refs import ATTEMPTS, STAGE_TRAILER, STATE_REF, backoff
+from pipeline.record.refs import ATTEMPTS, ENTRY_TRAILER, STAGE_TRAILER, STATE_REF, backoff
 from pipeline.record.releases import GitReleases
 from pipeline.record.stage_records import StageRecords
 

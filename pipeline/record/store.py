@@ -20,13 +20,18 @@ from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import (
     BLOCK,
     LEGACY_LEDGER,
-    MIGRATION_TRAILER,
-    SEAL_TRAILER,
     entry_path,
     migration_changes,
     seal_changes,
 )
-from pipeline.record.refs import FETCHED, FETCHED_STAGES, SEEN_REF, STATE_REF
+from pipeline.record.refs import (
+    FETCHED,
+    FETCHED_STAGES,
+    MIGRATION_TRAILER,
+    SEAL_TRAILER,
+    SEEN_REF,
+    STATE_REF,
+)
 from pipeline.record.stage import stage_ref
 from pipeline.record.trees import Known, commit_paths
 
@@ -130,8 +135,11 @@ class GitStore(StateChecks):
     def list_dir(self, folder: str) -> list[str]:
         if not self.tip:
             return []
-        out = self.git.text("ls-tree", "--name-only", f"{self.tip}:{folder.rstrip('/')}")
-        return out.splitlines()
+        # A path under the tip, not ``tip:folder``: a state that never stored a release has no
+        # folder, which is an empty listing, not an error.
+        prefix = folder.rstrip("/") + "/"
+        out = self.git.text("ls-tree", "--name-only", self.tip, "--", prefix)
+        return [line.removeprefix(prefix) for line in out.splitlines()]
 
     # ------------------------------------------------------------------ writing
 

@@ -1,5 +1,7 @@
-"""Promote one release through a pipeline's stages: check everything, then per stage set the
-images, preview with policy, gate the preview, update held to the saved plan, verify, record.
+"""Promote one release through a pipeline's stages: resolve the request into a walk
+(pipeline.promote.resolver), take the pipeline's lock, record how the promotion begins
+(pipeline.promote.opening), run each stage's steps (pipeline.promote.runner over
+pipeline.promote.steps.STEPS), record how it ends.
 
 Every step is written to the ledger when it starts and when it ends, so a promotion killed at any
 point can be resumed from its last completed step. Bad input is refused before anything is
@@ -8,26 +10,22 @@ deployed or written. A failed update or verification rolls that stage back and s
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from components.spec import SpecError
 from pipeline.definition import Pipeline, PipelineFile, load_pipeline
 from pipeline.policy.config import config_path
-from pipeline.promote.deployer import Deployer, DeployError, PolicyOptions, ReleaseConfig
+from pipeline.promote import opening
+from pipeline.promote.deployer import Deployer, PolicyOptions
 from pipeline.promote.entries import (
     Entry,
     FinishEntry,
     InterruptedEntry,
-    ResumeEntry,
-    StartEntry,
 )
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.history import LedgerView, Unfinished
+from pipeline.promote.history import LedgerView
 from pipeline.promote.images import Copier
 from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
@@ -40,9 +38,9 @@ from pipeline.promote.model import (
     EXIT_STOPPED,
     Direction,
     PromotionOutcome,
-    StageOutcome,
 )
 from pipeline.promote.outcome import Outcome
+from pipeline.promote.proposal import propose
 from pipeline.promote.resolver import Confirm, Resolver
 from pipeline.promote.runner import StageRunner
 from pipeline.promote.state import (
@@ -50,16 +48,13 @@ from pipeline.promote.state import (
     Lock,
     PromotionState,
     RecordRefusedError,
-    StageChange,
     StateError,
     StateUnverifiedError,
 )
 from pipeline.promote.steps import Services
 from pipeline.promote.steps.step import Commands, Verifier
-from pipeline.promote.steps.up import commit_of, stage_change
 from pipeline.promote.verification import HealthCheck, run_commands
 from pipeline.promote.walk import Governed, PromotionError, Request, Walk, header
-from pipeline.record.proposal import ProposalError, proposal_branch
 
 __all__ = [
     "EXIT_BUSY",
@@ -189,7 +184,7 @@ class Orchestrator:
         except StateError as exc:
             return Outcome.of(PromotionOutcome.STOPPED, f"{exc}\nnothing was deployed")
         if walk.proposal:
-            return self._propose(walk)
+            return propose(self.state, self.emit, walk)
         lock = lock or self.state.lock(name)
         try:
             lock.acquire()
@@ -214,7 +209,7 @@ class Orchestrator:
                 except PromotionError as exc:
                     return Outcome.of(PromotionOutcome.REFUSED, str(exc))
                 if walk.proposal:
-                    return self._propose(walk)
+                    return propose(self.state, self.emit, walk)
             try:
                 return self.run(walk, request)
             except RecordRefusedError as exc:
@@ -238,43 +233,8 @@ class Orchestrator:
     def _ledger_mark(self) -> tuple[int, str | None]:
         return self.ledger.head()
 
-    def _propose(self, walk: Walk) -> Outcome:
-        """Push the proposal of the walk's one stage; nothing deployed, nothing in the ledger."""
-        stage = walk.stages[0]
-        release = walk.release
-        kind = "rollback" if walk.rollback else "forward"
-        branch = proposal_branch(stage.stack, release.id, kind)
-        target = ReleaseConfig(release.id, release.images)
-        change = stage_change(
-            walk, branch, stage.stack, kind, target, commit_of(self.releases, release.id)
-        )
-        try:
-            proposal = self.state.propose(change)
-        except ProposalError as exc:
-            return Outcome.of(PromotionOutcome.REFUSED, f"refused, nothing proposed:\n  {exc}")
-        except RecordRefusedError as exc:
-            return Outcome.of(PromotionOutcome.BUSY, str(exc))
-        except StateError as exc:
-            return Outcome.of(PromotionOutcome.STOPPED, f"{exc}\nnothing proposed")
-        self.emit("proposal", **proposal.to_json())
-        said = "was proposed already" if proposal.existing else "proposed"
-        what = (
-            f"the rollback of {stage.stack} to {release.id} {said}"
-            if walk.rollback
-            else f"{release.id} {said} for {stage.stack}"
-        )
-        message = (
-            f"{what} on {proposal.branch} ({proposal.commit[:12]}); nothing deployed. Open its"
-            f" pull request into stages/{stage.stack}:\n  {proposal.pr_command()}\nMerging it (a"
-            " merge commit, by a reviewer who is not its author) approves it; then"
-            f" `{proposal.deploy_command()}` deploys it."
-        )
-        return Outcome.of(PromotionOutcome.PROPOSED, message, {stage.stack: StageOutcome.PROPOSED})
-
-    def _record(self, entry: Entry, change: StageChange | None = None) -> dict[str, Any]:
-        """Append a typed entry. With ``change``, the entry and the stage's record (what it
-        runs) land together."""
-        return self.state.append(entry.fields(), change)
+    def _record(self, entry: Entry) -> None:
+        self.state.append(entry.fields(), None)
 
     def run(self, walk: Walk, request: Request) -> Outcome:
         if not walk.stages:
@@ -282,47 +242,11 @@ class Orchestrator:
             self.emit("promotion", message=message)
             return Outcome.of(PromotionOutcome.NOTHING_TO_DO, message)
         if walk.resume is not None:
-            promotion = walk.resume.promotion
-            self._note_resume(walk, promotion)
+            promotion = opening.resume(self.state, self.deployer, self.emit, walk)
         else:
-            if walk.supersede is not None:
-                old = walk.supersede
-                self._note_interrupted(walk, old, announce=True)
-                self._record(
-                    FinishEntry(
-                        **header(walk, old.promotion),
-                        release_superseded=old.release,
-                        outcome=PromotionOutcome.SUPERSEDED,
-                        detail=f"superseded by a promotion of {walk.release.id}",
-                    )
-                )
-            promotion = f"p-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-            runner = getattr(self.state, "runner", None)  # the git state knows who runs it
-            approval = None
-            if walk.approver:
-                approval = {
-                    "approver": walk.approver,
-                    "source": self._approval_source(walk, request),
-                }
-            self._record(
-                StartEntry(
-                    **header(walk, promotion),
-                    target=request.target,
-                    rollback=request.rollback,
-                    auto=request.auto,
-                    stages=[s.stack for s in walk.stages],
-                    review=dict(walk.review) if walk.review else None,
-                    governance=self.governance.to_record() if self.governance else None,
-                    runner=runner.to_record() if runner is not None else None,
-                    approval=approval,
-                    override=(
-                        request.freeze_override.to_record() if request.freeze_override else None
-                    ),
-                    verdicts={
-                        s: [{"gate": v.gate, "outcome": v.outcome, "reason": v.reason} for v in vs]
-                        for s, vs in walk.verdicts.items()
-                    },
-                )
+            source = self._approval_source(walk, request)
+            promotion = opening.start(
+                self.state, self.deployer, self.emit, walk, request, self.governance, source
             )
         self.emit(
             "promotion",
@@ -340,9 +264,7 @@ class Orchestrator:
                 if result.code != EXIT_OK:
                     self._record(
                         FinishEntry(
-                            **header(walk, promotion),
-                            outcome=result.outcome,
-                            detail=result.message,
+                            **header(walk, promotion), outcome=result.outcome, detail=result.message
                         )
                     )
                     result.stages = stages
@@ -356,45 +278,6 @@ class Orchestrator:
         self._record(FinishEntry(**header(walk, promotion), outcome=outcome, detail=message))
         self.emit("promotion", message=message)
         return Outcome.of(outcome, message, stages)
-
-    def _note_interrupted(self, walk: Walk, unfinished: Unfinished, announce: bool) -> list[str]:
-        step = unfinished.interrupted()
-        if step is None:
-            return []
-        pending: list[str] = []
-        if step["step"] == "up":
-            try:
-                pending = self.deployer.pending_operations(step["stage"])
-            except DeployError as exc:
-                pending = [f"(could not read pending operations: {exc})"]
-            self.emit(
-                "note",
-                stage=step["stage"],
-                message=f"an update of {step['stage']} was interrupted; pending operations:"
-                f" {', '.join(pending) or 'none reported'}. If the state looks wrong run"
-                f" `pulumi refresh --stack {step['stage']}` before going on.",
-            )
-        elif announce:
-            self.emit(
-                "note",
-                stage=step["stage"],
-                message=f"{step['step']} was interrupted in {unfinished.promotion}",
-            )
-        return pending
-
-    def _note_resume(self, walk: Walk, promotion: str) -> None:
-        assert walk.resume is not None
-        step = walk.resume.interrupted()
-        pending = self._note_interrupted(walk, walk.resume, announce=False)
-        where = f"{step['stage']} {step['step']}" if step else "between steps"
-        self.emit("note", message=f"resuming {promotion}, interrupted at {where}")
-        self._record(
-            ResumeEntry(
-                **header(walk, promotion),
-                interrupted=({"stage": step["stage"], "step": step["step"]} if step else None),
-                pending=pending,
-            )
-        )
 
     def _services(self) -> Services:
         """What the steps work with, as this orchestrator is configured now."""

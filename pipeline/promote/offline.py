@@ -144,6 +144,9 @@ class OfflineDeployer(RenderedPlans):
             result = self.policy(stack, desired, self.config(stack).values)
         return Preview(changes, result, plan)
 
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        """Every stack renders with ``project_dir``'s code: a release's own commit is not used."""
+
     def outputs(self, stack: str) -> Mapping[str, Any]:
         self.prime([stack])
         return self.deployed[stack].outputs

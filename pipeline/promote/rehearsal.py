@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def record_renders(
     out = {}
     for stack in walk:
         before = deployer.running(stack)
-        deployer.use_source(stack, state.source(stack, release.id, release.commit))
+        deployer.use_source(stack, partial(state.source, stack, release.id, release.commit))
         current = deployer.set_images(stack, new)  # what the record says the stage runs
         deployer.preview(stack, PolicyOptions(None, None))
         values = read_stack(deployer.copies[stack], stack).values

@@ -9,6 +9,8 @@ so the stage picks up from its first unfinished step. A failed step does what it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline.definition import Stage
 from pipeline.promote.deployer import DeployError, ReleaseConfig
 from pipeline.promote.entries import StepEntry
@@ -135,11 +137,10 @@ class StageRunner:
 
     def _use_source(self, stack: str, target: ReleaseConfig) -> None:
         """Deploy the release's own infrastructure commit (a worktree), not the checkout's code,
-        when the state knows it and the deployer can take it (``use_source``)."""
-        use = getattr(self.services.deployer, "use_source", None)
-        if use is None:
-            return
+        when the state knows it and the deployer takes it (``Deployer.use_source``)."""
         state = self.services.state
-        source = state.source(stack, target.release, commit_of(state.releases, target.release))
-        if source is not None:
-            use(stack, source)
+
+        def source() -> Path | None:
+            return state.source(stack, target.release, commit_of(state.releases, target.release))
+
+        self.services.deployer.use_source(stack, source)

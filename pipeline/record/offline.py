@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,9 @@ class RecordDeployer(RenderedPlans):
             self.deployed[stack] = render_checkout(where, where / "stacks", stack)
         return self.deployed[stack]
 
-    def use_source(self, stack: str, project_dir: Path) -> None:
-        if self.sources.get(stack) != project_dir:
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        project_dir = source()
+        if project_dir is not None and self.sources.get(stack) != project_dir:
             self.sources[stack] = project_dir
             self.copies.pop(stack, None)
 

@@ -85,6 +85,9 @@ class Engine:
     def pending_operations(self, stack: str) -> list[str]:
         return []
 
+    def use_source(self, stack: str, source: Any) -> None:
+        self.calls.append("use_source")
+
 
 class NoReleases:
     def get(self, release: str) -> Release:

@@ -11,7 +11,7 @@ import json
 import re
 import socket
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,10 +140,12 @@ class AutomationDeployer:
         # stage's promotion asks for the stack about six times, so each handle is kept.
         self._handles: dict[tuple[str, Path], Any] = {}
 
-    def use_source(self, stack: str, project_dir: Path) -> None:
-        """Deploy ``stack`` from ``project_dir`` (a worktree at the release's infrastructure
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        """Deploy ``stack`` from ``source()`` (a worktree at the release's infrastructure
         commit) instead of ``self.project_dir``; its stack file is the one config is set in."""
-        self.sources[stack] = project_dir
+        project_dir = source()
+        if project_dir is not None:
+            self.sources[stack] = project_dir
 
     def work_dir(self, stack: str) -> Path:
         return self.sources.get(stack, self.project_dir)

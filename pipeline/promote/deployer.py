@@ -2,12 +2,12 @@
 
 ``AutomationDeployer`` (pipeline.promote.automation) is the real one; ``OfflineDeployer``
 (pipeline.promote.offline) runs the program under the mock renderer, so its previews are real
-desired-state diffs. Anything with these five methods can be plugged in with ``--deployer``.
+desired-state diffs. Anything with these six methods can be plugged in with ``--deployer``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,4 +121,10 @@ class Deployer(Protocol):
 
     def pending_operations(self, stack: str) -> list[str]:
         """Operations an interrupted update left in the stack's state (URN: op)."""
+        ...
+
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        """Deploy ``stack`` from the release's own infrastructure commit, which ``source()``
+        checks out (None: the state knows none). A deployer that always deploys the code it
+        was given ignores it and never calls ``source`` (a checkout costs a worktree)."""
         ...

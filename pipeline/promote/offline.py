@@ -63,7 +63,36 @@ def release_config_of(config: StackConfig) -> ReleaseConfig:
     return ReleaseConfig(config.values.get(f"{PROJECT}:release", "unreleased"), images)
 
 
-class OfflineDeployer:
+class RenderedPlans:
+    """What every offline deployer shares: ``deployed`` renders (what each stack runs) and the
+    render each preview saved under a plan id; ``up`` adopts the render of that plan only,
+    as the engine holds an update to its saved plan. Subclasses say how a stack renders."""
+
+    def __init__(self) -> None:
+        self.deployed: dict[str, StageRender] = {}
+        self._previewed: dict[str, tuple[str, StageRender]] = {}
+
+    def _save_plan(self, stack: str, desired: StageRender) -> str:
+        plan = f"offline-plan-{uuid.uuid4().hex[:12]}"
+        self._previewed[stack] = (plan, desired)
+        return plan
+
+    def desired(self, stack: str) -> StageRender:
+        """The render the last preview of ``stack`` made (what ``up`` would adopt)."""
+        return self._previewed[stack][1]
+
+    def up(self, stack: str, preview: Preview) -> None:
+        plan, desired = self._previewed.get(stack, ("", None))
+        if desired is None or plan != preview.plan:
+            raise DeployError(f"{stack}: no saved plan {preview.plan!r}; preview first")
+        self.deployed[stack] = desired
+        del self._previewed[stack]
+
+    def pending_operations(self, stack: str) -> list[str]:
+        return []
+
+
+class OfflineDeployer(RenderedPlans):
     """The Deployer protocol over the mock renderer and a private copy of the stacks."""
 
     def __init__(
@@ -74,12 +103,11 @@ class OfflineDeployer:
         jobs: int | None = None,
         policy: Callable[[str, StageRender, Mapping[str, str]], PolicyResult] | None = None,
     ) -> None:
+        super().__init__()
         self.project_dir = project_dir
         self.policy = policy
         self.stacks_dir = copy_stacks(stacks_dir, workdir)
         self.jobs = jobs
-        self.deployed: dict[str, StageRender] = {}
-        self._previewed: dict[str, tuple[str, StageRender]] = {}
 
     def config(self, stack: str) -> StackConfig:
         return read_stack(self.stacks_dir, stack)
@@ -108,8 +136,7 @@ class OfflineDeployer:
     def preview(self, stack: str, policy: PolicyOptions) -> Preview:
         self.prime([stack])
         desired = self.render([stack])[stack]
-        plan = f"offline-plan-{uuid.uuid4().hex[:12]}"
-        self._previewed[stack] = (plan, desired)
+        plan = self._save_plan(stack, desired)
         changes = desired_state_diff(self.deployed[stack].resources, desired.resources)
         if self.policy is None:  # the pack and config the orchestrator names, as plan runs them
             result = check_render(policy, stack, desired, self.config(stack).values)
@@ -117,16 +144,9 @@ class OfflineDeployer:
             result = self.policy(stack, desired, self.config(stack).values)
         return Preview(changes, result, plan)
 
-    def up(self, stack: str, preview: Preview) -> None:
-        plan, desired = self._previewed.get(stack, ("", None))
-        if desired is None or plan != preview.plan:
-            raise DeployError(f"{stack}: no saved plan {preview.plan!r}; preview first")
-        self.deployed[stack] = desired
-        del self._previewed[stack]
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        """Every stack renders with ``project_dir``'s code: a release's own commit is not used."""
 
     def outputs(self, stack: str) -> Mapping[str, Any]:
         self.prime([stack])
         return self.deployed[stack].outputs
-
-    def pending_operations(self, stack: str) -> list[str]:
-        return []

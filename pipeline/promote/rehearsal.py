@@ -17,26 +17,26 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
 from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import DeployError, PolicyOptions, ReleaseConfig
-from pipeline.promote.diff import desired_state_diff, diff_lines, gate_findings
+from pipeline.promote.diff import desired_state_diff, diff_lines
 from pipeline.promote.events import Sink, quiet
-from pipeline.promote.gates import CodeReview
 from pipeline.promote.history import LedgerView
 from pipeline.promote.images import plan_copies
 from pipeline.promote.model import CommandOutcome, exit_code
 from pipeline.promote.offline import OfflineDeployer, release_config_of, write_release_config
-from pipeline.promote.orchestrator import Governed, PromotionError, Request
-from pipeline.promote.planner import plan_walk
-from pipeline.promote.policy import not_run, policy_checker, policy_findings
-from pipeline.promote.release import Release, ReleaseError
+from pipeline.promote.policy import not_run, policy_checker
+from pipeline.promote.release import Release
+from pipeline.promote.resolver import Resolver
 from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.promote.steps.gate import preview_findings
+from pipeline.promote.walk import Governed, PromotionError, Request
 from pipeline.render import StageRender
-from pipeline.usage import one_of
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def record_renders(
     out = {}
     for stack in walk:
         before = deployer.running(stack)
-        deployer.use_source(stack, state.source(stack, release.id, release.commit))
+        deployer.use_source(stack, partial(state.source, stack, release.id, release.commit))
         current = deployer.set_images(stack, new)  # what the record says the stage runs
         deployer.preview(stack, PolicyOptions(None, None))
         values = read_stack(deployer.copies[stack], stack).values
@@ -168,21 +168,10 @@ def rehearse(
     started = datetime.now(UTC)
     shared = FileState(state) if isinstance(state, Path) else state
     from_record = not isinstance(shared, FileState)
-    pipelines = definition.pipelines
-    name = request.pipeline or next(iter(pipelines))
-    if name not in pipelines:
-        raise PromotionError(f"no pipeline {name!r}; expected one of {one_of(sorted(pipelines))}")
-    pipeline = pipelines[name]
+    resolver = Resolver(definition, shared, governance=governance)  # what promote checks
+    name, pipeline, _ = resolver.target(request)
+    release = resolver.release(request)
     order = [s.stack for s in pipeline.stages]
-    if request.target not in order:
-        raise PromotionError(
-            f"stacks/pipeline.yaml: pipelines.{name}.stages: no stage {request.target!r};"
-            f" expected one of {one_of(order)}"
-        )
-    try:
-        release: Release = shared.releases.get(request.release)
-    except ReleaseError as exc:
-        raise PromotionError(str(exc)) from None
     view = LedgerView(shared.decisive() if shared.verify().ok else [])
     policy_for = policy or (lambda stage: PolicyOptions(None, None))
     report = RehearsalReport(release.id, request.target, name)
@@ -196,34 +185,16 @@ def rehearse(
             current = {s: release_config_of(deployer.config(s)) for s in order[: target_index + 1]}
         except SpecError as exc:
             raise PromotionError(f"invalid configuration, nothing rehearsed:\n{exc}") from None
-        created = {r.id: r.created for r in shared.releases.all()}
 
         for stack in current:
             record = shared.stage_record(stack)  # what git says the stage runs, if recorded
             if record is not None:
-                current[stack] = ReleaseConfig(str(record["release"]), dict(record["images"]))
+                current[stack] = ReleaseConfig(record.release, dict(record.images))
 
         def holds(stack: str) -> str | None:
             return current[stack].release
 
-        planned = plan_walk(
-            pipeline,
-            request.target,
-            release.id,
-            holds,
-            view,
-            created,
-            datetime.now(UTC),
-            rollback=request.rollback,
-            auto=request.auto,
-            approver=request.approver,
-            override=request.freeze_override,
-            code=(
-                CodeReview(release.commit, governance.where, governance.reviewed(release.commit))
-                if governance is not None
-                else None
-            ),
-        )
+        planned = resolver.plan(pipeline, request, release, view, holds)
         indices = [order.index(s.stack) for s in planned.stages]
         walk = [order[i] for i in indices]
         events("rehearsal", message=f"{release.id} -> {request.target} via {', '.join(walk)}")
@@ -261,8 +232,8 @@ def rehearse(
                 elif verdict.gate == "soak" and not verdict.ok:
                     outcome = "hold"
                 gates.append({"gate": verdict.gate, "verdict": outcome, "reason": verdict.reason})
-            findings = gate_findings(changes, rendered.current, new)
-            findings += policy_findings(result, urns=False)  # the rule promote applies too
+            # The gate step's own rule, as promote applies it (without URNs: a pull request)
+            findings = preview_findings(changes, rendered.current, new, result, urns=False)
             gates.append(
                 {
                     "gate": "preview",

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from pipeline.promote.deployer import (
     ReleaseConfig,
 )
 from pipeline.promote.diff import desired_state_diff
+from pipeline.promote.offline import RenderedPlans
 from pipeline.promote.policy import check_render
 from pipeline.promote.verification import VerifyResult
 from pipeline.record.stage import PROJECT_KEY, STACK_FILE, pin_stack_file
@@ -77,17 +78,16 @@ def canonical(resources: list[dict[str, Any]], outputs: Mapping[str, Any]) -> st
     return json.dumps({"resources": ordered, "outputs": dict(outputs)}, sort_keys=True)
 
 
-class RecordDeployer:
+class RecordDeployer(RenderedPlans):
     """The Deployer protocol over offline renders, with what each stage runs read from git."""
 
     def __init__(self, repo: Path, state: GitState, workdir: Path) -> None:
+        super().__init__()
         self.repo = repo
         self.state = state
         self.workdir = workdir
         self.sources: dict[str, Path] = {}
         self.copies: dict[str, Path] = {}
-        self.deployed: dict[str, StageRender] = {}
-        self._previewed: dict[str, tuple[str, StageRender]] = {}
 
     def running(self, stack: str) -> StageRender:
         """What the stage runs: its record's render, or the checkout's for a new stage."""
@@ -97,8 +97,9 @@ class RecordDeployer:
             self.deployed[stack] = render_checkout(where, where / "stacks", stack)
         return self.deployed[stack]
 
-    def use_source(self, stack: str, project_dir: Path) -> None:
-        if self.sources.get(stack) != project_dir:
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        project_dir = source()
+        if project_dir is not None and self.sources.get(stack) != project_dir:
             self.sources[stack] = project_dir
             self.copies.pop(stack, None)
 
@@ -134,8 +135,7 @@ class RecordDeployer:
     def preview(self, stack: str, policy: PolicyOptions) -> Preview:
         source = self.sources.get(stack, self.repo)
         desired = render_checkout(source, self._copy(stack), stack)
-        plan = f"offline-plan-{uuid.uuid4().hex[:12]}"
-        self._previewed[stack] = (plan, desired)
+        plan = self._save_plan(stack, desired)
         changes = desired_state_diff(self.running(stack).resources, desired.resources)
         return Preview(changes, self._policy(stack, desired, policy), plan)
 
@@ -145,22 +145,8 @@ class RecordDeployer:
 
         return check_render(policy, stack, desired, read_stack(self._copy(stack), stack).values)
 
-    def desired(self, stack: str) -> StageRender:
-        """The render the last preview of ``stack`` made (what ``up`` would adopt)."""
-        return self._previewed[stack][1]
-
-    def up(self, stack: str, preview: Preview) -> None:
-        plan, desired = self._previewed.get(stack, ("", None))
-        if desired is None or plan != preview.plan:
-            raise DeployError(f"{stack}: no saved plan {preview.plan!r}; preview first")
-        self.deployed[stack] = desired
-        del self._previewed[stack]
-
     def outputs(self, stack: str) -> Mapping[str, Any]:
         return self.running(stack).outputs
-
-    def pending_operations(self, stack: str) -> list[str]:
-        return []
 
 
 def offline_verify(stage: str, outputs: Mapping[str, Any], release: str) -> VerifyResult:

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -180,6 +180,9 @@ class FileDeployer:
     def pending_operations(self, stack: str) -> list[str]:
         pending = self.read()["stacks"][stack]["pending"]
         return [pending] if pending else []
+
+    def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
+        """Deploys the checkout it was given, whatever the release's commit."""
 
     # test helpers --------------------------------------------------------
 

@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.definition import Pipeline, Stage
-from pipeline.promote.gates import CodeReview, approval_needed
+from pipeline.promote.gates import approval_needed
 from pipeline.promote.history import LedgerView, parse_time
-from pipeline.promote.planner import plan_walk
+from pipeline.promote.planner import PlannedWalk, plan_walk
 from pipeline.promote.stage_record import StageRecord
+
+NextWalk = Callable[[str, str, Callable[[str], str | None]], PlannedWalk]
+"""(target stack, candidate release, what each stage runs) -> promote's walk to it."""
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,17 @@ def status(
     view: LedgerView,
     now: datetime | None = None,
     records: Callable[[str], StageRecord | None] | None = None,
-    created: Mapping[str, str] | None = None,
-    code: Callable[[str], CodeReview | None] | None = None,
+    walk: NextWalk | None = None,
 ) -> list[StageStatus]:
     """Per stage: the release its stack reports (outputs), its last verification, and whether
-    the release verified upstream may move in now, as ``promote`` would decide it: the same
-    planner and gates (direction, upstream, soak, reviewed code; ``created`` are the releases'
-    creation times, ``code(release)`` whether its commit is on the protected branch)."""
+    the release verified upstream may move in now, as ``promote`` would decide it: ``walk``
+    is the command line's resolver (``Resolver.candidate``: the same planner, gates, release
+    times and code review as ``promote``); without one, the planner alone at ``now``."""
     now = now or datetime.now(UTC)
+
+    def planner_alone(target: str, release: str, holds: Callable[[str], str | None]) -> PlannedWalk:
+        return plan_walk(pipeline, target, release, holds, view, {}, now)
+
     rows: list[StageStatus] = []
     runs: dict[str, str | None] = {}
     for stage in pipeline.stages:
@@ -58,9 +64,8 @@ def status(
             upstream_last = view.last_verified(waits_for[0].stack)
             if upstream_last and upstream_last["release"] != runs[stage.stack]:
                 candidate = str(upstream_last["release"])
-                verdict = _next_verdict(
-                    pipeline, stage, candidate, runs.get, view, created or {}, now, code
-                )
+                planned = (walk or planner_alone)(stage.stack, candidate, runs.get)
+                verdict = _next_verdict(stage, planned)
         record = records(stage.stack) if records else None
         shown = record.to_json() if record is not None else None
         rows.append(
@@ -69,28 +74,9 @@ def status(
     return rows
 
 
-def _next_verdict(
-    pipeline: Pipeline,
-    stage: Stage,
-    candidate: str,
-    holds: Callable[[str], str | None],
-    view: LedgerView,
-    created: Mapping[str, str],
-    now: datetime,
-    code: Callable[[str], CodeReview | None] | None,
-) -> str:
-    """``promote <candidate> --to <stage>``'s answer, from the planner: the first refusal,
+def _next_verdict(stage: Stage, planned: PlannedWalk) -> str:
+    """``promote <candidate> --to <stage>``'s answer, from its walk: the first refusal,
     else "eligible" and what it still needs (an approver, a reviewed pull request)."""
-    planned = plan_walk(
-        pipeline,
-        stage.stack,
-        candidate,
-        holds,
-        view,
-        created,
-        now,
-        code=code(candidate) if code else None,
-    )
     found = planned.verdicts.get(stage.stack, [])
     refused = [v for v in found if not v.ok and v.gate != "approval"]
     if refused:

@@ -106,28 +106,40 @@ class Resolver:
         self,
         pipeline: Pipeline,
         request: Request,
-        release: Release,
+        release: Release | None,
         view: LedgerView,
         holds: Holds | None = None,
         reviewer: str | None = None,
+        now: datetime | None = None,
     ) -> PlannedWalk:
         """The planner's walk and each stage's gate verdicts (``holds``: this resolver's
-        unless given, e.g. a rehearsal's reading of the record)."""
+        unless given, e.g. a rehearsal's reading of the record; ``release`` None: a release
+        the record does not hold, whose code review is then unknown)."""
         return plan_walk(
             pipeline,
             request.target,
-            release.id,
+            request.release if release is None else release.id,
             holds or self._holds(),
             view,
             {r.id: r.created for r in self.state.releases.all()},
-            datetime.now(UTC),  # the soak runs on the real clock, from the recorded time
+            now or datetime.now(UTC),  # the soak runs on the real clock, from the recorded time
             rollback=request.rollback,
             auto=request.auto,
             approver=request.approver,
             reviewer=reviewer,
-            code=self._code_review(release),
+            code=None if release is None else self._code_review(release),
             override=request.freeze_override,
         )
+
+    def candidate(
+        self, pipeline: Pipeline, view: LedgerView, target: str, release: str, holds: Holds
+    ) -> PlannedWalk:
+        """``promote RELEASE --to TARGET``'s walk as ``status`` shows it (no approver yet)."""
+        try:
+            stored: Release | None = self.state.releases.get(release)
+        except (ReleaseError, StateError):
+            stored = None
+        return self.plan(pipeline, Request(release, target), stored, view, holds)
 
     def resolve(self, request: Request) -> Walk:
         """Check the request against the pipeline, the ledger and the stacks; raise

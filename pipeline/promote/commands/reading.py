@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from typing import Any
 
 from components.spec.loader import PROJECT
@@ -66,13 +67,13 @@ def status(args: argparse.Namespace) -> int:
                 raise CommandError(f"{exc}; --offline reads the stack files instead") from None
             raise
         outputs = deployer.outputs  # type: ignore[assignment]
+    chosen = pipelines.pipelines[name]
     rows = stage_rows(
-        pipelines.pipelines[name],
+        chosen,
         outputs,
         ledger,
         records=state.stage_record,
-        created={r.id: r.created for r in state.releases.all()},
-        code=wiring.code_review(args, state),
+        walk=partial(wiring.status_resolver(args, pipelines, state).candidate, chosen, ledger),
     )
     if args.json:
         for row in rows:

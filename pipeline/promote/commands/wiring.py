@@ -20,7 +20,7 @@ from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import Deployer
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.orchestrator import Orchestrator
-from pipeline.promote.release import ReleaseError
+from pipeline.promote.resolver import Resolver
 from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.record.identity import approver_source
 from pipeline.usage import CommandError
@@ -216,29 +216,23 @@ def unreviewed(args: argparse.Namespace, release: Any, definition: PipelineFile)
     )
 
 
-def code_review(args: argparse.Namespace, state: PromotionState) -> Any:
-    """Whether a release's commit is on the protected branch (None: a local --state-dir, or the
-    branch cannot be read; the reviewed gate is then not shown)."""
-    if args.state_dir:
-        return None
-    from pipeline.promote.gates import CodeReview
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
+def status_resolver(
+    args: argparse.Namespace, definition: PipelineFile, state: PromotionState
+) -> Resolver:
+    """The resolver ``status`` asks what ``promote`` would decide, with the protected branch's
+    code review when it can be read (None: a local --state-dir, or the branch cannot be read;
+    the reviewed gate is then not shown)."""
+    governance = None
+    if not args.state_dir:
+        from pipeline.record.governance import read_governance
+        from pipeline.record.state import GitState
 
-    assert isinstance(state, GitState)
-    try:
-        governance = read_governance(state.git, state.git_dir, args.remote, None)
-    except StateError:
-        return None
-
-    def code(release: str) -> CodeReview | None:
+        assert isinstance(state, GitState)
         try:
-            commit = state.releases.get(release).commit
-        except (ReleaseError, StateError):
-            return None
-        return CodeReview(commit, governance.where, governance.reviewed(commit))
-
-    return code
+            governance = read_governance(state.git, state.git_dir, args.remote, None)
+        except StateError:
+            governance = None
+    return Resolver(definition, state, governance=governance)
 
 
 def checked(state: PromotionState) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
 from pipeline.promote.state import dump
-from pipeline.record.refs import ATTEMPTS, STATE_REF, backoff
+from pipeline.record.refs import ATTEMPTS, COMMIT_PREFIX, STATE_REF, backoff
 
 if TYPE_CHECKING:
     from pipeline.record.store import GitStore
@@ -49,7 +49,7 @@ class GitLock:
             if current and not is_stale(current, self.stale_after):
                 raise LockHeldError(self.where, current)
             self.taken_over = current or None
-            message = f"stageline: lock {self.pipeline} ({owner['host']} pid {owner['pid']})"
+            message = f"{COMMIT_PREFIX}lock {self.pipeline} ({owner['host']} pid {owner['pid']})"
             if self.state.write({self.path: dump(owner).encode()}, message):
                 self.state.held[self.pipeline] = self.token
                 return
@@ -61,7 +61,7 @@ class GitLock:
         for attempt in range(ATTEMPTS):
             if self.current().get("token") != self.token:
                 return  # taken over meanwhile: not ours to remove
-            if self.state.write({self.path: None}, f"stageline: unlock {self.pipeline}"):
+            if self.state.write({self.path: None}, f"{COMMIT_PREFIX}unlock {self.pipeline}"):
                 return
             backoff(attempt)
             self.state.sync()

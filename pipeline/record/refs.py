@@ -13,7 +13,9 @@ _NAME = project.name()
 _TRAILER = _NAME.capitalize()
 # A branch, not a custom ref: git's receive.denyNonFastForwards and GitHub's rulesets protect
 # branches only, and the state must be protected from force pushes.
-STATE_REF = f"refs/heads/{_NAME}/state"
+STATE_BRANCHES = f"refs/heads/{_NAME}/"  # the state branch and its kin, fetched together
+STATE_REF = f"{STATE_BRANCHES}state"
+COMMIT_PREFIX = f"{_NAME}: "  # the record's commit subjects: "<name>: lock aws"
 FETCHED = f"refs/{_NAME}/remote/"  # this clone's copy of the remote's <name>/* branches
 FETCHED_STAGES = f"refs/{_NAME}/remote-stages/"  # ... and of its refs/heads/stages/*
 SEEN_REF = f"refs/{_NAME}/seen"  # the newest state this clone verified (never pushed)

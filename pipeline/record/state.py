@@ -37,7 +37,14 @@ from pipeline.record.gitlock import GitLock
 from pipeline.record.identity import host_roots, without_host_paths
 from pipeline.record.layout import LedgerTree, entry_path
 from pipeline.record.proposal import Proposal, Review, propose
-from pipeline.record.refs import ATTEMPTS, ENTRY_TRAILER, STAGE_TRAILER, STATE_REF, backoff
+from pipeline.record.refs import (
+    ATTEMPTS,
+    COMMIT_PREFIX,
+    ENTRY_TRAILER,
+    STAGE_TRAILER,
+    STATE_REF,
+    backoff,
+)
 from pipeline.record.releases import GitReleases
 from pipeline.record.stage_records import StageRecords
 
@@ -150,7 +157,7 @@ class GitState(StageRecords):
         what = " ".join(
             str(entry[k]) for k in ("release", "stage", "step", "status", "outcome") if entry.get(k)
         )
-        lines = [f"stageline: {what}", "", f"{ENTRY_TRAILER}: {entry['seq']} {entry['hash']}"]
+        lines = [f"{COMMIT_PREFIX}{what}", "", f"{ENTRY_TRAILER}: {entry['seq']} {entry['hash']}"]
         if stage_commit:
             lines.append(f"{STAGE_TRAILER}: {entry.get('stage')} {stage_commit}")
         return "\n".join(lines) + "\n"
@@ -163,7 +170,7 @@ class GitState(StageRecords):
             self.sync()
             if self.read(path) is not None:
                 return self.releases.get(release.id), False
-            if self.write({path: release_json(release).encode()}, f"stageline: {release.id}"):
+            if self.write({path: release_json(release).encode()}, f"{COMMIT_PREFIX}{release.id}"):
                 return release, True
         raise RecordRefusedError(f"{self.remote}: refused {ATTEMPTS} times; release not recorded")
 

@@ -30,6 +30,7 @@ from pipeline.record.refs import (
     MIGRATION_TRAILER,
     SEAL_TRAILER,
     SEEN_REF,
+    STATE_BRANCHES,
     STATE_REF,
 )
 from pipeline.record.stage import stage_ref
@@ -89,7 +90,7 @@ class GitStore(StateChecks):
                 "--no-tags",
                 "--prune",
                 self.remote,
-                f"+refs/heads/stageline/*:{FETCHED}*",
+                f"+{STATE_BRANCHES}*:{FETCHED}*",
                 f"+refs/heads/stages/*:{FETCHED_STAGES}*",
             )
         except GitError as exc:

@@ -13,6 +13,7 @@ from pipeline.cli import main
 from pipeline.definition import load_pipeline
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import make_release
+from pipeline.promote.stage_record import StageChange, StageRecord
 from pipeline.record.state import GitState
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
@@ -77,9 +78,11 @@ def test_record_pin_into_a_checkout_without_the_stack_file_is_one_line(
 ) -> None:
     state = tmp_path / "state"
     (state / "stages").mkdir(parents=True)
-    (state / "stages" / "dev.json").write_text(
-        json.dumps({"release": "r-0000000000000001", "images": images("a")})
+    # A whole record, as a promotion writes it (pipeline/promote/stage_record.py).
+    change = StageChange(
+        "dev", "aws", "r-0000000000000001", images("a"), None, "p", "forward", None
     )
+    (state / "stages" / "dev.json").write_text(json.dumps(StageRecord.of(change, None).to_json()))
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     args = ["record", "pin", "--stack", "dev", "--state-dir", str(state), "--repo", str(checkout)]

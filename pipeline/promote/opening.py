@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.entries import FinishEntry, ResumeEntry, StartEntry
@@ -86,7 +85,6 @@ def start(
         )
         state.append(superseded.fields(), None)
     promotion = f"p-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    runner: Any = getattr(state, "runner", None)  # the git state knows who runs it
     approval = None
     if walk.approver:
         approval = {"approver": walk.approver, "source": approval_source}
@@ -98,7 +96,7 @@ def start(
         stages=[s.stack for s in walk.stages],
         review=dict(walk.review) if walk.review else None,
         governance=governance.to_record() if governance else None,
-        runner=runner.to_record() if runner is not None else None,
+        runner=state.started_by(),
         approval=approval,
         override=request.freeze_override.to_record() if request.freeze_override else None,
         verdicts={

@@ -92,6 +92,11 @@ class PromotionState(Protocol):
         """The checkout ``stack`` is deployed from for this release (None: the current one)."""
         ...
 
+    def started_by(self) -> dict[str, Any] | None:
+        """Who runs this process's promotions, as a start entry records it (None: a local
+        directory state, which has no identity to give)."""
+        ...
+
     def propose(self, stage: StageChange) -> Any:
         """Push ``stage`` as a proposal (pipeline.record.proposal.Proposal); git state only."""
         ...
@@ -157,6 +162,9 @@ class FileState:
 
     def source(self, stack: str, release: str, commit: str | None) -> Path | None:
         return None  # a local state deploys the code that is checked out
+
+    def started_by(self) -> dict[str, Any] | None:
+        return None
 
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)

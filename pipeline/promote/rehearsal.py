@@ -167,7 +167,7 @@ def rehearse(
     ``governance``: the protected branch, which says whether the release's code was reviewed."""
     started = datetime.now(UTC)
     shared = FileState(state) if isinstance(state, Path) else state
-    from_record = not isinstance(shared, FileState)
+    from_record = shared.stage_branches
     resolver = Resolver(definition, shared, governance=governance)  # what promote checks
     name, pipeline, _ = resolver.target(request)
     release = resolver.release(request)

@@ -97,6 +97,14 @@ class PromotionState(Protocol):
         directory state, which has no identity to give)."""
         ...
 
+    stage_branches: bool
+    """Whether each stage's record is a branch holding the code it runs (``stages/<stack>``,
+    the git state): rehearsal and reconcile then render a stage from it."""
+
+    def stage_checkout(self, stack: str) -> Path | None:
+        """A worktree at what ``stack`` runs, from its branch (None: no branch or record)."""
+        ...
+
     def propose(self, stage: StageChange) -> Any:
         """Push ``stage`` as a proposal (pipeline.record.proposal.Proposal); git state only."""
         ...
@@ -164,6 +172,11 @@ class FileState:
         return None  # a local state deploys the code that is checked out
 
     def started_by(self) -> dict[str, Any] | None:
+        return None
+
+    stage_branches = False  # stage records are files here, the checkout is the code
+
+    def stage_checkout(self, stack: str) -> Path | None:
         return None
 
     def propose(self, stage: StageChange) -> Any:

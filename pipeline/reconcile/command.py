@@ -103,12 +103,11 @@ def baselines(state: PromotionState, repo: Path, stacks_dir: Path) -> Callable[[
 
     def baseline(stack: str) -> Baseline:
         record = state.stage_record(stack)
-        checkout = getattr(state, "stage_checkout", None)
-        if record is not None and checkout is not None:
-            path = checkout(stack)
+        if record is not None and state.stage_branches:
+            path = state.stage_checkout(stack)
             if path is not None:
                 return Baseline(path, record.release, f"stages/{stack}")
-        if checkout is not None:  # never promoted: the checked-out commit, in a worktree
+        if state.stage_branches:  # never promoted: the checked-out commit, in a worktree
             path = state.source(stack, "unreleased", None) or repo
             release = pinned(path / "stacks", stack)
             return Baseline(path, release, f"{path.name[:12]} (no record yet)")

@@ -89,6 +89,8 @@ class StageRecords(GitStore):
         process uses); returns the commits removed."""
         return prune(self.git, self.git_dir, self.used)
 
+    stage_branches = True
+
     def stage_checkout(self, stack: str) -> Path | None:
         """A worktree at the record of ``stages/<stack>`` (what the stage runs), or None."""
         tip = self.deployed(stack)

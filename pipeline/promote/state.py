@@ -105,6 +105,10 @@ class PromotionState(Protocol):
         """A worktree at what ``stack`` runs, from its branch (None: no branch or record)."""
         ...
 
+    def prune_worktrees(self) -> list[str]:
+        """Remove old releases' worktrees (stage branches); the commits removed."""
+        ...
+
     def propose(self, stage: StageChange) -> Any:
         """Push ``stage`` as a proposal (pipeline.record.proposal.Proposal); git state only."""
         ...
@@ -178,6 +182,9 @@ class FileState:
 
     def stage_checkout(self, stack: str) -> Path | None:
         return None
+
+    def prune_worktrees(self) -> list[str]:
+        return []  # no worktrees: the checkout is the code
 
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)

@@ -225,9 +225,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     except StateError as exc:
         raise CommandError(f"stopped: {exc}", EXIT_DRIFT) from None
     finally:
-        prune = getattr(state, "prune_worktrees", None)
-        if prune is not None:
-            prune()
+        state.prune_worktrees()
     return _summary(args, results)
 
 

@@ -145,12 +145,10 @@ def event_sink(args: argparse.Namespace, stages: list[str]) -> Iterator[JsonLine
 
 def prune_worktrees(state: PromotionState) -> None:
     """Old releases' worktrees under .git/stageline/worktrees do not accumulate (git state)."""
-    prune = getattr(state, "prune_worktrees", None)
-    if prune is not None:
-        from pipeline.record.git import GitError
+    from pipeline.record.git import GitError
 
-        with contextlib.suppress(GitError, OSError):  # best effort: the next one tries again
-            prune()
+    with contextlib.suppress(GitError, OSError):  # best effort: the next one tries again
+        state.prune_worktrees()
 
 
 class GovernedElsewhereError(Exception):

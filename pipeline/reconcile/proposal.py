@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.promote.deployer import Change
 from pipeline.promote.state import RecordRefusedError, StageChange
-from pipeline.record.git import Git
+from pipeline.record.approval import merge_identities
 from pipeline.record.proposal import (
-    Identity,
     ProposalError,
     Review,
     SelfApprovalError,
@@ -124,12 +123,6 @@ def propose_heal(state: GitState, stack: str, drift: Sequence[Change]) -> HealPr
     return HealProposal(stack, release, branch, commit, tip, False)
 
 
-def _identity(git: Git, commit: str, who: str) -> Identity:
-    fields = "%an%x00%ae" if who == "author" else "%cn%x00%ce"
-    name, _, email = git.text("log", "-1", f"--format={fields}", commit).partition("\0")
-    return Identity(name, email)
-
-
 def heal_review(state: GitState, stack: str, forge: tuple[str, str] | None = None) -> Review:
     """Check that ``stages/<stack>`` is a reviewed merge of a heal proposal (the merge keeps
     the proposal's tree, the proposal changes nothing but the record file, and whoever merged
@@ -155,12 +148,7 @@ def heal_review(state: GitState, stack: str, forge: tuple[str, str] | None = Non
             f"{where}: the merged heal {proposal[:12]} changes more than the record's"
             f" {RECORD_FILE.format(stack=stack)}; propose it again (reconcile)"
         )
-    if forge is not None:
-        proposer, reviewer, source = Identity(forge[0]), Identity(forge[1]), "forge"
-    else:
-        proposer = _identity(git, proposal, "author")
-        reviewer = _identity(git, tip, "committer")
-        source = "git"
+    proposer, reviewer, source = merge_identities(git, proposal, tip, forge)
     if proposer.same(reviewer):
         raise SelfApprovalError(
             f"{where}: {reviewer} merged their own heal proposal; self-approval is refused"

@@ -28,6 +28,20 @@ def _commit_identity(git: Git, commit: str, who: str) -> Identity:
     return Identity(name, email)
 
 
+def merge_identities(
+    git: Git, proposal: str, merge: str, forge: tuple[str, str] | None
+) -> tuple[Identity, Identity, str]:
+    """Who proposed and who merged, and where that was read: the forge's logins when CI
+    passes them (``forge``), else the proposal commit's author and the merge's committer."""
+    if forge is not None:
+        return Identity(forge[0]), Identity(forge[1]), "forge"
+    return (
+        _commit_identity(git, proposal, "author"),
+        _commit_identity(git, merge, "committer"),
+        "git",
+    )
+
+
 def review_of(
     state: StageRecords,
     stack: str,
@@ -91,12 +105,7 @@ def review_of(
             f" {infra[:12]} ({', '.join(extra) or stack_path + ' pins other images'});"
             " propose again"
         )
-    if forge is not None:
-        proposer, reviewer, source = Identity(forge[0]), Identity(forge[1]), "forge"
-    else:
-        proposer = _commit_identity(git, proposal, "author")
-        reviewer = _commit_identity(git, tip, "committer")
-        source = "git"
+    proposer, reviewer, source = merge_identities(git, proposal, tip, forge)
     if proposer.same(reviewer):
         raise SelfApprovalError(
             f"{where}: {reviewer} merged their own proposal of {release}; self-approval is"

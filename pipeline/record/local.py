@@ -25,8 +25,9 @@ from typing import Any
 
 from components import project
 from pipeline.promote.ledger import Ledger, chain_entry
+from pipeline.promote.release import Release
 from pipeline.promote.stage_record import StageChange, StageRecord, StageRecordError
-from pipeline.promote.state import StateError, dump
+from pipeline.promote.state import PULL_REQUESTS_NEED_GIT, StateError, dump
 from pipeline.record.git import Git, GitError
 from pipeline.record.layout import LEGACY_LEDGER, legacy_lines
 from pipeline.record.refs import FETCHED, IMPORT_TRAILER, STATE_REF
@@ -80,6 +81,18 @@ class LocalGitState(GitState):
 
     def source(self, stack: str, release: str, commit: str | None) -> Path | None:  # type: ignore[override]
         return None  # a local record deploys the code that is checked out
+
+    def propose(self, stage: StageChange) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)  # no stage branch to propose onto
+
+    def review(
+        self,
+        stack: str,
+        release: Release,
+        forge: tuple[str, str] | None = None,
+        rollback: bool = False,
+    ) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)
 
     def _import(self) -> None:
         """Import the directory's old files once (under the directory's lock)."""

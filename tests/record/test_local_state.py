@@ -42,6 +42,8 @@ def test_appends_are_commits_and_stage_records_files_of_the_state(tmp_path: Path
     assert record is not None and record.release == "r1" and record.stack == "dev"
     assert record.to_json()["after"]["seq"] == 1
     assert state.stage_record("test") is None and state.source("dev", "r1", None) is None
+    with pytest.raises(StateError, match="needs the git state"):
+        state.propose(change("test", "r1"))
     log = subprocess.run(
         ["git", "-C", str(tmp_path / BARE), "log", "--format=%s", STATE_REF],
         capture_output=True,

@@ -15,6 +15,12 @@ A state begun in the old layout is checked by that layout's rule until its migra
 commit's ``ledger.jsonl`` is the blob of the final one's next prefix (hashing prefixes costs the
 square of that old ledger's length; it no longer grows), and the migration must move exactly its
 lines into segments and entry files.
+
+A record imported from a directory (pipeline.record.local) begins with one root commit, named by
+its ``Stageline-Imported: <count> <hash>`` trailer, that adds the directory's ``ledger.jsonl`` in
+the old layout (every line chained) with its releases and stage records; the next write migrates
+it. Such a record keeps its stage records as ``stages/<stack>.json``, changed only by the commit
+of the entry that moved the stage.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from pipeline.record.layout import (
     placed,
     segment_path,
 )
-from pipeline.record.refs import ENTRY_TRAILER, MIGRATION_TRAILER, SEAL_TRAILER
+from pipeline.record.refs import ENTRY_TRAILER, IMPORT_TRAILER, MIGRATION_TRAILER, SEAL_TRAILER
 
 Changes = dict[str, tuple[str, str, str]]
 
@@ -45,8 +51,9 @@ class Audit:
     """Checks commits in order, carrying ``index`` (the state before the first of them) on to
     the state after the last; ``problems`` says every way they fail."""
 
-    def __init__(self, git: Git, where: str, index: LedgerIndex) -> None:
+    def __init__(self, git: Git, where: str, index: LedgerIndex, stage_files: bool = False) -> None:
         self.git = git
+        self.stage_files = stage_files  # stage records are files of the state (a local record)
         self.where = where
         self.index = index
         self.problems: list[str] = []
@@ -93,7 +100,10 @@ class Audit:
         at = f"{self.where}: commit {commit.sha[:12]}"
         ledger = {p: c for p, c in commit.changes.items() if in_ledger(p)}
         legacy = LEGACY_LEDGER in commit.changes
-        if commit.trailer(MIGRATION_TRAILER):
+        imported = bool(commit.trailer(IMPORT_TRAILER))
+        if imported:
+            self._import(at, commit, ledger)
+        elif commit.trailer(MIGRATION_TRAILER):
             self._migration(at, commit, ledger)
         elif legacy and (self.index.legacy or self.index.count == 0):
             self._legacy_append(at, commit, ledger)
@@ -111,6 +121,9 @@ class Audit:
             if path.startswith("releases/"):
                 if status != "A":
                     self.problems.append(f"{at}: {path}: a release is never changed or removed")
+            elif path.startswith("stages/") and self.stage_files:
+                if not imported and not commit.trailer(ENTRY_TRAILER):
+                    self.problems.append(f"{at}: {path}: changed by no ledger entry")
             elif not path.startswith("locks/"):
                 self.problems.append(f"{at}: {path}: not part of the promotion state")
 
@@ -147,8 +160,29 @@ class Audit:
         live = {segment_path(b) for b in range(index.sealed // BLOCK)}
         return live | {entry_path(s) for s in range(index.sealed, index.count)}
 
-    def _entry(self, at: str, commit: Commit, line: str) -> None:
-        """Chain one added entry (seq, prev, hash) and check the trailer names it."""
+    def _import(self, at: str, commit: Commit, ledger: Changes) -> None:
+        """The root commit of a record imported from a directory: its ``ledger.jsonl``, every
+        line chained, in the old layout (migrated by the next write)."""
+        added = commit.changes.get(LEGACY_LEDGER)
+        if not self.stage_files or self.index.commit is not None or self.index.count or ledger:
+            self._fail(f"{at}: an import that is not a local record's first commit")
+            return
+        if not added:
+            self._fail(f"{at}: an import without {LEGACY_LEDGER}")
+            return
+        if added[0] != "A" or commit.trailer(ENTRY_TRAILER) or commit.trailer(MIGRATION_TRAILER):
+            self._fail(f"{at}: is not an import of a directory's {LEGACY_LEDGER}")
+            return
+        text = self.git.blobs([added[2]])[added[2]]
+        for line in legacy_lines(text):
+            self._entry(f"{at}: {LEGACY_LEDGER}", commit, line, named=False)
+        self.legacy_blob, self.index.legacy = added[2], True
+        if commit.trailer(IMPORT_TRAILER) != [f"{self.index.count} {self.index.last}"]:
+            self._fail(f"{at}: {IMPORT_TRAILER} does not name the imported ledger's last entry")
+
+    def _entry(self, at: str, commit: Commit, line: str, named: bool = True) -> None:
+        """Chain one added entry (seq, prev, hash) and check the trailer names it (``named``:
+        the commit adds this one entry, not an imported ledger)."""
         try:
             entry = json.loads(line)
         except ValueError:
@@ -168,7 +202,7 @@ class Audit:
             )
         if entry_hash(entry) != entry["hash"]:
             self.problems.append(f"{at}: hash does not match the content (the entry was edited)")
-        if commit.trailer(ENTRY_TRAILER) != [f"{entry['seq']} {entry['hash']}"]:
+        if named and commit.trailer(ENTRY_TRAILER) != [f"{entry['seq']} {entry['hash']}"]:
             self.problems.append(f"{at}: {ENTRY_TRAILER} does not name the entry it adds")
         self.index.add(entry)
 

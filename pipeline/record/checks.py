@@ -27,6 +27,7 @@ class StateChecks:
     index: LedgerIndex
     index_path: Path
     saved: str | None
+    stage_files = False  # stage records are branches (True: files of the state, a local record)
 
     def check(self, tip: str | None, stages: Mapping[str, str]) -> tuple[list[str], LedgerIndex]:
         """Every way the state at ``tip`` (with these stage branches) fails to verify, and the
@@ -47,7 +48,7 @@ class StateChecks:
                 )
             return problems, LedgerIndex()
         start = self._verified_before(tip) if not problems else LedgerIndex()
-        audit = Audit(self.git, where, start)
+        audit = Audit(self.git, where, start, self.stage_files)
         index = audit.run(read_history(self.git, tip, start.commit))
         index.commit = tip
         problems += audit.problems

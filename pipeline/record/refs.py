@@ -24,6 +24,7 @@ STAGE_TRAILER = f"{_TRAILER}-Stage"
 ENTRY_TRAILER = f"{_TRAILER}-Entry"
 MIGRATION_TRAILER = f"{_TRAILER}-Migrated"
 SEAL_TRAILER = f"{_TRAILER}-Sealed"
+IMPORT_TRAILER = f"{_TRAILER}-Imported"  # the root of a record imported from a directory
 ATTEMPTS = 20
 
 

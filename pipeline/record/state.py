@@ -131,26 +131,31 @@ class GitState(StageRecords):
         # No host paths in the shared record (a runner's checkout or temporary directory).
         fields = without_host_paths(fields, host_roots(self.git.repo, self.git_dir, _CODE_DIR))
         for attempt in range(ATTEMPTS):
-            last = self.index.head()
-            record_fields = dict(fields)
-            stage_commit = None
-            if stage is not None:
-                stage_commit = self._stage_commit(stage, last)
-                record_fields["record"] = stage_commit
-            entry = chain_entry(record_fields, last)
-            message = self._message(entry, stage_commit)
-            pushed = self.write(
-                {entry_path(entry["seq"]): entry_line(entry)},
-                message,
-                (stage.stack, stage_commit) if stage and stage_commit else None,
-                entry,
-            )
+            entry, files, moved = self._entry_commit(fields, stage, self.index.head())
+            message = self._message(entry, moved[1] if moved else None)
+            changes = {entry_path(entry["seq"]): entry_line(entry), **files}
+            pushed = self.write(changes, message, moved, entry)
             if pushed:
                 return entry
             backoff(attempt)
             self.sync()
             self._still_ours()
         raise RecordRefusedError(f"{self.remote}: refused {ATTEMPTS} times; nothing more recorded")
+
+    def _entry_commit(
+        self,
+        fields: Mapping[str, Any],
+        stage: StageChange | None,
+        last: Mapping[str, Any] | None,
+    ) -> tuple[dict[str, Any], dict[str, bytes], tuple[str, str] | None]:
+        """The entry chained onto ``last``, the state files its commit changes besides its own
+        and the stage branch it moves (stack, commit): here a commit on ``stages/<stack>`` that
+        the entry names as its ``record``."""
+        if stage is None:
+            return chain_entry(fields, last), {}, None
+        stage_commit = self._stage_commit(stage, last)
+        entry = chain_entry({**fields, "record": stage_commit}, last)
+        return entry, {}, (stage.stack, stage_commit) if stage_commit else None
 
     @staticmethod
     def _message(entry: Mapping[str, Any], stage_commit: str | None) -> str:

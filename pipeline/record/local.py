@@ -1,0 +1,189 @@
+"""``--state-dir DIR`` as a git record: the state of GitState (pipeline.record.state) in a bare
+repository ``DIR/record.git``, written through the clone ``DIR/clone``, so a directory's ledger
+is anchored by a commit per entry like the shared one (a consistent rewrite no longer verifies).
+
+Outside a project clone there are no ``stages/<stack>`` branches to move: a stage record is the
+file ``stages/<stack>.json`` of the state, written by the commit of the entry that moved the
+stage, and a stage deploys the code that is checked out (``source`` is None, as for FileState).
+
+A directory holding the old files (``ledger.jsonl``, ``releases/``, ``stages/``) is imported once,
+on first use: one root commit (``<Name>-Imported: <count> <last hash>``) adds them as they were,
+only complete lines of the ledger (a torn last line, an append never acknowledged, is cut off as
+the next append would have); then they are renamed ``*.imported``. A ledger that does not verify
+is refused and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from components import project
+from pipeline.promote.ledger import Ledger, chain_entry
+from pipeline.promote.release import Release
+from pipeline.promote.stage_record import StageChange, StageRecord, StageRecordError
+from pipeline.promote.state import PULL_REQUESTS_NEED_GIT, StateError, dump
+from pipeline.record.git import Git, GitError
+from pipeline.record.layout import LEGACY_LEDGER, legacy_lines
+from pipeline.record.refs import FETCHED, IMPORT_TRAILER, STATE_REF
+from pipeline.record.state import GitState
+from pipeline.record.trees import commit_paths
+
+BARE = "record.git"
+CLONE = "clone"
+IMPORTED = ".imported"  # the suffix an imported file or folder is renamed with
+_FOLDERS = ("releases", "stages")
+
+
+class LocalGitState(GitState):
+    """The git record of one state directory (created, and its old files imported, on first
+    use); one machine only: the pipeline lock's owner is gone when its pid no longer runs."""
+
+    stage_files = True
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        with _exclusive(state_dir):
+            clone = _prepare(state_dir)
+            super().__init__(clone, "origin")
+            self._import()
+
+    def _entry_commit(
+        self,
+        fields: Mapping[str, Any],
+        stage: StageChange | None,
+        last: Mapping[str, Any] | None,
+    ) -> tuple[dict[str, Any], dict[str, bytes], tuple[str, str] | None]:
+        """The entry, and with a stage change its record as a file beside it (no branch)."""
+        entry = chain_entry(fields, last)
+        if stage is None:
+            return entry, {}, None
+        record = StageRecord.of(stage, entry).to_json()
+        return entry, {_record_path(stage.stack): dump(record).encode()}, None
+
+    def stage_record(self, stack: str) -> StageRecord | None:
+        self.ensure()
+        raw = self.read(_record_path(stack))
+        if raw is None:
+            return None
+        where = f"{self.state_dir / BARE}:{STATE_REF}:{_record_path(stack)}"
+        try:
+            return StageRecord.from_json(json.loads(raw), where)
+        except StageRecordError as exc:
+            raise StateError(str(exc)) from None
+        except ValueError as exc:  # not JSON
+            raise StateError(f"{where}: {exc}") from None
+
+    def source(self, stack: str, release: str, commit: str | None) -> Path | None:  # type: ignore[override]
+        return None  # a local record deploys the code that is checked out
+
+    def propose(self, stage: StageChange) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)  # no stage branch to propose onto
+
+    def review(
+        self,
+        stack: str,
+        release: Release,
+        forge: tuple[str, str] | None = None,
+        rollback: bool = False,
+    ) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)
+
+    def _import(self) -> None:
+        """Import the directory's old files once (under the directory's lock)."""
+        found = _old_files(self.state_dir)
+        if not found:
+            return
+        self.fetch()
+        tip = self.git.rev(FETCHED + "state")
+        if tip is None:
+            changes, message = _import_commit(self.state_dir, found)
+            commit = commit_paths(self.git, None, changes, [], message, None, self.runner.identity)
+            try:
+                refused = self.git.push(self.remote, {STATE_REF: (commit, None)})
+            except GitError as exc:
+                raise StateError(f"{self.state_dir}: cannot import the directory: {exc}") from None
+            if refused is not None:
+                raise StateError(f"{self.state_dir}: the import was refused: {refused}")
+        elif not _imported(self.git, tip):
+            raise StateError(
+                f"{self.state_dir / found[0]}: not imported, and {self.state_dir / BARE} already"
+                " holds a record; move the old files away"
+            )
+        for name in found:  # imported (now or by a process that stopped before renaming)
+            os.replace(self.state_dir / name, self.state_dir / (name + IMPORTED))
+
+
+def _record_path(stack: str) -> str:
+    return f"stages/{stack}.json"
+
+
+@contextmanager
+def _exclusive(state_dir: Path) -> Iterator[None]:
+    """Hold the directory's flock (released if the process dies; no guard file left)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    guard = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(guard)
+
+
+def _prepare(state_dir: Path) -> Path:
+    """``DIR/record.git`` (bare) and ``DIR/clone`` with it as origin, made if missing."""
+    bare, clone = state_dir / BARE, state_dir / CLONE
+    try:
+        if not (bare / "HEAD").exists():
+            Git(state_dir).run("init", "--quiet", "--bare", str(bare))
+            # The record is only ever appended to, like the shared one's protected branch.
+            Git(bare).run("config", "receive.denyNonFastForwards", "true")
+        if not (clone / ".git").exists():
+            Git(state_dir).run("init", "--quiet", str(clone))
+            Git(clone).run("remote", "add", "origin", str(bare.resolve()))
+    except GitError as exc:
+        raise StateError(f"{state_dir}: cannot make its git record: {exc}") from None
+    return clone
+
+
+def _old_files(state_dir: Path) -> list[str]:
+    """The old layout's files in the directory, not imported yet."""
+    names = [LEGACY_LEDGER, *_FOLDERS]
+    return [name for name in names if (state_dir / name).exists()]
+
+
+def _import_commit(state_dir: Path, found: list[str]) -> tuple[dict[str, bytes | None], str]:
+    """The root commit's files and message: the ledger's complete lines, which must verify."""
+    changes: dict[str, bytes | None] = {}
+    lines: list[str] = []
+    if LEGACY_LEDGER in found:
+        ledger = Ledger(state_dir / LEGACY_LEDGER)
+        check = ledger.verify()
+        if not check.ok:
+            raise StateError(
+                f"{ledger.path}: does not verify, not imported:\n  " + "\n  ".join(check.problems)
+            )
+        lines = legacy_lines(ledger.path.read_bytes())
+    changes[LEGACY_LEDGER] = "".join(line + "\n" for line in lines).encode()
+    for folder in _FOLDERS:
+        for path in sorted((state_dir / folder).glob("*.json")) if folder in found else []:
+            changes[f"{folder}/{path.name}"] = path.read_bytes()
+    last = json.loads(lines[-1])["hash"] if lines else None
+    message = (
+        f"{project.name()}: import {state_dir}\n\n"
+        f"{len(lines)} ledger entries, {len(changes) - 1} releases and stage records\n\n"
+        f"{IMPORT_TRAILER}: {len(lines)} {last}\n"
+    )
+    return changes, message
+
+
+def _imported(git: Git, tip: str) -> bool:
+    """Whether the record begins with an import (its root commit carries the trailer)."""
+    root = git.text("rev-list", "--max-parents=0", tip).split()
+    body = git.text("log", "-1", "--format=%B", root[0]) if root else ""
+    return f"{IMPORT_TRAILER}: " in body

@@ -16,6 +16,7 @@ from pipeline.promote.offline import release_config_of
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request, stage_policy
 from pipeline.promote.rehearsal import rehearse
 from pipeline.promote.release import ReleaseStore, make_release
+from pipeline.promote.state import FileState
 from pipeline.promote.verification import VerifyResult
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -100,7 +101,9 @@ def orchestration(workdir: Path) -> list[float]:
             return result
 
         for target in ("staging", "live"):
-            orchestrator = Orchestrator(deployer, _unsoaked(definition), state, verify=verify)
+            orchestrator = Orchestrator(
+                deployer, _unsoaked(definition), FileState(state), verify=verify
+            )
             started = time.perf_counter()
             outcome = orchestrator.promote(Request(release, target, approver="bench"))
             elapsed = time.perf_counter() - started

@@ -212,7 +212,7 @@ def record_options(
     parser: argparse.ArgumentParser, *, stacks_dir: bool = True, json: bool = True
 ) -> None:
     """Where the promotion record is, for every command that reads or writes it: ``--remote
-    NAME`` (git, the default), ``--state-dir DIR`` (a local directory), ``--repo DIR`` (the
+    NAME`` (git, the default), ``--state-dir DIR`` (a git record in DIR), ``--repo DIR`` (the
     checkout); the hidden ``--stacks-dir DIR`` (default: the checkout's ``stacks``; without
     ``stacks_dir``, for a command with its own) and ``--json`` (without ``json``: none)."""
     parser.add_argument(
@@ -225,8 +225,8 @@ def record_options(
         "--state-dir",
         type=state_directory,
         metavar="DIR",
-        help="a local directory holding releases, ledger and locks instead of git (one machine"
-        " only)",
+        help="keep the record (releases, ledger, locks) in a git repository under DIR instead of"
+        " on the remote (one machine only; an old directory's files are imported once)",
     )
     parser.add_argument(
         "--repo",

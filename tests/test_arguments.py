@@ -11,7 +11,7 @@ import pytest
 from pipeline.cli import parser
 from pipeline.promote.commands import inputs, wiring
 from pipeline.promote.model import CommandOutcome, PromotionOutcome, exit_code
-from pipeline.promote.state import FileState
+from pipeline.record.local import BARE, LocalGitState
 from pipeline.usage import CommandError
 
 RECORD_OPTIONS = ("--remote", "--state-dir", "--repo")
@@ -72,8 +72,8 @@ def test_said_returns_the_table_code_and_names_the_outcome(capsys):
     assert (result["outcome"], result["code"], result["stack"]) == ("pinned", 0, "dev")
 
 
-def test_wiring_gives_a_state_dir_the_directory_state(tmp_path):
+def test_wiring_gives_a_state_dir_its_git_record(tmp_path):
     args = argparse.Namespace(state_dir=str(tmp_path / "state"), repo=str(tmp_path), remote="o")
     state = wiring.state(args)
-    assert isinstance(state, FileState)
+    assert isinstance(state, LocalGitState) and (tmp_path / "state" / BARE / "HEAD").exists()
     assert wiring.work_dir(args, state) == tmp_path / "state"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -94,11 +95,12 @@ def test_reference_check_fails_when_stale(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def sweep_dirs(tmp_path_factory):
-    """A state dir with a release and a ledger long enough to fill a pipe; an empty PATH dir
-    (no Pulumi CLI, whatever the machine has installed)."""
+    """A state dir with a release and a ledger long enough to fill a pipe; a PATH dir with git
+    alone (a --state-dir is a git record; no Pulumi CLI, whatever the machine has installed)."""
     root = tmp_path_factory.mktemp("sweep")
     state, empty = root / "state", root / "bin"
     empty.mkdir()
+    (empty / "git").symlink_to(shutil.which("git") or "git")
     (state / "releases").mkdir(parents=True)
     from pipeline.promote.ledger import Ledger
 

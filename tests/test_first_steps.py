@@ -84,10 +84,10 @@ def test_promotion_docs_do_not_say_the_copy_is_unwired() -> None:
 
 def test_history_shows_the_recent_end_unless_asked_for_all(tmp_path: Path, capsys) -> None:
     from pipeline.promote.cli import HISTORY_SHOWN
-    from pipeline.promote.state import FileState
+    from tests.promote.record_reader import record
 
     state_dir = tmp_path / "state"
-    state = FileState(state_dir)
+    state = record(state_dir)
     total = HISTORY_SHOWN + 7
     for n in range(total):
         state.append({"release": f"r-{n:03}", "stage": "dev", "step": "up", "status": "completed"})

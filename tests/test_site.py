@@ -20,6 +20,7 @@ from tests.promote.conftest import (  # noqa: F401 (fixtures)
     cloud,
     health,
     make_release_in,
+    state,
     state_dir,
 )
 
@@ -142,9 +143,9 @@ def _links_resolve(browser, by, links: list[str], out: Path) -> None:
 
 def test_without_a_record_the_page_says_so(stacks_copy, tmp_path, capsys):
     out = tmp_path / "site"
-    state = tmp_path / "empty-state"
+    empty = tmp_path / "empty-state"
     args = ["report", "--html", str(out), "--stacks-dir", str(stacks_copy)]
-    assert main([*args, "--state-dir", str(state), "--cache-dir", str(tmp_path / "c")]) == 0
+    assert main([*args, "--state-dir", str(empty), "--cache-dir", str(tmp_path / "c")]) == 0
     page = (out / "index.html").read_text()
     assert "Nothing promoted yet" in page and "never promoted" in page
     assert 'http-equiv="Content-Security-Policy"' in page

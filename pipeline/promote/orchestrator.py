@@ -27,7 +27,6 @@ from pipeline.promote.entries import (
 from pipeline.promote.events import Sink, quiet
 from pipeline.promote.history import LedgerView
 from pipeline.promote.images import Copier
-from pipeline.promote.ledger import Ledger
 from pipeline.promote.lock import LockHeldError
 from pipeline.promote.model import (
     EXIT_BUSY,
@@ -44,7 +43,6 @@ from pipeline.promote.proposal import propose
 from pipeline.promote.resolver import Confirm, Resolver
 from pipeline.promote.runner import StageRunner
 from pipeline.promote.state import (
-    FileState,
     Lock,
     PromotionState,
     RecordRefusedError,
@@ -104,10 +102,8 @@ class Orchestrator:
         self,
         deployer: Deployer,
         definition: PipelineFile,
-        state_dir: Path,
+        state: PromotionState,
         *,
-        ledger: Ledger | None = None,
-        state: PromotionState | None = None,
         policy: Callable[[str], PolicyOptions] | None = None,
         verify: Verifier | None = None,
         commands: Commands = run_commands,
@@ -127,9 +123,8 @@ class Orchestrator:
         # deployer's registries are not real, e.g. the offline renderer's).
         self.images = images
         self.definition = definition
-        self.state_dir = state_dir
-        # The shared state (git by default, see pipeline.record); ``ledger`` is its ledger side.
-        self.state: PromotionState = state or FileState(state_dir, ledger)
+        # The record (pipeline.record.open: the shared git state, or a --state-dir's).
+        self.state: PromotionState = state
         self.ledger = self.state
         self.releases = self.state.releases
         self.policy = policy or (lambda stage: PolicyOptions(None, None))

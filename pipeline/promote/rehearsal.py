@@ -33,7 +33,7 @@ from pipeline.promote.offline import OfflineDeployer, release_config_of, write_r
 from pipeline.promote.policy import not_run, policy_checker
 from pipeline.promote.release import Release
 from pipeline.promote.resolver import Resolver
-from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.promote.state import PromotionState, StateError
 from pipeline.promote.steps.gate import preview_findings
 from pipeline.promote.walk import Governed, PromotionError, Request
 from pipeline.render import StageRender
@@ -154,7 +154,7 @@ class RehearsalReport:
 def rehearse(
     project_dir: Path,
     stacks_dir: Path,
-    state: PromotionState | Path,
+    state: PromotionState,
     definition: PipelineFile,
     request: Request,
     *,
@@ -166,7 +166,7 @@ def rehearse(
     """Rehearse ``request``; raises PromotionError on bad input, like a real promotion.
     ``governance``: the protected branch, which says whether the release's code was reviewed."""
     started = datetime.now(UTC)
-    shared = FileState(state) if isinstance(state, Path) else state
+    shared = state
     from_record = shared.stage_branches
     resolver = Resolver(definition, shared, governance=governance)  # what promote checks
     name, pipeline, _ = resolver.target(request)

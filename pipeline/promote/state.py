@@ -1,9 +1,11 @@
 """Where promotion keeps what it knows: the ledger, the releases, the pipeline lock and what
 each stage runs. ``PromotionState`` is the interface the orchestrator and the commands use.
 
-Two implementations: ``GitState`` (pipeline.record.state, the default: a ref on the git remote,
-shared by every runner and engineer) and ``FileState`` here (a local directory; one machine only,
-for a laptop without a remote and for tests).
+One real implementation, git: ``GitState`` (pipeline.record.state, the default: a ref on the git
+remote, shared by every runner and engineer) and ``LocalGitState`` (pipeline.record.local, the
+same record in a bare repository under ``--state-dir DIR``); pipeline.record.open picks one.
+``FileState`` here is the tests' double (a directory of plain files, the layout a state
+directory had before, which LocalGitState imports); no command opens one.
 """
 
 from __future__ import annotations
@@ -97,6 +99,11 @@ class PromotionState(Protocol):
         directory state, which has no identity to give)."""
         ...
 
+    def scratch_dir(self) -> Path:
+        """Where this process's local scratch goes (a deployer's files, offline renders): the
+        state directory, or ``<git dir>/<project>`` of the checkout for the shared record."""
+        ...
+
     stage_branches: bool
     """Whether each stage's record is a branch holding the code it runs (``stages/<stack>``,
     the git state): rehearsal and reconcile then render a stage from it."""
@@ -131,7 +138,9 @@ PULL_REQUESTS_NEED_GIT = (
 
 
 class FileState:
-    """A local directory: ``ledger.jsonl`` (+ head), ``releases/``, ``locks/``, ``stages/``."""
+    """The test double of the state: a directory of ``ledger.jsonl`` (+ head), ``releases/``,
+    ``locks/``, ``stages/`` (no commits, so a consistent rewrite of its ledger verifies; the
+    commands' ``--state-dir`` is a git record, pipeline.record.local)."""
 
     def __init__(self, state_dir: Path, ledger: Ledger | None = None) -> None:
         self.state_dir = state_dir
@@ -182,6 +191,9 @@ class FileState:
 
     def stage_checkout(self, stack: str) -> Path | None:
         return None
+
+    def scratch_dir(self) -> Path:
+        return self.state_dir
 
     def prune_worktrees(self) -> list[str]:
         return []  # no worktrees: the checkout is the code

@@ -22,7 +22,7 @@ from pipeline.notify.hooks import notifier
 from pipeline.notify.message import Notice
 from pipeline.promote.deployer import Change
 from pipeline.promote.model import EXIT_BUSY, EXIT_INVALID, EXIT_OK, CommandOutcome, exit_code
-from pipeline.promote.state import FileState, PromotionState, StageChange, StateError
+from pipeline.promote.state import PromotionState, StageChange, StateError
 from pipeline.reconcile.engine import AutomationDrift, DriftEngine
 from pipeline.reconcile.proposal import HealProposal
 from pipeline.reconcile.run import (
@@ -48,11 +48,9 @@ EXITS = {
 
 
 def _state(args: argparse.Namespace) -> PromotionState:
-    if args.state_dir:
-        return FileState(Path(args.state_dir))
-    from pipeline.record.state import GitState
+    from pipeline.record.open import open_record
 
-    return GitState(Path(args.repo), args.remote)
+    return open_record(args)
 
 
 def make_engine(spec: str, stacks_dir: Path, state_dir: Path | None) -> DriftEngine:
@@ -134,7 +132,7 @@ def _by_merge(
             )
     from pipeline.record.state import GitState
 
-    if not isinstance(state, GitState):
+    if not isinstance(state, GitState) or not state.stage_branches:
         if args.merged:
             raise CommandError("--merged needs the git state: a local state has no proposals")
         return None, None

@@ -20,15 +20,22 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from components import project
-from pipeline.promote.ledger import Ledger, chain_entry
+from pipeline.promote.ledger import GENESIS, Ledger, chain_entry
 from pipeline.promote.release import Release
 from pipeline.promote.stage_record import StageChange, StageRecord, StageRecordError
-from pipeline.promote.state import PULL_REQUESTS_NEED_GIT, StateError, dump
+from pipeline.promote.state import (
+    PULL_REQUESTS_NEED_GIT,
+    StateError,
+    StateUnverifiedError,
+    dump,
+)
 from pipeline.record.git import Git, GitError
+from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import LEGACY_LEDGER, legacy_lines
 from pipeline.record.refs import FETCHED, IMPORT_TRAILER, STATE_REF
 from pipeline.record.state import GitState
@@ -45,13 +52,45 @@ class LocalGitState(GitState):
     use); one machine only: the pipeline lock's owner is gone when its pid no longer runs."""
 
     stage_files = True
+    stage_branches = False  # stage records are files of the state; the checkout is the code
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        with _exclusive(state_dir):
+        self._serialized = False
+        with self._serial():
             clone = _prepare(state_dir)
-            super().__init__(clone, "origin")
+            # One machine: a holder is gone only when it names this host and a pid that no
+            # longer runs, never for its age alone (pipeline.promote.lock.is_stale).
+            super().__init__(clone, "origin", stale_after=timedelta.max)
             self._import()
+
+    @contextmanager
+    def _serial(self) -> Iterator[None]:
+        """Hold the directory's lock (once per process): the processes of one directory share
+        its clone, whose refs a fetch and a write move."""
+        if self._serialized:
+            yield
+            return
+        with _exclusive(self.state_dir):
+            self._serialized = True
+            try:
+                yield
+            finally:
+                self._serialized = False
+
+    def _load(self) -> tuple[list[str], LedgerIndex]:
+        with self._serial():
+            return super()._load()
+
+    def write(
+        self,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        stage: tuple[str, str] | None = None,
+        entry: dict[str, Any] | None = None,
+    ) -> bool:
+        with self._serial():
+            return super().write(changes, message, stage, entry)
 
     def _entry_commit(
         self,
@@ -81,6 +120,15 @@ class LocalGitState(GitState):
 
     def source(self, stack: str, release: str, commit: str | None) -> Path | None:  # type: ignore[override]
         return None  # a local record deploys the code that is checked out
+
+    def stage_checkout(self, stack: str) -> Path | None:
+        return None  # no stage branch to check out
+
+    def scratch_dir(self) -> Path:
+        return self.state_dir
+
+    def started_by(self) -> dict[str, Any] | None:
+        return None  # as the directory state before it: one machine, no runner to name
 
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)  # no stage branch to propose onto
@@ -145,7 +193,8 @@ def _prepare(state_dir: Path) -> Path:
             Git(bare).run("config", "receive.denyNonFastForwards", "true")
         if not (clone / ".git").exists():
             Git(state_dir).run("init", "--quiet", str(clone))
-            Git(clone).run("remote", "add", "origin", str(bare.resolve()))
+            # A URL and no fetch refspec: nothing but the store's own fetch moves a ref here.
+            Git(clone).run("config", "remote.origin.url", str(bare.resolve()))
     except GitError as exc:
         raise StateError(f"{state_dir}: cannot make its git record: {exc}") from None
     return clone
@@ -165,7 +214,7 @@ def _import_commit(state_dir: Path, found: list[str]) -> tuple[dict[str, bytes |
         ledger = Ledger(state_dir / LEGACY_LEDGER)
         check = ledger.verify()
         if not check.ok:
-            raise StateError(
+            raise StateUnverifiedError(
                 f"{ledger.path}: does not verify, not imported:\n  " + "\n  ".join(check.problems)
             )
         lines = legacy_lines(ledger.path.read_bytes())
@@ -173,7 +222,7 @@ def _import_commit(state_dir: Path, found: list[str]) -> tuple[dict[str, bytes |
     for folder in _FOLDERS:
         for path in sorted((state_dir / folder).glob("*.json")) if folder in found else []:
             changes[f"{folder}/{path.name}"] = path.read_bytes()
-    last = json.loads(lines[-1])["hash"] if lines else None
+    last = json.loads(lines[-1])["hash"] if lines else GENESIS  # as the audit's empty chain
     message = (
         f"{project.name()}: import {state_dir}\n\n"
         f"{len(lines)} ledger entries, {len(changes) - 1} releases and stage records\n\n"

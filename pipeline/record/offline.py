@@ -31,9 +31,9 @@ from pipeline.promote.deployer import (
 from pipeline.promote.diff import desired_state_diff
 from pipeline.promote.offline import RenderedPlans
 from pipeline.promote.policy import check_render
+from pipeline.promote.state import PromotionState
 from pipeline.promote.verification import VerifyResult
 from pipeline.record.stage import PROJECT_KEY, STACK_FILE, pin_stack_file
-from pipeline.record.state import GitState
 from pipeline.render import StageRender
 
 # Run inside a checkout: render with *its* renderer and components, print the graph as JSON.
@@ -81,7 +81,7 @@ def canonical(resources: list[dict[str, Any]], outputs: Mapping[str, Any]) -> st
 class RecordDeployer(RenderedPlans):
     """The Deployer protocol over offline renders, with what each stage runs read from git."""
 
-    def __init__(self, repo: Path, state: GitState, workdir: Path) -> None:
+    def __init__(self, repo: Path, state: PromotionState, workdir: Path) -> None:
         super().__init__()
         self.repo = repo
         self.state = state

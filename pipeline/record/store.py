@@ -76,6 +76,10 @@ class GitStore(StateChecks):
             self._runner = runner_of(self.git)
         return self._runner
 
+    def scratch_dir(self) -> Path:
+        """Local scratch of this clone's promotions: ``<git dir>/stageline``."""
+        return self.git_dir / "stageline"
+
     def started_by(self) -> dict[str, Any] | None:
         """The runner, as a promotion's start entry records it."""
         return self.runner.to_record()

@@ -37,7 +37,7 @@ from pipeline.promote.model import (
     exit_code,
 )
 from pipeline.promote.release import ReleaseError
-from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.promote.state import PromotionState, StateError
 from pipeline.review.engine import AutomationReview
 from pipeline.review.stage import ReviewError, identity, parse_stack, review_stack, stack_file
 from pipeline.review.workspace import (
@@ -55,11 +55,9 @@ FAILED = StageOutcome.FAILED  # the engine failed: "failed" on the wire, exit 1
 
 
 def _state(args: argparse.Namespace) -> PromotionState:
-    if args.state_dir:
-        return FileState(Path(args.state_dir))
-    from pipeline.record.state import GitState
+    from pipeline.record.open import open_record
 
-    return GitState(Path(args.repo), args.remote)
+    return open_record(args)
 
 
 def _pipeline(args: argparse.Namespace) -> tuple[PipelineFile, str, Path]:

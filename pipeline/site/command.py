@@ -28,18 +28,16 @@ def _record(args: argparse.Namespace) -> tuple[Any, str]:
     """The promotion record (pipeline.site.model.Record), or None and why there is none: a
     checkout without the remote, or before any promotion, still gets its page."""
     from pipeline.promote.ledger import LedgerError
-    from pipeline.promote.state import FileState, StateError
+    from pipeline.promote.state import StateError
+    from pipeline.record.open import open_record
     from pipeline.site.model import Record
 
+    if args.state_dir:
+        where = f"the state directory {args.state_dir}"
+    else:
+        where = f"git remote {args.remote!r}"
     try:
-        if args.state_dir:
-            state: Any = FileState(Path(args.state_dir))
-            where = f"the state directory {args.state_dir}"
-        else:
-            from pipeline.record.state import GitState
-
-            state = GitState(Path(args.repo), args.remote)
-            where = f"git remote {args.remote!r}"
+        state = open_record(args)
         check = state.verify()
         entries = state.entries()
         times = {r.id: r.commit_time for r in state.releases.all()}

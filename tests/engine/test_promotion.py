@@ -21,8 +21,9 @@ import pytest
 from pipeline.definition import load_pipeline
 from pipeline.promote.automation import AutomationDeployer
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request, stage_policy
-from pipeline.promote.release import ReleaseStore, make_release
+from pipeline.promote.release import make_release
 from pipeline.promote.verification import HealthCheck, VerifyResult
+from pipeline.record.local import LocalGitState
 from tests.engine.conftest import Sandbox
 from tests.promote.conftest import backdate_verification
 
@@ -96,15 +97,14 @@ def test_promotion_through_every_stage_then_rollback(
         urls = {s: f"{services.url}/{stage}/{s}" for s in outputs.get("serviceUrls") or {}}
         return check(stage, {**outputs, "serviceUrls": urls}, release)
 
-    state_dir = tmp_path / "promotion"
-    store = ReleaseStore(state_dir)
-    first, _ = store.save(make_release(fresh.project, _images("1")))
-    second, _ = store.save(make_release(fresh.project, _images("2")))
+    state = LocalGitState(tmp_path / "promotion")  # as --state-dir opens it
+    first, _ = state.save_release(make_release(fresh.project, _images("1")))
+    second, _ = state.save_release(make_release(fresh.project, _images("2")))
     deployer = AutomationDeployer(fresh.project, tmp_path / "plans")
     orch = Orchestrator(
         deployer,
         load_pipeline(fresh.project / "stacks"),
-        state_dir,
+        state,
         policy=stage_policy(fresh.project, None, None),
         verify=verify,
         services=frozenset({"api", "web"}),

@@ -11,10 +11,12 @@ import pytest
 
 from pipeline.definition import load_pipeline
 from pipeline.promote.orchestrator import Orchestrator
-from pipeline.promote.release import Release, ReleaseStore, make_release
+from pipeline.promote.release import Release, make_release
 from pipeline.promote.verification import HealthCheck
+from pipeline.record.local import LocalGitState
 from tests.conftest import PROJECT_DIR
 from tests.promote.fakes import FileDeployer, HealthServer
+from tests.promote.record_reader import record
 
 SERVICES = ("api", "web")
 
@@ -32,11 +34,15 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_release_in(state_dir: Path) -> Callable[..., Release]:
+def state(state_dir: Path) -> LocalGitState:
+    """The record of ``state_dir``, as ``--state-dir`` opens it (a git record in the directory)."""
+    return record(state_dir)
+
+
+@pytest.fixture
+def make_release_in(state: LocalGitState) -> Callable[..., Release]:
     def make(seed: str, created: datetime | None = None) -> Release:
-        release, _ = ReleaseStore(state_dir).save(
-            make_release(PROJECT_DIR, images(seed), now=created)
-        )
+        release, _ = state.save_release(make_release(PROJECT_DIR, images(seed), now=created))
         return release
 
     return make
@@ -56,7 +62,7 @@ def health(cloud: FileDeployer) -> Iterator[HealthServer]:
 
 @pytest.fixture
 def orchestrator(
-    cloud: FileDeployer, health: HealthServer, stacks_copy: Path, state_dir: Path
+    cloud: FileDeployer, health: HealthServer, stacks_copy: Path, state: LocalGitState
 ) -> Callable[..., Orchestrator]:
     """An orchestrator over the fake cloud, verifying through the real local HTTP server."""
 
@@ -66,7 +72,7 @@ def orchestrator(
             "services": frozenset(SERVICES),
             **overrides,
         }
-        return Orchestrator(cloud, load_pipeline(stacks_copy), state_dir, **options)
+        return Orchestrator(cloud, load_pipeline(stacks_copy), state, **options)
 
     return build
 

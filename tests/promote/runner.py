@@ -2,7 +2,8 @@
 
 ``python -m tests.promote.runner STACKS_DIR STATE_DIR RELEASE TARGET STEP_DELAY [REPO]`` prints
 ``ready`` once imported, then runs the promotion and exits with its code. With ``REPO`` the
-promotion state is that clone's git remote (the fake cloud stays in STATE_DIR).
+promotion state is that clone's git remote (the fake cloud stays in STATE_DIR), else the git
+record in STATE_DIR, as ``--state-dir`` opens it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from pipeline.definition import load_pipeline
 from pipeline.promote.orchestrator import Orchestrator, Request
+from pipeline.record.local import LocalGitState
 from pipeline.record.state import GitState
 from tests.promote.fakes import FileDeployer, state_verifier
 
@@ -22,8 +24,7 @@ def main(argv: list[str]) -> int:
     orchestrator = Orchestrator(
         cloud,
         load_pipeline(Path(stacks_dir)),
-        Path(state_dir),
-        state=GitState(Path(repo[0])) if repo else None,
+        GitState(Path(repo[0])) if repo else LocalGitState(Path(state_dir)),
         verify=state_verifier(cloud),
     )
     print("ready", flush=True)

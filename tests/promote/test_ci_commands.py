@@ -58,7 +58,7 @@ def test_record_pin_writes_what_the_stage_runs_into_the_checkout(tmp_path: Path)
     release, _ = state.save_release(make_release(a, images("f")))
     cloud = FileDeployer(a / "stacks", tmp_path / "cloud")
     orchestrator = Orchestrator(
-        cloud, load_pipeline(a / "stacks"), tmp_path, state=state, verify=state_verifier(cloud)
+        cloud, load_pipeline(a / "stacks"), state, verify=state_verifier(cloud)
     )
     assert orchestrator.promote(Request(release.id, "dev")).code == EXIT_OK
 

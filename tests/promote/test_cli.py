@@ -8,6 +8,7 @@ import json
 import pytest
 
 from pipeline.cli import main
+from tests.promote.record_reader import ledger_entries
 
 FAKE = "tests.promote.fakes:file_deployer"
 
@@ -76,7 +77,7 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert promote(cli, release.id, *args) == 2
     captured = capsys.readouterr()
     assert says in captured.err + captured.out
-    assert not (state_dir / "ledger.jsonl").exists()
+    assert ledger_entries(state_dir) == []
     assert cloud.read()["calls"] == []
 
 

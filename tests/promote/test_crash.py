@@ -4,7 +4,6 @@ of the same pipeline is refused while one runs."""
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
@@ -15,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.definition import load_pipeline
-from pipeline.promote.ledger import Ledger
 from pipeline.promote.orchestrator import EXIT_BUSY, EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import ReleaseStore, make_release
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
+from tests.promote.record_reader import entry_count, ledger_entries, lock_holder, record
 
 RUNS = 30
 STEP_DELAY = 0.01  # per deployer call: spreads the kill points over every step
@@ -55,13 +54,6 @@ def seed(base: Path, index: int, release_dir: Path) -> tuple[Path, Path]:
     return root / "stacks", root / "state"
 
 
-def _entries(ledger: Path) -> int:
-    try:
-        return ledger.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 def one_run(base: Path, index: int, release: str, total: int) -> str:
     """Kill the runner once the ledger holds a random number of its entries, then a random
     moment into the next step: kill points follow the promotion's progress, not the clock, so
@@ -71,17 +63,17 @@ def one_run(base: Path, index: int, release: str, total: int) -> str:
     after = chance.randint(0, total - 1)
     process = start_runner(stacks, state, release, STEP_DELAY)
     deadline = time.monotonic() + 120
-    while _entries(state / "ledger.jsonl") < after and process.poll() is None:
+    while entry_count(state) < after and process.poll() is None:
         assert time.monotonic() < deadline, f"run {index}: no progress in 120 s"
         time.sleep(0.002)
     time.sleep(chance.uniform(0, 3 * STEP_DELAY))
     process.send_signal(signal.SIGKILL)
     process.wait()
-    ledger = Ledger(state / "ledger.jsonl")
+    ledger = record(state)
     check = ledger.verify()
     assert check.ok, f"run {index}: {check.problems}"
     cloud = FileDeployer(stacks, state)
-    orchestrator = Orchestrator(cloud, load_pipeline(stacks), state, verify=state_verifier(cloud))
+    orchestrator = Orchestrator(cloud, load_pipeline(stacks), ledger, verify=state_verifier(cloud))
     outcome = orchestrator.promote(Request(release, "staging"))
     assert outcome.code == EXIT_OK, f"run {index}: {outcome.message}"
     assert [cloud.runs(s) for s in WALK] == [release] * 3, f"run {index}"
@@ -100,7 +92,7 @@ def one_run(base: Path, index: int, release: str, total: int) -> str:
         assert [done.count(s) for s in ("set-images", "up", "verify")] == [1, 1, 1], where
         assert done.count("preview") >= done.count("gate") >= 1, where
         assert done.index("up") > max(i for i, s in enumerate(done) if s == "preview"), where
-    assert not (state / "locks" / "aws.lock").exists(), f"run {index}: lock left behind"
+    assert lock_holder(state, "aws") is None, f"run {index}: lock left behind"
     resumed = any(e["step"] == "resume" for e in entries)
     return "resumed" if resumed else "fresh"
 
@@ -108,6 +100,8 @@ def one_run(base: Path, index: int, release: str, total: int) -> str:
 def test_sigkill_at_random_points_then_resume(tmp_path: Path, stacks_copy: Path):
     template = tmp_path / "template"
     shutil.copytree(stacks_copy, template / "stacks")
+    # The template holds its release as the old directory layout: each run's first process
+    # imports it into the directory's git record (pipeline.record.local).
     release, _ = ReleaseStore(template / "state").save(make_release(PROJECT_DIR, images("k")))
     FileDeployer(template / "stacks", template / "state")  # the fake cloud, before any run
 
@@ -115,7 +109,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, stacks_copy: Path)
     stacks, state = seed(tmp_path, -1, tmp_path)
     process = start_runner(stacks, state, release.id, STEP_DELAY)
     assert process.wait() == EXIT_OK
-    total = _entries(state / "ledger.jsonl")
+    total = entry_count(state)
     assert total > 3, total
 
     with ThreadPoolExecutor(4) as pool:
@@ -126,16 +120,15 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, stacks_copy: Path)
 
 def test_a_concurrent_promotion_is_refused(tmp_path: Path, stacks_copy: Path):
     state = tmp_path / "state"
-    release, _ = ReleaseStore(state).save(make_release(PROJECT_DIR, images("c")))
+    release, _ = record(state).save_release(make_release(PROJECT_DIR, images("c")))
     FileDeployer(stacks_copy, state)
     slow = start_runner(stacks_copy, state, release.id, 0.5)
     try:
-        lock = state / "locks" / "aws.lock"
         deadline = time.monotonic() + 20
-        while not lock.exists() and time.monotonic() < deadline:
+        while lock_holder(state, "aws") is None and time.monotonic() < deadline:
             time.sleep(0.02)
         cloud = FileDeployer(stacks_copy, state)
-        second = Orchestrator(cloud, load_pipeline(stacks_copy), state)
+        second = Orchestrator(cloud, load_pipeline(stacks_copy), record(state))
         outcome = second.promote(Request(release.id, "dev"))
         assert outcome.code == EXIT_BUSY, outcome.message
         assert f"pid {slow.pid}" in outcome.message and "host" in outcome.message
@@ -147,10 +140,10 @@ def test_a_concurrent_promotion_is_refused(tmp_path: Path, stacks_copy: Path):
     third = Orchestrator(
         FileDeployer(stacks_copy, state),
         load_pipeline(stacks_copy),
-        state,
+        record(state),
         verify=state_verifier(FileDeployer(stacks_copy, state)),
         events=lambda e, **f: notes.append(str(f.get("message"))),
     )
     assert third.promote(Request(release.id, "dev")).code == EXIT_OK
     assert any(f"stale lock of pid {slow.pid}" in n for n in notes), notes
-    assert os.path.exists(state / "ledger.jsonl")
+    assert ledger_entries(state), "the promotion was recorded"

@@ -65,7 +65,7 @@ def one_run(base: Path, index: int, release: str, window: float) -> str:
     cloud = FileDeployer(repo / "stacks", root / "cloud")
     state = GitState(repo)
     orchestrator = Orchestrator(
-        cloud, load_pipeline(repo / "stacks"), root, state=state, verify=state_verifier(cloud)
+        cloud, load_pipeline(repo / "stacks"), state, verify=state_verifier(cloud)
     )
     outcome = orchestrator.promote(Request(release, "staging"))
     assert outcome.code == EXIT_OK, f"run {index}: {outcome.message}"

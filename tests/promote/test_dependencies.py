@@ -18,8 +18,8 @@ from pipeline.promote.gates.dependencies import DependenciesGate
 from pipeline.promote.history import LedgerView
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, Request
 from pipeline.promote.planner import plan_walk
-from pipeline.promote.state import FileState
 from tests.promote.conftest import backdate_verification
+from tests.promote.record_reader import record
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 GRAPH = Pipeline(
@@ -125,13 +125,13 @@ def test_a_promotion_follows_the_graph(
     assert list(to_staging.stages) == ["dev", "staging"], "test is not on the way to staging"
     assert cloud.runs("test") == "bootstrap"
 
-    backdate_verification(FileState(state_dir), "staging", release.id, 2)
+    backdate_verification(record(state_dir), "staging", release.id, 2)
     unapproved = orchestrator().promote(Request(release.id, "live"))
     assert unapproved.code == EXIT_INVALID and "live requires approval" in unapproved.message
     to_live = orchestrator().promote(Request(release.id, "live", approver="alice"))
     assert to_live.code == EXIT_OK, to_live.message
     assert list(to_live.stages) == ["test", "live"], "live waits for test too: it is walked"
-    start = [e for e in FileState(state_dir).entries() if e["step"] == "start"][-1]
+    start = [e for e in record(state_dir).entries() if e["step"] == "start"][-1]
     live = next(v for v in start["verdicts"]["live"] if v["gate"] == "upstream")
     assert "verified in test by this promotion" in live["reason"], live
     assert "verified in staging at" in live["reason"], live

@@ -10,11 +10,14 @@ import pytest
 
 from pipeline.definition import load_pipeline
 from pipeline.promote.deployer import PolicyOptions
+from pipeline.promote.ledger import verify_chain
 from pipeline.promote.orchestrator import PromotionError, Request
 from pipeline.promote.rehearsal import rehearse
 from pipeline.promote.release import ReleaseError, parse_images
 from pipeline.promote.verification import HealthCheck
+from pipeline.record.layout import entry_path
 from tests.conftest import PROJECT_DIR
+from tests.promote.record_reader import ledger_lines, rewrite_consistently, tamper
 
 DIGEST = "ghcr.io/acme/api@sha256:" + "a" * 64
 
@@ -55,26 +58,26 @@ def _broken_project(tmp_path: Path) -> Path:
 
 
 def test_rehearsal_reports_a_stage_that_fails_to_render(
-    stacks_copy, state_dir, make_release_in, tmp_path
+    stacks_copy, state, make_release_in, tmp_path
 ):
     release = make_release_in("c")
     with pytest.raises(PromotionError, match=r"did not render.*the blueprint is broken"):
         rehearse(
             _broken_project(tmp_path),
             stacks_copy,
-            state_dir,
+            state,
             load_pipeline(stacks_copy),
             Request(release.id, "dev"),
             policy=lambda stage: PolicyOptions(None, None),
         )
 
 
-def _rehearse_dev(stacks_dir, state_dir, release: str, config):
+def _rehearse_dev(stacks_dir, state, release: str, config):
     """Rehearse ``release`` to dev with the shipped pack and the policy config ``config``."""
     return rehearse(
         PROJECT_DIR,
         stacks_dir,
-        state_dir,
+        state,
         load_pipeline(stacks_dir),
         Request(release, "dev"),
         policy=lambda stage: PolicyOptions(PROJECT_DIR / "policies", config),
@@ -82,27 +85,27 @@ def _rehearse_dev(stacks_dir, state_dir, release: str, config):
 
 
 def test_rehearsal_reads_the_policy_config_file_it_is_given(
-    stacks_copy, state_dir, make_release_in, tmp_path
+    stacks_copy, state, make_release_in, tmp_path
 ):
     """``--rehearse --policy-pack-config FILE`` reads FILE, not ``<stage>.json`` beside it."""
     config = tmp_path / "elsewhere" / "custom.json"
     config.parent.mkdir()
     live = json.loads((PROJECT_DIR / "policies" / "config" / "dev.json").read_text())
     config.write_text(json.dumps(live))
-    report = _rehearse_dev(stacks_copy, state_dir, make_release_in("d").id, config)
+    report = _rehearse_dev(stacks_copy, state, make_release_in("d").id, config)
     [stage] = report.stages
     assert stage.policy["status"] in ("passed", "failed"), stage.policy
     assert "(custom.json)" in json.dumps(stage.policy), stage.policy
 
 
 def test_a_rehearsal_whose_policy_config_cannot_be_read_is_blocked(
-    stacks_copy, state_dir, make_release_in, tmp_path
+    stacks_copy, state, make_release_in, tmp_path
 ):
     """A policy config the pack refuses checks nothing: the rehearsal stops there (exit 1)
     instead of saying every gate passes."""
     config = tmp_path / "bad.json"
     config.write_text(json.dumps({"all": "bogus"}))
-    report = _rehearse_dev(stacks_copy, state_dir, make_release_in("d").id, config)
+    report = _rehearse_dev(stacks_copy, state, make_release_in("d").id, config)
     [stage] = report.stages
     assert stage.policy["status"] == "failed" and stage.policy["violations"] == []
     preview = next(g for g in stage.gates if g["gate"] == "preview")
@@ -125,12 +128,38 @@ def test_read_only_commands_report_a_bad_ledger_line(
     release = make_release_in("ledger")
     fake = "tests.promote.fakes:file_deployer"
     assert main(["promote", release.id, "--to", "dev", "--deployer", fake, *where]) == 0
-    ledger = state_dir / "ledger.jsonl"
-    lines = ledger.read_text().splitlines(keepends=True)
-    lines.insert(2, "{this is not json\n")
-    ledger.write_text("".join(lines))
+    # A line that is not JSON in the record (as a file edit inserted one into ledger.jsonl).
+    tamper(state_dir, {entry_path(2): b"{this is not json\n"}, "edit entry 2")
     capsys.readouterr()
-    assert main([*command, *where]) == 2
-    err = capsys.readouterr().err
+    code = main([*command, *where])
+    out, err = capsys.readouterr()
     assert "Traceback" not in err
-    assert f"{command[0]}: cannot read the ledger: {ledger}:3: not a JSON entry" in err, err
+    # As for the shared git state: the record does not verify, naming the commit that edited
+    # an entry; history warns and shows no entry (exit 0), status and metrics refuse (exit 2).
+    assert "does not verify" in err and "an entry was edited" in err, err
+    assert code == (0 if command == ["history"] else 2), (code, err)
+    assert release.id not in out, out
+
+
+def test_a_consistent_rewrite_of_a_state_dir_no_longer_verifies(
+    stacks_copy, state_dir, make_release_in, health, monkeypatch, capsys
+):
+    """The directory's ledger used to be one file: rewritten whole with every hash recomputed,
+    it verified. As a git record each entry is a commit, so the same rewrite is caught."""
+    from pipeline.cli import main
+
+    monkeypatch.setenv("STAGELINE_FAKE_HEALTH_URL", health.url)
+    where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
+    release = make_release_in("rewrite")
+    fake = "tests.promote.fakes:file_deployer"
+    assert main(["promote", release.id, "--to", "dev", "--deployer", fake, *where]) == 0
+    assert main(["ledger", "verify", *where]) == 0
+
+    rewrite_consistently(state_dir, lambda fields: fields.update(detail="rewritten"))
+    lines = [line.decode().rstrip("\n") for line in ledger_lines(state_dir)]
+    entries, problems = verify_chain(lines, "rewritten")
+    assert problems == [] and {e.get("detail") for e in entries} == {"rewritten"}, problems
+    capsys.readouterr()
+    assert main(["ledger", "verify", *where]) == 1
+    err = capsys.readouterr().err
+    assert "does NOT verify" in err and "an entry was edited" in err, err

@@ -24,6 +24,7 @@ from pipeline.promote.orchestrator import EXIT_OK, Request
 from pipeline.record.state import GitState
 from tests.promote.fakes import SimulatedCrash
 from tests.promote.gitrepos import seed_remote
+from tests.promote.record_reader import ledger_lines
 from tests.promote.test_pull_request import fake, setup
 from tests.promote.test_pull_request import fake_cloud as fake_cloud  # the shared fake cloud
 
@@ -65,7 +66,7 @@ def test_every_kind_of_file_ledger_entry_round_trips(
     assert orchestrator().promote(Request(third.id, "dev")).code == EXIT_OK
 
     state = orchestrator().state
-    raw = (state_dir / "ledger.jsonl").read_bytes().splitlines(keepends=True)
+    raw = ledger_lines(state_dir)  # the bytes the directory's git record stores
     parsed = assert_round_trip(state.entries(), raw)
     kinds = {type(e).__name__ for e in parsed}
     assert kinds >= {"StartEntry", "StepEntry", "ResumeEntry", "InterruptedEntry", "FinishEntry"}

@@ -17,9 +17,9 @@ from pipeline.cli import main
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.gates import FreezeOverride
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, Request
-from pipeline.promote.state import FileState
 from pipeline.record.gate_audit import audit
 from pipeline.windows import DAYS, FreezeWindow
+from tests.promote.record_reader import record
 
 WEEKEND = FreezeWindow(start="Fri 16:00", end="Mon 08:00", time_zone="Europe/Berlin")
 
@@ -98,12 +98,12 @@ def test_frozen_stage_refuses_then_an_override_is_recorded_and_audited(
     assert (
         "dev: freeze: dev is frozen" in refused.message and "--override-freeze" in refused.message
     )
-    assert FileState(state_dir).entries() == [], "a refusal writes nothing"
+    assert record(state_dir).entries() == [], "a refusal writes nothing"
 
     override = FreezeOverride("alice", "hotfix for incident 42")
     done = orchestrator().promote(Request(release.id, "dev", freeze_override=override))
     assert done.code == EXIT_OK, done.message
-    entries = FileState(state_dir).entries()
+    entries = record(state_dir).entries()
     start = next(e for e in entries if e["step"] == "start")
     assert start["override"] == {"by": "alice", "reason": "hotfix for incident 42"}
     freeze = next(v for v in start["verdicts"]["dev"] if v["gate"] == "freeze")
@@ -112,7 +112,7 @@ def test_frozen_stage_refuses_then_an_override_is_recorded_and_audited(
     # ledger verify's audit replays the gates at the start entry's time, override included;
     # the same record without the override is a finding.
     definition = load_pipeline(stacks_copy)
-    releases = {r.id: r for r in FileState(state_dir).releases.all()}
+    releases = {r.id: r for r in record(state_dir).releases.all()}
     assert audit(entries, releases, Governs(definition)).findings == []
     stripped = [{k: v for k, v in e.items() if k != "override"} for e in entries]
     findings = audit(stripped, releases, Governs(definition)).findings

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from pipeline.promote.orchestrator import EXIT_OK, Outcome, Request
-from pipeline.promote.state import FileState
 from tests.promote.conftest import backdate_verification
 from tests.promote.fakes import SimulatedCrash
 from tests.promote.gitrepos import seed_remote
 from tests.promote.golden import Masker, check_golden
+from tests.promote.record_reader import record
 from tests.promote.test_pull_request import fake, setup
 from tests.promote.test_pull_request import fake_cloud as fake_cloud  # the shared fake cloud
 
@@ -34,7 +34,7 @@ class Recorder:
 
 
 def ledger_of(state_dir: Path) -> list[dict[str, Any]]:
-    return FileState(state_dir).entries()
+    return record(state_dir).entries()
 
 
 def pinned(
@@ -54,7 +54,7 @@ def test_promotion_through_the_four_aws_stages(orchestrator, make_release_in, st
     events = Recorder()
     first = orchestrator(events=events).promote(Request(release.id, "staging"))
     assert first.code == EXIT_OK, first.message
-    backdate_verification(FileState(state_dir), "staging", release.id, 2)
+    backdate_verification(record(state_dir), "staging", release.id, 2)
     live = orchestrator(events=events).promote(Request(release.id, "live", approver="alice"))
     assert live.code == EXIT_OK, live.message
     check_golden(

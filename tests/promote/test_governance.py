@@ -169,7 +169,7 @@ def test_ledger_verify_reports_a_promotion_forced_through_an_older_state(
     state = GitState(repo)
     cloud = FileDeployer(repo / "stacks", tmp_path / "cloud")
     forced = Orchestrator(
-        cloud, load_pipeline(repo / "stacks"), tmp_path, state=state, verify=state_verifier(cloud)
+        cloud, load_pipeline(repo / "stacks"), state, verify=state_verifier(cloud)
     )
     outcome = forced.promote(Request(rid, "live"))
     assert outcome.code == EXIT_OK, outcome.message

@@ -21,11 +21,12 @@ from pipeline.cli import main
 from pipeline.definition import load_pipeline
 from pipeline.promote.images import Skopeo
 from pipeline.promote.orchestrator import Orchestrator, Request
-from pipeline.promote.release import ReleaseStore, make_release
+from pipeline.promote.release import make_release
 from pipeline.promote.verification import HealthCheck
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import SERVICES
 from tests.promote.fakes import FileDeployer
+from tests.promote.record_reader import ledger_entries, record
 from tests.promote.registries import Registry, oci_layout, push, registry_pair, serves
 
 LOCAL = Skopeo(tls_verify=False)  # the loopback registries speak plain http
@@ -96,7 +97,7 @@ def _runs_from(cloud: FileDeployer, source: Registry) -> None:
 
 
 def _release(state_dir: Path, images: dict[str, str]) -> str:
-    release, _ = ReleaseStore(state_dir).save(make_release(PROJECT_DIR, images))
+    release, _ = record(state_dir).save_release(make_release(PROJECT_DIR, images))
     return release.id
 
 
@@ -104,7 +105,7 @@ def _orchestrator(cloud: FileDeployer, stacks: Path, state_dir: Path, events: li
     return Orchestrator(
         cloud,
         load_pipeline(stacks),
-        state_dir,
+        record(state_dir),
         verify=HealthCheck(timeout=0.6, interval=0.05),
         services=frozenset(SERVICES),
         images=LOCAL,
@@ -113,7 +114,7 @@ def _orchestrator(cloud: FileDeployer, stacks: Path, state_dir: Path, events: li
 
 
 def _steps(state_dir: Path, stage: str) -> list[tuple[str, str]]:
-    entries = [json.loads(line) for line in (state_dir / "ledger.jsonl").read_text().splitlines()]
+    entries = ledger_entries(state_dir)
     return [(e["step"], e["status"]) for e in entries if e.get("stage") == stage]
 
 
@@ -331,7 +332,7 @@ def _acr_orchestrator(registries, pushed, stacks_copy, state_dir, health, events
     orchestrator = Orchestrator(
         cloud,
         load_pipeline(stacks_copy),
-        state_dir,
+        record(state_dir),
         verify=HealthCheck(timeout=0.6, interval=0.05),
         services=frozenset(SERVICES),
         images=StageRegistries(skopeo=LOCAL),
@@ -380,7 +381,7 @@ def test_a_failed_acr_import_stops_before_the_preview(
     outcome = Orchestrator(
         cloud,
         load_pipeline(stacks_copy),
-        state_dir,
+        record(state_dir),
         services=frozenset(SERVICES),
         images=StageRegistries(skopeo=LOCAL),
     ).promote(Request(release, "dev"))

@@ -19,6 +19,7 @@ from pipeline.promote.orchestrator import (
 from pipeline.promote.rehearsal import rehearse
 from pipeline.promote.verification import VerifyResult
 from tests.conftest import PROJECT_DIR, edit_stack
+from tests.promote.record_reader import ledger_entries
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 
@@ -40,7 +41,7 @@ def by_outputs(stage, outputs, release):
     return VerifyResult(outputs.get("release") == release, f"outputs say {outputs.get('release')}")
 
 
-def test_promotion_over_real_renders(stacks_copy, state_dir, make_release_in, tmp_path):
+def test_promotion_over_real_renders(stacks_copy, state, make_release_in, tmp_path):
     release = make_release_in("a")
     deployer = FaultyOffline(PROJECT_DIR, stacks_copy, tmp_path / "offline")
     deployer.prime(["dev", "test"])  # what the stacks run now, rendered in one batch
@@ -48,7 +49,7 @@ def test_promotion_over_real_renders(stacks_copy, state_dir, make_release_in, tm
     orch = Orchestrator(
         deployer,
         load_pipeline(stacks_copy),
-        state_dir,
+        state,
         policy=stage_policy(PROJECT_DIR, None, None, stacks_copy),  # a stage is held without it
         verify=by_outputs,
         events=lambda e, **f: steps.append(f),
@@ -98,12 +99,12 @@ def test_promotion_over_real_renders(stacks_copy, state_dir, make_release_in, tm
     assert deployer.outputs("dev")["release"] == release.id
 
 
-def test_rehearsal_shows_diff_policy_and_gates(stacks_copy, state_dir, make_release_in):
+def test_rehearsal_shows_diff_policy_and_gates(stacks_copy, state, state_dir, make_release_in):
     release = make_release_in("b")
     report = rehearse(
         PROJECT_DIR,
         stacks_copy,
-        state_dir,
+        state,
         load_pipeline(stacks_copy),
         Request(release.id, "test"),
         policy=lambda stage: PolicyOptions(None, None),
@@ -130,7 +131,7 @@ def test_rehearsal_shows_diff_policy_and_gates(stacks_copy, state_dir, make_rele
     assert "Images copied by digest before the preview" in markdown
     # Nothing was written: the real stack files still run bootstrap, the ledger is untouched.
     assert "stageline:release: bootstrap" in (stacks_copy / "Pulumi.dev.yaml").read_text()
-    assert not (state_dir / "ledger.jsonl").exists()
+    assert ledger_entries(state_dir) == []
 
 
 def test_write_release_config_returns_what_it_replaced(stacks_copy):

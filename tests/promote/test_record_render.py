@@ -56,8 +56,7 @@ def test_the_stage_record_renders_what_the_promotion_deployed(remote: Path, tmp_
     orchestrator = Orchestrator(
         deployer,
         load_pipeline(a / "stacks"),
-        tmp_path,
-        state=state,
+        state,
         verify=offline_verify,
         policy=stage_policy(PROJECT_DIR, None, None, a / "stacks"),  # held without a policy run
     )

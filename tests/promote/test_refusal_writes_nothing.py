@@ -1,10 +1,9 @@
-"""A refused promotion writes nothing: the state directory (every file, byte for byte) is the
-same before and after, and no lock or guard file is created (the git remote's refs:
-tests/promote/test_shared_state.py)."""
+"""A refused promotion writes nothing: the state directory's git record keeps every ref where it
+was (no entry, no lock taken), and every other file of the directory is the same byte for byte
+(the shared git remote's refs: tests/promote/test_shared_state.py)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,14 +11,19 @@ import pytest
 
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import Release
+from pipeline.record.local import BARE, CLONE
 from tests.promote.fakes import FileDeployer
+from tests.promote.record_reader import lock_holder, record, record_refs
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {
+    """The record's refs, and the directory's other files (the fake cloud's)."""
+    files = {
         str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>"
         for p in sorted(root.rglob("*"))
+        if p.relative_to(root).parts[0] not in (BARE, CLONE)
     }
+    return {**files, **{ref: sha.encode() for ref, sha in record_refs(root).items()}}
 
 
 @pytest.mark.parametrize(
@@ -43,13 +47,13 @@ def test_a_refusal_leaves_the_state_dir_as_it_was(
     first = make_release_in("a")
     assert orchestrator().promote(Request(first.id, "dev")).code == EXIT_OK
     second = make_release_in("b")
-    shutil.rmtree(state_dir / "locks", ignore_errors=True)  # an earlier run's empty lock dir
     before = snapshot(state_dir)
+    assert any(ref.startswith("refs/heads/") for ref in before), "the record is in the snapshot"
     request = Request(second.id, target, approver=approver, rollback=rollback)
     outcome = orchestrator().promote(request)
     assert outcome.code == EXIT_INVALID and why in outcome.message, outcome.message
     assert snapshot(state_dir) == before
-    assert not (state_dir / "locks").exists(), "no lock (nor lock guard) was created"
+    assert lock_holder(state_dir, "aws") is None, "no lock was taken"
 
 
 def test_a_successful_promotion_leaves_no_lock_behind(
@@ -59,4 +63,5 @@ def test_a_successful_promotion_leaves_no_lock_behind(
 ) -> None:
     release = make_release_in("c")
     assert orchestrator().promote(Request(release.id, "dev")).code == EXIT_OK
-    assert list((state_dir / "locks").iterdir()) == [], "lock released, no guard file"
+    assert lock_holder(state_dir, "aws") is None, "lock released"
+    assert record(state_dir).list_dir("locks") == [], "no lock file left in the record"

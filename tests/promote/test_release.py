@@ -11,6 +11,7 @@ from pipeline.cli import main
 from pipeline.promote.release import ReleaseError, ReleaseStore, make_release, parse_images
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
+from tests.promote.record_reader import record, release
 
 DIGEST = "sha256:" + "c" * 64
 
@@ -60,7 +61,7 @@ def test_cli_create_and_refuse_a_tag(tmp_path: Path, capsys):
     )
     assert code == 0
     made = json.loads(capsys.readouterr().out.splitlines()[0])  # the release event
-    assert (state / "releases" / f"{made['id']}.json").exists()
+    assert release(state, made["id"]).id == made["id"]  # in the directory's git record
     code = main(
         [
             "release",
@@ -75,4 +76,4 @@ def test_cli_create_and_refuse_a_tag(tmp_path: Path, capsys):
     )
     assert code == 2
     assert "tag :latest is mutable" in capsys.readouterr().err
-    assert len(list((state / "releases").glob("*.json"))) == 1, "nothing written on refusal"
+    assert len(record(state).releases.all()) == 1, "nothing written on refusal"

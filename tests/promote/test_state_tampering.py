@@ -40,7 +40,7 @@ def promoted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     release, _ = state.save_release(make_release(a, images("e")))
     cloud = FileDeployer(a / "stacks", base / "cloud")
     orchestrator = Orchestrator(
-        cloud, load_pipeline(a / "stacks"), base / "scratch", state=state,
+        cloud, load_pipeline(a / "stacks"), state,
         verify=state_verifier(cloud),
     )  # fmt: skip
     assert orchestrator.promote(Request(release.id, "test", auto=True)).code == EXIT_OK
@@ -191,9 +191,9 @@ def test_tampering_is_detected(
     err = capsys.readouterr().err
     assert says in err, err
     cloud = FileDeployer(fresh / "stacks", tmp_path / "cloud")
-    outcome = Orchestrator(
-        cloud, load_pipeline(fresh / "stacks"), tmp_path / "s", state=GitState(fresh)
-    ).promote(Request(release, "dev"))
+    outcome = Orchestrator(cloud, load_pipeline(fresh / "stacks"), GitState(fresh)).promote(
+        Request(release, "dev")
+    )
     assert outcome.code == EXIT_INVALID, outcome.message
     assert "does not verify" in outcome.message
     assert cloud.read()["calls"] == [], "nothing deployed"

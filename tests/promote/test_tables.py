@@ -146,11 +146,11 @@ def test_status_on_a_terminal_fits_the_terminal(width: int, stacks_copy, state_d
     import subprocess
     import sys
 
-    from pipeline.promote.ledger import Ledger
     from tests.conftest import PROJECT_DIR
+    from tests.promote.record_reader import record
     from tests.ttys import Terminal
 
-    ledger = Ledger(state_dir / "ledger.jsonl")
+    ledger = record(state_dir)
     for entry in [_verified(0, s, B, 100) for s in STAGES]:
         ledger.append({k: v for k, v in entry.items() if k != "seq"})
     where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]

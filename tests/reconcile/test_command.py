@@ -17,8 +17,9 @@ import yaml
 
 from pipeline import contract
 from pipeline.cli import main
-from pipeline.promote.state import FileState, StageChange
+from pipeline.promote.state import StageChange
 from tests.notify.servers import recording
+from tests.promote.record_reader import record
 from tests.reconcile.fakes import FILE, FileDrift
 
 ENGINE = "tests.reconcile.fakes:engine"
@@ -66,7 +67,7 @@ def test_reconcile_heals_dev_proposes_live_and_says_so(
     stacks_copy: Path, tmp_path: Path, health: str, capsys
 ) -> None:
     state_dir = tmp_path / "state"
-    state = FileState(state_dir)
+    state = record(state_dir)  # the git record the commands open
     for stack in ("dev", "live"):
         change = StageChange(stack, "aws", "r-1", IMAGES, None, "p-1", "forward", None)
         state.append({"promotion": "p-1", "stage": stack, "step": "up"}, change)

@@ -133,6 +133,8 @@ def test_the_lock_of_a_process_gone_from_this_host_is_taken_over(tmp_path: Path)
         ({**lock_owner(), "pid": gone.pid}, False),
         ({**lock_owner(), "pid": os.getpid()}, True),
         ({**lock_owner(), "host": socket.gethostname() + "-other"}, True),
+        # Old, from another host: still held (a local record names no other machine's runs).
+        ({**lock_owner(), "host": "elsewhere", "started": "2001-01-01T00:00:00+00:00"}, True),
     ):
         state.sync()
         assert state.write({"locks/aws.json": dump({**owner, "token": "x"}).encode()}, "lock\n")
@@ -146,3 +148,15 @@ def test_the_lock_of_a_process_gone_from_this_host_is_taken_over(tmp_path: Path)
             lock.release()
             state.sync()
             assert state.read("locks/aws.json") is None, "released"
+
+
+def test_a_directory_of_releases_only_is_imported(tmp_path: Path) -> None:
+    old = FileState(tmp_path)
+    old.releases.root.mkdir(parents=True)
+    (old.releases.root / "r1.json").write_text('{"id": "r1"}\n')
+    state = LocalGitState(tmp_path)
+    check = state.verify()
+    assert check.ok and check.entries == 0, check.problems
+    assert state.read("releases/r1.json") == b'{"id": "r1"}\n'
+    state.append({"step": "start", "release": "r1"})
+    assert LocalGitState(tmp_path).verify().ok

@@ -14,6 +14,7 @@ from pipeline import contract
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.ledger import LedgerError
 from pipeline.promote.model import CommandOutcome, Outcome, exit_code
+from pipeline.promote.state import StateError
 from pipeline.usage import CommandError, unknown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent.parent
@@ -86,6 +87,8 @@ def read_only(command: Callable[[argparse.Namespace], int]) -> Callable[[argpars
             code: int = command(args)
         except LedgerError as exc:
             return fail(f"cannot read the ledger: {exc}")
+        except StateError as exc:  # a record that does not verify, read past the ledger
+            return fail(str(exc))
         except SpecError as exc:
             return fail(f"invalid configuration:\n{exc}")
         return code

@@ -11,12 +11,14 @@ from pipeline.promote.commands import wiring
 from pipeline.promote.commands.inputs import fail
 from pipeline.promote.ledger import LedgerError
 from pipeline.promote.model import CommandOutcome, exit_code
-from pipeline.promote.state import StateError
+from pipeline.promote.state import StateError, StateUnverifiedError
 
 
 def verify(args: argparse.Namespace) -> int:
     try:
         state = wiring.state(args)
+    except StateUnverifiedError as exc:  # a directory whose old ledger cannot be imported
+        return fail(str(exc), CommandOutcome.STOPPED)
     except StateError as exc:  # no such remote, not a checkout: nothing was read to verify
         return fail(str(exc))
     try:

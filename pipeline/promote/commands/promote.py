@@ -156,7 +156,6 @@ def _promote_with(
         deployer,
         verify,
         definition,
-        work_dir,
         policy=policy,
         events=events,
         confirm=confirm,

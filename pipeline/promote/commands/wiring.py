@@ -1,9 +1,5 @@
-"""Wiring: the one place that names concrete states, deployers and the orchestrator.
-
-The ``isinstance(state, GitState)`` and ``getattr(state, ...)`` dispatch that steps around
-the state protocol is gathered here, so it can go in one change once the directory state is a
-git record too (issue 25).
-"""
+"""Wiring: the one place that names concrete deployers and the orchestrator; the record comes
+from pipeline.record.open (``--state-dir`` is a git record too, issue 25)."""
 
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ from pipeline.promote.deployer import Deployer
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.orchestrator import Orchestrator
 from pipeline.promote.resolver import Resolver
-from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.promote.state import PromotionState, StateError
 from pipeline.record.identity import approver_source
 from pipeline.usage import CommandError
 
@@ -31,18 +27,15 @@ PULUMI_MISSING = (
 
 
 def state(args: argparse.Namespace) -> PromotionState:
-    """The shared git state on ``--remote`` (default), or a local ``--state-dir``."""
-    if args.state_dir:
-        return FileState(Path(args.state_dir))
-    from pipeline.record.state import GitState
+    """The record the options name (pipeline.record.open): ``--state-dir``'s, or ``--remote``'s."""
+    from pipeline.record.open import open_record
 
-    return GitState(Path(args.repo), args.remote)
+    return open_record(args)
 
 
 def work_dir(args: argparse.Namespace, state: PromotionState) -> Path:
-    """Where local scratch files go: the state dir, or .git/stageline of the checkout."""
-    git_dir = getattr(state, "git_dir", None)
-    return Path(args.state_dir) if args.state_dir else Path(git_dir or ".") / "stageline"
+    """Where local scratch files go: where the state says (its directory, or the checkout's)."""
+    return state.scratch_dir()
 
 
 def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Path) -> Deployer:
@@ -79,9 +72,8 @@ def deployer(
 
     if args.deployer == "offline":
         from pipeline.record.offline import RecordDeployer, offline_verify
-        from pipeline.record.state import GitState
 
-        if not isinstance(state, GitState):
+        if not state.stage_branches:
             raise StateError(
                 "--deployer offline keeps what each stage runs in git: it needs the git state"
                 " (a --remote), not --state-dir"
@@ -107,7 +99,6 @@ def orchestrator(
     deployer: Deployer,
     verify: Any,
     definition: PipelineFile,
-    work_dir: Path,
     *,
     policy: Any,
     events: JsonLines | Progress,
@@ -119,8 +110,7 @@ def orchestrator(
     return Orchestrator(
         deployer,
         definition,
-        work_dir,
-        state=state,
+        state,
         policy=policy,
         verify=verify,
         events=events,
@@ -243,7 +233,7 @@ def checked(state: PromotionState) -> bool:
             "warning: the ledger does not verify:\n  " + "\n  ".join(check.problems),
             file=sys.stderr,
         )
-        return isinstance(state, FileState)  # an unverified shared state is not adopted
+        return False  # an unverified record is not adopted, so its entries are not shown
     return True
 
 

@@ -9,10 +9,12 @@ for a laptop without a remote and for tests).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.definition import PipelineFile
+from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.files import write_atomic
 from pipeline.promote.ledger import Ledger, Verification
 from pipeline.promote.lock import PromotionLock
@@ -46,6 +48,55 @@ class Releases(Protocol):
     def get(self, release_id: str) -> Release: ...
 
     def all(self) -> list[Release]: ...
+
+
+class AuditFinding(Protocol):
+    """A promotion its gates could not have let through (pipeline.record.gate_audit.Finding)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class GateAudit(Protocol):
+    """Every promotion's gates replayed (pipeline.record.gate_audit.Audit)."""
+
+    @property
+    def findings(self) -> Sequence[AuditFinding]: ...
+
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
+class ProtectedBranch(Protocol):
+    """What governs promotions: the pipeline file and policy configs at one commit of the
+    protected branch (pipeline.record.governance.Governance)."""
+
+    @property
+    def branch(self) -> str: ...
+
+    @property
+    def commit(self) -> str: ...
+
+    @property
+    def where(self) -> str: ...
+
+    @property
+    def policy_blobs(self) -> Mapping[str, str]: ...
+
+    def definition(self) -> PipelineFile: ...
+
+    def to_record(self) -> dict[str, Any]: ...
+
+    def differences(self, repo: Path, stacks_dir: Path | None = None) -> list[str]: ...
+
+    def reviewed(self, commit: str) -> bool: ...
+
+    def policy(
+        self, chosen: Callable[[str], PolicyOptions], definition: PipelineFile
+    ) -> Callable[[str], PolicyOptions]: ...
+
+    def audit(self, entries: list[dict[str, Any]], releases: Mapping[str, Release]) -> GateAudit:
+        """Replay each promotion's gates against the pipeline file that governed it."""
+        ...
 
 
 class PromotionState(Protocol):
@@ -107,6 +158,18 @@ class PromotionState(Protocol):
 
     def prune_worktrees(self) -> list[str]:
         """Remove old releases' worktrees (stage branches); the commits removed."""
+        ...
+
+    def governance(self, branch: str | None) -> ProtectedBranch | None:
+        """The protected branch ``branch`` (None: the remote's default) that governs
+        promotions, fetched now; None for a state with no protected branch (a local directory).
+        Raises StateError when the branch cannot be read."""
+        ...
+
+    def proposal_record(self) -> Any:
+        """The record whose stage branches take proposals and their reviewed merges (the git
+        state itself, as pipeline.reconcile.proposal reads it); None: a state that holds no
+        proposals (a local directory)."""
         ...
 
     def propose(self, stage: StageChange) -> Any:
@@ -185,6 +248,12 @@ class FileState:
 
     def prune_worktrees(self) -> list[str]:
         return []  # no worktrees: the checkout is the code
+
+    def governance(self, branch: str | None) -> ProtectedBranch | None:
+        return None  # no protected branch: the checkout's files govern
+
+    def proposal_record(self) -> Any:
+        return None
 
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)

@@ -26,7 +26,7 @@ from pipeline.promote.history import LedgerView, parse_time
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.release import Release
 from pipeline.record.git import Git
-from pipeline.record.governance import PIPELINE_PATH
+from pipeline.record.refs import PIPELINE_PATH
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import random
 import time
 
 from components import project
+from pipeline.definition import DEFAULT_FILE
 
 # The refs and trailers carry the project's name (Pulumi.yaml), e.g. ``<name>/state``.
 _NAME = project.name()
@@ -25,6 +26,7 @@ ENTRY_TRAILER = f"{_TRAILER}-Entry"
 MIGRATION_TRAILER = f"{_TRAILER}-Migrated"
 SEAL_TRAILER = f"{_TRAILER}-Sealed"
 ATTEMPTS = 20
+PIPELINE_PATH = f"stacks/{DEFAULT_FILE}"  # the governing pipeline file, in a commit's tree
 
 
 def backoff(attempt: int) -> None:

@@ -34,6 +34,7 @@ from pipeline.promote.stage_record import StageChange
 from pipeline.promote.state import RecordRefusedError
 from pipeline.record.approval import review_of
 from pipeline.record.gitlock import GitLock
+from pipeline.record.governance import Governance, read_governance
 from pipeline.record.identity import host_roots, without_host_paths
 from pipeline.record.layout import LedgerTree, entry_path
 from pipeline.record.proposal import Proposal, Review, propose
@@ -176,6 +177,13 @@ class GitState(StageRecords):
 
     def lock(self, pipeline: str) -> GitLock:
         return GitLock(self, pipeline, self.stale_after)
+
+    def governance(self, branch: str | None) -> Governance:
+        """The protected branch ``branch`` of this state's remote (None: its default branch)."""
+        return read_governance(self.git, self.git_dir, self.remote, branch)
+
+    def proposal_record(self) -> GitState:
+        return self  # proposals are branches beside the stage branches of this record
 
     def propose(self, stage: StageChange) -> Proposal:
         return propose(self, stage)

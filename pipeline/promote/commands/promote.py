@@ -122,19 +122,17 @@ def _promote_with(
         Path(args.policy_pack_config) if args.policy_pack_config else None,
         stacks_dir,
     )
-    governance = None
-    if not args.state_dir:
-        try:
-            governance, definition, policy = wiring.governed(
-                args, state, stacks_dir, definition, policy
-            )
-        except (StateError, SpecError) as exc:
+    try:
+        governance, definition, policy = wiring.governed(
+            args, state, stacks_dir, definition, policy
+        )
+    except (StateError, SpecError) as exc:
+        return fail(f"refused, nothing deployed:\n{exc}")
+    except wiring.GovernedElsewhereError as exc:
+        if not args.rehearse:
             return fail(f"refused, nothing deployed:\n{exc}")
-        except wiring.GovernedElsewhereError as exc:
-            if not args.rehearse:
-                return fail(f"refused, nothing deployed:\n{exc}")
-            governance = exc.governance  # still says whether the release's code was reviewed
-            events("note", message=f"rehearsed with the working tree's files: {exc}")
+        governance = exc.governance  # still says whether the release's code was reviewed
+        events("note", message=f"rehearsed with the working tree's files: {exc}")
     if args.rehearse:
         try:
             return _rehearse(

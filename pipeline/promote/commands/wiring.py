@@ -1,8 +1,9 @@
 """Wiring: the one place that names concrete states, deployers and the orchestrator.
 
-The ``isinstance(state, GitState)`` and ``getattr(state, ...)`` dispatch that steps around
-the state protocol is gathered here, so it can go in one change once the directory state is a
-git record too (issue 25).
+The protected branch that governs promotions is a question of the state
+(``PromotionState.governance``): a state with none (a local directory) answers None. The
+``isinstance``/``getattr`` dispatch left here (work_dir, the offline deployer's check, checked)
+goes once the directory state is a git record too (issue 25).
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.definition import PipelineFile
-from pipeline.promote.deployer import Deployer
+from pipeline.promote.deployer import Deployer, PolicyOptions
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.orchestrator import Orchestrator
+from pipeline.promote.release import Release
 from pipeline.promote.resolver import Resolver
-from pipeline.promote.state import FileState, PromotionState, StateError
+from pipeline.promote.state import (
+    FileState,
+    GateAudit,
+    PromotionState,
+    ProtectedBranch,
+    StateError,
+)
 from pipeline.record.identity import approver_source
 from pipeline.usage import CommandError
 
@@ -154,9 +162,12 @@ def prune_worktrees(state: PromotionState) -> None:
 class GovernedElsewhereError(Exception):
     """The working tree's governing files are not the protected branch's."""
 
-    def __init__(self, message: str, governance: Any) -> None:
+    def __init__(self, message: str, governance: ProtectedBranch) -> None:
         super().__init__(message)
         self.governance = governance
+
+
+StagePolicy = Callable[[str], PolicyOptions]
 
 
 def governed(
@@ -164,17 +175,17 @@ def governed(
     state: PromotionState,
     stacks_dir: Path,
     definition: PipelineFile,
-    policy: Any,
-) -> tuple[Any, PipelineFile, Any]:
+    policy: StagePolicy,
+) -> tuple[ProtectedBranch | None, PipelineFile, StagePolicy]:
     """The protected branch's pipeline file and policy configs, and the policy options they
-    give each stage. Raises GovernedElsewhereError (with what governs) when the working tree's
-    copies differ: a promotion refuses, a rehearsal goes on with the working tree's, saying so."""
+    give each stage (a state with no protected branch: the working tree's, unchanged). Raises
+    GovernedElsewhereError (with what governs) when the working tree's copies differ: a
+    promotion refuses, a rehearsal goes on with the working tree's, saying so."""
     from pipeline.record.git import blob_id
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
 
-    assert isinstance(state, GitState)
-    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    governance = state.governance(args.protected_branch)
+    if governance is None:
+        return None, definition, policy
     differ = governance.differences(Path(args.repo), stacks_dir)
     explicit = Path(args.policy_pack_config) if args.policy_pack_config else None
     if explicit and blob_id(explicit.read_bytes()) not in governance.policy_blobs.values():
@@ -189,20 +200,17 @@ def governed(
     return governance, governed, policy if explicit else governance.policy(policy, governed)
 
 
-def unreviewed(args: argparse.Namespace, release: Any, definition: PipelineFile) -> str | None:
+def unreviewed(
+    args: argparse.Namespace, state: PromotionState, release: Release, definition: PipelineFile
+) -> str | None:
     """Which stages a release may not enter because its commit is not on the protected branch
-    (None: it is, or there is no protected branch to ask: a local --state-dir)."""
-    if args.state_dir:
-        return None
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
-
+    (None: it is, or there is no protected branch to ask: a local --state-dir). Fails closed:
+    a branch that cannot be read says so."""
     try:
-        state = GitState(Path(args.repo), args.remote)
-        governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+        governance = state.governance(args.protected_branch)
     except StateError as exc:
         return f"cannot tell whether commit {release.commit[:12]} was reviewed: {exc}"
-    if governance.reviewed(release.commit):
+    if governance is None or governance.reviewed(release.commit):
         return None
     stages = [
         s.stack for p in definition.pipelines.values() for s in p.stages if s.needs_reviewed_code()
@@ -220,16 +228,10 @@ def status_resolver(
     """The resolver ``status`` asks what ``promote`` would decide, with the protected branch's
     code review when it can be read (None: a local --state-dir, or the branch cannot be read;
     the reviewed gate is then not shown)."""
-    governance = None
-    if not args.state_dir:
-        from pipeline.record.governance import read_governance
-        from pipeline.record.state import GitState
-
-        assert isinstance(state, GitState)
-        try:
-            governance = read_governance(state.git, state.git_dir, args.remote, None)
-        except StateError:
-            governance = None
+    try:
+        governance = state.governance(None)
+    except StateError:
+        governance = None
     return Resolver(definition, state, governance=governance)
 
 
@@ -247,14 +249,11 @@ def checked(state: PromotionState) -> bool:
     return True
 
 
-def audit(args: argparse.Namespace, state: PromotionState) -> Any:
-    """Replay each promotion's gates against the pipeline file that governed it."""
-    from pipeline.record.gate_audit import Governing, audit
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
-
-    assert isinstance(state, GitState)
-    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+def audit(args: argparse.Namespace, state: PromotionState) -> GateAudit | None:
+    """Replay each promotion's gates against the pipeline file that governed it (None: a
+    state with no protected branch to replay them against)."""
+    governance = state.governance(args.protected_branch)
+    if governance is None:
+        return None
     releases = {r.id: r for r in state.releases.all()}
-    governing = Governing(state.git, governance.commit, f"{args.remote}/{governance.branch}")
-    return audit(list(state.entries()), releases, governing)
+    return governance.audit(list(state.entries()), releases)

@@ -143,12 +143,12 @@ def orchestrator(
 @contextlib.contextmanager
 def event_sink(args: argparse.Namespace, stages: list[str]) -> Iterator[JsonLines | Progress]:
     """JSON Lines events with --json, else the progress display of ``stages`` (closed after)."""
-    events = JsonLines() if args.json else Progress(stages=stages)
+    progress = None if args.json else Progress(stages=stages)
     try:
-        yield events
+        yield JsonLines() if progress is None else progress
     finally:
-        if isinstance(events, Progress):
-            events.close()
+        if progress is not None:
+            progress.close()
 
 
 def prune_worktrees(state: PromotionState) -> None:

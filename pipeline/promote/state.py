@@ -9,15 +9,14 @@ for a laptop without a remote and for tests).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.definition import PipelineFile
-from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.files import write_atomic
 from pipeline.promote.ledger import Ledger, Verification
 from pipeline.promote.lock import PromotionLock
+from pipeline.promote.protected_branch import ProtectedBranch
 from pipeline.promote.release import Release, ReleaseStore
 from pipeline.promote.stage_record import StageChange as StageChange
 from pipeline.promote.stage_record import StageRecord, StageRecordError
@@ -48,55 +47,6 @@ class Releases(Protocol):
     def get(self, release_id: str) -> Release: ...
 
     def all(self) -> list[Release]: ...
-
-
-class AuditFinding(Protocol):
-    """A promotion its gates could not have let through (pipeline.record.gate_audit.Finding)."""
-
-    def to_json(self) -> dict[str, Any]: ...
-
-
-class GateAudit(Protocol):
-    """Every promotion's gates replayed (pipeline.record.gate_audit.Audit)."""
-
-    @property
-    def findings(self) -> Sequence[AuditFinding]: ...
-
-    @property
-    def notes(self) -> Sequence[str]: ...
-
-
-class ProtectedBranch(Protocol):
-    """What governs promotions: the pipeline file and policy configs at one commit of the
-    protected branch (pipeline.record.governance.Governance)."""
-
-    @property
-    def branch(self) -> str: ...
-
-    @property
-    def commit(self) -> str: ...
-
-    @property
-    def where(self) -> str: ...
-
-    @property
-    def policy_blobs(self) -> Mapping[str, str]: ...
-
-    def definition(self) -> PipelineFile: ...
-
-    def to_record(self) -> dict[str, Any]: ...
-
-    def differences(self, repo: Path, stacks_dir: Path | None = None) -> list[str]: ...
-
-    def reviewed(self, commit: str) -> bool: ...
-
-    def policy(
-        self, chosen: Callable[[str], PolicyOptions], definition: PipelineFile
-    ) -> Callable[[str], PolicyOptions]: ...
-
-    def audit(self, entries: list[dict[str, Any]], releases: Mapping[str, Release]) -> GateAudit:
-        """Replay each promotion's gates against the pipeline file that governed it."""
-        ...
 
 
 class PromotionState(Protocol):

@@ -21,15 +21,10 @@ from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import Deployer, PolicyOptions
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.orchestrator import Orchestrator
+from pipeline.promote.protected_branch import GateAudit, ProtectedBranch
 from pipeline.promote.release import Release
 from pipeline.promote.resolver import Resolver
-from pipeline.promote.state import (
-    FileState,
-    GateAudit,
-    PromotionState,
-    ProtectedBranch,
-    StateError,
-)
+from pipeline.promote.state import FileState, PromotionState, StateError
 from pipeline.record.identity import approver_source
 from pipeline.usage import CommandError
 

@@ -27,6 +27,7 @@ from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.gates import FreezeOverride
 from pipeline.promote.model import CommandOutcome, PromotionOutcome, exit_code
 from pipeline.promote.orchestrator import PromotionError, Request, stage_policy
+from pipeline.promote.protected_branch import ProtectedBranch
 from pipeline.promote.state import PromotionState, StateError
 from pipeline.usage import CommandError, unknown
 
@@ -189,7 +190,7 @@ def _rehearse(
     request: Request,
     policy: Any,
     events: JsonLines | Progress,
-    governance: Any,
+    governance: ProtectedBranch | None,
 ) -> int:
     from pipeline.promote.rehearsal import rehearse
 

@@ -116,7 +116,7 @@ def orchestrator(
     events: JsonLines | Progress,
     confirm: Callable[[str, str, str], str | None] | None,
     services: frozenset[str],
-    governance: Any,
+    governance: ProtectedBranch | None,
 ) -> Orchestrator:
     """The orchestrator of one ``promote`` call, with what the arguments chose."""
     return Orchestrator(

@@ -84,7 +84,7 @@ def one_run(base: Path, index: int, release: str, window: float) -> str:
         where = f"run {index}: urn:pulumi:{stage}::stageline: completed steps {done}"
         assert [done.count(s) for s in ("set-images", "up", "verify")] == [1, 1, 1], where
         record = after.stage_record(stage)
-        assert record is not None and record["release"] == release, where
+        assert record is not None and record.release == release, where
     assert after.read("locks/aws.json") is None, f"run {index}: lock left behind"
     return "resumed" if any(e["step"] == "resume" for e in entries) else "fresh"
 

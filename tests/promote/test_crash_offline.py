@@ -80,7 +80,7 @@ def test_a_killed_offline_promotion_resumes_and_converges(
         ]
         assert [done.count(s) for s in ("set-images", "up", "verify")] == [1, 1, 1], where
         record = fresh.stage_record(stage)
-        assert record is not None and record["release"] == release, where
+        assert record is not None and record.release == release, where
     gates = [e for e in entries if e.get("step") == "gate"]
     assert gates and all(e["status"] == "completed" for e in gates), f"{where}: {gates}"
     assert main(["ledger", "verify", "--repo", str(repo)]) == EXIT_OK, where

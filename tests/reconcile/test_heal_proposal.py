@@ -147,7 +147,7 @@ def test_a_reviewers_merge_of_the_proposal_heals_the_stage(
     code, pending = reconcile(ci, capsys)
     assert code == EXIT_DRIFT and pending["outcome"] == "failed", pending
     assert f"reconcile --stage {STACK} --merged" in pending["detail"], pending
-    assert GitState(ci).stage_record(STACK)["pendingMerge"] == merge  # type: ignore[index]
+    assert GitState(ci).stage_record(STACK).pending_merge == merge  # type: ignore[union-attr]
 
     code, healed = reconcile(ci, capsys, "--merged")
     assert code == EXIT_OK and healed["outcome"] == "healed", healed
@@ -155,9 +155,9 @@ def test_a_reviewers_merge_of_the_proposal_heals_the_stage(
     assert "approved by Rita Reviewer" in healed["detail"], healed
     state = GitState(ci)
     record = state.stage_record(STACK)
-    assert record is not None and "pendingMerge" not in record, record
-    assert record["release"] == rid and record["approver"] == "Rita Reviewer <rita@example.com>"
-    assert record["review"]["merge"] == merge and record["review"]["kind"] == "heal"
+    assert record is not None and record.pending_merge is None, record
+    assert record.release == rid and record.approver == "Rita Reviewer <rita@example.com>"
+    assert record.review["merge"] == merge and record.review["kind"] == "heal"
     tip = git(remote, "rev-parse", f"stages/{STACK}")
     assert git(remote, "rev-parse", f"{tip}^1") == merge, "the record follows the merge"
     last = [e for e in state.entries() if e.get("step") == "reconcile"][-1]

@@ -70,7 +70,7 @@ def reconciler(
         record = state.stage_record(stack)
         if record is None:
             raise StateError(f"commit 0123abcd has no stacks/Pulumi.{stack}.yaml")
-        return Baseline(tmp_path / "records" / stack, record["release"], f"stages/{stack}")
+        return Baseline(tmp_path / "records" / stack, record.release, f"stages/{stack}")
 
     return Reconciler(
         cloud,

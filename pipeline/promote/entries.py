@@ -216,7 +216,8 @@ class OtherEntry(_Stored):
         return super().stored() if self.chain is not None else self.fields()
 
 
-Entry = StartEntry | StepEntry | ResumeEntry | InterruptedEntry | FinishEntry | ReconcileEntry
+PromotionEntry = StartEntry | StepEntry | ResumeEntry | InterruptedEntry | FinishEntry
+Entry = PromotionEntry | ReconcileEntry
 LedgerEntry = Entry | OtherEntry
 """What a ledger holds, as the ledger and the states hand it out (``read_entry``)."""
 

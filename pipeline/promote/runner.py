@@ -36,8 +36,7 @@ class StageRunner:
             self._say_skipped(stage.stack, kind, StepName.VERIFY, why)
             return Outcome.of(StageOutcome.VERIFIED, "")
         rolling_back = walk.resume is not None and any(
-            e.get("stage") == stage.stack and e.get("kind") == Direction.ROLLBACK
-            for e in walk.resume.entries
+            e.stage == stage.stack and e.kind is Direction.ROLLBACK for e in walk.resume.steps()
         )
         if kind == Direction.FORWARD and rolling_back:
             why = "resuming an interrupted rollback"

@@ -30,7 +30,7 @@ def test_every_reconcile_entry_round_trips(stacks_copy: Path, tmp_path: Path, he
     assert run(stacks_copy, state_dir, "reconcile", "--stage", "live", *approved) == 0
 
     raw = (state_dir / "ledger.jsonl").read_bytes().splitlines(keepends=True)
-    entries = [read_entry(e) for e in state.entries()]
+    entries = state.entries()
     assert len(entries) == len(raw)
     reconciles = [e for e in entries if isinstance(e, ReconcileEntry)]
     assert len(reconciles) == 5, entries  # four stages, then live again

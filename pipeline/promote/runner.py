@@ -105,10 +105,9 @@ class StageRunner:
                 self._say_skipped(ctx.stack, ctx.kind, step, str(result.output["detail"]))
             return
         target = ctx.target
-        fields = header(ctx.walk, ctx.promotion) | {
-            "release": target.release,
-            "digests": {s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())},
-        }
+        fields = header(ctx.walk, ctx.promotion)  # moved to the target's release
+        fields["release"] = target.release
+        fields["digests"] = {s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())}
         entry = StepEntry(
             **fields,
             stage=ctx.stack,

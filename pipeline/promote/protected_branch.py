@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import PolicyOptions
+from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.release import Release
 
 
@@ -57,6 +58,6 @@ class ProtectedBranch(Protocol):
         self, chosen: Callable[[str], PolicyOptions], definition: PipelineFile
     ) -> Callable[[str], PolicyOptions]: ...
 
-    def audit(self, entries: list[dict[str, Any]], releases: Mapping[str, Release]) -> GateAudit:
+    def audit(self, entries: list[LedgerEntry], releases: Mapping[str, Release]) -> GateAudit:
         """Replay each promotion's gates against the pipeline file that governed it."""
         ...

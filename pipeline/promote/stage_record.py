@@ -64,7 +64,7 @@ class StageRecord:
     pending_merge: str | None = None  # the branch's tip: a merged proposal not deployed yet
 
     @classmethod
-    def of(cls, stage: StageChange, after: Mapping[str, Any] | None) -> StageRecord:
+    def of(cls, stage: StageChange, after: EntryRef | None) -> StageRecord:
         """The record of what ``stage.stack`` runs; ``after`` is the ledger entry it follows."""
         images = dict(sorted(stage.images.items()))
         return cls(
@@ -77,7 +77,7 @@ class StageRecord:
             promotion=stage.promotion,
             kind=stage.kind,
             approver=stage.approver,
-            after=None if after is None else EntryRef(after["seq"], after["hash"]),
+            after=after,
             review=dict(stage.review) if stage.review else None,
         )
 

@@ -23,8 +23,10 @@ from typing import Any
 from components.spec import SpecError
 from pipeline.definition import Stage
 from pipeline.promote.deployer import Change, DeployError, PolicyOptions
+from pipeline.promote.entries import LedgerEntry, ReconcileEntry
 from pipeline.promote.history import LedgerView
 from pipeline.promote.lock import LockHeldError
+from pipeline.promote.model import StepStatus
 from pipeline.promote.state import PromotionState, StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.engine import DriftEngine
@@ -98,36 +100,15 @@ class Reconciler:
         self.on_result(result)
         return result
 
-    def record(self, result: StageResult) -> dict[str, Any]:
+    def record(self, result: StageResult) -> LedgerEntry:
         """The ledger entry of one stage's reconcile (``history`` shows it, ``metrics`` counts
         the drifted ones)."""
         status = {
-            Outcome.LEFT_ALONE: "skipped",
-            Outcome.FAILED: "failed",
-            Outcome.HEAL_FAILED: "failed",
-        }.get(result.outcome, "completed")
-        fields: dict[str, Any] = {
-            "reconcile": self.run_id,
-            "pipeline": self.pipeline,
-            "stage": result.stack,
-            "release": result.release,
-            "step": "reconcile",
-            "status": status,
-            "outcome": str(result.outcome),
-            "remedy": str(result.remedy),
-            "drifted": result.drifted,
-            "detail": result.detail,
-        }
-        if result.changes:
-            fields["drift"] = [c.to_json() for c in result.changes]
-        if result.proposal is not None:
-            fields["proposal"] = {
-                "branch": result.proposal.branch,
-                "commit": result.proposal.commit,
-            }
-        if result.review is not None:
-            fields["approver"] = str(result.review.reviewer)
-            fields["review"] = result.review.to_record()
+            Outcome.LEFT_ALONE: StepStatus.SKIPPED,
+            Outcome.FAILED: StepStatus.FAILED,
+            Outcome.HEAL_FAILED: StepStatus.FAILED,
+        }.get(result.outcome, StepStatus.COMPLETED)
+        approver = str(result.review.reviewer) if result.review is not None else None
         if (
             self.approver
             and result.remedy is Remedy.PROPOSE
@@ -137,9 +118,28 @@ class Reconciler:
                 Outcome.HEAL_FAILED,
             )
         ):
-            fields["approver"] = self.approver
+            approver = self.approver
+        entry = ReconcileEntry(
+            reconcile=self.run_id,
+            pipeline=self.pipeline,
+            stage=result.stack,
+            release=result.release,
+            status=status,
+            outcome=str(result.outcome),
+            remedy=str(result.remedy),
+            drifted=result.drifted,
+            detail=result.detail,
+            drift=[c.to_json() for c in result.changes] if result.changes else None,
+            proposal=(
+                {"branch": result.proposal.branch, "commit": result.proposal.commit}
+                if result.proposal is not None
+                else None
+            ),
+            approver=approver,
+            review=result.review.to_record() if result.review is not None else None,
+        )
         done = {Outcome.HEALED, Outcome.IN_SYNC}
-        return self.state.append(fields, result.record if result.outcome in done else None)
+        return self.state.append(entry.fields(), result.record if result.outcome in done else None)
 
     def _stage(self, stage: Stage) -> StageResult:
         stack, remedy = stage.stack, remedy_of(stage)
@@ -243,20 +243,20 @@ class Reconciler:
         return StageResult(stack, remedy, Outcome.HEALED, release, said, changes)
 
 
-def drift_metrics(entries: list[dict[str, Any]], stage: str, days: int) -> dict[str, Any]:
+def drift_metrics(entries: list[LedgerEntry], stage: str, days: int) -> dict[str, Any]:
     """Drift events of ``stage`` in the last ``days`` days, from the reconcile entries: how
     many reconciles found it drifted, and how many of those were healed."""
     since = datetime.now(UTC).timestamp() - days * 86400
     mine = [
         e
         for e in entries
-        if e.get("step") == "reconcile"
-        and e.get("stage") == stage
-        and datetime.fromisoformat(str(e["time"])).timestamp() >= since
+        if isinstance(e, ReconcileEntry)
+        and e.stage == stage
+        and datetime.fromisoformat(e.time).timestamp() >= since
     ]
-    drifted = [e for e in mine if e.get("drifted")]
+    drifted = [e for e in mine if e.drifted]
     return {
         "reconciles": len(mine),
         "driftEvents": len(drifted),
-        "driftHealed": sum(1 for e in drifted if e.get("outcome") == str(Outcome.HEALED)),
+        "driftHealed": sum(1 for e in drifted if e.outcome == str(Outcome.HEALED)),
     }

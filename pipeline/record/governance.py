@@ -19,6 +19,7 @@ from components.spec.loader import SpecError
 from pipeline.definition import DEFAULT_FILE, PipelineFile, load_pipeline
 from pipeline.policy.config import config_path
 from pipeline.promote.deployer import PolicyOptions
+from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.release import Release
 from pipeline.promote.state import StateError
 from pipeline.record.gate_audit import Audit, Governing, audit
@@ -108,7 +109,7 @@ class Governance:
 
         return options
 
-    def audit(self, entries: list[dict[str, Any]], releases: Mapping[str, Release]) -> Audit:
+    def audit(self, entries: list[LedgerEntry], releases: Mapping[str, Release]) -> Audit:
         """Replay each promotion's gates against the pipeline file that governed it."""
         return audit(
             entries, releases, Governing(self.git, self.commit, f"{self.remote}/{self.branch}")

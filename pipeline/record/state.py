@@ -28,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.promote.entries import LedgerEntry, read_entry, stage_of
 from pipeline.promote.ledger import Verification, chain_entry, entry_line
 from pipeline.promote.release import Release, release_json
 from pipeline.promote.stage_record import StageChange
@@ -70,12 +71,12 @@ class GitState(StageRecords):
 
     # ------------------------------------------------------------------ the ledger
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[LedgerEntry]:
         """Every entry (the whole ledger, read from the tip's tree)."""
         self.ensure()
         return LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy).all()
 
-    def decisive(self) -> list[dict[str, Any]]:
+    def decisive(self) -> list[LedgerEntry]:
         """The entries the gates and ``status`` read (pipeline.promote.history.Decisive)."""
         self.ensure()
         return self.index.decisive.entries()
@@ -90,20 +91,18 @@ class GitState(StageRecords):
         self.ensure()
         return set(self.index.stages)
 
-    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
+    def recent(self, limit: int, stage: str | None = None) -> list[LedgerEntry]:
         """The newest ``limit`` entries (of ``stage``), oldest first, read newest first by path
         in batches until enough are found (0: all of them)."""
         self.ensure()
         tree = LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy)
         stop = self.index.count
-        found: list[dict[str, Any]] = []
+        found: list[LedgerEntry] = []
         batch = max(limit, 100) if limit else stop
         while stop > 0 and (not limit or len(found) < limit):
             start = max(0, stop - batch)
             entries = tree.read(list(range(stop - 1, start - 1, -1)))
-            found += [
-                e for e in entries if e is not None and (not stage or e.get("stage") == stage)
-            ]
+            found += [e for e in entries if e is not None and (not stage or stage_of(e) == stage)]
             stop, batch = start, batch * 4
         return list(reversed(found[:limit] if limit else found))
 
@@ -125,7 +124,7 @@ class GitState(StageRecords):
                     f" ({who or 'released'}); stopped, nothing more recorded"
                 )
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> dict[str, Any]:
+    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
         """Append one ledger entry (with a stage change: and move that stage's branch) in one
         atomic push; on refusal re-read, re-check the lock and re-chain onto the new tip."""
         self.ensure()
@@ -138,10 +137,11 @@ class GitState(StageRecords):
             if stage is not None:
                 stage_commit = self._stage_commit(stage, last)
                 record_fields["record"] = stage_commit
-            entry = chain_entry(record_fields, last)
-            message = self._message(entry, stage_commit)
+            stored = chain_entry(record_fields, last)
+            entry = read_entry(stored)
+            message = self._message(stored, stage_commit)
             pushed = self.write(
-                {entry_path(entry["seq"]): entry_line(entry)},
+                {entry_path(entry.seq): entry_line(stored)},
                 message,
                 (stage.stack, stage_commit) if stage and stage_commit else None,
                 entry,

@@ -15,6 +15,7 @@ from pipeline.promote.release import Release, ReleaseStore, make_release
 from pipeline.promote.verification import HealthCheck
 from tests.conftest import PROJECT_DIR
 from tests.promote.fakes import FileDeployer, HealthServer
+from tests.promote.typed_entries import stored
 
 SERVICES = ("api", "web")
 
@@ -82,7 +83,7 @@ def backdate_verification(state: Any, stage: str, release: str, hours: float) ->
     clock; nothing in the code under test is told another time."""
     passed = [
         e
-        for e in state.entries()
+        for e in stored(state.entries())
         if e.get("stage") == stage
         and e.get("step") == "verify"
         and e.get("status") == "completed"

@@ -19,12 +19,13 @@ from pipeline.promote.ledger import Ledger, chain_entry, entry_line
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import Release
 from tests.conftest import PROJECT_DIR
+from tests.promote.typed_entries import stored
 
 
 def tear_an_append(ledger: Ledger) -> bytes:
     """Write the next entry's line and cut the file in the middle of it; returns the part
     left on disk."""
-    line = entry_line(chain_entry({"step": "note", "detail": "torn"}, ledger.entries()[-1]))
+    line = entry_line(chain_entry({"step": "note", "detail": "torn"}, stored(ledger.entries())[-1]))
     size = ledger.path.stat().st_size
     with ledger.path.open("ab") as handle:
         handle.write(line)
@@ -41,7 +42,7 @@ def test_a_torn_last_line_is_reported_then_repaired_by_the_next_promotion(
     first = make_release_in("a")
     assert orchestrator().promote(Request(first.id, "dev")).code == EXIT_OK
     ledger = Ledger(state_dir / "ledger.jsonl")
-    entries = len(ledger.entries())
+    entries = len(stored(ledger.entries()))
     torn = tear_an_append(ledger)
     assert not ledger.path.read_bytes().endswith(b"\n")
 
@@ -63,4 +64,4 @@ def test_a_torn_last_line_is_reported_then_repaired_by_the_next_promotion(
     assert check.ok and not check.notes, check
     text = ledger.path.read_bytes()
     assert text.endswith(b"\n") and torn not in text, "the torn bytes were cut off"
-    assert check.entries > entries and ledger.entries()[entries]["step"] == "start"
+    assert check.entries > entries and stored(ledger.entries())[entries]["step"] == "start"

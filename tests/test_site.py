@@ -23,6 +23,7 @@ from tests.promote.conftest import (  # noqa: F401 (fixtures)
     state,
     state_dir,
 )
+from tests.promote.typed_entries import typed
 
 FAKE = "tests.promote.fakes:file_deployer"
 LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text()  # text under 4.5:1
@@ -168,13 +169,14 @@ def test_the_timeline_says_who_approved_only_where_approval_is_required():
 
     base = {"seq": 7, "time": "2026-01-02T03:04:05+00:00", "release": "r-1", "approver": "alice"}
     gate = {**base, "step": "gate", "status": "completed"}
-    approved = _event({**gate, "stage": "live"}, {"live"})
+    approved = _event(typed({**gate, "stage": "live"}), {"live"})
     assert approved is not None and approved.kind == "approval"
     assert approved.text == "r-1 into live approved by alice"
-    assert _event({**gate, "stage": "dev"}, {"live"}) is None  # the walk's approver, not dev's
-    back = _event({**base, "step": "start", "target": "dev", "rollback": True}, set())
+    dev = typed({**gate, "stage": "dev"})
+    assert _event(dev, {"live"}) is None  # the walk's approver, not dev's
+    back = _event(typed({**base, "step": "start", "target": "dev", "rollback": True}), set())
     assert back is not None and back.kind == "rollback"
     failed = _event(
-        {**base, "step": "up", "status": "failed", "stage": "test", "detail": "x"}, set()
+        typed({**base, "step": "up", "status": "failed", "stage": "test", "detail": "x"}), set()
     )
     assert failed is not None and failed.kind == "failed" and "test up failed: x" in failed.text

@@ -1,4 +1,5 @@
-"""Typed ledger entries: start, step, resume, interrupted and finish.
+"""Typed ledger entries: start, step, resume, interrupted and finish (a promotion's), and
+reconcile (a stage's reconcile, pipeline.reconcile.run).
 
 ``fields()`` is what the orchestrator appends (the ledger adds ``seq``, ``prev``, ``time`` and
 ``hash``); ``parse_entry`` reads a stored entry back. Optional fields that are None are left
@@ -6,6 +7,10 @@ out, as they always were, and keys this version does not know are kept in ``extr
 entry re-serialised from its parsed form is the same bytes and keeps its hash (the ledger
 writes canonical JSON with sorted keys; tests/promote/test_entries.py checks every entry of
 real ledgers).
+
+``read_entry`` is what the ledger and the states hand out: the typed kind, or an ``OtherEntry``
+for an entry that is none of them (a kind a newer version writes, a note a tool appended), kept
+whole so that history still shows it and the chain still verifies.
 """
 
 from __future__ import annotations
@@ -44,20 +49,15 @@ class Chain:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Entry:
-    """What every entry of a promotion carries."""
+class _Stored:
+    """What every entry carries: where it sits in the chain, and the keys it does not type."""
 
-    promotion: str
-    pipeline: str
-    release: str
-    digests: Mapping[str, str]
-    approver: str | None
     chain: Chain | None = None
     extra: Mapping[str, JSON] = field(default_factory=dict)
 
     STEP: ClassVar[str | None] = None
     # Fields written even when None (null on the wire); other None fields are left out.
-    ALWAYS: ClassVar[frozenset[str]] = frozenset({"approver"})
+    ALWAYS: ClassVar[frozenset[str]] = frozenset()
 
     def fields(self) -> dict[str, JSON]:
         """The entry as the ledger stores it, without the chain fields."""
@@ -75,10 +75,38 @@ class _Entry:
 
     def stored(self) -> dict[str, JSON]:
         """The whole stored entry (chain fields included; the entry must have been read)."""
+        c = self._chain()
+        return {"seq": c.seq, "prev": c.prev, "time": c.time, "hash": c.hash, **self.fields()}
+
+    def _chain(self) -> Chain:
         if self.chain is None:
             raise EntryError("an entry not yet appended has no seq, prev, time or hash")
-        c = self.chain
-        return {"seq": c.seq, "prev": c.prev, "time": c.time, "hash": c.hash, **self.fields()}
+        return self.chain
+
+    @property
+    def seq(self) -> int:
+        return self._chain().seq
+
+    @property
+    def time(self) -> str:
+        return self._chain().time
+
+    @property
+    def hash(self) -> str:
+        return self._chain().hash
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Entry(_Stored):
+    """What every entry of a promotion carries."""
+
+    promotion: str
+    pipeline: str
+    release: str
+    digests: Mapping[str, str]
+    approver: str | None
+
+    ALWAYS: ClassVar[frozenset[str]] = frozenset({"approver"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,12 +176,57 @@ class FinishEntry(_Entry):
     STEP: ClassVar[str | None] = EntryKind.FINISH
 
 
-Entry = StartEntry | StepEntry | ResumeEntry | InterruptedEntry | FinishEntry
-_MARKERS: dict[str, type[_Entry]] = {
+@dataclass(frozen=True, kw_only=True)
+class ReconcileEntry(_Stored):
+    """One stage's reconcile (pipeline.reconcile.run): what it found and did. ``outcome`` and
+    ``remedy`` are reconcile's own words (pipeline.reconcile.run.Outcome, .remedy.Remedy)."""
+
+    reconcile: str
+    pipeline: str
+    stage: str
+    release: str | None
+    status: StepStatus
+    outcome: str
+    remedy: str
+    drifted: bool
+    detail: str | None
+    drift: Sequence[Mapping[str, JSON]] | None = None
+    proposal: Mapping[str, str] | None = None
+    approver: str | None = None
+    review: Mapping[str, JSON] | None = None
+    record: str | None = None
+    """The commit of the stage record written with the entry (git record)."""
+
+    STEP: ClassVar[str | None] = EntryKind.RECONCILE
+    ALWAYS: ClassVar[frozenset[str]] = frozenset({"release", "detail"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class OtherEntry(_Stored):
+    """An entry none of the kinds above reads (a newer kind, a tool's note): every key it has
+    is in ``extra``, so it is stored back as it was."""
+
+    @property
+    def step(self) -> str | None:
+        value = self.extra.get("step")
+        return None if value is None else str(value)
+
+    def stored(self) -> dict[str, JSON]:
+        """As stored (an entry without the chain's fields is shown as it is)."""
+        return super().stored() if self.chain is not None else self.fields()
+
+
+PromotionEntry = StartEntry | StepEntry | ResumeEntry | InterruptedEntry | FinishEntry
+Entry = PromotionEntry | ReconcileEntry
+LedgerEntry = Entry | OtherEntry
+"""What a ledger holds, as the ledger and the states hand it out (``read_entry``)."""
+
+_MARKERS: dict[str, type[_Stored]] = {
     EntryKind.START: StartEntry,
     EntryKind.RESUME: ResumeEntry,
     EntryKind.INTERRUPTED: InterruptedEntry,
     EntryKind.FINISH: FinishEntry,
+    EntryKind.RECONCILE: ReconcileEntry,
 }
 
 
@@ -177,14 +250,16 @@ def _outcome(value: str) -> PromotionOutcome | StageOutcome:
 
 
 def parse_entry(stored: Mapping[str, JSON]) -> Entry:
-    """A stored entry as its typed kind (EntryError: not a promotion's entry)."""
+    """A stored entry as its typed kind (EntryError: not one of them)."""
     step = stored.get("step")
-    cls: type[_Entry] = _MARKERS.get(str(step), StepEntry)
+    cls: type[_Stored] = _MARKERS.get(str(step), StepEntry)
     known = {f.name for f in fields(cls)} - {"chain", "extra"}
     # A known field stored as null where it is normally left out stays as stored, in extra.
     typed = {k for k in known if k in stored and (stored[k] is not None or k in cls.ALWAYS)}
     values: dict[str, Any] = {k: stored[k] for k in typed}
-    extra = {k: v for k, v in stored.items() if k not in typed and k not in (*CHAIN_KEYS, "step")}
+    chain = _chain_of(stored)
+    chained = CHAIN_KEYS if chain is not None else ()
+    extra = {k: v for k, v in stored.items() if k not in typed and k not in (*chained, "step")}
     try:
         if cls is StepEntry:
             values.update(
@@ -192,13 +267,36 @@ def parse_entry(stored: Mapping[str, JSON]) -> Entry:
                 kind=Direction(values["kind"]),
                 status=StepStatus(values["status"]),
             )
+        elif cls is ReconcileEntry:
+            values["status"] = StepStatus(values["status"])
         elif cls is FinishEntry:
             values["outcome"] = _outcome(values["outcome"])
-        chain = None
-        if all(k in stored for k in CHAIN_KEYS):
-            chain = Chain(stored["seq"], stored["prev"], stored["time"], stored["hash"])
         entry = cls(chain=chain, extra=extra, **values)
     except (KeyError, TypeError, ValueError) as exc:
         raise EntryError(f"entry {stored.get('seq', '?')}: not a {step!r} entry: {exc}") from None
-    assert isinstance(entry, StartEntry | StepEntry | ResumeEntry | InterruptedEntry | FinishEntry)
+    assert isinstance(entry, Entry)
     return entry
+
+
+def read_entry(stored: Mapping[str, JSON]) -> LedgerEntry:
+    """A stored entry as its typed kind, else whole as an ``OtherEntry``."""
+    try:
+        return parse_entry(stored)
+    except EntryError:
+        chain = _chain_of(stored)
+        dropped = CHAIN_KEYS if chain is not None else ()
+        return OtherEntry(chain=chain, extra={k: v for k, v in stored.items() if k not in dropped})
+
+
+def _chain_of(stored: Mapping[str, JSON]) -> Chain | None:
+    if not all(k in stored for k in CHAIN_KEYS):
+        return None
+    return Chain(stored["seq"], stored["prev"], stored["time"], stored["hash"])
+
+
+def stage_of(entry: LedgerEntry) -> str | None:
+    """The stage an entry is about (None: a promotion's start, resume, finish...)."""
+    if isinstance(entry, StepEntry | ReconcileEntry):
+        return entry.stage
+    stage = entry.extra.get("stage")
+    return str(stage) if stage else None

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.definition import Pipeline, Stage
+from pipeline.promote.entries import StepEntry
 from pipeline.promote.gates import approval_needed
-from pipeline.promote.history import LedgerView, parse_time
+from pipeline.promote.history import LedgerView, ended_verification, parse_time
+from pipeline.promote.model import Direction, StepName, StepStatus
 from pipeline.promote.planner import PlannedWalk, plan_walk
 from pipeline.promote.stage_record import StageRecord
 
@@ -57,13 +59,13 @@ def status(
         except Exception as exc:  # a stack that cannot be read is shown, not fatal
             runs[stage.stack] = f"(unreadable: {exc})"
         last = view.last_verified(stage.stack)
-        verified = f"{last['release']} at {last['time']}" if last else None
+        verified = f"{last.release} at {last.time}" if last else None
         candidate, verdict = None, "-"
         waits_for = pipeline.upstream_of(stage)
         if waits_for:  # the first stage it waits for names the candidate; the gates say more
             upstream_last = view.last_verified(waits_for[0].stack)
-            if upstream_last and upstream_last["release"] != runs[stage.stack]:
-                candidate = str(upstream_last["release"])
+            if upstream_last and upstream_last.release != runs[stage.stack]:
+                candidate = upstream_last.release
                 planned = (walk or planner_alone)(stage.stack, candidate, runs.get)
                 verdict = _next_verdict(stage, planned)
         record = records(stage.stack) if records else None
@@ -104,38 +106,34 @@ def metrics(
     and time to restore, over the last ``days`` days of the ledger."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
+    # Only a stage's steps count (a reconcile's entry or one of no known kind never did).
     entries = [
-        e for e in view.entries if e.get("stage") == stage and parse_time(e["time"]) >= since
-    ]
-    attempts = [
         e
-        for e in entries
-        if e.get("kind") == "forward" and e.get("step") == "up" and e.get("status") == "started"
+        for e in view.entries
+        if isinstance(e, StepEntry) and e.stage == stage and parse_time(e.time) >= since
     ]
+    forward = [e for e in entries if e.kind is Direction.FORWARD]
+    attempts = [e for e in forward if e.step is StepName.UP and e.status is StepStatus.STARTED]
     outcomes = [
         e
-        for e in entries
-        if e.get("kind") == "forward"
-        and (
-            (e.get("step") == "verify" and e.get("status") in ("completed", "failed"))
-            or (e.get("step") == "up" and e.get("status") == "failed")
-        )
+        for e in forward
+        if ended_verification(e) or (e.step is StepName.UP and e.status is StepStatus.FAILED)
     ]
-    successes = [e for e in outcomes if e["status"] == "completed"]
-    failures = [e for e in outcomes if e["status"] == "failed"]
+    successes = [e for e in outcomes if e.status is StepStatus.COMPLETED]
+    failures = [e for e in outcomes if e.status is StepStatus.FAILED]
     lead_times = [
-        parse_time(e["time"]) - parse_time(commit_times[e["release"]])
+        parse_time(e.time) - parse_time(commit_times[e.release])
         for e in successes
-        if e["release"] in commit_times
+        if e.release in commit_times
     ]
     restores: list[timedelta] = []
     verified_times = [
-        parse_time(e["time"])
+        parse_time(e.time)
         for e in entries
-        if e.get("step") == "verify" and e.get("status") == "completed"
+        if e.step is StepName.VERIFY and e.status is StepStatus.COMPLETED
     ]
     for failure in failures:
-        failed_at = parse_time(failure["time"])
+        failed_at = parse_time(failure.time)
         after = [t for t in verified_times if t > failed_at]
         if after:
             restores.append(min(after) - failed_at)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.promote.entries import LedgerEntry, read_entry
 from pipeline.promote.files import fsync_dir, write_atomic
 
 GENESIS = "0" * 64
@@ -122,18 +123,21 @@ class Ledger:
         complete = lines[:-1]  # the piece after the last newline is empty or torn
         return [line for line in complete if line.strip()], torn
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every complete entry, parsed (not verified)."""
+    def entries(self) -> list[LedgerEntry]:
+        """Every complete entry, parsed into its kind (not verified)."""
         lines, _ = self._lines()
         out = []
         for number, line in enumerate(lines, start=1):
             try:
-                out.append(json.loads(line))
+                stored = json.loads(line)
             except ValueError:
-                raise LedgerError(f"{self.path}:{number}: not a JSON entry") from None
+                stored = None
+            if not isinstance(stored, dict):
+                raise LedgerError(f"{self.path}:{number}: not a JSON entry")
+            out.append(read_entry(stored))
         return out
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[LedgerEntry]:
         return iter(self.entries())
 
     def _head(self) -> dict[str, Any] | None:
@@ -185,7 +189,7 @@ class Ledger:
             handle.truncate(keep)
             os.fsync(handle.fileno())
 
-    def append(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def append(self, fields: Mapping[str, Any]) -> LedgerEntry:
         """Append one entry (chained, timestamped), fsync it, then move the head. Returns it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new_file = not self.path.exists()
@@ -210,4 +214,4 @@ class Ledger:
             write_atomic(self.head_path, json.dumps({"seq": seq, "hash": entry["hash"]}) + "\n")
         finally:
             os.close(fd)  # closing releases the flock
-        return entry
+        return read_entry(entry)

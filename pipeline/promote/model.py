@@ -22,6 +22,8 @@ class EntryKind(StrEnum):
     RESUME = "resume"
     INTERRUPTED = "interrupted"
     FINISH = "finish"
+    RECONCILE = "reconcile"
+    """A stage's reconcile (pipeline.reconcile.run), not a promotion's."""
 
 
 class StepName(StrEnum):

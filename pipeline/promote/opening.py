@@ -11,7 +11,7 @@ from pipeline.promote.deployer import Deployer, DeployError
 from pipeline.promote.entries import FinishEntry, ResumeEntry, StartEntry
 from pipeline.promote.events import Sink
 from pipeline.promote.history import Unfinished
-from pipeline.promote.model import PromotionOutcome
+from pipeline.promote.model import PromotionOutcome, StepName
 from pipeline.promote.state import PromotionState
 from pipeline.promote.walk import Governed, Request, Walk, header
 
@@ -25,23 +25,23 @@ def note_interrupted(
     if step is None:
         return []
     pending: list[str] = []
-    if step["step"] == "up":
+    if step.step is StepName.UP:
         try:
-            pending = deployer.pending_operations(step["stage"])
+            pending = deployer.pending_operations(step.stage)
         except DeployError as exc:
             pending = [f"(could not read pending operations: {exc})"]
         emit(
             "note",
-            stage=step["stage"],
-            message=f"an update of {step['stage']} was interrupted; pending operations:"
+            stage=step.stage,
+            message=f"an update of {step.stage} was interrupted; pending operations:"
             f" {', '.join(pending) or 'none reported'}. If the state looks wrong run"
-            f" `pulumi refresh --stack {step['stage']}` before going on.",
+            f" `pulumi refresh --stack {step.stage}` before going on.",
         )
     elif announce:
         emit(
             "note",
-            stage=step["stage"],
-            message=f"{step['step']} was interrupted in {unfinished.promotion}",
+            stage=step.stage,
+            message=f"{step.step} was interrupted in {unfinished.promotion}",
         )
     return pending
 
@@ -52,11 +52,11 @@ def resume(state: PromotionState, deployer: Deployer, emit: Sink, walk: Walk) ->
     promotion = walk.resume.promotion
     step = walk.resume.interrupted()
     pending = note_interrupted(deployer, emit, walk.resume, announce=False)
-    where = f"{step['stage']} {step['step']}" if step else "between steps"
+    where = f"{step.stage} {step.step}" if step else "between steps"
     emit("note", message=f"resuming {promotion}, interrupted at {where}")
     entry = ResumeEntry(
         **header(walk, promotion),
-        interrupted=({"stage": step["stage"], "step": step["step"]} if step else None),
+        interrupted=({"stage": step.stage, "step": step.step} if step else None),
         pending=pending,
     )
     state.append(entry.fields(), None)

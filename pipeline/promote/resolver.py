@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
 
 from pipeline.definition import Pipeline, PipelineFile, Promotion, Stage
+from pipeline.promote.entries import StartEntry
 from pipeline.promote.events import Sink, quiet
 from pipeline.promote.gates import CodeReview, Verdict
 from pipeline.promote.history import LedgerView, Unfinished
@@ -175,10 +175,10 @@ class Resolver:
                 name,
                 release,
                 walk_stages,
-                start.get("approver"),
+                start.approver,
                 {},
                 resume=unfinished,
-                review=start.get("review"),
+                review=start.review,
             )
         review, unreviewed = None, None
         if request.merged:
@@ -258,10 +258,9 @@ class Resolver:
                 )
 
     @staticmethod
-    def _start_of(unfinished: Unfinished) -> dict[str, Any]:
-        return next(e for e in unfinished.entries if e.get("step") == "start")
+    def _start_of(unfinished: Unfinished) -> StartEntry:
+        return unfinished.start
 
     @classmethod
     def _walk_of(cls, unfinished: Unfinished) -> list[str]:
-        stages: list[str] = cls._start_of(unfinished).get("stages", [])
-        return stages
+        return list(cls._start_of(unfinished).stages)

@@ -36,8 +36,7 @@ class StageRunner:
             self._say_skipped(stage.stack, kind, StepName.VERIFY, why)
             return Outcome.of(StageOutcome.VERIFIED, "")
         rolling_back = walk.resume is not None and any(
-            e.get("stage") == stage.stack and e.get("kind") == Direction.ROLLBACK
-            for e in walk.resume.entries
+            e.stage == stage.stack and e.kind is Direction.ROLLBACK for e in walk.resume.steps()
         )
         if kind == Direction.FORWARD and rolling_back:
             why = "resuming an interrupted rollback"
@@ -106,10 +105,9 @@ class StageRunner:
                 self._say_skipped(ctx.stack, ctx.kind, step, str(result.output["detail"]))
             return
         target = ctx.target
-        fields = header(ctx.walk, ctx.promotion) | {
-            "release": target.release,
-            "digests": {s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())},
-        }
+        fields = header(ctx.walk, ctx.promotion)  # moved to the target's release
+        fields["release"] = target.release
+        fields["digests"] = {s: i.rsplit("@", 1)[-1] for s, i in sorted(target.images.items())}
         entry = StepEntry(
             **fields,
             stage=ctx.stack,

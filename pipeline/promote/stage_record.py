@@ -8,7 +8,7 @@ key: a record read and written again has the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +42,9 @@ class EntryRef:
 
 
 @dataclass(frozen=True)
-class StageRecord(Mapping[str, Any]):
-    """What ``stack`` runs and which ledger entry recorded it.
-
-    The ``Mapping`` view (``record["release"]``) is the JSON form, kept while callers move to
-    the attributes.
-    """
+class StageRecord:
+    """What ``stack`` runs and which ledger entry recorded it (``to_json`` is its stored
+    form)."""
 
     stack: str
     pipeline: str
@@ -67,7 +64,7 @@ class StageRecord(Mapping[str, Any]):
     pending_merge: str | None = None  # the branch's tip: a merged proposal not deployed yet
 
     @classmethod
-    def of(cls, stage: StageChange, after: Mapping[str, Any] | None) -> StageRecord:
+    def of(cls, stage: StageChange, after: EntryRef | None) -> StageRecord:
         """The record of what ``stage.stack`` runs; ``after`` is the ledger entry it follows."""
         images = dict(sorted(stage.images.items()))
         return cls(
@@ -80,7 +77,7 @@ class StageRecord(Mapping[str, Any]):
             promotion=stage.promotion,
             kind=stage.kind,
             approver=stage.approver,
-            after=None if after is None else EntryRef(after["seq"], after["hash"]),
+            after=after,
             review=dict(stage.review) if stage.review else None,
         )
 
@@ -131,15 +128,6 @@ class StageRecord(Mapping[str, Any]):
             "pendingMerge": self.pending_merge,
         }
         return found | {k: v for k, v in optional.items() if v is not None}
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_json()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_json())
-
-    def __len__(self) -> int:
-        return len(self.to_json())
 
 
 def _field(raw: Mapping[str, Any], key: str, kind: type, where: str) -> Any:

@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.promote.entries import LedgerEntry, stage_of
 from pipeline.promote.files import write_atomic
 from pipeline.promote.ledger import Ledger, Verification
 from pipeline.promote.lock import PromotionLock
+from pipeline.promote.protected_branch import ProtectedBranch
 from pipeline.promote.release import Release, ReleaseStore
+from pipeline.promote.stage_record import EntryRef, StageRecord, StageRecordError
 from pipeline.promote.stage_record import StageChange as StageChange
-from pipeline.promote.stage_record import StageRecord, StageRecordError
 
 
 class StateError(Exception):
@@ -56,11 +58,11 @@ class PromotionState(Protocol):
     @property
     def releases(self) -> Releases: ...
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[LedgerEntry]:
         """Every entry: the whole ledger (metrics); the commands below read less."""
         ...
 
-    def decisive(self) -> list[dict[str, Any]]:
+    def decisive(self) -> list[LedgerEntry]:
         """At least the entries a LedgerView's gate questions read (history.Decisive)."""
         ...
 
@@ -68,7 +70,7 @@ class PromotionState(Protocol):
         """How many entries the ledger holds and the newest one's hash (None: empty)."""
         ...
 
-    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
+    def recent(self, limit: int, stage: str | None = None) -> list[LedgerEntry]:
         """The newest ``limit`` entries (of ``stage``; 0: all), oldest first."""
         ...
 
@@ -78,9 +80,9 @@ class PromotionState(Protocol):
 
     def verify(self) -> Verification: ...
 
-    def append(
-        self, fields: Mapping[str, Any], stage: StageChange | None = None
-    ) -> dict[str, Any]: ...
+    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
+        """Chain ``fields`` (an entry's ``fields()``) onto the ledger; the entry as stored."""
+        ...
 
     def save_release(self, release: Release) -> tuple[Release, bool]: ...
 
@@ -94,7 +96,7 @@ class PromotionState(Protocol):
         """The checkout ``stack`` is deployed from for this release (None: the current one)."""
         ...
 
-    def started_by(self) -> dict[str, Any] | None:
+    def started_by(self) -> Mapping[str, str | None] | None:
         """Who runs this process's promotions, as a start entry records it (None: a local
         directory state, which has no identity to give)."""
         ...
@@ -114,6 +116,18 @@ class PromotionState(Protocol):
 
     def prune_worktrees(self) -> list[str]:
         """Remove old releases' worktrees (stage branches); the commits removed."""
+        ...
+
+    def governance(self, branch: str | None) -> ProtectedBranch | None:
+        """The protected branch ``branch`` (None: the remote's default) that governs
+        promotions, fetched now; None for a state with no protected branch (a local directory).
+        Raises StateError when the branch cannot be read."""
+        ...
+
+    def proposal_record(self) -> Any:
+        """The record whose stage branches take proposals and their reviewed merges (the git
+        state itself, as pipeline.reconcile.proposal reads it); None: a state that holds no
+        proposals (a local directory)."""
         ...
 
     def propose(self, stage: StageChange) -> Any:
@@ -147,31 +161,32 @@ class FileState:
         self.ledger = ledger or Ledger(state_dir / "ledger.jsonl")
         self.releases: ReleaseStore = ReleaseStore(state_dir)
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[LedgerEntry]:
         return self.ledger.entries()
 
     # A local file is read whole: these answer from every entry.
-    def decisive(self) -> list[dict[str, Any]]:
+    def decisive(self) -> list[LedgerEntry]:
         return self.ledger.entries()
 
     def head(self) -> tuple[int, str | None]:
         entries = self.ledger.entries()
-        return len(entries), entries[-1].get("hash") if entries else None
+        last = entries[-1].chain if entries else None
+        return len(entries), last.hash if last is not None else None
 
-    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
-        entries = [e for e in self.ledger.entries() if not stage or e.get("stage") == stage]
+    def recent(self, limit: int, stage: str | None = None) -> list[LedgerEntry]:
+        entries = [e for e in self.ledger.entries() if not stage or stage_of(e) == stage]
         return entries[-limit:] if limit else entries
 
     def ledger_stages(self) -> set[str]:
-        return {str(e["stage"]) for e in self.ledger.entries() if e.get("stage")}
+        return {s for e in self.ledger.entries() if (s := stage_of(e))}
 
     def verify(self) -> Verification:
         return self.ledger.verify()
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> dict[str, Any]:
+    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
         entry = self.ledger.append(fields)
         if stage is not None:
-            record = StageRecord.of(stage, entry)
+            record = StageRecord.of(stage, EntryRef(entry.seq, entry.hash))
             write_atomic(self.state_dir / "stages" / f"{stage.stack}.json", dump(record.to_json()))
         return entry
 
@@ -184,7 +199,7 @@ class FileState:
     def source(self, stack: str, release: str, commit: str | None) -> Path | None:
         return None  # a local state deploys the code that is checked out
 
-    def started_by(self) -> dict[str, Any] | None:
+    def started_by(self) -> Mapping[str, str | None] | None:
         return None
 
     stage_branches = False  # stage records are files here, the checkout is the code
@@ -197,6 +212,12 @@ class FileState:
 
     def prune_worktrees(self) -> list[str]:
         return []  # no worktrees: the checkout is the code
+
+    def governance(self, branch: str | None) -> ProtectedBranch | None:
+        return None  # no protected branch: the checkout's files govern
+
+    def proposal_record(self) -> Any:
+        return None
 
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)

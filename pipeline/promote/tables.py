@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from pipeline import terminal
+from pipeline.promote.entries import LedgerEntry
 
 # What each metric is, its unit, and why it can be empty (insight.metrics returns None then).
 METRICS: dict[str, tuple[str, str, str]] = {
@@ -65,7 +66,8 @@ def _when(value: Any) -> str:
     return f"{text[:10]} {text[11:16]}" if len(text) >= 16 and text[10] == "T" else text
 
 
-def history_table(entries: Iterable[Mapping[str, Any]], width: int, color: bool = False) -> str:
+def history_table(entries: Iterable[LedgerEntry], width: int, color: bool = False) -> str:
+    """``history``: each entry as stored, whatever its kind (one of no known kind too)."""
     # No min_width on any column: rich 15 drops folded lines of a cell when it has to shrink
     # a column below its min_width (tests/promote/test_tables.py counts every character).
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
@@ -75,7 +77,7 @@ def history_table(entries: Iterable[Mapping[str, Any]], width: int, color: bool 
     table.add_column("stage: step", overflow="fold")
     # Status and detail share a column, so a long detail has room to wrap at 80 columns.
     table.add_column("status: detail", overflow="fold", ratio=1)
-    for e in entries:
+    for e in (entry.stored() for entry in entries):
         where = f"{e['stage']}: {e['step']}" if e.get("stage") else _text(e.get("step"))
         if e.get("kind") == "rollback":
             where += " (rollback)"

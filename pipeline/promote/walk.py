@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from pipeline.definition import Stage
 from pipeline.promote.gates import FreezeOverride, Verdict
@@ -61,7 +61,17 @@ class Walk:
     rollback: bool = False  # promote --rollback: a proposal is named and recorded as one
 
 
-def header(walk: Walk, promotion: str) -> dict[str, Any]:
+class Header(TypedDict):
+    """The fields every entry of a promotion has (pipeline.promote.entries)."""
+
+    promotion: str
+    pipeline: str
+    release: str
+    digests: Mapping[str, str]
+    approver: str | None
+
+
+def header(walk: Walk, promotion: str) -> Header:
     """The fields every entry of this promotion starts from (the promoted release)."""
     return {
         "promotion": promotion,

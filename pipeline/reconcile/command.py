@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.spec import SpecError
 from components.spec.loader import PROJECT
@@ -35,6 +35,9 @@ from pipeline.reconcile.run import (
 )
 from pipeline.record.proposal import Review
 from pipeline.usage import CommandError, unknown
+
+if TYPE_CHECKING:
+    from pipeline.record.state import GitState
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 EXIT_DRIFT = exit_code(CommandOutcome.DRIFTED)
@@ -130,16 +133,15 @@ def _by_merge(
                 f"--approve does not heal {', '.join(by_pr)}: promoted by pull request, its heal"
                 " is approved by merging the heal proposal reconcile opens"
             )
-    from pipeline.record.state import GitState
-
-    if not isinstance(state, GitState) or not state.stage_branches:
+    record: GitState | None = state.proposal_record()
+    if record is None:
         if args.merged:
             raise CommandError("--merged needs the git state: a local state has no proposals")
         return None, None
     from pipeline.reconcile.proposal import heal_review, healed_change, propose_heal
 
     def proposer(stack: str, changes: tuple[Change, ...]) -> HealProposal:
-        return propose_heal(state, stack, changes)
+        return propose_heal(record, stack, changes)
 
     if not args.merged:
         return proposer, None
@@ -151,8 +153,8 @@ def _by_merge(
     run = f"c-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
     def merged(stack: str) -> tuple[Review, StageChange]:
-        review = heal_review(state, stack, forge)
-        return review, healed_change(state, stack, review, run)
+        review = heal_review(record, stack, forge)
+        return review, healed_change(record, stack, review, run)
 
     return None, merged
 

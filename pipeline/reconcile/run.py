@@ -17,97 +17,33 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
 from pipeline.definition import Stage
 from pipeline.promote.deployer import Change, DeployError, PolicyOptions
+from pipeline.promote.entries import LedgerEntry, ReconcileEntry
 from pipeline.promote.history import LedgerView
 from pipeline.promote.lock import LockHeldError
+from pipeline.promote.model import StepStatus
 from pipeline.promote.state import PromotionState, StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.engine import DriftEngine
+from pipeline.reconcile.outcome import Baseline, Outcome, StageResult, describe, drift_of
 from pipeline.reconcile.proposal import HealProposal
 from pipeline.reconcile.remedy import Remedy, remedy_of
-from pipeline.reconcile.strays import STRAY, remove_hint
+from pipeline.reconcile.strays import remove_hint
 from pipeline.record.git import GitError
 from pipeline.record.proposal import ProposalError, Review
 
-UNCHANGED_OPS = frozenset({"same", "refresh", "read"})
-"""Ops that leave a resource as it is (a refresh step is reported beside the preview's own)."""
+__all__ = ["Baseline", "MergedHeal", "Outcome", "Proposer", "Reconciler", "StageResult"]
 
 Verifier = Callable[[str, Mapping[str, Any], str], VerifyResult]
 Proposer = Callable[[str, tuple[Change, ...]], HealProposal]
 """Opens the heal proposal of a drifted stage (its stack, what drifted)."""
 MergedHeal = Callable[[str], tuple[Review, StageChange]]
 """The reviewed merge of a stage's heal proposal, and the record to write once healed."""
-
-
-class Outcome(StrEnum):
-    IN_SYNC = "in sync"
-    HEALED = "healed"
-    HEAL_FAILED = "heal failed"
-    PROPOSED = "proposed"
-    REPORTED = "reported"
-    LEFT_ALONE = "left alone"
-    FAILED = "failed"
-    """The comparison itself could not run (no record to read, the preview failed)."""
-
-
-DRIFTED = frozenset({Outcome.HEALED, Outcome.HEAL_FAILED, Outcome.PROPOSED, Outcome.REPORTED})
-
-
-@dataclass(frozen=True)
-class StageResult:
-    stack: str
-    remedy: Remedy
-    outcome: Outcome
-    release: str | None
-    detail: str
-    changes: tuple[Change, ...] = ()
-    proposal: HealProposal | None = None
-    review: Review | None = None
-    """The merged heal proposal this result deployed (``reconcile --merged``)."""
-    record: StageChange | None = None
-    """The stage's record to write with the entry (after a merged heal)."""
-
-    @property
-    def drifted(self) -> bool:
-        return self.outcome in DRIFTED
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "remedy": str(self.remedy),
-            "outcome": str(self.outcome),
-            "drifted": self.drifted,
-            "release": self.release,
-            "detail": self.detail,
-            "changes": [c.to_json() for c in self.changes],
-        } | ({"proposal": self.proposal.to_json()} if self.proposal else {})
-
-
-def drift_of(changes: list[Change]) -> list[Change]:
-    return [c for c in changes if c.op not in UNCHANGED_OPS]
-
-
-def describe(changes: list[Change] | tuple[Change, ...]) -> str:
-    counts: dict[str, int] = {}
-    for change in changes:
-        counts[change.op] = counts.get(change.op, 0) + 1
-    said = [f"{n} {op}" if op == STRAY else f"{n} to {op}" for op, n in sorted(counts.items())]
-    return ", ".join(said) or "no changes"
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """What a stage should run: the directory to deploy it from and the release it pins."""
-
-    source: Path
-    release: str
-    where: str  # "stages/<stack>", or the commit a stage never promoted is compared with
 
 
 @dataclass
@@ -164,36 +100,15 @@ class Reconciler:
         self.on_result(result)
         return result
 
-    def record(self, result: StageResult) -> dict[str, Any]:
+    def record(self, result: StageResult) -> LedgerEntry:
         """The ledger entry of one stage's reconcile (``history`` shows it, ``metrics`` counts
         the drifted ones)."""
         status = {
-            Outcome.LEFT_ALONE: "skipped",
-            Outcome.FAILED: "failed",
-            Outcome.HEAL_FAILED: "failed",
-        }.get(result.outcome, "completed")
-        fields: dict[str, Any] = {
-            "reconcile": self.run_id,
-            "pipeline": self.pipeline,
-            "stage": result.stack,
-            "release": result.release,
-            "step": "reconcile",
-            "status": status,
-            "outcome": str(result.outcome),
-            "remedy": str(result.remedy),
-            "drifted": result.drifted,
-            "detail": result.detail,
-        }
-        if result.changes:
-            fields["drift"] = [c.to_json() for c in result.changes]
-        if result.proposal is not None:
-            fields["proposal"] = {
-                "branch": result.proposal.branch,
-                "commit": result.proposal.commit,
-            }
-        if result.review is not None:
-            fields["approver"] = str(result.review.reviewer)
-            fields["review"] = result.review.to_record()
+            Outcome.LEFT_ALONE: StepStatus.SKIPPED,
+            Outcome.FAILED: StepStatus.FAILED,
+            Outcome.HEAL_FAILED: StepStatus.FAILED,
+        }.get(result.outcome, StepStatus.COMPLETED)
+        approver = str(result.review.reviewer) if result.review is not None else None
         if (
             self.approver
             and result.remedy is Remedy.PROPOSE
@@ -203,9 +118,28 @@ class Reconciler:
                 Outcome.HEAL_FAILED,
             )
         ):
-            fields["approver"] = self.approver
+            approver = self.approver
+        entry = ReconcileEntry(
+            reconcile=self.run_id,
+            pipeline=self.pipeline,
+            stage=result.stack,
+            release=result.release,
+            status=status,
+            outcome=str(result.outcome),
+            remedy=str(result.remedy),
+            drifted=result.drifted,
+            detail=result.detail,
+            drift=[c.to_json() for c in result.changes] if result.changes else None,
+            proposal=(
+                {"branch": result.proposal.branch, "commit": result.proposal.commit}
+                if result.proposal is not None
+                else None
+            ),
+            approver=approver,
+            review=result.review.to_record() if result.review is not None else None,
+        )
         done = {Outcome.HEALED, Outcome.IN_SYNC}
-        return self.state.append(fields, result.record if result.outcome in done else None)
+        return self.state.append(entry.fields(), result.record if result.outcome in done else None)
 
     def _stage(self, stage: Stage) -> StageResult:
         stack, remedy = stage.stack, remedy_of(stage)
@@ -309,20 +243,20 @@ class Reconciler:
         return StageResult(stack, remedy, Outcome.HEALED, release, said, changes)
 
 
-def drift_metrics(entries: list[dict[str, Any]], stage: str, days: int) -> dict[str, Any]:
+def drift_metrics(entries: list[LedgerEntry], stage: str, days: int) -> dict[str, Any]:
     """Drift events of ``stage`` in the last ``days`` days, from the reconcile entries: how
     many reconciles found it drifted, and how many of those were healed."""
     since = datetime.now(UTC).timestamp() - days * 86400
     mine = [
         e
         for e in entries
-        if e.get("step") == "reconcile"
-        and e.get("stage") == stage
-        and datetime.fromisoformat(str(e["time"])).timestamp() >= since
+        if isinstance(e, ReconcileEntry)
+        and e.stage == stage
+        and datetime.fromisoformat(e.time).timestamp() >= since
     ]
-    drifted = [e for e in mine if e.get("drifted")]
+    drifted = [e for e in mine if e.drifted]
     return {
         "reconciles": len(mine),
         "driftEvents": len(drifted),
-        "driftHealed": sum(1 for e in drifted if e.get("outcome") == str(Outcome.HEALED)),
+        "driftHealed": sum(1 for e in drifted if e.outcome == str(Outcome.HEALED)),
     }

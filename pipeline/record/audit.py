@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from pipeline.promote.ledger import CHAIN_FIELDS, entry_hash
+from pipeline.promote.entries import CHAIN_KEYS, read_entry
+from pipeline.promote.ledger import entry_hash
 from pipeline.record.commits import NO_BLOB, Commit
 from pipeline.record.git import Git, blob_id
 from pipeline.record.index import LedgerIndex
@@ -187,7 +188,7 @@ class Audit:
             entry = json.loads(line)
         except ValueError:
             entry = None
-        if not isinstance(entry, dict) or any(k not in entry for k in CHAIN_FIELDS):
+        if not isinstance(entry, dict) or any(k not in entry for k in CHAIN_KEYS):
             self._fail(f"{at}: not a JSON entry with seq, prev and hash")
             return
         if entry["seq"] != self.index.count:
@@ -204,7 +205,7 @@ class Audit:
             self.problems.append(f"{at}: hash does not match the content (the entry was edited)")
         if named and commit.trailer(ENTRY_TRAILER) != [f"{entry['seq']} {entry['hash']}"]:
             self.problems.append(f"{at}: {ENTRY_TRAILER} does not name the entry it adds")
-        self.index.add(entry)
+        self.index.add(read_entry(entry))
 
     def _seal(self, at: str, commit: Commit, ledger: Changes) -> None:
         """The commit that replaces the oldest full block's entry files by their segment."""

@@ -101,7 +101,7 @@ class StateChecks:
             ]
         seq = after.get("seq")
         entry = tree.entry(seq) if isinstance(seq, int) and 0 <= seq < index.count else None
-        if entry is None or entry.get("hash") != after.get("hash"):
+        if entry is None or entry.hash != after.get("hash"):
             return [
                 f"{at}: records ledger entry {seq} ({str(after.get('hash'))[:12]}), which this"
                 " ledger does not hold: the ledger was rewritten or truncated"

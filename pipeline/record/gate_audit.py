@@ -21,12 +21,14 @@ from typing import Any
 
 from components.spec.loader import SpecError
 from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.promote.entries import LedgerEntry, StartEntry, StepEntry
 from pipeline.promote.gates import CodeReview, FreezeOverride
 from pipeline.promote.history import LedgerView, parse_time
+from pipeline.promote.model import StepName, StepStatus
 from pipeline.promote.planner import plan_walk
 from pipeline.promote.release import Release
 from pipeline.record.git import Git
-from pipeline.record.governance import PIPELINE_PATH
+from pipeline.record.refs import PIPELINE_PATH
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,16 @@ class Governing:
         self.where = where  # e.g. "origin/main"
         self._files: dict[str, PipelineFile | str] = {}
 
-    def of(self, entry: Mapping[str, Any]) -> tuple[str, str, list[str], list[str]]:
+    def of(self, entry: StartEntry) -> tuple[str, str, list[str], list[str]]:
         """(commit, pipeline blob, problems, notes) of what governed ``entry``."""
-        recorded = entry.get("governance")
+        recorded = entry.governance
         if not isinstance(recorded, Mapping):
             commit = self.git.text(
-                "rev-list", "-1", "--first-parent", f"--before={entry['time']}", self.protected
+                "rev-list", "-1", "--first-parent", f"--before={entry.time}", self.protected
             ) or self.git.text("rev-list", "--max-parents=0", "-1", self.protected)
             blob = self.git.text("rev-parse", f"{commit}:{PIPELINE_PATH}")
             note = (
-                f"entry {entry['seq']} records no governance (made before it was recorded):"
+                f"entry {entry.seq} records no governance (made before it was recorded):"
                 f" replayed against {self.where} as of its time ({commit[:12]})"
             )
             return commit, blob, [], [note]
@@ -117,19 +119,26 @@ class Governing:
         return self.git.has_commit(commit) and self.git.is_ancestor(commit, governed_by)
 
 
-def _deployed(entries: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
+def _update_completed(entry: LedgerEntry) -> StepEntry | None:
+    if not isinstance(entry, StepEntry):
+        return None
+    done = entry.step is StepName.UP and entry.status is StepStatus.COMPLETED
+    return entry if done else None
+
+
+def _deployed(entries: list[LedgerEntry]) -> dict[tuple[str, str], list[str]]:
     """Per (promotion, kind): the stages its update completed in, in order (a stage once)."""
     stages: dict[tuple[str, str], list[str]] = {}
     for entry in entries:
-        if entry.get("step") == "up" and entry.get("status") == "completed":
-            done = stages.setdefault((str(entry.get("promotion")), str(entry.get("kind"))), [])
-            if entry.get("stage") not in done:
-                done.append(str(entry["stage"]))
+        if (up := _update_completed(entry)) is not None:
+            done = stages.setdefault((up.promotion, str(up.kind)), [])
+            if up.stage not in done:
+                done.append(up.stage)
     return stages
 
 
 def audit(
-    entries: list[dict[str, Any]], releases: Mapping[str, Release], governing: Governing
+    entries: list[LedgerEntry], releases: Mapping[str, Release], governing: Governing
 ) -> Audit:
     """Replay every promotion's gates; see the module's docstring."""
     replay = _Replay(governing, releases, _deployed(entries))
@@ -139,12 +148,12 @@ def audit(
     holds: dict[str, str] = {}
     promotions = 0
     for entry in entries:
-        if entry.get("step") == "start":
+        if isinstance(entry, StartEntry):
             promotions += 1
             replay(entry, view, holds)
         view.add(entry)
-        if entry.get("step") == "up" and entry.get("status") == "completed":
-            holds[str(entry["stage"])] = str(entry["release"])
+        if (up := _update_completed(entry)) is not None:
+            holds[up.stage] = up.release
     return Audit(replay.findings, replay.notes, promotions)
 
 
@@ -164,15 +173,15 @@ class _Replay:
         self.findings: list[Finding] = []
         self.notes: list[str] = []
 
-    def __call__(self, start: dict[str, Any], view: LedgerView, holds: Mapping[str, str]) -> None:
-        promotion = str(start.get("promotion"))
-        rollback = bool(start.get("rollback"))
+    def __call__(self, start: StartEntry, view: LedgerView, holds: Mapping[str, str]) -> None:
+        promotion = start.promotion
+        rollback = start.rollback
         deployed = self.deployments.get((promotion, "rollback" if rollback else "forward"), [])
         if not deployed:
             return
 
         def found(stage: str, gate: str, reason: str) -> None:
-            self.findings.append(Finding(int(start["seq"]), promotion, stage, gate, reason))
+            self.findings.append(Finding(start.seq, promotion, stage, gate, reason))
 
         governing = self.governing
         commit, blob, problems, said = governing.of(start)
@@ -183,30 +192,30 @@ class _Replay:
         if isinstance(definition, str):
             found(", ".join(deployed), "governance", definition)
             return
-        pipeline = definition.pipelines.get(str(start.get("pipeline")))
-        target = str(start.get("target"))
+        pipeline = definition.pipelines.get(start.pipeline)
+        target = start.target
         if pipeline is None or target not in [s.stack for s in pipeline.stages]:
             found(target, "governance", f"no stage {target} in the governing pipeline file")
             return
-        release = self.releases.get(str(start.get("release")))
+        release = self.releases.get(start.release)
         code = (
             CodeReview(release.commit, governing.where, governing.reviewed(release.commit, commit))
             if release is not None
             else None
         )
-        review = start.get("review") or {}
-        override = start.get("override")
+        review = start.review or {}
+        override = start.override
         planned = plan_walk(
             pipeline,
             target,
-            str(start.get("release")),
+            start.release,
             holds.get,
             view,
             self.created,
-            parse_time(str(start["time"])),
+            parse_time(start.time),
             rollback=rollback,
-            auto=bool(start.get("auto")),
-            approver=start.get("approver"),
+            auto=start.auto,
+            approver=start.approver,
             reviewer=review.get("reviewer"),
             code=code,
             override=(

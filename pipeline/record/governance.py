@@ -19,11 +19,13 @@ from components.spec.loader import SpecError
 from pipeline.definition import DEFAULT_FILE, PipelineFile, load_pipeline
 from pipeline.policy.config import config_path
 from pipeline.promote.deployer import PolicyOptions
+from pipeline.promote.entries import LedgerEntry
+from pipeline.promote.release import Release
 from pipeline.promote.state import StateError
+from pipeline.record.gate_audit import Audit, Governing, audit
 from pipeline.record.git import Git, GitError, blob_id
-from pipeline.record.refs import PROTECTED
+from pipeline.record.refs import PIPELINE_PATH, PROTECTED
 
-PIPELINE_PATH = f"stacks/{DEFAULT_FILE}"
 POLICY_CONFIGS = "policies/config"
 MATERIALIZED = "governance"  # under <git dir>/stageline: the governing files, by commit
 
@@ -106,6 +108,12 @@ class Governance:
             return PolicyOptions(chosen(stack).pack, candidate if candidate.exists() else None)
 
         return options
+
+    def audit(self, entries: list[LedgerEntry], releases: Mapping[str, Release]) -> Audit:
+        """Replay each promotion's gates against the pipeline file that governed it."""
+        return audit(
+            entries, releases, Governing(self.git, self.commit, f"{self.remote}/{self.branch}")
+        )
 
 
 def _blob_of(path: Path) -> str | None:

@@ -36,7 +36,7 @@ class Runner:
     def identity(self) -> tuple[str, str]:
         return self.name, self.email
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, str | None]:
         return {"name": self.name, "email": self.email, "source": self.source, "run": self.run}
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.promote.entries import LedgerEntry, ReconcileEntry, StepEntry, read_entry, stage_of
 from pipeline.promote.files import write_atomic
 from pipeline.promote.history import Decisive
 from pipeline.promote.ledger import GENESIS
@@ -37,14 +38,16 @@ class LedgerIndex:
     stages: set[str] = field(default_factory=set)
     decisive: Decisive = field(default_factory=Decisive)
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: LedgerEntry) -> None:
         """Account for the next entry (already checked by the caller)."""
         self.count += 1
-        self.last = str(entry.get("hash"))
-        if entry.get("stage"):
-            self.stages.add(str(entry["stage"]))
-            if entry.get("record"):
-                self.records[str(entry["stage"])] = str(entry["record"])
+        self.last = entry.hash
+        stage = stage_of(entry)
+        if stage:
+            self.stages.add(stage)
+            record = entry.record if isinstance(entry, StepEntry | ReconcileEntry) else None
+            if record:
+                self.records[stage] = record
         self.decisive.add(entry)
 
     def head(self) -> dict[str, Any] | None:
@@ -76,7 +79,7 @@ class LedgerIndex:
             "sealed": self.sealed,
             "records": self.records,
             "stages": sorted(self.stages),
-            "decisive": self.decisive.entries(),
+            "decisive": [e.stored() for e in self.decisive.entries()],
         }
 
     @classmethod
@@ -89,7 +92,7 @@ class LedgerIndex:
             int(raw["sealed"]),
             dict(raw["records"]),
             set(raw["stages"]),
-            Decisive(raw["decisive"]),
+            Decisive(read_entry(e) for e in raw["decisive"]),
         )
 
 

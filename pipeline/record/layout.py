@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
+from pipeline.promote.entries import LedgerEntry, read_entry
 from pipeline.record.git import Git
 from pipeline.record.refs import MIGRATION_TRAILER as MIGRATION_TRAILER
 from pipeline.record.refs import SEAL_TRAILER as SEAL_TRAILER
@@ -116,36 +116,36 @@ class LedgerTree:
         """Whether this commit still has the ledger in one file (not migrated yet)."""
         return self._legacy is not None
 
-    def read(self, seqs: list[int]) -> list[dict[str, Any] | None]:
+    def read(self, seqs: list[int]) -> list[LedgerEntry | None]:
         """The entries ``seqs`` (None for each one absent), in one ``cat-file`` call."""
         if self.commit is None:
             return [None] * len(seqs)
         if self._legacy is not None:
             lines = self._legacy
-            return [json.loads(lines[s]) if 0 <= s < len(lines) else None for s in seqs]
+            return [_entry(lines[s]) if 0 <= s < len(lines) else None for s in seqs]
         paths = {s: self._path(s) for s in seqs if s >= 0}
         found = self.git.objects([f"{self.commit}:{p}" for p in sorted(set(paths.values()))])
-        out: list[dict[str, Any] | None] = []
+        out: list[LedgerEntry | None] = []
         for seq in seqs:
             raw = found.get(f"{self.commit}:{paths[seq]}") if seq in paths else None
             if raw is not None and seq < self.sealed:
                 chunk = raw.split(b"\n")
                 raw = chunk[seq % BLOCK] if seq % BLOCK < len(chunk) - 1 else None
-            out.append(json.loads(raw) if raw else None)
+            out.append(_entry(raw) if raw else None)
         return out
 
     def _path(self, seq: int) -> str:
         return segment_path(seq // BLOCK) if seq < self.sealed else entry_path(seq)
 
-    def entry(self, seq: int) -> dict[str, Any] | None:
+    def entry(self, seq: int) -> LedgerEntry | None:
         return self.read([seq])[0]
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[LedgerEntry]:
         """Every entry, in order (the whole ledger: for the few readers that need it)."""
         if self.commit is None:
             return []
         if self._legacy is not None:
-            return [json.loads(line) for line in self._legacy]
+            return [_entry(line) for line in self._legacy]
         listing = self.git.run(
             "ls-tree", "-r", "-z", "--full-tree", self.commit, "--", LEDGER_DIR
         ).stdout.decode()
@@ -159,8 +159,13 @@ class LedgerTree:
                 blobs[(block * BLOCK, 1)] = meta.split()[2]
         contents = self.git.blobs(list(blobs.values()))
         return [
-            json.loads(line)
+            _entry(line)
             for key in sorted(blobs)
             for line in contents[blobs[key]].decode().split("\n")
             if line
         ]
+
+
+def _entry(line: str | bytes) -> LedgerEntry:
+    """One stored line as its typed entry (the audit checked the chain before it is read)."""
+    return read_entry(json.loads(line))

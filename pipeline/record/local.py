@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from components import project
+from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.ledger import GENESIS, Ledger, chain_entry
 from pipeline.promote.release import Release
-from pipeline.promote.stage_record import StageChange, StageRecord, StageRecordError
+from pipeline.promote.stage_record import EntryRef, StageChange, StageRecord, StageRecordError
 from pipeline.promote.state import (
     PULL_REQUESTS_NEED_GIT,
     StateError,
@@ -87,7 +88,7 @@ class LocalGitState(GitState):
         changes: Mapping[str, bytes | None],
         message: str,
         stage: tuple[str, str] | None = None,
-        entry: dict[str, Any] | None = None,
+        entry: LedgerEntry | None = None,
     ) -> bool:
         with self._serial():
             return super().write(changes, message, stage, entry)
@@ -102,7 +103,7 @@ class LocalGitState(GitState):
         entry = chain_entry(fields, last)
         if stage is None:
             return entry, {}, None
-        record = StageRecord.of(stage, entry).to_json()
+        record = StageRecord.of(stage, EntryRef(int(entry["seq"]), str(entry["hash"]))).to_json()
         return entry, {_record_path(stage.stack): dump(record).encode()}, None
 
     def stage_record(self, stack: str) -> StageRecord | None:
@@ -129,6 +130,12 @@ class LocalGitState(GitState):
 
     def started_by(self) -> dict[str, Any] | None:
         return None  # as the directory state before it: one machine, no runner to name
+
+    def governance(self, branch: str | None) -> Any:
+        return None  # no protected branch: the checkout's files govern, as in FileState
+
+    def proposal_record(self) -> Any:
+        return None  # no stage branches to take proposals
 
     def propose(self, stage: StageChange) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)  # no stage branch to propose onto

@@ -7,6 +7,7 @@ import random
 import time
 
 from components import project
+from pipeline.definition import DEFAULT_FILE
 
 # The refs and trailers carry the project's name (Pulumi.yaml), e.g. ``<name>/state``.
 _NAME = project.name()
@@ -26,6 +27,7 @@ MIGRATION_TRAILER = f"{_TRAILER}-Migrated"
 SEAL_TRAILER = f"{_TRAILER}-Sealed"
 IMPORT_TRAILER = f"{_TRAILER}-Imported"  # the root of a record imported from a directory
 ATTEMPTS = 20
+PIPELINE_PATH = f"stacks/{DEFAULT_FILE}"  # the governing pipeline file, in a commit's tree
 
 
 def backoff(attempt: int) -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.promote.stage_record import StageChange, StageRecord, StageRecordError
+from pipeline.promote.stage_record import EntryRef, StageChange, StageRecord, StageRecordError
 from pipeline.promote.state import StateError, dump
 from pipeline.record.checkout import CheckoutError, checkout, prune
 from pipeline.record.stage import RECORD_FILE, STACK_FILE, merged_proposal, pin_stack_file
@@ -111,7 +111,8 @@ class StageRecords(GitStore):
         text = self.git.show(base, stack_path)
         if text is None:
             raise StateError(f"commit {base[:12]} has no {stack_path}")
-        record = StageRecord.of(stage, last).to_json() | {"commit": base, **(extra or {})}
+        after = EntryRef(int(last["seq"]), str(last["hash"])) if last is not None else None
+        record = StageRecord.of(stage, after).to_json() | {"commit": base, **(extra or {})}
         return {
             stack_path: pin_stack_file(text, stage.release, stage.images),
             RECORD_FILE.format(stack=stage.stack): dump(record).encode(),

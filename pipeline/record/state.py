@@ -28,12 +28,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.promote.entries import LedgerEntry, read_entry, stage_of
 from pipeline.promote.ledger import Verification, chain_entry, entry_line
 from pipeline.promote.release import Release, release_json
 from pipeline.promote.stage_record import StageChange
 from pipeline.promote.state import RecordRefusedError
 from pipeline.record.approval import review_of
 from pipeline.record.gitlock import GitLock
+from pipeline.record.governance import Governance, read_governance
 from pipeline.record.identity import host_roots, without_host_paths
 from pipeline.record.layout import LedgerTree, entry_path
 from pipeline.record.proposal import Proposal, Review, propose
@@ -69,12 +71,12 @@ class GitState(StageRecords):
 
     # ------------------------------------------------------------------ the ledger
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[LedgerEntry]:
         """Every entry (the whole ledger, read from the tip's tree)."""
         self.ensure()
         return LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy).all()
 
-    def decisive(self) -> list[dict[str, Any]]:
+    def decisive(self) -> list[LedgerEntry]:
         """The entries the gates and ``status`` read (pipeline.promote.history.Decisive)."""
         self.ensure()
         return self.index.decisive.entries()
@@ -89,20 +91,18 @@ class GitState(StageRecords):
         self.ensure()
         return set(self.index.stages)
 
-    def recent(self, limit: int, stage: str | None = None) -> list[dict[str, Any]]:
+    def recent(self, limit: int, stage: str | None = None) -> list[LedgerEntry]:
         """The newest ``limit`` entries (of ``stage``), oldest first, read newest first by path
         in batches until enough are found (0: all of them)."""
         self.ensure()
         tree = LedgerTree(self.git, self.tip, self.index.sealed, self.index.legacy)
         stop = self.index.count
-        found: list[dict[str, Any]] = []
+        found: list[LedgerEntry] = []
         batch = max(limit, 100) if limit else stop
         while stop > 0 and (not limit or len(found) < limit):
             start = max(0, stop - batch)
             entries = tree.read(list(range(stop - 1, start - 1, -1)))
-            found += [
-                e for e in entries if e is not None and (not stage or e.get("stage") == stage)
-            ]
+            found += [e for e in entries if e is not None and (not stage or stage_of(e) == stage)]
             stop, batch = start, batch * 4
         return list(reversed(found[:limit] if limit else found))
 
@@ -124,16 +124,17 @@ class GitState(StageRecords):
                     f" ({who or 'released'}); stopped, nothing more recorded"
                 )
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> dict[str, Any]:
+    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
         """Append one ledger entry (with a stage change: and move that stage's branch) in one
         atomic push; on refusal re-read, re-check the lock and re-chain onto the new tip."""
         self.ensure()
         # No host paths in the shared record (a runner's checkout or temporary directory).
         fields = without_host_paths(fields, host_roots(self.git.repo, self.git_dir, _CODE_DIR))
         for attempt in range(ATTEMPTS):
-            entry, files, moved = self._entry_commit(fields, stage, self.index.head())
-            message = self._message(entry, moved[1] if moved else None)
-            changes = {entry_path(entry["seq"]): entry_line(entry), **files}
+            stored, files, moved = self._entry_commit(fields, stage, self.index.head())
+            entry = read_entry(stored)
+            message = self._message(stored, moved[1] if moved else None)
+            changes = {entry_path(entry.seq): entry_line(stored), **files}
             pushed = self.write(changes, message, moved, entry)
             if pushed:
                 return entry
@@ -181,6 +182,13 @@ class GitState(StageRecords):
 
     def lock(self, pipeline: str) -> GitLock:
         return GitLock(self, pipeline, self.stale_after)
+
+    def governance(self, branch: str | None) -> Governance:
+        """The protected branch ``branch`` of this state's remote (None: its default branch)."""
+        return read_governance(self.git, self.git_dir, self.remote, branch)
+
+    def proposal_record(self) -> GitState:
+        return self  # proposals are branches beside the stage branches of this record
 
     def propose(self, stage: StageChange) -> Proposal:
         return propose(self, stage)

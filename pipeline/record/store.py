@@ -9,8 +9,8 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
+from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.state import StateError, StateUnverifiedError
 from pipeline.record import index as saved
 from pipeline.record.checks import StateChecks
@@ -80,7 +80,7 @@ class GitStore(StateChecks):
         """Local scratch of this clone's promotions: ``<git dir>/stageline``."""
         return self.git_dir / "stageline"
 
-    def started_by(self) -> dict[str, Any] | None:
+    def started_by(self) -> Mapping[str, str | None] | None:
         """The runner, as a promotion's start entry records it."""
         return self.runner.to_record()
 
@@ -157,7 +157,7 @@ class GitStore(StateChecks):
         changes: Mapping[str, bytes | None],
         message: str,
         stage: tuple[str, str] | None = None,
-        entry: dict[str, Any] | None = None,
+        entry: LedgerEntry | None = None,
     ) -> bool:
         """Commit ``changes`` on the state and push it (with ``stage`` = (stack, commit), that
         stage branch too, atomically; ``entry``: the ledger entry it appends). A state still in
@@ -174,7 +174,7 @@ class GitStore(StateChecks):
             self.trees,
             self.runner.identity,
         )
-        sealing = self._block_to_seal(entry["seq"]) if entry is not None else None
+        sealing = self._block_to_seal(entry.seq) if entry is not None else None
         if sealing is not None:
             commit = self._seal(commit, sealing)
         updates = {STATE_REF: (commit, self.tip)}

@@ -16,6 +16,14 @@ from typing import Any
 from pipeline.parity import Row
 from pipeline.plan import Plan
 from pipeline.plan_table import POLICY_CONFIG_DIR, VERDICT_ORDER
+from pipeline.promote.entries import (
+    FinishEntry,
+    LedgerEntry,
+    ReconcileEntry,
+    StartEntry,
+    StepEntry,
+)
+from pipeline.promote.model import Direction, EntryKind, StepName, StepStatus
 from pipeline.promote.stage_record import StageRecord
 
 
@@ -98,7 +106,7 @@ class Site:
 class Record:
     """The promotion record as the page needs it (any PromotionState can give it)."""
 
-    entries: list[dict[str, Any]]
+    entries: list[LedgerEntry]
     stage_record: Callable[[str], StageRecord | None]
     commit_times: Mapping[str, str]
     where: str
@@ -115,15 +123,16 @@ def _stage_view(plan: Plan, stack: str, record: Record | None, gated: bool) -> S
         passed = [
             e
             for e in record.entries
-            if e.get("stage") == stack
-            and e.get("step") == "verify"
-            and e.get("status") == "completed"
+            if isinstance(e, StepEntry)
+            and e.stage == stack
+            and e.step is StepName.VERIFY
+            and e.status is StepStatus.COMPLETED
         ]
         if passed:
-            verified = f"{passed[-1].get('release')} at {passed[-1].get('time')}"
+            verified = f"{passed[-1].release} at {passed[-1].time}"
     if kept is not None and record is not None:
         after = kept.after.seq if kept.after else None
-        when = next((e["time"] for e in record.entries if e.get("seq") == after), None)
+        when = next((e.time for e in record.entries if e.chain and e.seq == after), None)
         return StageView(
             stack, stage, cloud, region, kept.release, dict(kept.digests), kept.commit, when,
             kept.approver, kept.kind, "record", verified, gated,
@@ -145,29 +154,30 @@ def _groups(findings: list[dict[str, Any]], stack: str) -> list[FindingGroup]:
     return sorted(out, key=lambda g: (g.enforcement != "mandatory", g.policy))
 
 
-def _event(entry: Mapping[str, Any], gated: set[str]) -> Event | None:
+def _event(entry: LedgerEntry, gated: set[str]) -> Event | None:
     """``gated``: the stacks that need approval (every entry of a walk names its approver)."""
-    step, status, stage = entry.get("step"), entry.get("status"), entry.get("stage")
-    release, seq, time = entry.get("release", "?"), int(entry.get("seq", 0)), str(entry["time"])
-    rollback = entry.get("kind") == "rollback" or bool(entry.get("rollback"))
-    if step == "start":
-        kind = "rollback" if rollback else "promotion"
-        verb = "rollback" if rollback else "promotion"
-        return Event(seq, time, kind, f"{verb} of {release} to {entry.get('target')} started")
-    if step == "finish":
-        return Event(seq, time, "finished", f"{release}: {entry.get('outcome', 'finished')}")
-    if step == "gate" and status == "completed" and entry.get("approver") and stage in gated:
-        return Event(
-            seq, time, "approval", f"{release} into {stage} approved by {entry['approver']}"
-        )
-    if step == "verify" and status == "completed":
-        return Event(
-            seq, time, "rollback" if rollback else "verified", f"{release} verified in {stage}"
-        )
-    if status == "failed":
-        return Event(
-            seq, time, "failed", f"{release}: {stage} {step} failed: {entry.get('detail', '')}"
-        )
+    seq, time = entry.seq, entry.time
+    if isinstance(entry, StartEntry):
+        verb = "rollback" if entry.rollback else "promotion"
+        said = f"{verb} of {entry.release} to {entry.target} started"
+        return Event(seq, time, verb, said)
+    if isinstance(entry, FinishEntry):
+        return Event(seq, time, "finished", f"{entry.release}: {entry.outcome}")
+    if isinstance(entry, StepEntry):
+        release, stage, step, status = entry.release, entry.stage, entry.step, entry.status
+        if step is StepName.GATE and status is StepStatus.COMPLETED and entry.approver:
+            if stage not in gated:
+                return None
+            return Event(
+                seq, time, "approval", f"{release} into {stage} approved by {entry.approver}"
+            )
+        if step is StepName.VERIFY and status is StepStatus.COMPLETED:
+            verified = "rollback" if entry.kind is Direction.ROLLBACK else "verified"
+            return Event(seq, time, verified, f"{release} verified in {stage}")
+    if isinstance(entry, StepEntry | ReconcileEntry) and entry.status is StepStatus.FAILED:
+        what = entry.step if isinstance(entry, StepEntry) else EntryKind.RECONCILE
+        said = f"{entry.release}: {entry.stage} {what} failed: {entry.detail or ''}"
+        return Event(seq, time, "failed", said)
     return None
 
 

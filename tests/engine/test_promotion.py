@@ -26,6 +26,7 @@ from pipeline.promote.verification import HealthCheck, VerifyResult
 from pipeline.record.local import LocalGitState
 from tests.engine.conftest import Sandbox
 from tests.promote.conftest import backdate_verification
+from tests.promote.typed_entries import stored
 
 pytestmark = pytest.mark.engine
 
@@ -128,5 +129,5 @@ def test_promotion_through_every_stage_then_rollback(
     assert back.code == EXIT_OK, back.message
     assert deployer.outputs("dev")["release"] == first.id
     assert deployer.outputs("dev")["digests"]["api"] == "sha256:" + "1" * 64
-    approvals = [e for e in orch.ledger.entries() if e.get("approver")]
+    approvals = [e for e in stored(orch.ledger.entries()) if e.get("approver")]
     assert any(e["approver"] == "reviewer@example.com" for e in approvals)

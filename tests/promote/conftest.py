@@ -17,6 +17,7 @@ from pipeline.record.local import LocalGitState
 from tests.conftest import PROJECT_DIR
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.record_reader import record
+from tests.promote.typed_entries import stored
 
 SERVICES = ("api", "web")
 
@@ -88,7 +89,7 @@ def backdate_verification(state: Any, stage: str, release: str, hours: float) ->
     clock; nothing in the code under test is told another time."""
     passed = [
         e
-        for e in state.entries()
+        for e in stored(state.entries())
         if e.get("stage") == stage
         and e.get("step") == "verify"
         and e.get("status") == "completed"

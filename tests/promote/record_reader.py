@@ -15,6 +15,7 @@ from pipeline.promote.stage_record import StageRecord
 from pipeline.record.layout import BLOCK, LEDGER_DIR, block_of, placed, seq_of
 from pipeline.record.local import BARE, LocalGitState
 from pipeline.record.refs import ENTRY_TRAILER, STATE_REF
+from tests.promote.typed_entries import stored
 
 
 def record(state_dir: Path) -> LocalGitState:
@@ -29,7 +30,7 @@ def recorded(state_dir: Path) -> bool:
 
 def ledger_entries(state_dir: Path) -> list[dict[str, Any]]:
     """Every ledger entry, oldest first ([] when the directory holds no record)."""
-    return record(state_dir).entries() if recorded(state_dir) else []
+    return stored(record(state_dir).entries()) if recorded(state_dir) else []
 
 
 def release(state_dir: Path, release_id: str) -> Release:
@@ -97,7 +98,7 @@ def rewrite_consistently(state_dir: Path, edit: Callable[[dict[str, Any]], None]
     entries, last = state.entries(), None
     lines: list[str] = []
     for entry in entries:
-        fields = {k: v for k, v in entry.items() if k not in ("seq", "prev", "hash")}
+        fields = {k: v for k, v in entry.stored().items() if k not in ("seq", "prev", "hash")}
         edit(fields)
         last = chain_entry(fields, last)
         lines.append(entry_line(last).decode().rstrip("\n"))

@@ -20,6 +20,7 @@ from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
 from tests.promote.record_reader import entry_count, ledger_entries, lock_holder, record
+from tests.promote.typed_entries import stored
 
 RUNS = 30
 STEP_DELAY = 0.01  # per deployer call: spreads the kill points over every step
@@ -77,7 +78,7 @@ def one_run(base: Path, index: int, release: str, total: int) -> str:
     outcome = orchestrator.promote(Request(release, "staging"))
     assert outcome.code == EXIT_OK, f"run {index}: {outcome.message}"
     assert [cloud.runs(s) for s in WALK] == [release] * 3, f"run {index}"
-    entries = ledger.entries()
+    entries = stored(ledger.entries())
     assert ledger.verify().ok, f"run {index}"
     assert len([e for e in entries if e["step"] == "start"]) == 1, f"run {index}: one promotion"
     finishes = [e["outcome"] for e in entries if e["step"] == "finish"]

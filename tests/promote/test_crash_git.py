@@ -23,6 +23,7 @@ from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
 from tests.promote.gitrepos import clone, git, seed_remote
+from tests.promote.typed_entries import stored
 
 RUNS = 30
 STEP_DELAY = 0.01
@@ -73,7 +74,7 @@ def one_run(base: Path, index: int, release: str, window: float) -> str:
 
     after = GitState(clone(root / "remote.git", root / f"after{index}", checkout=False))
     assert after.verify().ok, f"run {index}: {after.verify().problems}"
-    entries = after.entries()
+    entries = stored(after.entries())
     assert [e["seq"] for e in entries] == list(range(len(entries))), f"run {index}"
     assert len([e for e in entries if e["step"] == "start"]) == 1, f"run {index}: one promotion"
     assert [e["outcome"] for e in entries if e["step"] == "finish"] == ["promoted"], f"run {index}"
@@ -84,7 +85,7 @@ def one_run(base: Path, index: int, release: str, window: float) -> str:
         where = f"run {index}: urn:pulumi:{stage}::stageline: completed steps {done}"
         assert [done.count(s) for s in ("set-images", "up", "verify")] == [1, 1, 1], where
         record = after.stage_record(stage)
-        assert record is not None and record["release"] == release, where
+        assert record is not None and record.release == release, where
     assert after.read("locks/aws.json") is None, f"run {index}: lock left behind"
     return "resumed" if any(e["step"] == "resume" for e in entries) else "fresh"
 

@@ -22,6 +22,7 @@ from pipeline.record.state import GitState
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
 from tests.promote.gitrepos import clone, git, seed_remote
+from tests.promote.typed_entries import stored
 
 KILL_POINTS = range(1, 21)  # after the k-th JSON event of a dev -> test walk (21 events in all)
 WALK = ("dev", "test")
@@ -71,7 +72,7 @@ def test_a_killed_offline_promotion_resumes_and_converges(
     assert main(_promote(repo, release)) == EXIT_OK, where
     fresh = GitState(clone(tmp_path / "remote.git", tmp_path / "fresh", checkout=False))
     assert fresh.verify().ok, f"{where}: {fresh.verify().problems}"
-    entries = fresh.entries()
+    entries = stored(fresh.entries())
     assert len([e for e in entries if e["step"] == "start"]) == 1, where
     assert [e["outcome"] for e in entries if e["step"] == "finish"] == ["promoted"], where
     for stage in WALK:
@@ -80,7 +81,7 @@ def test_a_killed_offline_promotion_resumes_and_converges(
         ]
         assert [done.count(s) for s in ("set-images", "up", "verify")] == [1, 1, 1], where
         record = fresh.stage_record(stage)
-        assert record is not None and record["release"] == release, where
+        assert record is not None and record.release == release, where
     gates = [e for e in entries if e.get("step") == "gate"]
     assert gates and all(e["status"] == "completed" for e in gates), f"{where}: {gates}"
     assert main(["ledger", "verify", "--repo", str(repo)]) == EXIT_OK, where

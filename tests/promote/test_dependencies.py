@@ -20,6 +20,7 @@ from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, Request
 from pipeline.promote.planner import plan_walk
 from tests.promote.conftest import backdate_verification
 from tests.promote.record_reader import record
+from tests.promote.typed_entries import stored, typed_all
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 GRAPH = Pipeline(
@@ -45,7 +46,7 @@ def verified(stage: str, release: str, minutes_ago: int) -> dict[str, Any]:
 
 
 def walk(target: str, entries: list[dict[str, Any]], runs: dict[str, str]) -> Any:
-    return plan_walk(GRAPH, target, "R", runs.get, LedgerView(entries), {}, NOW)
+    return plan_walk(GRAPH, target, "R", runs.get, LedgerView(typed_all(entries)), {}, NOW)
 
 
 def test_a_sibling_is_not_on_the_walk_to_its_sibling():
@@ -78,7 +79,9 @@ def test_a_sibling_is_not_on_the_walk_to_its_sibling():
 )
 def test_fan_in_needs_every_upstream_verified(case, entries, runs, outcome, says):
     stage = GRAPH.stages[-1]
-    ctx = GateContext(GRAPH, stage, "R", runs.get, LedgerView(entries), {}, NOW, frozenset())
+    ctx = GateContext(
+        GRAPH, stage, "R", runs.get, LedgerView(typed_all(entries)), {}, NOW, frozenset()
+    )
     verdict = DependenciesGate().verdict(ctx)
     assert verdict is not None
     assert (verdict.outcome, says in verdict.reason) == (outcome, True), (case, verdict)
@@ -131,7 +134,7 @@ def test_a_promotion_follows_the_graph(
     to_live = orchestrator().promote(Request(release.id, "live", approver="alice"))
     assert to_live.code == EXIT_OK, to_live.message
     assert list(to_live.stages) == ["test", "live"], "live waits for test too: it is walked"
-    start = [e for e in record(state_dir).entries() if e["step"] == "start"][-1]
+    start = [e for e in stored(record(state_dir).entries()) if e["step"] == "start"][-1]
     live = next(v for v in start["verdicts"]["live"] if v["gate"] == "upstream")
     assert "verified in test by this promotion" in live["reason"], live
     assert "verified in staging at" in live["reason"], live

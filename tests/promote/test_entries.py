@@ -67,7 +67,7 @@ def test_every_kind_of_file_ledger_entry_round_trips(
 
     state = orchestrator().state
     raw = ledger_lines(state_dir)  # the bytes the directory's git record stores
-    parsed = assert_round_trip(state.entries(), raw)
+    parsed = assert_round_trip([e.stored() for e in state.entries()], raw)
     kinds = {type(e).__name__ for e in parsed}
     assert kinds >= {"StartEntry", "StepEntry", "ResumeEntry", "InterruptedEntry", "FinishEntry"}
     outcomes = [str(e.outcome) for e in parsed if isinstance(e, FinishEntry)]
@@ -86,7 +86,7 @@ def remote(tmp_path: Path) -> Path:
 def test_a_git_record_round_trips(remote: Path, tmp_path: Path) -> None:
     author, release_id = setup(remote, tmp_path)
     assert fake(author, release_id, "--to", "dev") == EXIT_OK
-    stored = GitState(author).entries()
+    stored = [e.stored() for e in GitState(author).entries()]
     parsed = assert_round_trip(stored, [entry_line(e) for e in stored])
     start = next(e for e in parsed if isinstance(e, StartEntry))
     assert start.runner and start.governance, "the git record says who ran it, under what"

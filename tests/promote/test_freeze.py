@@ -15,11 +15,18 @@ import yaml
 from components.spec import SpecError
 from pipeline.cli import main
 from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.promote.entries import LedgerEntry, StartEntry, read_entry
 from pipeline.promote.gates import FreezeOverride
 from pipeline.promote.orchestrator import EXIT_INVALID, EXIT_OK, Request
 from pipeline.record.gate_audit import audit
 from pipeline.windows import DAYS, FreezeWindow
 from tests.promote.record_reader import record
+from tests.promote.typed_entries import stored
+
+
+def typed(entries: list[dict[str, Any]]) -> list[LedgerEntry]:
+    return [read_entry(e) for e in entries]
+
 
 WEEKEND = FreezeWindow(start="Fri 16:00", end="Mon 08:00", time_zone="Europe/Berlin")
 
@@ -98,12 +105,12 @@ def test_frozen_stage_refuses_then_an_override_is_recorded_and_audited(
     assert (
         "dev: freeze: dev is frozen" in refused.message and "--override-freeze" in refused.message
     )
-    assert record(state_dir).entries() == [], "a refusal writes nothing"
+    assert stored(record(state_dir).entries()) == [], "a refusal writes nothing"
 
     override = FreezeOverride("alice", "hotfix for incident 42")
     done = orchestrator().promote(Request(release.id, "dev", freeze_override=override))
     assert done.code == EXIT_OK, done.message
-    entries = record(state_dir).entries()
+    entries = stored(record(state_dir).entries())
     start = next(e for e in entries if e["step"] == "start")
     assert start["override"] == {"by": "alice", "reason": "hotfix for incident 42"}
     freeze = next(v for v in start["verdicts"]["dev"] if v["gate"] == "freeze")
@@ -113,9 +120,9 @@ def test_frozen_stage_refuses_then_an_override_is_recorded_and_audited(
     # the same record without the override is a finding.
     definition = load_pipeline(stacks_copy)
     releases = {r.id: r for r in record(state_dir).releases.all()}
-    assert audit(entries, releases, Governs(definition)).findings == []
+    assert audit(typed(entries), releases, Governs(definition)).findings == []
     stripped = [{k: v for k, v in e.items() if k != "override"} for e in entries]
-    findings = audit(stripped, releases, Governs(definition)).findings
+    findings = audit(typed(stripped), releases, Governs(definition)).findings
     assert [(f.stage, f.gate) for f in findings] == [("dev", "freeze")], findings
 
 
@@ -127,7 +134,7 @@ class Governs:
     def __init__(self, definition: PipelineFile) -> None:
         self.file = definition
 
-    def of(self, entry: dict[str, Any]) -> tuple[str, str, list[str], list[str]]:
+    def of(self, entry: StartEntry) -> tuple[str, str, list[str], list[str]]:
         return "c0ffee", "blob", [], []
 
     def definition(self, blob: str) -> PipelineFile:

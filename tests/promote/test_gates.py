@@ -14,6 +14,7 @@ from pipeline.promote.gates import (
     upstream_verdict,
 )
 from pipeline.promote.history import LedgerView
+from tests.promote.typed_entries import typed_all
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 PIPELINE = Pipeline(
@@ -60,7 +61,9 @@ def verify(stage: str, release: str, status: str, minutes_ago: int) -> dict[str,
     ],
 )
 def test_upstream(case, index, entries, walked, outcome, says):
-    verdict = upstream_verdict(PIPELINE, index, "R", LedgerView(entries), NOW, frozenset(walked))
+    verdict = upstream_verdict(
+        PIPELINE, index, "R", LedgerView(typed_all(entries)), NOW, frozenset(walked)
+    )
     assert verdict.outcome == outcome, f"{case}: {verdict}"
     assert says in verdict.reason, f"{case}: {verdict.reason}"
 
@@ -103,7 +106,7 @@ def test_the_planner_proposes_a_pull_request_stage_and_asks_no_confirmation():
     from pipeline.promote.planner import plan_walk
 
     pipeline = Pipeline(stages=(Stage(stack="dev"), Stage(stack="live", promotion="pullRequest")))
-    view = LedgerView([verify("dev", "r-2", "completed", 5)])
+    view = LedgerView(typed_all([verify("dev", "r-2", "completed", 5)]))
     planned = plan_walk(pipeline, "live", "r-2", lambda s: "r-1", view, {}, NOW)
     assert [s.stack for s in planned.proposals()] == ["live"]
     assert planned.approvals_needed() == [] and planned.problems() == []
@@ -146,7 +149,9 @@ def test_auto_promote_skips_required_approval_when_the_stage_allows_it():
     ],
 )
 def test_direction_and_rollback(case, release, holds, entries, created, rollback, outcome):
-    verdict = direction_verdict("dev", release, holds, LedgerView(entries), created, rollback)
+    verdict = direction_verdict(
+        "dev", release, holds, LedgerView(typed_all(entries)), created, rollback
+    )
     assert verdict.outcome == outcome, f"{case}: {verdict}"
 
 
@@ -178,7 +183,9 @@ def test_direction_and_rollback(case, release, holds, entries, created, rollback
 )
 def test_direction_names_the_newer_release_rightly(case, release, holds, entries, created, says):
     """After a rollback the gate once called the older release "newer"."""
-    verdict = direction_verdict("dev", release, holds, LedgerView(entries), created, False)
+    verdict = direction_verdict(
+        "dev", release, holds, LedgerView(typed_all(entries)), created, False
+    )
     assert verdict.outcome == "refuse", f"{case}: {verdict}"
     assert says in verdict.reason, f"{case}: {verdict.reason}"
     newer = [w for w in verdict.reason.split(";")[0].split() if w == "newer"]

@@ -21,6 +21,7 @@ from tests.promote.golden import Masker, check_golden
 from tests.promote.record_reader import record
 from tests.promote.test_pull_request import fake, setup
 from tests.promote.test_pull_request import fake_cloud as fake_cloud  # the shared fake cloud
+from tests.promote.typed_entries import stored
 
 
 class Recorder:
@@ -34,7 +35,7 @@ class Recorder:
 
 
 def ledger_of(state_dir: Path) -> list[dict[str, Any]]:
-    return record(state_dir).entries()
+    return stored(record(state_dir).entries())
 
 
 def pinned(

@@ -20,6 +20,7 @@ from pipeline.record.state import GitState
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, HealthServer, state_verifier
 from tests.promote.gitrepos import clone, git, seed_remote
+from tests.promote.typed_entries import stored
 
 FAKE = ("--deployer", "tests.promote.fakes:file_deployer", "--health-timeout", "2")
 
@@ -115,7 +116,7 @@ def test_the_start_entry_records_what_governed(
     repo = clone(remote, tmp_path / "runner")
     rid = release(repo)
     assert cli(repo, "promote", rid, "--to", "dev", *FAKE) == EXIT_OK
-    [start] = [e for e in GitState(repo).entries() if e.get("step") == "start"]
+    [start] = [e for e in stored(GitState(repo).entries()) if e.get("step") == "start"]
     main_sha = git(remote, "rev-parse", "main")
     governance = start["governance"]
     assert governance["branch"] == "main" and governance["commit"] == main_sha
@@ -173,7 +174,7 @@ def test_ledger_verify_reports_a_promotion_forced_through_an_older_state(
     )
     outcome = forced.promote(Request(rid, "live"))
     assert outcome.code == EXIT_OK, outcome.message
-    start = next(e for e in GitState(repo).entries() if e.get("step") == "start")
+    start = next(e for e in stored(GitState(repo).entries()) if e.get("step") == "start")
 
     auditor = clone(remote, tmp_path / "auditor")
     capsys.readouterr()
@@ -208,7 +209,7 @@ def test_state_commits_carry_who_ran_it_and_a_forged_approver_is_claimed(
     assert set(authors) == {"Pat Runner <pat@example.com>|Pat Runner <pat@example.com>"}
     stage_author = git(remote, "log", "-1", "--format=%an <%ae>", "stages/dev")
     assert stage_author == "Pat Runner <pat@example.com>"
-    entries = GitState(repo).entries()
+    entries = stored(GitState(repo).entries())
     start = next(e for e in entries if e.get("step") == "start")
     assert start["approval"] == {"approver": "mallory", "source": "claimed"}
     assert start["runner"] == {
@@ -235,6 +236,6 @@ def test_state_commits_carry_who_ran_it_and_a_forged_approver_is_claimed(
     last = git(remote, "log", "-1", "--format=%an <%ae>%n%B", "stageline/state")
     assert last.startswith("octo <42+octo@users.noreply.github.com>"), last
     assert "Stageline-Run: https://github.com/acme/infra/actions/runs/7" in last
-    start = [e for e in GitState(ci).entries() if e.get("step") == "start"][-1]
+    start = [e for e in stored(GitState(ci).entries()) if e.get("step") == "start"][-1]
     assert start["approval"] == {"approver": "rita", "source": "forge"}
     assert cli(ci, "ledger", "verify") == EXIT_OK

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.promote.ledger import Ledger
+from tests.promote.typed_entries import stored
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def rewrite(ledger: Ledger, change) -> None:
 def test_a_clean_ledger_verifies_and_chains(ledger):
     check = ledger.verify()
     assert check.ok and check.entries == 5, check.problems
-    entries = ledger.entries()
+    entries = stored(ledger.entries())
     assert [e["seq"] for e in entries] == list(range(5))
     assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(entries))
 
@@ -87,7 +88,7 @@ def test_torn_last_line_is_reported_then_cut_by_the_next_append(ledger):
 
 def test_head_may_lag_one_entry_after_a_crash_between_writes(ledger):
     head = json.loads(ledger.head_path.read_text())
-    entries = ledger.entries()
+    entries = stored(ledger.entries())
     ledger.head_path.write_text(json.dumps({"seq": 3, "hash": entries[3]["hash"]}))
     assert ledger.verify().ok, "one behind: the crash window between the two writes"
     ledger.head_path.write_text(json.dumps({"seq": 2, "hash": entries[2]["hash"]}))

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.promote.entries import read_entry
 from pipeline.promote.history import Decisive, LedgerView
 from pipeline.promote.ledger import chain_entry, entry_line
 from pipeline.record import commits
@@ -30,14 +31,22 @@ from pipeline.record.layout import (
 )
 from pipeline.record.state import ENTRY_TRAILER, STATE_REF, GitState
 from tests.promote.gitrepos import clone, git
+from tests.promote.typed_entries import stored, typed
 
 Entries = list[dict[str, Any]]
 
 
 def fields(n: int) -> dict[str, Any]:
     """Entry fields of a promotion's steps: dev/test verifications of releases r0, r1, ..."""
-    stage = ("dev", "test")[n % 2]
-    return {"stage": stage, "step": "verify", "status": "completed", "release": f"r{n // 4}"}
+    stage, release = ("dev", "test")[n % 2], f"r{n // 4}"
+    return {
+        "stage": stage,
+        "step": "verify",
+        "status": "completed",
+        "release": release,
+        **{"promotion": "p-0", "pipeline": "aws", "kind": "forward", "promoting": release},
+        **{"digests": {}, "approver": None},
+    }
 
 
 def chained(count: int, last: dict[str, Any] | None = None) -> Entries:
@@ -97,11 +106,11 @@ def test_old_layout_verifies_is_migrated_once_and_appends_add_one_small_file(
     reader = GitState(clone(remote, tmp_path / "reader", checkout=False))
     check = reader.verify()
     assert check.ok and check.entries == 30, check.problems
-    assert reader.entries() == old
+    assert stored(reader.entries()) == old
 
     writer = GitState(clone(remote, tmp_path / "writer", checkout=False))
-    first = writer.append({"step": "note", "detail": "after the upgrade"})
-    second = writer.append({"step": "note", "detail": "and one more"})
+    first = writer.append({"step": "note", "detail": "after the upgrade"}).stored()
+    second = writer.append({"step": "note", "detail": "and one more"}).stored()
     assert [first["seq"], second["seq"], first["prev"]] == [30, 31, old[-1]["hash"]]
 
     subjects = git(remote, "log", "--format=%s%n%b", STATE_REF).split("\n")
@@ -116,11 +125,11 @@ def test_old_layout_verifies_is_migrated_once_and_appends_add_one_small_file(
     fresh = GitState(clone(remote, tmp_path / "fresh", checkout=False))
     check = fresh.verify()
     assert check.ok and check.entries == 32, check.problems
-    assert fresh.entries() == [*old, first, second]
+    assert stored(fresh.entries()) == [*old, first, second]
     # The reader verified the old layout before: it checks the migration and what follows.
     check = reader.verify()
     assert check.ok and check.entries == 32, check.problems
-    assert reader.recent(2) == [first, second]
+    assert stored(reader.recent(2)) == [first, second]
 
 
 def test_a_forged_migration_fails(tmp_path: Path) -> None:
@@ -190,12 +199,17 @@ def test_decisive_entries_answer_the_gates_as_the_whole_ledger_does() -> None:
         pipeline = "azure" if promotion == "p4" else "aws"
         row: dict[str, Any] = {"promotion": promotion, "step": step, "pipeline": pipeline}
         row["target"] = "test"
-        row |= {"stage": stage, "release": release or promotion.replace("p", "r"), "kind": "f"}
+        row |= {
+            "stage": stage,
+            "release": release or promotion.replace("p", "r"),
+            "kind": "forward",
+        }
         entries.append(chain_entry(row | ({"status": status} if status else {}), None))
         entries[-1]["seq"] = len(entries) - 1
-    kept = Decisive(entries).entries()
-    assert len(kept) < len(entries)
-    whole, part = LedgerView(entries), LedgerView(kept)
+    ledger = [typed(e) for e in entries]  # the fields each kind has besides, filled in
+    kept = Decisive(ledger).entries()
+    assert len(kept) < len(ledger)
+    whole, part = LedgerView(ledger), LedgerView(kept)
     for stage in ("dev", "test"):
         assert part.last_verified(stage) == whole.last_verified(stage), stage
         for release in ("r1", "r2", "r3"):
@@ -206,7 +220,7 @@ def test_decisive_entries_answer_the_gates_as_the_whole_ledger_does() -> None:
         assert part.unfinished(pipeline) == whole.unfinished(pipeline), pipeline
     unfinished = whole.unfinished("aws")
     assert unfinished is not None and unfinished.promotion == "p3"
-    assert [e["step"] for e in unfinished.entries] == ["start", "verify", "verify", "up"]
+    assert [e.stored()["step"] for e in unfinished.entries] == ["start", "verify", "verify", "up"]
 
 
 def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
@@ -215,7 +229,7 @@ def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
     reader = GitState(clone(remote, tmp_path / "reader", checkout=False))
     assert reader.verify().ok
     writer = GitState(clone(remote, tmp_path / "writer", checkout=False))
-    new = [writer.append(fields(n)) for n in range(5)]  # migrates, then fills block 1
+    new = [writer.append(fields(n)).stored() for n in range(5)]  # migrates, fills block 1
     assert listing(remote) == [segment_path(0), segment_path(1)]
     subjects = git(remote, "log", "--format=%B", STATE_REF)
     assert f"{SEAL_TRAILER}: 1" in subjects and f"{SEAL_TRAILER}: 0" not in subjects
@@ -223,13 +237,14 @@ def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
     for state in (GitState(clone(remote, tmp_path / "fresh", checkout=False)), reader):
         check = state.verify()
         assert check.ok and check.entries == 200, check.problems
-        assert state.entries() == [*old, *new]
-        assert state.recent(3) == new[-3:]
-        assert state.recent(1, "test") == [new[-2]]
-    assert LedgerTree(reader.git, reader.tip, 200).read([0, 150, 199, 200]) == [
+        assert stored(state.entries()) == [*old, *new]
+        assert stored(state.recent(3)) == new[-3:]
+        assert stored(state.recent(1, "test")) == [new[-2]]
+    read = LedgerTree(reader.git, reader.tip, 200).read([0, 150, 199, 200])
+    assert [e and e.stored() for e in read] == [
         old[0], old[150], new[-1], None
     ]  # fmt: skip
-    after = reader.append(fields(9))
+    after = reader.append(fields(9)).stored()
     assert listing(remote)[-1] == entry_path(200) and after["prev"] == new[-1]["hash"]
     assert GitState(clone(remote, tmp_path / "fresh2", checkout=False)).verify().ok
 
@@ -256,7 +271,7 @@ def test_a_seal_must_hold_exactly_the_block(tmp_path: Path, forged: bool) -> Non
                 "is not a seal of entries 0 to 99 into ledger/0000/00.jsonl" in (check.problems[0])
             )
         else:
-            assert check.entries == 104 and state.entries() == entries
+            assert check.entries == 104 and stored(state.entries()) == entries
 
 
 def test_reads_in_a_clone_that_verified_do_not_read_every_entry(
@@ -280,12 +295,12 @@ def test_reads_in_a_clone_that_verified_do_not_read_every_entry(
     monkeypatch.setattr(LedgerTree, "all", everything)
     monkeypatch.setattr(Git, "objects", objects)
     state = GitState(repo)  # a new process: reads the saved index, checks nothing new
-    assert state.decisive() == Decisive(entries).entries()
+    assert stored(state.decisive()) == stored(Decisive(map(read_entry, entries)).entries())
     assert state.head() == (250, entries[-1]["hash"])
     assert state.ledger_stages() == {"dev", "test"}
     assert asked == [], "the gates' entries come from the index"
-    assert state.recent(5) == entries[-5:]
-    assert state.recent(2, "dev") == [entries[246], entries[248]]
+    assert stored(state.recent(5)) == entries[-5:]
+    assert stored(state.recent(2, "dev")) == [entries[246], entries[248]]
     assert sum(len(specs) for specs in asked) <= 2 * 100, asked
 
 
@@ -293,10 +308,10 @@ def test_a_state_never_sealed_catches_up_one_block_per_append(tmp_path: Path) ->
     entries = chained(250)
     remote = remote_with(tmp_path, entries, legacy=False)
     writer = GitState(clone(remote, tmp_path / "w", checkout=False))
-    new = [writer.append(fields(n)) for n in range(3)]
+    new = [writer.append(fields(n)).stored() for n in range(3)]
     files = listing(remote)
     assert files[:2] == [segment_path(0), segment_path(1)], files[:3]
     assert files[2:] == [entry_path(s) for s in range(200, 253)]
     check = GitState(clone(remote, tmp_path / "fresh", checkout=False)).verify()
     assert check.ok and check.entries == 253, check.problems
-    assert writer.entries() == [*entries, *new]
+    assert stored(writer.entries()) == [*entries, *new]

@@ -20,6 +20,7 @@ from pipeline.promote.rehearsal import rehearse
 from pipeline.promote.verification import VerifyResult
 from tests.conftest import PROJECT_DIR, edit_stack
 from tests.promote.record_reader import ledger_entries
+from tests.promote.typed_entries import stored
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 
@@ -57,7 +58,7 @@ def test_promotion_over_real_renders(stacks_copy, state, make_release_in, tmp_pa
     assert orch.promote(Request(release.id, "dev")).code == EXIT_OK
     preview = next(
         e
-        for e in orch.ledger.entries()
+        for e in stored(orch.ledger.entries())
         if e.get("step") == "preview" and e["status"] == "completed"
     )
     changed = preview["preview"]["changed"]

@@ -16,6 +16,7 @@ from pipeline.promote.policy import not_run
 from tests.promote.fakes import FileDeployer
 from tests.promote.gitrepos import clone
 from tests.promote.test_governance import FAKE, cli, fake_cloud, release, remote
+from tests.promote.typed_entries import stored
 
 __all__ = ["fake_cloud", "remote"]  # fixtures shared with test_governance
 
@@ -64,6 +65,6 @@ def test_a_promotion_whose_policy_did_not_run_is_held(
     outcome = orch.promote(Request(release_.id, "dev"))
     assert outcome.code == EXIT_STOPPED, outcome.message
     assert "policy did not run: no policy pack" in outcome.message
-    gate = [e for e in orch.ledger.entries() if e.get("step") == "gate"][-1]
+    gate = [e for e in stored(orch.ledger.entries()) if e.get("step") == "gate"][-1]
     assert gate["status"] == "failed"
     assert cloud.runs("dev") == "bootstrap"

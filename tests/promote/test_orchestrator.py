@@ -19,18 +19,19 @@ from pipeline.promote.orchestrator import (
 )
 from tests.promote.conftest import backdate_verification
 from tests.promote.fakes import SimulatedCrash
+from tests.promote.typed_entries import stored
 
 
 def steps(ledger: Ledger, stage: str, kind: str = "forward") -> list[tuple[str, str]]:
     return [
         (e["step"], e["status"])
-        for e in ledger.entries()
+        for e in stored(ledger.entries())
         if e.get("stage") == stage and e.get("kind") == kind
     ]
 
 
 def finish(ledger: Ledger) -> dict[str, Any]:
-    return [e for e in ledger.entries() if e["step"] == "finish"][-1]
+    return [e for e in stored(ledger.entries()) if e["step"] == "finish"][-1]
 
 
 def test_promotes_through_stages_and_records_each_step(orchestrator, make_release_in, cloud):
@@ -52,39 +53,39 @@ def test_promotes_through_stages_and_records_each_step(orchestrator, make_releas
     assert orch.ledger.verify().ok
     assert finish(orch.ledger)["outcome"] == "promoted"
     # A second run has nothing to do and writes nothing.
-    before = len(orch.ledger.entries())
+    before = len(stored(orch.ledger.entries()))
     again = orch.promote(Request(release.id, "staging"))
     assert (again.code, again.outcome) == (EXIT_OK, "nothing to do")
-    assert len(orch.ledger.entries()) == before
+    assert len(stored(orch.ledger.entries())) == before
 
 
 def test_live_needs_approval_then_soak_then_promotes(orchestrator, make_release_in, cloud):
     release = make_release_in("b")
     assert orchestrator().promote(Request(release.id, "staging")).code == EXIT_OK
     ledger = orchestrator().ledger
-    entries = len(ledger.entries())
+    entries = len(stored(ledger.entries()))
 
     refused = orchestrator().promote(Request(release.id, "live"))
     assert refused.code == EXIT_INVALID and "soak" in refused.message, refused.message
-    assert len(ledger.entries()) == entries, "a refused promotion writes nothing"
+    assert len(stored(ledger.entries())) == entries, "a refused promotion writes nothing"
     # The soak is measured from the recorded verification against the real clock.
     backdate_verification(ledger, "staging", release.id, 0.95)
-    entries = len(ledger.entries())
+    entries = len(stored(ledger.entries()))
     waits = orchestrator().promote(Request(release.id, "live", approver="alice"))
     assert waits.code == EXIT_INVALID and re.search(r"\b[34] of 60 min left", waits.message), (
         waits.message
     )
     backdate_verification(ledger, "staging", release.id, 2)
-    entries = len(ledger.entries())
+    entries = len(stored(ledger.entries()))
     unapproved = orchestrator().promote(Request(release.id, "live"))
     assert unapproved.code == EXIT_INVALID and "requires approval" in unapproved.message
-    assert len(ledger.entries()) == entries, "a refused promotion writes nothing"
+    assert len(stored(ledger.entries())) == entries, "a refused promotion writes nothing"
     assert cloud.runs("live") == "bootstrap"
 
     approved = orchestrator().promote(Request(release.id, "live", approver="alice"))
     assert approved.code == EXIT_OK, approved.message
     assert cloud.runs("live") == release.id
-    start = [e for e in ledger.entries() if e["step"] == "start"][-1]
+    start = [e for e in stored(ledger.entries()) if e["step"] == "start"][-1]
     assert start["approver"] == "alice"
 
 
@@ -130,7 +131,7 @@ def test_faults_stop_the_stage_and_leave_later_stages_alone(
     assert cloud.runs("test") == good.id, f"urn:pulumi:test::stageline: {result.message}"
     assert cloud.read()["stacks"]["test"]["config"]["release"] == good.id, "config restored"
     assert cloud.runs("staging") == "bootstrap"
-    assert not any(e.get("stage") == "staging" for e in orch.ledger.entries())
+    assert not any(e.get("stage") == "staging" for e in stored(orch.ledger.entries()))
     assert finish(orch.ledger)["outcome"] == outcome
     assert orch.ledger.verify().ok
     if outcome == "rolled back":
@@ -187,7 +188,7 @@ def test_bad_input_is_refused_without_writing(orchestrator, make_release_in, clo
     for request, message in cases.items():
         result = orch.promote(request)
         assert result.code == EXIT_INVALID and message in result.message, result.message
-    assert orch.ledger.entries() == []
+    assert stored(orch.ledger.entries()) == []
     assert cloud.read()["calls"] == []
 
 
@@ -217,7 +218,7 @@ def test_crash_mid_up_resumes_and_reports_pending_operations(orchestrator, make_
     assert result.code == EXIT_OK, result.message
     assert any("pulumi refresh --stack test" in n and "test-services: update" in n for n in notes)
     assert any(n.startswith("resuming p-") for n in notes), notes
-    starts = [e for e in orch.ledger.entries() if e["step"] == "start"]
+    starts = [e for e in stored(orch.ledger.entries()) if e["step"] == "start"]
     assert len(starts) == 1, "the resumed promotion is the same promotion"
     completed_dev = [s for s in steps(orch.ledger, "dev") if s[1] == "completed"]
     assert len(completed_dev) == 5, "dev's steps are not repeated after the crash"
@@ -232,7 +233,7 @@ def test_a_different_release_supersedes_an_unfinished_promotion(
         orchestrator().promote(Request(first.id, "dev"))
     orch = orchestrator()
     assert orch.promote(Request(second.id, "dev")).code == EXIT_OK
-    outcomes = [e["outcome"] for e in orch.ledger.entries() if e["step"] == "finish"]
+    outcomes = [e["outcome"] for e in stored(orch.ledger.entries()) if e["step"] == "finish"]
     assert outcomes == ["superseded", "promoted"]
 
 

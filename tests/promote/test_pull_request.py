@@ -25,6 +25,7 @@ from pipeline.record.state import GitState
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.gitrepos import clone, commit_change, git, seed_remote
+from tests.promote.typed_entries import stored
 
 AUTHOR = ("Ada Author", "ada@example.com")
 REVIEWER = ("Rita Reviewer", "rita@example.com")
@@ -121,7 +122,7 @@ def status(repo: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str
 def record_commit(repo: Path, stack: str) -> str:
     record = GitState(repo).stage_record(stack)
     assert record is not None
-    return str(record["recordCommit"])
+    return str(record.record_commit)
 
 
 def _drift_baseline(repo: Path, stack: str) -> Baseline:
@@ -159,7 +160,7 @@ def test_a_reviewers_merge_approves_and_ci_deploys_it(
 ) -> None:
     author, rid = setup(remote, tmp_path)
     assert offline(author, rid, "--to", "dev") == EXIT_OK
-    entries = len(GitState(author).entries())
+    entries = len(stored(GitState(author).entries()))
 
     capsys.readouterr()
     assert offline(author, rid, "--to", "test", "--json") == EXIT_PROPOSED
@@ -171,7 +172,7 @@ def test_a_reviewers_merge_approves_and_ci_deploys_it(
     refs = remote_refs(remote)
     assert refs[f"refs/heads/promotions/test/{rid}"] == proposal["commit"]
     assert "refs/heads/stages/test" in refs, "the first proposal opens the stage's branch"
-    assert len(GitState(author).entries()) == entries, "a proposal records nothing"
+    assert len(stored(GitState(author).entries())) == entries, "a proposal records nothing"
     assert status(author, capsys)["test"]["runs"] == "bootstrap", "nothing deployed"
     # Proposing again is the same proposal, not a second one.
     assert offline(author, rid, "--to", "test") == EXIT_PROPOSED
@@ -202,7 +203,7 @@ def test_a_reviewers_merge_approves_and_ci_deploys_it(
     git(ci, "fetch", "-q", "origin", "stages/test")
     history = git(ci, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
     assert history[1] == merged, "the record's history keeps the reviewed merge"
-    start = [e for e in GitState(ci).entries() if e.get("step") == "start"][-1]
+    start = [e for e in stored(GitState(ci).entries()) if e.get("step") == "start"][-1]
     assert start["approver"] == record["approver"] and start["review"]["merge"] == merged
     # Deployed: running it again has nothing to do.
     assert offline(ci, rid, "--to", "test", "--merged") == EXIT_OK
@@ -235,7 +236,7 @@ def test_a_self_merge_is_refused_and_writes_nothing(
     forge = ("--merged", "--proposer", "ada", "--reviewer", "rita")
     assert fake(ci, rid, "--to", "test", *forge) == EXIT_OK
     assert fake_cloud.runs("test") == rid
-    assert GitState(ci).stage_record("test")["review"]["identities"] == "forge"  # type: ignore[index]
+    assert GitState(ci).stage_record("test").review["identities"] == "forge"  # type: ignore[union-attr,index]
 
 
 def test_a_merge_waiting_to_be_deployed_does_not_change_what_the_stage_runs(
@@ -330,8 +331,8 @@ def test_a_reviewed_release_that_fails_verification_is_rolled_back_without_its_r
     assert fake(author, rid, "--to", "test", "--merged") == 1  # stopped: rolled back
     assert fake_cloud.runs("test") == "bootstrap"
     record = GitState(author).stage_record("test")
-    assert record is not None and record["release"] == "bootstrap" and record["kind"] == "rollback"
-    assert "review" not in record, "the merge reviewed the release, not the rollback"
+    assert record is not None and record.release == "bootstrap" and record.kind == "rollback"
+    assert record.review is None, "the merge reviewed the release, not the rollback"
     git(author, "fetch", "-q", "origin", "stages/test")
     history = git(author, "log", "--first-parent", "--format=%H", "FETCH_HEAD").splitlines()
     assert merged in history
@@ -356,9 +357,9 @@ def test_an_interrupted_deployment_of_a_merge_resumes_with_merged_only(
     assert "--merged` to resume it" in capsys.readouterr().err
     assert fake(author, rid, "--to", "test", "--merged") == EXIT_OK
     record = GitState(author).stage_record("test")
-    assert record is not None and record["release"] == rid
-    assert record["review"]["merge"] == merged and record["approver"].startswith("Rita")
-    assert any(e.get("step") == "resume" for e in GitState(author).entries())
+    assert record is not None and record.release == rid
+    assert record.review["merge"] == merged and record.approver.startswith("Rita")
+    assert any(e.get("step") == "resume" for e in stored(GitState(author).entries()))
 
 
 def test_a_rollback_is_proposed_reviewed_and_recorded_as_a_rollback(
@@ -408,8 +409,12 @@ def test_a_rollback_is_proposed_reviewed_and_recorded_as_a_rollback(
     assert fake(ci, first, "--to", "test", "--merged", "--rollback") == EXIT_OK
     assert fake_cloud.runs("test") == first
     record = GitState(ci).stage_record("test")
-    assert record is not None and record["kind"] == "rollback" and record["release"] == first
-    assert record["review"]["reviewer"] == "Rita Reviewer <rita@example.com>"
-    ups = [e for e in GitState(ci).entries() if e.get("stage") == "test" and e.get("step") == "up"]
+    assert record is not None and record.kind == "rollback" and record.release == first
+    assert record.review["reviewer"] == "Rita Reviewer <rita@example.com>"
+    ups = [
+        e
+        for e in stored(GitState(ci).entries())
+        if e.get("stage") == "test" and e.get("step") == "up"
+    ]
     assert ups[-1]["kind"] == "rollback" and ups[-1]["release"] == first
     assert cli(ci, "ledger", "verify") == EXIT_OK

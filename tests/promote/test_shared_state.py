@@ -26,6 +26,7 @@ from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import backdate_verification, images
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.gitrepos import clone, git, seed_remote
+from tests.promote.typed_entries import stored
 
 FAKE = "tests.promote.fakes:file_deployer"
 
@@ -127,7 +128,7 @@ def test_a_fresh_clone_carries_on_where_a_deleted_one_stopped(
     assert cli(c, "ledger", "verify") == EXIT_OK
     rows = status(c, capsys)
     assert rows["live"]["record"]["approver"] == "alice"
-    entries = GitState(c).entries()
+    entries = stored(GitState(c).entries())
     start = [e for e in entries if e["step"] == "start"][-1]
     assert start["verdicts"]["live"][0]["gate"] == "direction"
     assert any("verified in staging" in v["reason"] for v in start["verdicts"]["live"])
@@ -208,7 +209,7 @@ def test_two_clones_racing_one_promotion(
     c = clone(remote, tmp_path / "c")
     state = GitState(c)
     assert state.verify().ok, state.verify().problems
-    entries = state.entries()
+    entries = stored(state.entries())
     assert [e["seq"] for e in entries] == list(range(len(entries))), "no fork, loss or dup"
     assert len({e["hash"] for e in entries}) == len(entries)
     assert [e["step"] for e in entries].count("start") == 1
@@ -237,7 +238,7 @@ def test_promotions_of_two_pipelines_interleave_without_losing_an_entry(
     assert [code for code, _ in done] == [EXIT_OK, EXIT_OK], done
     state = GitState(clone(remote, tmp_path / "c"))
     assert state.verify().ok, state.verify().problems
-    entries = state.entries()
+    entries = stored(state.entries())
     finishes = sorted(e["pipeline"] for e in entries if e["step"] == "finish")
     assert finishes == ["aws", "azure"]
     for stack in ("dev", "test", "azure-dev", "azure-test"):

@@ -26,6 +26,7 @@ from pipeline.record.state import ENTRY_TRAILER, STATE_REF, GitState
 from tests.promote.conftest import images
 from tests.promote.fakes import FileDeployer, state_verifier
 from tests.promote.gitrepos import clone, git, seed_remote
+from tests.promote.typed_entries import stored
 
 Entries = list[dict[str, Any]]
 
@@ -69,7 +70,7 @@ def rechain(entries: Entries) -> Entries:
 
 
 def ledger_of(remote: Path) -> Entries:
-    return LedgerTree(Git(remote), git(remote, "rev-parse", STATE_REF).strip()).all()
+    return stored(LedgerTree(Git(remote), git(remote, "rev-parse", STATE_REF).strip()).all())
 
 
 def files(entries: Entries) -> dict[str, bytes | None]:

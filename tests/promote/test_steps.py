@@ -19,6 +19,7 @@ from pipeline.promote.deployer import (
     ReleaseConfig,
     StackBusyError,
 )
+from pipeline.promote.entries import LedgerEntry, read_entry
 from pipeline.promote.images import CopyError, ImageCopy
 from pipeline.promote.model import Direction, StageOutcome, StepName, StepStatus
 from pipeline.promote.release import Release, ReleaseError
@@ -105,13 +106,13 @@ class Record:
     changes: list[Any] = field(default_factory=list)
     releases: NoReleases = field(default_factory=NoReleases)
 
-    def append(self, fields: Mapping[str, Any], change: Any = None) -> dict[str, Any]:
+    def append(self, fields: Mapping[str, Any], change: Any = None) -> LedgerEntry:
         self.entries.append(dict(fields))
         self.changes.append(change)
-        return dict(fields)
+        return read_entry(fields)
 
-    def decisive(self) -> list[dict[str, Any]]:
-        return self.entries
+    def decisive(self) -> list[LedgerEntry]:
+        return [read_entry(e) for e in self.entries]
 
 
 class Copier:

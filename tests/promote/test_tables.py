@@ -11,6 +11,7 @@ from pipeline.cli import main
 from pipeline.promote.history import LedgerView
 from pipeline.promote.insight import metrics
 from pipeline.promote.tables import history_table, metrics_table
+from tests.promote.typed_entries import filled, typed_all
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -42,7 +43,7 @@ def test_metrics_with_nothing_to_measure_say_why(width: int) -> None:
 
 @pytest.mark.parametrize("width", [80, 100])
 def test_metrics_of_a_failure_and_its_restore(width: int) -> None:
-    result = metrics(LedgerView(LEDGER), "live", {}, now=NOW, days=30)
+    result = metrics(LedgerView(typed_all(LEDGER)), "live", {}, now=NOW, days=30)
     text = " ".join(metrics_table(result, width).split())
     assert "change failure rate 100.0%" in text
     assert "time to restore (median) 0.33 h" in text, text
@@ -51,15 +52,15 @@ def test_metrics_of_a_failure_and_its_restore(width: int) -> None:
 
 @pytest.mark.parametrize("width", [80, 100])
 def test_history_fits_and_keeps_values_whole(width: int) -> None:
-    text = history_table(LEDGER, width)
+    text = history_table(typed_all(LEDGER), width)
     assert max(len(line) for line in text.splitlines()) <= width
-    assert text.count("d") - history_table(LEDGER[:1], width).count("d") >= 140
+    assert text.count("d") - history_table(typed_all(LEDGER[:1]), width).count("d") >= 140
     for entry in LEDGER:
         assert str(entry["time"])[:16].replace("T", " ") in text, entry
         if width >= 100:  # narrower, a release id may fold over two lines, still whole
             assert str(entry["release"]) in text, entry
     # rows 3 and 4: eight b in the release id, one in "(rollback)"
-    assert text.count("b") - history_table(LEDGER[:2], width).count("b") == 2 * (8 + 1)
+    assert text.count("b") - history_table(typed_all(LEDGER[:2]), width).count("b") == 2 * (8 + 1)
     assert "(rollback)" in text
 
 
@@ -97,7 +98,9 @@ def _status_rows() -> list:
             raise RuntimeError(UNREADABLE)
         return {"release": A}
 
-    return status(load_pipeline(STACKS_DIR).pipelines["aws"], outputs, LedgerView(ledger), NOW)
+    return status(
+        load_pipeline(STACKS_DIR).pipelines["aws"], outputs, LedgerView(typed_all(ledger)), NOW
+    )
 
 
 STAGES = ["dev", "test", "staging", "live"]
@@ -152,7 +155,7 @@ def test_status_on_a_terminal_fits_the_terminal(width: int, stacks_copy, state_d
 
     ledger = record(state_dir)
     for entry in [_verified(0, s, B, 100) for s in STAGES]:
-        ledger.append({k: v for k, v in entry.items() if k != "seq"})
+        ledger.append({k: v for k, v in filled(entry).items() if k != "seq"})
     where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
     terminal = Terminal(columns=width)
     try:

@@ -20,6 +20,7 @@ from pipeline.reconcile.command import EXIT_DRIFT, EXIT_INVALID
 from pipeline.record.state import GitState
 from tests.promote.gitrepos import clone, commit_change, git, seed_remote
 from tests.promote.test_pull_request import AUTHOR, REVIEWER, as_person, person, release
+from tests.promote.typed_entries import stored
 from tests.reconcile.fakes import FileDrift
 from tests.reconcile.test_command import CONTRACT
 
@@ -126,7 +127,7 @@ def test_propose_pushes_a_heal_proposal_and_deploys_nothing(
     assert record["release"] == rid and record["proposal"]["base"] == stage
     assert record["heal"]["drift"][0]["op"] == "update", record["heal"]
     ci = clone(remote, tmp_path / "ci")
-    entries = [e for e in GitState(ci).entries() if e.get("step") == "reconcile"]
+    entries = [e for e in stored(GitState(ci).entries()) if e.get("step") == "reconcile"]
     assert [(e["outcome"], e["proposal"]["branch"]) for e in entries] == [("proposed", branch)]
 
     # Proposed again (by the same identity) while it still drifts: the same proposal.
@@ -147,7 +148,7 @@ def test_a_reviewers_merge_of_the_proposal_heals_the_stage(
     code, pending = reconcile(ci, capsys)
     assert code == EXIT_DRIFT and pending["outcome"] == "failed", pending
     assert f"reconcile --stage {STACK} --merged" in pending["detail"], pending
-    assert GitState(ci).stage_record(STACK)["pendingMerge"] == merge  # type: ignore[index]
+    assert GitState(ci).stage_record(STACK).pending_merge == merge  # type: ignore[union-attr]
 
     code, healed = reconcile(ci, capsys, "--merged")
     assert code == EXIT_OK and healed["outcome"] == "healed", healed
@@ -155,12 +156,12 @@ def test_a_reviewers_merge_of_the_proposal_heals_the_stage(
     assert "approved by Rita Reviewer" in healed["detail"], healed
     state = GitState(ci)
     record = state.stage_record(STACK)
-    assert record is not None and "pendingMerge" not in record, record
-    assert record["release"] == rid and record["approver"] == "Rita Reviewer <rita@example.com>"
-    assert record["review"]["merge"] == merge and record["review"]["kind"] == "heal"
+    assert record is not None and record.pending_merge is None, record
+    assert record.release == rid and record.approver == "Rita Reviewer <rita@example.com>"
+    assert record.review["merge"] == merge and record.review["kind"] == "heal"
     tip = git(remote, "rev-parse", f"stages/{STACK}")
     assert git(remote, "rev-parse", f"{tip}^1") == merge, "the record follows the merge"
-    last = [e for e in state.entries() if e.get("step") == "reconcile"][-1]
+    last = [e for e in stored(state.entries()) if e.get("step") == "reconcile"][-1]
     assert (last["outcome"], last["approver"]) == ("healed", "Rita Reviewer <rita@example.com>")
     assert last["review"]["proposal"] == said["proposal"]["commit"]
     assert cli(ci, "ledger", "verify") == EXIT_OK

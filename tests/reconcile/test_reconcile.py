@@ -19,6 +19,7 @@ from pipeline.promote.state import FileState, StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.remedy import Remedy, remedy_of
 from pipeline.reconcile.run import Baseline, Outcome, Reconciler, drift_metrics
+from tests.promote.typed_entries import filled, stored
 from tests.reconcile.fakes import FileDrift
 
 DEV = Stage(stack="dev", auto_promote=True)
@@ -70,7 +71,7 @@ def reconciler(
         record = state.stage_record(stack)
         if record is None:
             raise StateError(f"commit 0123abcd has no stacks/Pulumi.{stack}.yaml")
-        return Baseline(tmp_path / "records" / stack, record["release"], f"stages/{stack}")
+        return Baseline(tmp_path / "records" / stack, record.release, f"stages/{stack}")
 
     return Reconciler(
         cloud,
@@ -84,7 +85,7 @@ def reconciler(
 
 
 def reconciles(state: FileState) -> list[dict[str, Any]]:
-    return [e for e in state.entries() if e.get("step") == "reconcile"]
+    return [e for e in stored(state.entries()) if e.get("step") == "reconcile"]
 
 
 def test_a_stage_in_sync_is_recorded_and_left_as_it_is(state, cloud, tmp_path) -> None:
@@ -184,7 +185,15 @@ def test_a_held_pipeline_lock_leaves_every_stage_alone(state, cloud, tmp_path) -
 
 def test_an_unfinished_promotion_leaves_every_stage_alone(state, cloud, tmp_path) -> None:
     state.append(
-        {"promotion": "p-2", "pipeline": "p", "release": "r-2", "step": "start", "target": "live"}
+        filled(
+            {
+                "promotion": "p-2",
+                "pipeline": "p",
+                "release": "r-2",
+                "step": "start",
+                "target": "live",
+            }
+        )
     )
     cloud.drift_out_of_band("dev")
     results = reconciler(state, cloud, tmp_path).run([DEV])

@@ -13,6 +13,7 @@ from pipeline.promote.deployer import DeployError
 from pipeline.promote.state import FileState, StageChange
 from pipeline.reconcile.run import Outcome
 from pipeline.reconcile.strays import CONTAINER, docker_cli, find_strays, stage_labels
+from tests.promote.typed_entries import stored
 from tests.reconcile.fakes import FileDrift
 from tests.reconcile.test_reconcile import DEV, IMAGES, reconciler
 
@@ -82,5 +83,5 @@ def test_a_stray_is_never_healed_and_the_heal_says_how_to_remove_it(tmp_path: Pa
     assert result.outcome is Outcome.HEAL_FAILED and result.drifted, result
     assert "after the heal still 1 stray" in result.detail, result.detail
     assert "reconcile removes nothing its stack does not manage" in result.detail
-    entry = state.entries()[-1]
+    entry = stored(state.entries())[-1]
     assert (entry["outcome"], entry["status"]) == ("heal failed", "failed")

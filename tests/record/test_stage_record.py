@@ -13,6 +13,7 @@ from pipeline.promote.state import dump
 
 IMAGES = {"web": "registry/web@sha256:" + "b" * 64, "api": "registry/api@sha256:" + "a" * 64}
 ENTRY = {"seq": 7, "hash": "c" * 64, "stage": "test", "step": "up", "status": "completed"}
+AFTER = EntryRef(ENTRY["seq"], ENTRY["hash"])  # where the record follows ENTRY in the ledger
 
 # What pipeline.promote.state.stage_record_of wrote before the record was typed (at 43266e0),
 # for a change approved by pull request: sorted keys, images and digests sorted by service.
@@ -69,7 +70,7 @@ def change(**overrides: object) -> StageChange:
 
 
 def test_a_new_record_is_written_as_before():
-    record = StageRecord.of(change(), ENTRY)
+    record = StageRecord.of(change(), AFTER)
     assert dump(record.to_json()) == WRITTEN_BEFORE
     assert record.after == EntryRef(7, "c" * 64)
     assert list(record.images) == ["api", "web"]
@@ -78,8 +79,8 @@ def test_a_new_record_is_written_as_before():
 @pytest.mark.parametrize(
     "overrides, after",
     [
-        ({}, ENTRY),
-        ({"review": None, "approver": "carol", "commit": None}, ENTRY),
+        ({}, AFTER),
+        ({"review": None, "approver": "carol", "commit": None}, AFTER),
         ({"review": None, "kind": "rollback"}, None),
     ],
 )

@@ -26,14 +26,14 @@ def verify(args: argparse.Namespace) -> int:
     except (LedgerError, StateError) as exc:
         return fail(str(exc), CommandOutcome.STOPPED)  # could not verify: exit 1, as "tampered"
     problems, notes, findings = list(check.problems), list(check.notes), []
-    if check.ok and not args.state_dir:
+    if check.ok:
         try:
             audited = wiring.audit(args, state)
         except StateError as exc:
             problems.append(f"the promotions' gates were not audited: {exc}")
         else:
-            notes += audited.notes
-            findings = audited.findings
+            notes += audited.notes if audited else []
+            findings = list(audited.findings) if audited else []
     ok = not problems and not findings
     verdict = (
         CommandOutcome.VERIFIED

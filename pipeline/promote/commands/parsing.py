@@ -1,70 +1,35 @@
 """The argparse definitions of ``release``, ``promote``, ``status``, ``history``,
 ``metrics``, ``ledger``, ``stages`` and ``record``: options, help and exit codes; each
-command's handler lives in its family's module."""
+command's handler lives in its family's module (``promote``'s options: promote_parsing)."""
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from pipeline.arguments import (
     action,
     at_most,
     command_group,
-    existing_file,
-    health_timeout_option,
-    policy_pack_option,
     positive_int,
     record_options,
 )
 from pipeline.promote.commands import ci, ledger, reading, release
-from pipeline.promote.commands import promote as promotion
-from pipeline.promote.commands.reading import HISTORY_SHOWN
-from pipeline.promote.model import (
-    EXIT_BUSY,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_PROPOSED,
-    EXIT_STOPPED,
+from pipeline.promote.commands.promote_parsing import (
+    PROMOTE_EXITS,
+    deployer_option,
+    protected_option,
+    register_promote,
 )
+from pipeline.promote.commands.reading import HISTORY_SHOWN
+from pipeline.promote.model import EXIT_INVALID, EXIT_OK, EXIT_STOPPED
+
+__all__ = ["PROMOTE_EXITS", "READ_EXITS", "register"]
 
 
-def _protected_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--protected-branch",
-        metavar="BRANCH",
-        help="the reviewed branch on --remote whose pipeline file and policy configs govern"
-        " promotions, and which a release's commit must be on to enter staging and live"
-        " (default: the remote's default branch)",
-    )
-
-
-PROMOTE_EXITS = {
-    EXIT_OK: "done, or nothing to do",
-    EXIT_STOPPED: "stopped: a gate, a failed update or verification, a rollback",
-    EXIT_INVALID: "refused: bad input, an ineligible release or a missing Pulumi CLI;"
-    " nothing deployed, nothing written",
-    EXIT_BUSY: "busy: another promotion or a Pulumi update holds a lock",
-    EXIT_PROPOSED: "proposed: the stage is promoted by pull request; its next record waits for"
-    " review on promotions/<stack>/<release> (rollback-<release> for --rollback), nothing"
-    " deployed",
-    130: "interrupted (resumable: run the same command again)",
-}
 READ_EXITS = {
     EXIT_OK: "shown",
     EXIT_INVALID: "bad input (unknown pipeline or stage, a missing Pulumi CLI)",
 }
-
-
-def _deployer_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--deployer",
-        default="automation",
-        metavar="automation|offline|MODULE:FACTORY",
-        help="how stacks are read and updated: the Pulumi Automation API (default, needs the"
-        " Pulumi CLI), offline (the mock renderer, no cloud; see docs/promotion.md) or a factory"
-        " called with the project, stacks and state directories",
-    )
 
 
 def register(commands: Any) -> None:
@@ -90,7 +55,7 @@ def register(commands: Any) -> None:
         metavar="SERVICE=REPO@sha256:DIGEST",
         help="one per service of the blueprint (repeat)",
     )
-    _protected_option(create)
+    protected_option(create)
     record_options(create)
     show = action(
         release_commands,
@@ -112,78 +77,7 @@ def register(commands: Any) -> None:
     )
     record_options(listing)
 
-    promote = action(
-        commands,
-        "promote",
-        promotion.promote,
-        help="move a release through the pipeline up to a stage",
-        description="Move RELEASE through the stages of its pipeline, in order, up to the stage"
-        " --to names: per stage, check eligibility, set the images, preview with the policy pack,"
-        " apply the gates, update from the saved plan, verify the health paths and record each"
-        " step in the ledger. A stage that needs approval takes --approve --approver NAME (or a"
-        " confirmation on a terminal). A failed verification rolls the stage back to its last"
-        " verified release and stops. --rehearse does all of it offline, deploying nothing.",
-        exits=PROMOTE_EXITS,
-    )
-    promote.add_argument("release", metavar="RELEASE", help="release id (from release create)")
-    promote.add_argument(
-        "--to", required=True, metavar="STAGE", help="the last stage to promote to (a stack name)"
-    )
-    promote.add_argument(
-        "--pipeline",
-        metavar="NAME",
-        help="pipeline of the stage (default: the one holding --to, else the first in the file)",
-    )
-    promote.add_argument(
-        "--rollback",
-        action="store_true",
-        help="return STAGE to RELEASE (proposed as a rollback where STAGE is promoted by pull"
-        " request; its merge deploys with --merged --rollback)",
-    )
-    promote.add_argument(
-        "--auto", action="store_true", help="continuous deployment through autoPromote stages"
-    )
-    promote.add_argument("--approve", action="store_true", help="approve stages that need it")
-    promote.add_argument("--approver", metavar="NAME", help="who approved (with --approve)")
-    promote.add_argument(
-        "--override-freeze",
-        metavar="REASON",
-        help="go ahead inside a stage's freeze window (stacks/pipeline.yaml: freeze); needs"
-        " --approve --approver NAME; who and why are recorded in the promotion's start entry",
-    )
-    promote.add_argument(
-        "--merged",
-        action="store_true",
-        help="deploy the reviewed merge of STAGE's proposal (a stage promoted by pull request;"
-        " CI runs it when the pull request is merged)",
-    )
-    promote.add_argument(
-        "--reviewer",
-        metavar="LOGIN",
-        help="with --merged: who approved the pull request, from the forge's API (default: the"
-        " merge commit's committer)",
-    )
-    promote.add_argument(
-        "--proposer",
-        metavar="LOGIN",
-        help="with --reviewer: who opened the pull request (default: the proposal's author)",
-    )
-    promote.add_argument(
-        "--rehearse",
-        action="store_true",
-        help="offline: per stage the diff, the policy result and the gates; nothing deployed",
-    )
-    policy_pack_option(promote)
-    promote.add_argument(
-        "--policy-pack-config",
-        type=existing_file,
-        metavar="FILE",
-        help="enforcement config (default: policies/config/<stage>.json of each stack's stage)",
-    )
-    _deployer_option(promote)
-    health_timeout_option(promote, "verification")
-    _protected_option(promote)
-    record_options(promote)
+    register_promote(commands)
 
     stat = action(
         commands,
@@ -202,7 +96,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="read the release from the stack files, not the stacks' outputs (no Pulumi CLI)",
     )
-    _deployer_option(stat)
+    deployer_option(stat)
     record_options(stat)
 
     history = action(
@@ -266,7 +160,7 @@ def register(commands: Any) -> None:
             EXIT_INVALID: "no state to read (no such git remote, not a git checkout)",
         },
     )
-    _protected_option(verify)
+    protected_option(verify)
     record_options(verify)
 
     stages = action(

@@ -27,6 +27,7 @@ from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.gates import FreezeOverride
 from pipeline.promote.model import CommandOutcome, PromotionOutcome, exit_code
 from pipeline.promote.orchestrator import PromotionError, Request, stage_policy
+from pipeline.promote.protected_branch import ProtectedBranch
 from pipeline.promote.state import PromotionState, StateError
 from pipeline.usage import CommandError, unknown
 
@@ -122,19 +123,17 @@ def _promote_with(
         Path(args.policy_pack_config) if args.policy_pack_config else None,
         stacks_dir,
     )
-    governance = None
-    if not args.state_dir:
-        try:
-            governance, definition, policy = wiring.governed(
-                args, state, stacks_dir, definition, policy
-            )
-        except (StateError, SpecError) as exc:
+    try:
+        governance, definition, policy = wiring.governed(
+            args, state, stacks_dir, definition, policy
+        )
+    except (StateError, SpecError) as exc:
+        return fail(f"refused, nothing deployed:\n{exc}")
+    except wiring.GovernedElsewhereError as exc:
+        if not args.rehearse:
             return fail(f"refused, nothing deployed:\n{exc}")
-        except wiring.GovernedElsewhereError as exc:
-            if not args.rehearse:
-                return fail(f"refused, nothing deployed:\n{exc}")
-            governance = exc.governance  # still says whether the release's code was reviewed
-            events("note", message=f"rehearsed with the working tree's files: {exc}")
+        governance = exc.governance  # still says whether the release's code was reviewed
+        events("note", message=f"rehearsed with the working tree's files: {exc}")
     if args.rehearse:
         try:
             return _rehearse(
@@ -190,7 +189,7 @@ def _rehearse(
     request: Request,
     policy: Any,
     events: JsonLines | Progress,
-    governance: Any,
+    governance: ProtectedBranch | None,
 ) -> int:
     from pipeline.promote.rehearsal import rehearse
 

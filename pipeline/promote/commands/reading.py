@@ -104,7 +104,7 @@ def history(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if args.json:
         for entry in entries:
-            contract.event("entry", **entry)  # "time" is the entry's own
+            contract.event("entry", **entry.stored())  # "time" is the entry's own
         contract.result("history", EXIT_OK, f"{len(entries)} entries")
         return EXIT_OK
     if not entries:

@@ -20,12 +20,13 @@ def create(args: argparse.Namespace) -> int:
     try:
         pipelines = definition(args)
         images = parse_images(args.image or [], services(stacks_dir(args), pipelines))
-        release, created = wiring.state(args).save_release(make_release(Path(args.repo), images))
+        state = wiring.state(args)
+        release, created = state.save_release(make_release(Path(args.repo), images))
     except (ReleaseError, SpecError, StateUnverifiedError) as exc:
         return fail(f"refused, nothing written:\n{exc}")
     except StateError as exc:
         return fail(f"not recorded:\n{exc}", CommandOutcome.STOPPED)
-    unreviewed = wiring.unreviewed(args, release, pipelines)
+    unreviewed = wiring.unreviewed(args, state, release, pipelines)
     if unreviewed and not args.json:
         print(f"note: {unreviewed}", file=sys.stderr)
     outcome = CommandOutcome.CREATED if created else CommandOutcome.EXISTS

@@ -1,5 +1,7 @@
 """Wiring: the one place that names concrete deployers and the orchestrator; the record comes
-from pipeline.record.open (``--state-dir`` is a git record too, issue 25)."""
+from pipeline.record.open (``--state-dir`` is a git record too, issue 25). What depends on the
+kind of state is a question the state answers (``governance``, ``stage_branches``,
+``scratch_dir``), never ``isinstance``."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.definition import PipelineFile
-from pipeline.promote.deployer import Deployer
+from pipeline.promote.deployer import Deployer, PolicyOptions
 from pipeline.promote.events import JsonLines, Progress
 from pipeline.promote.orchestrator import Orchestrator
+from pipeline.promote.protected_branch import GateAudit, ProtectedBranch
+from pipeline.promote.release import Release
 from pipeline.promote.resolver import Resolver
 from pipeline.promote.state import PromotionState, StateError
 from pipeline.record.identity import approver_source
@@ -104,7 +108,7 @@ def orchestrator(
     events: JsonLines | Progress,
     confirm: Callable[[str, str, str], str | None] | None,
     services: frozenset[str],
-    governance: Any,
+    governance: ProtectedBranch | None,
 ) -> Orchestrator:
     """The orchestrator of one ``promote`` call, with what the arguments chose."""
     return Orchestrator(
@@ -125,12 +129,12 @@ def orchestrator(
 @contextlib.contextmanager
 def event_sink(args: argparse.Namespace, stages: list[str]) -> Iterator[JsonLines | Progress]:
     """JSON Lines events with --json, else the progress display of ``stages`` (closed after)."""
-    events = JsonLines() if args.json else Progress(stages=stages)
+    progress = None if args.json else Progress(stages=stages)
     try:
-        yield events
+        yield JsonLines() if progress is None else progress
     finally:
-        if isinstance(events, Progress):
-            events.close()
+        if progress is not None:
+            progress.close()
 
 
 def prune_worktrees(state: PromotionState) -> None:
@@ -144,9 +148,12 @@ def prune_worktrees(state: PromotionState) -> None:
 class GovernedElsewhereError(Exception):
     """The working tree's governing files are not the protected branch's."""
 
-    def __init__(self, message: str, governance: Any) -> None:
+    def __init__(self, message: str, governance: ProtectedBranch) -> None:
         super().__init__(message)
         self.governance = governance
+
+
+StagePolicy = Callable[[str], PolicyOptions]
 
 
 def governed(
@@ -154,17 +161,17 @@ def governed(
     state: PromotionState,
     stacks_dir: Path,
     definition: PipelineFile,
-    policy: Any,
-) -> tuple[Any, PipelineFile, Any]:
+    policy: StagePolicy,
+) -> tuple[ProtectedBranch | None, PipelineFile, StagePolicy]:
     """The protected branch's pipeline file and policy configs, and the policy options they
-    give each stage. Raises GovernedElsewhereError (with what governs) when the working tree's
-    copies differ: a promotion refuses, a rehearsal goes on with the working tree's, saying so."""
+    give each stage (a state with no protected branch: the working tree's, unchanged). Raises
+    GovernedElsewhereError (with what governs) when the working tree's copies differ: a
+    promotion refuses, a rehearsal goes on with the working tree's, saying so."""
     from pipeline.record.git import blob_id
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
 
-    assert isinstance(state, GitState)
-    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+    governance = state.governance(args.protected_branch)
+    if governance is None:
+        return None, definition, policy
     differ = governance.differences(Path(args.repo), stacks_dir)
     explicit = Path(args.policy_pack_config) if args.policy_pack_config else None
     if explicit and blob_id(explicit.read_bytes()) not in governance.policy_blobs.values():
@@ -179,20 +186,17 @@ def governed(
     return governance, governed, policy if explicit else governance.policy(policy, governed)
 
 
-def unreviewed(args: argparse.Namespace, release: Any, definition: PipelineFile) -> str | None:
+def unreviewed(
+    args: argparse.Namespace, state: PromotionState, release: Release, definition: PipelineFile
+) -> str | None:
     """Which stages a release may not enter because its commit is not on the protected branch
-    (None: it is, or there is no protected branch to ask: a local --state-dir)."""
-    if args.state_dir:
-        return None
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
-
+    (None: it is, or there is no protected branch to ask: a local --state-dir). Fails closed:
+    a branch that cannot be read says so."""
     try:
-        state = GitState(Path(args.repo), args.remote)
-        governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+        governance = state.governance(args.protected_branch)
     except StateError as exc:
         return f"cannot tell whether commit {release.commit[:12]} was reviewed: {exc}"
-    if governance.reviewed(release.commit):
+    if governance is None or governance.reviewed(release.commit):
         return None
     stages = [
         s.stack for p in definition.pipelines.values() for s in p.stages if s.needs_reviewed_code()
@@ -210,16 +214,10 @@ def status_resolver(
     """The resolver ``status`` asks what ``promote`` would decide, with the protected branch's
     code review when it can be read (None: a local --state-dir, or the branch cannot be read;
     the reviewed gate is then not shown)."""
-    governance = None
-    if not args.state_dir:
-        from pipeline.record.governance import read_governance
-        from pipeline.record.state import GitState
-
-        assert isinstance(state, GitState)
-        try:
-            governance = read_governance(state.git, state.git_dir, args.remote, None)
-        except StateError:
-            governance = None
+    try:
+        governance = state.governance(None)
+    except StateError:
+        governance = None
     return Resolver(definition, state, governance=governance)
 
 
@@ -237,14 +235,11 @@ def checked(state: PromotionState) -> bool:
     return True
 
 
-def audit(args: argparse.Namespace, state: PromotionState) -> Any:
-    """Replay each promotion's gates against the pipeline file that governed it."""
-    from pipeline.record.gate_audit import Governing, audit
-    from pipeline.record.governance import read_governance
-    from pipeline.record.state import GitState
-
-    assert isinstance(state, GitState)
-    governance = read_governance(state.git, state.git_dir, args.remote, args.protected_branch)
+def audit(args: argparse.Namespace, state: PromotionState) -> GateAudit | None:
+    """Replay each promotion's gates against the pipeline file that governed it (None: a
+    state with no protected branch to replay them against)."""
+    governance = state.governance(args.protected_branch)
+    if governance is None:
+        return None
     releases = {r.id: r for r in state.releases.all()}
-    governing = Governing(state.git, governance.commit, f"{args.remote}/{governance.branch}")
-    return audit(list(state.entries()), releases, governing)
+    return governance.audit(list(state.entries()), releases)

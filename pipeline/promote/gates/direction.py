@@ -35,7 +35,7 @@ def direction_verdict(
     if holds is None or holds == release:
         return Verdict("direction", GateOutcome.OK, "forward")
     replaced = view.ever_verified(stage, release) and (
-        (last := view.last_verified(stage)) is not None and last.get("release") != release
+        (last := view.last_verified(stage)) is not None and last.release != release
     )
     known = holds in created and release in created
     if known and created[release] < created[holds]:

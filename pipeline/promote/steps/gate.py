@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pipeline.promote.deployer import Change, PolicyResult, ReleaseConfig
 from pipeline.promote.diff import diff_lines, gate_findings
 from pipeline.promote.history import Unfinished
-from pipeline.promote.model import StageOutcome, StepName
+from pipeline.promote.model import StageOutcome, StepName, StepStatus
 from pipeline.promote.policy import policy_findings
 from pipeline.promote.steps.step import FailureAction, OnFailure, StageContext, StepResult
 
@@ -65,13 +65,13 @@ def interrupted_update(
     step = resume.interrupted() if resume is not None else None
     if resume is None or step is None:
         return {}
-    if (step["stage"], step["kind"], step["step"]) != (stack, kind, "up"):
+    if (step.stage, step.kind, step.step) != (stack, kind, StepName.UP):
         return {}
     gated = [
         e
-        for e in resume.entries
-        if (e.get("stage"), e.get("kind"), e.get("step"), e.get("status"))
-        == (stack, kind, "preview", "completed")
+        for e in resume.steps()
+        if (e.stage, e.kind, e.step, e.status)
+        == (stack, kind, StepName.PREVIEW, StepStatus.COMPLETED)
     ]
-    changed = (gated[-1].get("preview") or {}).get("changed") or [] if gated else []
+    changed = (gated[-1].preview or {}).get("changed") or [] if gated else []
     return {str(c["urn"]): tuple(c.get("paths") or ()) for c in changed}

@@ -34,7 +34,7 @@ def rollback_target(
     last = view.last_verified(stack, other_than=walk.release.id)
     if last is not None:
         try:
-            back = services.state.releases.get(last["release"])
+            back = services.state.releases.get(last.release)
             return ReleaseConfig(back.id, back.images)
         except ReleaseError as exc:
             services.emit("note", stage=stack, message=f"cannot roll back: {exc}")

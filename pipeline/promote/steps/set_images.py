@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.promote.deployer import DeployError, ReleaseConfig
+from pipeline.promote.entries import StepEntry
 from pipeline.promote.model import StageOutcome, StepName, StepStatus
 from pipeline.promote.state import PromotionState
 from pipeline.promote.steps.step import FailureAction, OnFailure, StageContext, StepResult
@@ -47,12 +48,15 @@ def recorded_previous(
     """What set-images of this (unfinished) promotion recorded it replaced in ``stage``."""
     for entry in reversed(state.decisive()):  # this (unfinished) promotion's are kept
         if (
-            entry.get("promotion") == promotion
-            and entry.get("stage") == stage
-            and entry.get("kind") == kind
-            and entry.get("step") == StepName.SET_IMAGES
-            and entry.get("status") == StepStatus.COMPLETED
+            isinstance(entry, StepEntry)
+            and entry.promotion == promotion
+            and entry.stage == stage
+            and entry.kind == kind
+            and entry.step is StepName.SET_IMAGES
+            and entry.status is StepStatus.COMPLETED
         ):
-            prev = entry["previous"]
+            if entry.previous is None:
+                raise KeyError("previous")  # as a keyed read of the stored entry failed
+            prev = entry.previous
             return ReleaseConfig(prev["release"], prev["images"])
     return None

@@ -8,7 +8,8 @@ from pathlib import Path
 from pipeline.promote.entries import OtherEntry, ReconcileEntry, parse_entry, read_entry
 from pipeline.promote.ledger import entry_hash, entry_line
 from pipeline.promote.model import StepStatus
-from pipeline.promote.state import FileState, StageChange
+from pipeline.promote.state import StageChange
+from tests.promote.record_reader import ledger_lines, record
 from tests.reconcile.fakes import FILE, FileDrift
 from tests.reconcile.test_command import ENGINE, IMAGES, run
 from tests.reconcile.test_command import health as health  # the fixture
@@ -16,7 +17,7 @@ from tests.reconcile.test_command import health as health  # the fixture
 
 def test_every_reconcile_entry_round_trips(stacks_copy: Path, tmp_path: Path, health: str) -> None:
     state_dir = tmp_path / "state"
-    state = FileState(state_dir)
+    state = record(state_dir)  # the directory's git record, as --state-dir opens it
     for stack in ("dev", "live"):
         change = StageChange(stack, "aws", "r-1", IMAGES, None, "p-1", "forward", None)
         state.append({"promotion": "p-1", "stage": stack, "step": "up"}, change)
@@ -29,8 +30,8 @@ def test_every_reconcile_entry_round_trips(stacks_copy: Path, tmp_path: Path, he
     approved = ["--approve", "--approver", "ops@example.com", "--deployer", ENGINE]
     assert run(stacks_copy, state_dir, "reconcile", "--stage", "live", *approved) == 0
 
-    raw = (state_dir / "ledger.jsonl").read_bytes().splitlines(keepends=True)
-    entries = state.entries()
+    raw = ledger_lines(state_dir)
+    entries = record(state_dir).entries()
     assert len(entries) == len(raw)
     reconciles = [e for e in entries if isinstance(e, ReconcileEntry)]
     assert len(reconciles) == 5, entries  # four stages, then live again

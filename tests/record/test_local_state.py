@@ -19,6 +19,7 @@ from pipeline.promote.state import FileState, StateError, dump
 from pipeline.record.local import BARE, LocalGitState
 from pipeline.record.refs import IMPORT_TRAILER, STATE_REF
 from pipeline.record.trees import commit_paths
+from tests.promote.typed_entries import stored
 
 
 def change(stack: str, release: str) -> StageChange:
@@ -59,13 +60,13 @@ def test_an_old_directory_is_imported_once_and_a_torn_last_line_cut_off(tmp_path
     fill(old)
     old.releases.root.mkdir(parents=True, exist_ok=True)
     (old.releases.root / "r1.json").write_text('{"id": "r1"}\n')
-    entries = old.entries()
+    entries = stored(old.entries())
     torn = entry_line(chain_entry({"step": "note"}, entries[-1]))
     with (tmp_path / "ledger.jsonl").open("ab") as handle:
         handle.write(torn[: len(torn) // 2])
 
     state = LocalGitState(tmp_path)
-    assert state.entries() == entries, "the complete lines, unchanged"
+    assert stored(state.entries()) == entries, "the complete lines, unchanged"
     assert [p.name for p in sorted(tmp_path.glob("*.imported"))] == [
         "ledger.jsonl.imported",
         "releases.imported",
@@ -86,7 +87,7 @@ def test_an_old_directory_is_imported_once_and_a_torn_last_line_cut_off(tmp_path
     again = LocalGitState(tmp_path)
     check = again.verify()
     assert check.ok and check.entries == 4, check
-    assert again.entries()[3]["prev"] == entries[-1]["hash"]
+    assert again.entries()[3].stored()["prev"] == entries[-1]["hash"]
 
 
 def test_a_ledger_that_does_not_verify_is_not_imported(tmp_path: Path) -> None:

@@ -151,7 +151,46 @@ PULL_REQUESTS_NEED_GIT = (
 )
 
 
-class FileState:
+class OneMachine:
+    """What a state kept in one machine's directory answers (FileState, and the directory's git
+    record pipeline.record.local.LocalGitState): it deploys the code that is checked out, and
+    has no stage branches, no runner to name, no protected branch and no pull requests."""
+
+    state_dir: Path
+    stage_branches = False  # stage records are files of the state, the checkout is the code
+
+    def source(self, stack: str, release: str, commit: str | None) -> Path | None:
+        return None  # a local state deploys the code that is checked out
+
+    def started_by(self) -> Any:
+        return None  # one machine: no runner to name
+
+    def stage_checkout(self, stack: str) -> Path | None:
+        return None
+
+    def scratch_dir(self) -> Path:
+        return self.state_dir
+
+    def governance(self, branch: str | None) -> Any:
+        return None  # no protected branch: the checkout's files govern
+
+    def proposal_record(self) -> Any:
+        return None  # no stage branches to take proposals
+
+    def propose(self, stage: StageChange) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)
+
+    def review(
+        self,
+        stack: str,
+        release: Release,
+        forge: tuple[str, str] | None = None,
+        rollback: bool = False,
+    ) -> Any:
+        raise StateError(PULL_REQUESTS_NEED_GIT)
+
+
+class FileState(OneMachine):
     """The test double of the state: a directory of ``ledger.jsonl`` (+ head), ``releases/``,
     ``locks/``, ``stages/`` (no commits, so a consistent rewrite of its ledger verifies; the
     commands' ``--state-dir`` is a git record, pipeline.record.local)."""
@@ -196,40 +235,8 @@ class FileState:
     def lock(self, pipeline: str) -> PromotionLock:
         return PromotionLock(self.state_dir / "locks" / f"{pipeline}.lock")
 
-    def source(self, stack: str, release: str, commit: str | None) -> Path | None:
-        return None  # a local state deploys the code that is checked out
-
-    def started_by(self) -> Mapping[str, str | None] | None:
-        return None
-
-    stage_branches = False  # stage records are files here, the checkout is the code
-
-    def stage_checkout(self, stack: str) -> Path | None:
-        return None
-
-    def scratch_dir(self) -> Path:
-        return self.state_dir
-
     def prune_worktrees(self) -> list[str]:
         return []  # no worktrees: the checkout is the code
-
-    def governance(self, branch: str | None) -> ProtectedBranch | None:
-        return None  # no protected branch: the checkout's files govern
-
-    def proposal_record(self) -> Any:
-        return None
-
-    def propose(self, stage: StageChange) -> Any:
-        raise StateError(PULL_REQUESTS_NEED_GIT)
-
-    def review(
-        self,
-        stack: str,
-        release: Release,
-        forge: tuple[str, str] | None = None,
-        rollback: bool = False,
-    ) -> Any:
-        raise StateError(PULL_REQUESTS_NEED_GIT)
 
     def stage_record(self, stack: str) -> StageRecord | None:
         path = self.state_dir / "stages" / f"{stack}.json"

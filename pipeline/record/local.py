@@ -27,10 +27,9 @@ from typing import Any
 from components import project
 from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.ledger import GENESIS, Ledger, chain_entry
-from pipeline.promote.release import Release
 from pipeline.promote.stage_record import EntryRef, StageChange, StageRecord, StageRecordError
 from pipeline.promote.state import (
-    PULL_REQUESTS_NEED_GIT,
+    OneMachine,
     StateError,
     StateUnverifiedError,
     dump,
@@ -48,12 +47,11 @@ IMPORTED = ".imported"  # the suffix an imported file or folder is renamed with
 _FOLDERS = ("releases", "stages")
 
 
-class LocalGitState(GitState):
+class LocalGitState(OneMachine, GitState):  # type: ignore[misc]  # source: no worktree here
     """The git record of one state directory (created, and its old files imported, on first
     use); one machine only: the pipeline lock's owner is gone when its pid no longer runs."""
 
     stage_files = True
-    stage_branches = False  # stage records are files of the state; the checkout is the code
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -118,36 +116,6 @@ class LocalGitState(GitState):
             raise StateError(str(exc)) from None
         except ValueError as exc:  # not JSON
             raise StateError(f"{where}: {exc}") from None
-
-    def source(self, stack: str, release: str, commit: str | None) -> Path | None:  # type: ignore[override]
-        return None  # a local record deploys the code that is checked out
-
-    def stage_checkout(self, stack: str) -> Path | None:
-        return None  # no stage branch to check out
-
-    def scratch_dir(self) -> Path:
-        return self.state_dir
-
-    def started_by(self) -> dict[str, Any] | None:
-        return None  # as the directory state before it: one machine, no runner to name
-
-    def governance(self, branch: str | None) -> Any:
-        return None  # no protected branch: the checkout's files govern, as in FileState
-
-    def proposal_record(self) -> Any:
-        return None  # no stage branches to take proposals
-
-    def propose(self, stage: StageChange) -> Any:
-        raise StateError(PULL_REQUESTS_NEED_GIT)  # no stage branch to propose onto
-
-    def review(
-        self,
-        stack: str,
-        release: Release,
-        forge: tuple[str, str] | None = None,
-        rollback: bool = False,
-    ) -> Any:
-        raise StateError(PULL_REQUESTS_NEED_GIT)
 
     def _import(self) -> None:
         """Import the directory's old files once (under the directory's lock)."""

@@ -28,7 +28,13 @@ __all__ = ["PROMOTE_EXITS", "READ_EXITS", "register"]
 
 READ_EXITS = {
     EXIT_OK: "shown",
-    EXIT_INVALID: "bad input (unknown pipeline or stage, a missing Pulumi CLI)",
+    EXIT_INVALID: "bad input (unknown pipeline or stage, a missing Pulumi CLI), or a record that"
+    " does not verify",
+}
+# history still answers over a record that does not verify: it says so and shows no entry.
+HISTORY_EXITS = {
+    EXIT_OK: "shown (a record that does not verify: a warning and no entries)",
+    EXIT_INVALID: "bad input (unknown pipeline or stage)",
 }
 
 
@@ -106,7 +112,7 @@ def register(commands: Any) -> None:
         help="the ledger, oldest first",
         description="Print the promotion ledger, oldest first: sequence, time, release, stage and"
         " step, status, detail. A ledger that does not verify is shown with a warning.",
-        exits=READ_EXITS,
+        exits=HISTORY_EXITS,
     )
     history.add_argument("--stage", metavar="STACK", help="only this stage's entries")
     shown = history.add_mutually_exclusive_group()

@@ -45,7 +45,7 @@ class LedgerIndex:
         stage = stage_of(entry)
         if stage:
             self.stages.add(stage)
-            record = entry.record if isinstance(entry, StepEntry | ReconcileEntry) else None
+            record = _record_of(entry)
             if record:
                 self.records[stage] = record
         self.decisive.add(entry)
@@ -108,3 +108,13 @@ def load(path: Path) -> LedgerIndex | None:
 
 def save(path: Path, index: LedgerIndex) -> None:
     write_atomic(path, json.dumps(index.to_json(), separators=(",", ":")) + "\n")
+
+
+def _record_of(entry: LedgerEntry) -> str | None:
+    """The stage commit an entry records. An entry of no known kind may move a stage branch too
+    (a bootstrap of what a stage already ran), so its stored ``record`` counts as it did when
+    entries were read as dicts."""
+    if isinstance(entry, StepEntry | ReconcileEntry):
+        return entry.record
+    value = entry.extra.get("record")
+    return str(value) if value else None

@@ -27,6 +27,12 @@ from pipeline.promote.deployer import (
 )
 from pipeline.promote.diff import changed_paths
 from pipeline.promote.lock import process_alive
+from pipeline.promote.sidecar import (
+    UNREADABLE,
+    CheckpointDamagedError,
+    backend_root,
+    repair_sidecars,
+)
 
 PROJECT = project.name()
 
@@ -139,6 +145,9 @@ class AutomationDeployer:
         # Selecting a stack runs the CLI twice (its version check, then `stack select`): a
         # stage's promotion asks for the stack about six times, so each handle is kept.
         self._handles: dict[tuple[str, Path], Any] = {}
+        # What was repaired in a stack's backend before it could be selected: written into the
+        # stage's `up completed` entry, as a cleared stack lock is.
+        self._repairs: dict[str, list[str]] = {}
 
     def use_source(self, stack: str, source: Callable[[], Path | None]) -> None:
         """Deploy ``stack`` from ``source()`` (a worktree at the release's infrastructure
@@ -159,12 +168,37 @@ class AutomationDeployer:
     def _select(self, stack: str) -> Any:
         from pulumi import automation as auto
 
+        work_dir = str(self.work_dir(stack))
         try:
-            return auto.select_stack(stack_name=stack, work_dir=str(self.work_dir(stack)))
+            return auto.select_stack(stack_name=stack, work_dir=work_dir)
         except auto.errors.CommandError as exc:
-            raise DeployError(f"{stack}: cannot select the stack: {exc}") from None
+            if UNREADABLE not in str(exc) or not self._repair(stack, work_dir):
+                raise DeployError(f"{stack}: cannot select the stack: {exc}") from None
         except FileNotFoundError as exc:
             raise DeployError(f"the Pulumi CLI is not installed ({exc})") from None
+        try:  # once more, after the repair
+            return auto.select_stack(stack_name=stack, work_dir=work_dir)
+        except auto.errors.CommandError as exc:
+            raise DeployError(f"{stack}: cannot select the stack: {exc}") from None
+
+    def _repair(self, stack: str, work_dir: str) -> bool:
+        """Remove what a killed write left torn in a ``file://`` backend's files of ``stack``
+        (pipeline.promote.sidecar); whether anything was."""
+        from pulumi import automation as auto
+
+        try:
+            url = auto.LocalWorkspace(work_dir=work_dir).who_am_i().url
+        except auto.errors.CommandError:
+            return False
+        root = backend_root(url or "")
+        if root is None:
+            return False
+        try:
+            notes = repair_sidecars(root, PROJECT, stack)
+        except CheckpointDamagedError as exc:
+            raise DeployError(f"{stack}: {exc}") from None
+        self._repairs.setdefault(stack, []).extend(notes)
+        return bool(notes)
 
     def _call(self, stack: str, what: str, fn: Any, **kwargs: Any) -> Any:
         from pulumi import automation as auto
@@ -203,9 +237,10 @@ class AutomationDeployer:
 
     def up(self, stack: str, preview: Preview) -> list[str]:
         handle = self._stack(stack)
+        repaired = self._repairs.pop(stack, [])
         try:
             self._call(stack, "up", handle.up, **up_arguments(preview))
-            return []
+            return repaired
         except StackBusyError as exc:
             stale = stale_holders(str(exc))
             if not stale:  # a holder that may be alive: never break its lock
@@ -214,7 +249,9 @@ class AutomationDeployer:
         # its update): nothing can be updating the stack, so its lock is cleared, once.
         self._call(stack, "cancel", handle.cancel)
         self._call(stack, "up", handle.up, **up_arguments(preview))
-        return [f"cleared the stack lock of {who}, whose process is gone" for who in stale]
+        return repaired + [
+            f"cleared the stack lock of {who}, whose process is gone" for who in stale
+        ]
 
     def outputs(self, stack: str) -> Mapping[str, Any]:
         handle = self._stack(stack)

@@ -76,4 +76,4 @@ def test_wiring_gives_a_state_dir_its_git_record(tmp_path):
     args = argparse.Namespace(state_dir=str(tmp_path / "state"), repo=str(tmp_path), remote="o")
     state = wiring.state(args)
     assert isinstance(state, LocalGitState) and (tmp_path / "state" / BARE / "HEAD").exists()
-    assert wiring.work_dir(args, state) == tmp_path / "state"
+    assert state.scratch_dir() == tmp_path / "state"  # where the deployer's files go

@@ -51,9 +51,9 @@ EXITS = {
 
 
 def _state(args: argparse.Namespace) -> PromotionState:
-    from pipeline.record.open import open_record
+    from pipeline.record.open import RecordLocation, open_record
 
-    return open_record(args)
+    return open_record(RecordLocation.of(args))
 
 
 def make_engine(spec: str, stacks_dir: Path, state_dir: Path | None) -> DriftEngine:

@@ -55,9 +55,9 @@ FAILED = StageOutcome.FAILED  # the engine failed: "failed" on the wire, exit 1
 
 
 def _state(args: argparse.Namespace) -> PromotionState:
-    from pipeline.record.open import open_record
+    from pipeline.record.open import RecordLocation, open_record
 
-    return open_record(args)
+    return open_record(RecordLocation.of(args))
 
 
 def _pipeline(args: argparse.Namespace) -> tuple[PipelineFile, str, Path]:

@@ -29,7 +29,7 @@ def _record(args: argparse.Namespace) -> tuple[Any, str]:
     checkout without the remote, or before any promotion, still gets its page."""
     from pipeline.promote.ledger import LedgerError
     from pipeline.promote.state import StateError
-    from pipeline.record.open import open_record
+    from pipeline.record.open import RecordLocation, open_record
     from pipeline.site.model import Record
 
     if args.state_dir:
@@ -37,7 +37,7 @@ def _record(args: argparse.Namespace) -> tuple[Any, str]:
     else:
         where = f"git remote {args.remote!r}"
     try:
-        state = open_record(args)
+        state = open_record(RecordLocation.of(args))
         check = state.verify()
         entries = state.entries()
         times = {r.id: r.commit_time for r in state.releases.all()}

@@ -28,7 +28,7 @@ def verify(args: argparse.Namespace) -> int:
     problems, notes, findings = list(check.problems), list(check.notes), []
     if check.ok:
         try:
-            audited = wiring.audit(args, state)
+            audited = wiring.audit(args.protected_branch, state)
         except StateError as exc:
             problems.append(f"the promotions' gates were not audited: {exc}")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from components.spec.loader import PROJECT
@@ -58,7 +59,12 @@ def status(args: argparse.Namespace) -> int:
     else:
         try:
             deployer, _ = wiring.deployer(
-                args, state, PROJECT_DIR, stacks_dir(args), wiring.work_dir(args, state)
+                args.deployer,
+                300.0,  # status reads outputs only: nothing is verified
+                state,
+                Path(args.repo),
+                PROJECT_DIR,
+                stacks_dir(args),
             )
         except StateError as exc:
             return fail(str(exc))
@@ -73,7 +79,7 @@ def status(args: argparse.Namespace) -> int:
         outputs,
         ledger,
         records=state.stage_record,
-        walk=partial(wiring.status_resolver(args, pipelines, state).candidate, chosen, ledger),
+        walk=partial(wiring.status_resolver(pipelines, state).candidate, chosen, ledger),
     )
     if args.json:
         for row in rows:

@@ -26,7 +26,7 @@ def create(args: argparse.Namespace) -> int:
         return fail(f"refused, nothing written:\n{exc}")
     except StateError as exc:
         return fail(f"not recorded:\n{exc}", CommandOutcome.STOPPED)
-    unreviewed = wiring.unreviewed(args, state, release, pipelines)
+    unreviewed = wiring.unreviewed(args.protected_branch, state, release, pipelines)
     if unreviewed and not args.json:
         print(f"note: {unreviewed}", file=sys.stderr)
     outcome = CommandOutcome.CREATED if created else CommandOutcome.EXISTS

@@ -32,14 +32,9 @@ PULUMI_MISSING = (
 
 def state(args: argparse.Namespace) -> PromotionState:
     """The record the options name (pipeline.record.open): ``--state-dir``'s, or ``--remote``'s."""
-    from pipeline.record.open import open_record
+    from pipeline.record.open import RecordLocation, open_record
 
-    return open_record(args)
-
-
-def work_dir(args: argparse.Namespace, state: PromotionState) -> Path:
-    """Where local scratch files go: where the state says (its directory, or the checkout's)."""
-    return state.scratch_dir()
+    return open_record(RecordLocation.of(args))
 
 
 def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Path) -> Deployer:
@@ -65,16 +60,19 @@ def make_deployer(spec: str, project_dir: Path, stacks_dir: Path, state_dir: Pat
 
 
 def deployer(
-    args: argparse.Namespace,
+    spec: str,
+    health_timeout: float,
     state: PromotionState,
+    repo: Path,
     project_dir: Path,
     stacks_dir: Path,
-    work_dir: Path,
 ) -> tuple[Deployer, Any]:
-    """The deployer ``--deployer`` names and how its stages are verified."""
+    """The deployer ``--deployer`` (``spec``) names and how its stages are verified; its local
+    files go where the state keeps scratch (its directory, or the checkout's)."""
     from pipeline.promote.verification import HealthCheck
 
-    if args.deployer == "offline":
+    work_dir = state.scratch_dir()
+    if spec == "offline":
         from pipeline.record.offline import RecordDeployer, offline_verify
 
         if not state.stage_branches:
@@ -82,23 +80,22 @@ def deployer(
                 "--deployer offline keeps what each stage runs in git: it needs the git state"
                 " (a --remote), not --state-dir"
             )
-        return RecordDeployer(Path(args.repo), state, work_dir / "offline"), offline_verify
-    timeout = getattr(args, "health_timeout", 300.0)
-    made = make_deployer(args.deployer, project_dir, stacks_dir, work_dir)
-    return made, HealthCheck(timeout=timeout, interval=min(5.0, timeout))
+        return RecordDeployer(repo, state, work_dir / "offline"), offline_verify
+    made = make_deployer(spec, project_dir, stacks_dir, work_dir)
+    return made, HealthCheck(timeout=health_timeout, interval=min(5.0, health_timeout))
 
 
-def copier(args: argparse.Namespace) -> Any:
+def copier(spec: str) -> Any:
     """Each release image is copied into a real stage's registry before its preview (skopeo, or
     ``az acr import`` into Azure registries); the offline deployer's registries are the
     renderer's, so nothing is copied there."""
     from pipeline.promote.images import StageRegistries
 
-    return None if args.deployer == "offline" else StageRegistries()
+    return None if spec == "offline" else StageRegistries()
 
 
 def orchestrator(
-    args: argparse.Namespace,
+    deployer_spec: str,
     state: PromotionState,
     deployer: Deployer,
     verify: Any,
@@ -120,16 +117,16 @@ def orchestrator(
         events=events,
         confirm=confirm,
         services=services,
-        images=copier(args),
+        images=copier(deployer_spec),
         governance=governance,
         approver_source=approver_source(),
     )
 
 
 @contextlib.contextmanager
-def event_sink(args: argparse.Namespace, stages: list[str]) -> Iterator[JsonLines | Progress]:
+def event_sink(json: bool, stages: list[str]) -> Iterator[JsonLines | Progress]:
     """JSON Lines events with --json, else the progress display of ``stages`` (closed after)."""
-    progress = None if args.json else Progress(stages=stages)
+    progress = None if json else Progress(stages=stages)
     try:
         yield JsonLines() if progress is None else progress
     finally:
@@ -157,23 +154,25 @@ StagePolicy = Callable[[str], PolicyOptions]
 
 
 def governed(
-    args: argparse.Namespace,
     state: PromotionState,
+    protected_branch: str | None,
+    repo: Path,
     stacks_dir: Path,
     definition: PipelineFile,
     policy: StagePolicy,
+    explicit: Path | None,
 ) -> tuple[ProtectedBranch | None, PipelineFile, StagePolicy]:
     """The protected branch's pipeline file and policy configs, and the policy options they
     give each stage (a state with no protected branch: the working tree's, unchanged). Raises
     GovernedElsewhereError (with what governs) when the working tree's copies differ: a
-    promotion refuses, a rehearsal goes on with the working tree's, saying so."""
+    promotion refuses, a rehearsal goes on with the working tree's, saying so. ``explicit``:
+    ``--policy-pack-config``, which must be one of the reviewed configs."""
     from pipeline.record.git import blob_id
 
-    governance = state.governance(args.protected_branch)
+    governance = state.governance(protected_branch)
     if governance is None:
         return None, definition, policy
-    differ = governance.differences(Path(args.repo), stacks_dir)
-    explicit = Path(args.policy_pack_config) if args.policy_pack_config else None
+    differ = governance.differences(repo, stacks_dir)
     if explicit and blob_id(explicit.read_bytes()) not in governance.policy_blobs.values():
         differ.append(f"--policy-pack-config {explicit.name} (no reviewed policy config)")
     governed = governance.definition()
@@ -187,13 +186,16 @@ def governed(
 
 
 def unreviewed(
-    args: argparse.Namespace, state: PromotionState, release: Release, definition: PipelineFile
+    protected_branch: str | None,
+    state: PromotionState,
+    release: Release,
+    definition: PipelineFile,
 ) -> str | None:
     """Which stages a release may not enter because its commit is not on the protected branch
     (None: it is, or there is no protected branch to ask: a local --state-dir). Fails closed:
     a branch that cannot be read says so."""
     try:
-        governance = state.governance(args.protected_branch)
+        governance = state.governance(protected_branch)
     except StateError as exc:
         return f"cannot tell whether commit {release.commit[:12]} was reviewed: {exc}"
     if governance is None or governance.reviewed(release.commit):
@@ -208,9 +210,7 @@ def unreviewed(
     )
 
 
-def status_resolver(
-    args: argparse.Namespace, definition: PipelineFile, state: PromotionState
-) -> Resolver:
+def status_resolver(definition: PipelineFile, state: PromotionState) -> Resolver:
     """The resolver ``status`` asks what ``promote`` would decide, with the protected branch's
     code review when it can be read (None: a local --state-dir, or the branch cannot be read;
     the reviewed gate is then not shown)."""
@@ -235,10 +235,10 @@ def checked(state: PromotionState) -> bool:
     return True
 
 
-def audit(args: argparse.Namespace, state: PromotionState) -> GateAudit | None:
+def audit(protected_branch: str | None, state: PromotionState) -> GateAudit | None:
     """Replay each promotion's gates against the pipeline file that governed it (None: a
     state with no protected branch to replay them against)."""
-    governance = state.governance(args.protected_branch)
+    governance = state.governance(protected_branch)
     if governance is None:
         return None
     releases = {r.id: r for r in state.releases.all()}

@@ -189,8 +189,9 @@ class Ledger:
             handle.truncate(keep)
             os.fsync(handle.fileno())
 
-    def append(self, fields: Mapping[str, Any]) -> LedgerEntry:
+    def append(self, new: LedgerEntry) -> LedgerEntry:
         """Append one entry (chained, timestamped), fsync it, then move the head. Returns it."""
+        fields = new.unchained()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new_file = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

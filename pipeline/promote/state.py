@@ -80,8 +80,9 @@ class PromotionState(Protocol):
 
     def verify(self) -> Verification: ...
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
-        """Chain ``fields`` (an entry's ``fields()``) onto the ledger; the entry as stored."""
+    def append(self, entry: LedgerEntry, stage: StageChange | None = None) -> LedgerEntry:
+        """Chain ``entry`` (a typed entry not yet appended, or an ``OtherEntry`` of no known
+        kind) onto the ledger; the entry as stored."""
         ...
 
     def save_release(self, release: Release) -> tuple[Release, bool]: ...
@@ -222,8 +223,8 @@ class FileState(OneMachine):
     def verify(self) -> Verification:
         return self.ledger.verify()
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
-        entry = self.ledger.append(fields)
+    def append(self, new: LedgerEntry, stage: StageChange | None = None) -> LedgerEntry:
+        entry = self.ledger.append(new)
         if stage is not None:
             record = StageRecord.of(stage, EntryRef(entry.seq, entry.hash))
             write_atomic(self.state_dir / "stages" / f"{stage.stack}.json", dump(record.to_json()))

@@ -19,7 +19,7 @@ from pipeline.promote.state import FileState, StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.remedy import Remedy, remedy_of
 from pipeline.reconcile.run import Baseline, Outcome, Reconciler, drift_metrics
-from tests.promote.typed_entries import filled, stored
+from tests.promote.typed_entries import filled, stored, to_append
 from tests.reconcile.fakes import FileDrift
 
 DEV = Stage(stack="dev", auto_promote=True)
@@ -52,7 +52,7 @@ def state(tmp_path: Path) -> FileState:
     state = FileState(tmp_path / "state")
     for stack in ("dev", "test", "live"):  # each stage records r-1, as a promotion leaves it
         change = StageChange(stack, "p", "r-1", IMAGES, "c0ffee", "p-1", "forward", None)
-        state.append({"promotion": "p-1", "stage": stack, "step": "up"}, change)
+        state.append(to_append({"promotion": "p-1", "stage": stack, "step": "up"}), change)
     return state
 
 
@@ -185,14 +185,16 @@ def test_a_held_pipeline_lock_leaves_every_stage_alone(state, cloud, tmp_path) -
 
 def test_an_unfinished_promotion_leaves_every_stage_alone(state, cloud, tmp_path) -> None:
     state.append(
-        filled(
-            {
-                "promotion": "p-2",
-                "pipeline": "p",
-                "release": "r-2",
-                "step": "start",
-                "target": "live",
-            }
+        to_append(
+            filled(
+                {
+                    "promotion": "p-2",
+                    "pipeline": "p",
+                    "release": "r-2",
+                    "step": "start",
+                    "target": "live",
+                }
+            )
         )
     )
     cloud.drift_out_of_band("dev")

@@ -19,7 +19,7 @@ from pipeline.promote.state import FileState, StateError, dump
 from pipeline.record.local import BARE, LocalGitState
 from pipeline.record.refs import IMPORT_TRAILER, STATE_REF
 from pipeline.record.trees import commit_paths
-from tests.promote.typed_entries import stored
+from tests.promote.typed_entries import stored, to_append
 
 
 def change(stack: str, release: str) -> StageChange:
@@ -29,9 +29,11 @@ def change(stack: str, release: str) -> StageChange:
 
 
 def fill(state: FileState | LocalGitState) -> None:
-    state.append({"step": "start", "release": "r1"})
-    state.append({"step": "up", "stage": "dev", "status": "completed"}, change("dev", "r1"))
-    state.append({"step": "finish", "outcome": "promoted"})
+    state.append(to_append({"step": "start", "release": "r1"}))
+    state.append(
+        to_append({"step": "up", "stage": "dev", "status": "completed"}), change("dev", "r1")
+    )
+    state.append(to_append({"step": "finish", "outcome": "promoted"}))
 
 
 def test_appends_are_commits_and_stage_records_files_of_the_state(tmp_path: Path) -> None:
@@ -83,7 +85,7 @@ def test_an_old_directory_is_imported_once_and_a_torn_last_line_cut_off(tmp_path
     ).stdout
     assert f"{IMPORT_TRAILER}: 3 {entries[-1]['hash']}" in root, root
 
-    state.append({"step": "start", "release": "r2"})  # migrates the import, then appends
+    state.append(to_append({"step": "start", "release": "r2"}))  # migrates the import, then appends
     again = LocalGitState(tmp_path)
     check = again.verify()
     assert check.ok and check.entries == 4, check
@@ -159,5 +161,5 @@ def test_a_directory_of_releases_only_is_imported(tmp_path: Path) -> None:
     check = state.verify()
     assert check.ok and check.entries == 0, check.problems
     assert state.read("releases/r1.json") == b'{"id": "r1"}\n'
-    state.append({"step": "start", "release": "r1"})
+    state.append(to_append({"step": "start", "release": "r1"}))
     assert LocalGitState(tmp_path).verify().ok

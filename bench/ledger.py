@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ledger_record import PROJECT_DIR, build, run_git
+from pipeline.promote.entries import OtherEntry
 from pipeline.record.layout import BLOCK
 from pipeline.record.state import GitState
 
@@ -51,9 +52,10 @@ def appends(base: Path, remote: Path) -> list[tuple[float, float, int, bool]]:
     while not done or not done[-1][3]:
         before = _loose_bytes(remote)
         cpu, started = _cpu(), time.perf_counter()
-        entry = state.append({"step": "note", "detail": f"bench append {len(done)}"})
+        note = OtherEntry(extra={"step": "note", "detail": f"bench append {len(done)}"})
+        entry = state.append(note)
         took, cpu = time.perf_counter() - started, _cpu() - cpu
-        sealed = (entry["seq"] + 1) % BLOCK == 0
+        sealed = (entry.seq + 1) % BLOCK == 0
         done.append((took, cpu, _loose_bytes(remote) - before, sealed))
     return done
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.promote.entries import read_entry
 from pipeline.promote.ledger import chain_entry, entry_line
 from pipeline.promote.release import Release, content_id, release_json
 from pipeline.promote.state import StageChange
@@ -176,5 +177,5 @@ def build(base: Path, entries: int) -> tuple[Path, int]:
             if stage is not None:
                 change = StageChange(stage, "aws", release.id, release.images, commit,
                                      fields["promotion"], "forward", "bench")  # fmt: skip
-            state.append(fields, change)
+            state.append(read_entry(fields), change)
     return remote, state.head()[0]

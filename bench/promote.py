@@ -12,11 +12,12 @@ from typing import Any
 
 from pipeline.definition import PipelineFile, load_pipeline
 from pipeline.promote.deployer import PolicyOptions, PolicyResult, Preview, ReleaseConfig
+from pipeline.promote.memory import MemoryState
 from pipeline.promote.offline import release_config_of
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request, stage_policy
 from pipeline.promote.rehearsal import rehearse
 from pipeline.promote.release import make_release
-from pipeline.promote.state import FileState, PromotionState
+from pipeline.promote.state import PromotionState
 from pipeline.promote.verification import VerifyResult
 from pipeline.record.local import LocalGitState
 
@@ -86,13 +87,26 @@ def _unsoaked(definition: PipelineFile) -> PipelineFile:
     return definition.model_copy(update={"pipelines": pipelines})
 
 
-def orchestration(workdir: Path, opener: Callable[[Path], PromotionState]) -> list[float]:
+def in_memory() -> Callable[[Path], PromotionState]:
+    """Opens one MemoryState per directory (each opening of a directory finds what the one
+    before recorded, as a command opening ``--state-dir`` does)."""
+    opened: dict[Path, MemoryState] = {}
+
+    def open_state(state_dir: Path) -> PromotionState:
+        return opened.setdefault(state_dir, MemoryState(state_dir))
+
+    return open_state
+
+
+def orchestration(
+    workdir: Path, name: str, opener: Callable[[Path], PromotionState]
+) -> list[float]:
     """Seconds of orchestration per stage for a dev-to-live promotion, engine time removed, over
     the state ``opener`` opens on a fresh directory."""
     per_stage = []
     definition = load_pipeline(PROJECT_DIR / "stacks")
     for round_ in range(ROUNDS):
-        state = workdir / f"{opener.__name__}{round_}"
+        state = workdir / f"{name}{round_}"
         release = _release(opener(state), round_)
         deployer = InstantDeployer(PROJECT_DIR / "stacks")
         verify_time = 0.0
@@ -120,7 +134,7 @@ def orchestration(workdir: Path, opener: Callable[[Path], PromotionState]) -> li
 
 
 def rehearsal(workdir: Path) -> tuple[list[float], str]:
-    state = FileState(workdir / "rehearsal")
+    state = MemoryState(workdir / "rehearsal")
     release = _release(state, 99)
     definition = load_pipeline(PROJECT_DIR / "stacks")
     policy = stage_policy(PROJECT_DIR, None, None)
@@ -143,8 +157,8 @@ def rehearsal(workdir: Path) -> tuple[list[float], str]:
 def run() -> str:
     workdir = Path(tempfile.mkdtemp(prefix="stageline-bench-promote-"))
     try:
-        per_stage = orchestration(workdir, FileState)
-        recorded = orchestration(workdir, LocalGitState)
+        per_stage = orchestration(workdir, "memory", in_memory())
+        recorded = orchestration(workdir, "git", LocalGitState)
         rehearsals, note = rehearsal(workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -160,10 +174,10 @@ def run() -> str:
             "## Promotion",
             "",
             f"Orchestration per stage, engine excluded ({ROUNDS} dev-to-live promotions with an"
-            " instant deployer; ledger appends with fsync, lock, eligibility and gates included):"
+            " instant deployer; ledger appends, lock, eligibility and gates included):"
             f" median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms; target"
-            f" {ORCHESTRATION_TARGET * 1000:.0f} ms: {verdict}. That is over the tests' directory"
-            " double (FileState); over the git record `--state-dir` opens (LocalGitState: a"
+            f" {ORCHESTRATION_TARGET * 1000:.0f} ms: {verdict}. That is over the tests' double"
+            " in memory (MemoryState); over the git record `--state-dir` opens (LocalGitState: a"
             f" commit and a local push per entry) the median is {git_median * 1000:.1f} ms,"
             f" {git_median / median:.1f} times the double's: {git_verdict} the target.",
             "",

@@ -15,6 +15,7 @@ import pytest
 
 from pipeline import reference, usage
 from pipeline.cli import main, parser
+from tests.promote.typed_entries import to_append
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "a" * 64
@@ -106,7 +107,9 @@ def sweep_dirs(tmp_path_factory):
 
     ledger = Ledger(state / "ledger.jsonl")
     for _ in range(200):  # 200 kB, past any pipe buffer
-        ledger.append({"step": "note", "stage": "dev", "release": "r-x", "detail": "x" * 1000})
+        ledger.append(
+            to_append({"step": "note", "stage": "dev", "release": "r-x", "detail": "x" * 1000})
+        )
     return state, empty
 
 

@@ -16,6 +16,7 @@ from pipeline import usage
 from pipeline.cli import main
 from pipeline.stages import StagesError, load_stages
 from tests.conftest import PROJECT_DIR
+from tests.promote.typed_entries import to_append
 
 OTHER = "acme-shop"
 
@@ -90,7 +91,9 @@ def test_history_shows_the_recent_end_unless_asked_for_all(tmp_path: Path, capsy
     state = record(state_dir)
     total = HISTORY_SHOWN + 7
     for n in range(total):
-        state.append({"release": f"r-{n:03}", "stage": "dev", "step": "up", "status": "completed"})
+        state.append(
+            to_append({"release": f"r-{n:03}", "stage": "dev", "step": "up", "status": "completed"})
+        )
 
     def shown(*args: str) -> tuple[list[str], str]:
         assert main(["history", "--state-dir", str(state_dir), *args]) == 0

@@ -1,7 +1,8 @@
 """Typed ledger entries: start, step, resume, interrupted and finish (a promotion's), and
 reconcile (a stage's reconcile, pipeline.reconcile.run).
 
-``fields()`` is what the orchestrator appends (the ledger adds ``seq``, ``prev``, ``time`` and
+An entry is appended as its typed kind (``PromotionState.append``); ``fields()`` is what
+the ledger stores of it (the ledger adds ``seq``, ``prev``, ``time`` and
 ``hash``); ``parse_entry`` reads a stored entry back. Optional fields that are None are left
 out, as they always were, and keys this version does not know are kept in ``extra``, so an
 entry re-serialised from its parsed form is the same bytes and keeps its hash (the ledger
@@ -72,6 +73,13 @@ class _Stored:
         if self.STEP is not None:
             out["step"] = self.STEP
         return out
+
+    def unchained(self) -> dict[str, JSON]:
+        """``fields()`` of an entry about to be appended: what a ledger chains (EntryError: the
+        entry was read from a ledger, its chain is set already)."""
+        if self.chain is not None:
+            raise EntryError(f"entry {self.chain.seq} is in a ledger already; not appended again")
+        return self.fields()
 
     def stored(self) -> dict[str, JSON]:
         """The whole stored entry (chain fields included; the entry must have been read)."""

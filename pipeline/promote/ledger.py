@@ -6,18 +6,19 @@ chain. A removed *last* entry leaves a valid chain, so the head (``seq`` and ``h
 entry) is also kept in ``<ledger>.head``; it may lag the ledger by one entry (a crash between the
 two writes) but never lead it.
 
-An append is one ``write`` on an ``O_APPEND`` descriptor followed by ``fsync``: a killed process
-leaves the entry whole or absent. Only power loss can tear the last line (a write that was never
+The chain's code (``ChainedLedger``) works over a ``LedgerStorage``: a file and its head file
+(``Ledger``, the layout a state directory had before pipeline.record.local imports it) or lines
+in memory (pipeline.promote.memory, the tests' double). In a file, an append is one ``write``
+on an ``O_APPEND`` descriptor followed by ``fsync``: a killed process leaves the entry whole or
+absent. Only power loss can tear the last line (a write that was never
 acknowledged: the head still names the entry before it); ``verify`` reports it as a note, not a
 problem, so promotions go on, and the next append cuts the torn line off.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.promote.entries import LedgerEntry, read_entry
-from pipeline.promote.files import fsync_dir, write_atomic
+from pipeline.promote.ledger_file import LedgerFile, LedgerStorage
 
 GENESIS = "0" * 64
 CHAIN_FIELDS = ("seq", "prev", "hash")
@@ -102,22 +103,17 @@ class Verification:
         return not self.problems
 
 
-class Ledger:
-    """One ledger file and its head file."""
+class ChainedLedger:
+    """The hash-chained ledger over a ``LedgerStorage``: reading, verifying, appending."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.head_path = path.with_name(path.name + ".head")
+    def __init__(self, storage: LedgerStorage) -> None:
+        self.storage = storage
 
     # ------------------------------------------------------------------ reading
 
     def _lines(self) -> tuple[list[str], bool]:
         """Complete lines, and whether a torn (unterminated) last line was found."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return [], False
-        text = raw.decode("utf-8", errors="replace")
+        text = self.storage.read().decode("utf-8", errors="replace")
         torn = bool(text) and not text.endswith("\n")
         lines = text.split("\n")
         complete = lines[:-1]  # the piece after the last newline is empty or torn
@@ -133,7 +129,7 @@ class Ledger:
             except ValueError:
                 stored = None
             if not isinstance(stored, dict):
-                raise LedgerError(f"{self.path}:{number}: not a JSON entry")
+                raise LedgerError(f"{self.storage.where}:{number}: not a JSON entry")
             out.append(read_entry(stored))
         return out
 
@@ -141,77 +137,72 @@ class Ledger:
         return iter(self.entries())
 
     def _head(self) -> dict[str, Any] | None:
-        try:
-            head: dict[str, Any] = json.loads(self.head_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        text = self.storage.read_head()
+        if text is None:
             return None
+        try:
+            head: dict[str, Any] = json.loads(text)
         except ValueError:
             return {"seq": -1, "hash": "unreadable"}
         return head
 
     def verify(self) -> Verification:
         """Check the chain and the head; every problem names the line."""
+        where, head_where = self.storage.where, self.storage.head_where
         lines, torn = self._lines()
-        entries, problems = verify_chain(lines, str(self.path))
+        entries, problems = verify_chain(lines, where)
         notes = []
         if torn:
             notes.append(
-                f"{self.path}:{len(lines) + 1}: last line is incomplete (a write torn by power"
+                f"{where}:{len(lines) + 1}: last line is incomplete (a write torn by power"
                 " loss; it was never acknowledged and the next append removes it)"
             )
         head = self._head()
         if head is None:
             # No head yet is "one behind" only while the ledger holds a single entry.
             if len(entries) > 1:
-                problems.append(f"{self.head_path}: missing, the ledger's newest entry is unknown")
+                problems.append(f"{head_where}: missing, the ledger's newest entry is unknown")
         else:
             seq = head.get("seq", -1)
             if not isinstance(seq, int) or seq < 0 or seq >= len(entries):
                 problems.append(
-                    f"{self.head_path}: head is entry {seq} but the ledger ends at"
+                    f"{head_where}: head is entry {seq} but the ledger ends at"
                     f" {len(entries) - 1} (entries were removed from the end)"
                 )
             elif entries[seq]["hash"] != head.get("hash"):
-                problems.append(f"{self.head_path}: head hash does not match entry {seq}")
+                problems.append(f"{head_where}: head hash does not match entry {seq}")
             elif seq < len(entries) - 2:
                 problems.append(
-                    f"{self.head_path}: head is entry {seq}, more than one behind the ledger"
+                    f"{head_where}: head is entry {seq}, more than one behind the ledger"
                     f" ({len(entries) - 1})"
                 )
         return Verification(len(entries), problems, notes)
 
     # ------------------------------------------------------------------ writing
 
-    def _cut_torn_tail(self) -> None:
-        raw = self.path.read_bytes()
-        keep = raw.rfind(b"\n") + 1
-        with open(self.path, "r+b") as handle:
-            handle.truncate(keep)
-            os.fsync(handle.fileno())
-
-    def append(self, fields: Mapping[str, Any]) -> LedgerEntry:
-        """Append one entry (chained, timestamped), fsync it, then move the head. Returns it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new_file = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            # Promotions of different pipelines may share one ledger: one writer at a time.
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    def append(self, new: LedgerEntry) -> LedgerEntry:
+        """Append one entry (chained, timestamped), durably, then move the head. Returns it."""
+        fields = new.unchained()
+        with self.storage.exclusive():
             lines, torn = self._lines()
             if torn:
-                self._cut_torn_tail()
+                self.storage.cut(self.storage.read().rfind(b"\n") + 1)
             try:
                 entry = chain_entry(fields, json.loads(lines[-1]) if lines else None)
             except (ValueError, KeyError, TypeError):
                 raise LedgerError(
-                    f"{self.path}:{len(lines)}: last entry unreadable; run `ledger verify`"
+                    f"{self.storage.where}:{len(lines)}: last entry unreadable; run `ledger verify`"
                 ) from None
-            seq, line = entry["seq"], entry_line(entry)
-            os.write(fd, line)  # one write: a killed process cannot leave half of it
-            os.fsync(fd)
-            if new_file:
-                fsync_dir(self.path.parent)
-            write_atomic(self.head_path, json.dumps({"seq": seq, "hash": entry["hash"]}) + "\n")
-        finally:
-            os.close(fd)  # closing releases the flock
+            self.storage.write(entry_line(entry))
+            self.storage.write_head(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n")
         return read_entry(entry)
+
+
+class Ledger(ChainedLedger):
+    """One ledger file and its head file (a state directory's old layout, which the directory's
+    git record imports: pipeline.record.local)."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = LedgerFile(path)
+        self.path, self.head_path = path, self.file.head_path
+        super().__init__(self.file)

@@ -59,7 +59,7 @@ def resume(state: PromotionState, deployer: Deployer, emit: Sink, walk: Walk) ->
         interrupted=({"stage": step.stage, "step": step.step} if step else None),
         pending=pending,
     )
-    state.append(entry.fields(), None)
+    state.append(entry, None)
     return promotion
 
 
@@ -83,7 +83,7 @@ def start(
             outcome=PromotionOutcome.SUPERSEDED,
             detail=f"superseded by a promotion of {walk.release.id}",
         )
-        state.append(superseded.fields(), None)
+        state.append(superseded, None)
     promotion = f"p-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     approval = None
     if walk.approver:
@@ -104,5 +104,5 @@ def start(
             for s, vs in walk.verdicts.items()
         },
     )
-    state.append(entry.fields(), None)
+    state.append(entry, None)
     return promotion

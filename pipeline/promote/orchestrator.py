@@ -229,7 +229,7 @@ class Orchestrator:
         return self.ledger.head()
 
     def _record(self, entry: Entry) -> None:
-        self.state.append(entry.fields(), None)
+        self.state.append(entry, None)
 
     def run(self, walk: Walk, request: Request) -> Outcome:
         if not walk.stages:

@@ -176,7 +176,9 @@ def release_json(release: Release) -> str:
 
 
 class ReleaseStore:
-    """``<state>/releases/<id>.json``, each written atomically and never rewritten."""
+    """``<state>/releases/<id>.json``, each written atomically and never rewritten: the
+    releases of a state directory's old layout (which pipeline.record.local imports); no
+    command writes one any more."""
 
     def __init__(self, state_dir: Path) -> None:
         self.root = state_dir / "releases"

@@ -117,7 +117,7 @@ class StageRunner:
             promoting=ctx.walk.release.id,
             **result.output,
         )
-        self.services.state.append(entry.fields(), result.change)
+        self.services.state.append(entry, result.change)
         shown = {k: v for k, v in result.output.items() if k in ("detail", "diff")}
         self.services.emit(
             "step",

@@ -4,8 +4,7 @@ each stage runs. ``PromotionState`` is the interface the orchestrator and the co
 One real implementation, git: ``GitState`` (pipeline.record.state, the default: a ref on the git
 remote, shared by every runner and engineer) and ``LocalGitState`` (pipeline.record.local, the
 same record in a bare repository under ``--state-dir DIR``); pipeline.record.open picks one.
-``FileState`` here is the tests' double (a directory of plain files, the layout a state
-directory had before, which LocalGitState imports); no command opens one.
+``MemoryState`` (pipeline.promote.memory) is the tests' double, in memory; no command opens one.
 """
 
 from __future__ import annotations
@@ -15,14 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.promote.entries import LedgerEntry, stage_of
-from pipeline.promote.files import write_atomic
-from pipeline.promote.ledger import Ledger, Verification
-from pipeline.promote.lock import PromotionLock
+from pipeline.promote.entries import LedgerEntry
+from pipeline.promote.ledger import Verification
 from pipeline.promote.protected_branch import ProtectedBranch
-from pipeline.promote.release import Release, ReleaseStore
-from pipeline.promote.stage_record import EntryRef, StageRecord, StageRecordError
+from pipeline.promote.release import Release
 from pipeline.promote.stage_record import StageChange as StageChange
+from pipeline.promote.stage_record import StageRecord
 
 
 class StateError(Exception):
@@ -80,8 +77,9 @@ class PromotionState(Protocol):
 
     def verify(self) -> Verification: ...
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
-        """Chain ``fields`` (an entry's ``fields()``) onto the ledger; the entry as stored."""
+    def append(self, entry: LedgerEntry, stage: StageChange | None = None) -> LedgerEntry:
+        """Chain ``entry`` (a typed entry not yet appended, or an ``OtherEntry`` of no known
+        kind) onto the ledger; the entry as stored."""
         ...
 
     def save_release(self, release: Release) -> tuple[Release, bool]: ...
@@ -152,9 +150,10 @@ PULL_REQUESTS_NEED_GIT = (
 
 
 class OneMachine:
-    """What a state kept in one machine's directory answers (FileState, and the directory's git
-    record pipeline.record.local.LocalGitState): it deploys the code that is checked out, and
-    has no stage branches, no runner to name, no protected branch and no pull requests."""
+    """What a state of one machine answers (the directory's git record
+    pipeline.record.local.LocalGitState, and the tests' double pipeline.promote.memory): it
+    deploys the code that is checked out, and has no stage branches, no runner to name, no
+    protected branch and no pull requests."""
 
     state_dir: Path
     stage_branches = False  # stage records are files of the state, the checkout is the code
@@ -188,66 +187,6 @@ class OneMachine:
         rollback: bool = False,
     ) -> Any:
         raise StateError(PULL_REQUESTS_NEED_GIT)
-
-
-class FileState(OneMachine):
-    """The test double of the state: a directory of ``ledger.jsonl`` (+ head), ``releases/``,
-    ``locks/``, ``stages/`` (no commits, so a consistent rewrite of its ledger verifies; the
-    commands' ``--state-dir`` is a git record, pipeline.record.local)."""
-
-    def __init__(self, state_dir: Path, ledger: Ledger | None = None) -> None:
-        self.state_dir = state_dir
-        self.ledger = ledger or Ledger(state_dir / "ledger.jsonl")
-        self.releases: ReleaseStore = ReleaseStore(state_dir)
-
-    def entries(self) -> list[LedgerEntry]:
-        return self.ledger.entries()
-
-    # A local file is read whole: these answer from every entry.
-    def decisive(self) -> list[LedgerEntry]:
-        return self.ledger.entries()
-
-    def head(self) -> tuple[int, str | None]:
-        entries = self.ledger.entries()
-        last = entries[-1].chain if entries else None
-        return len(entries), last.hash if last is not None else None
-
-    def recent(self, limit: int, stage: str | None = None) -> list[LedgerEntry]:
-        entries = [e for e in self.ledger.entries() if not stage or stage_of(e) == stage]
-        return entries[-limit:] if limit else entries
-
-    def ledger_stages(self) -> set[str]:
-        return {s for e in self.ledger.entries() if (s := stage_of(e))}
-
-    def verify(self) -> Verification:
-        return self.ledger.verify()
-
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
-        entry = self.ledger.append(fields)
-        if stage is not None:
-            record = StageRecord.of(stage, EntryRef(entry.seq, entry.hash))
-            write_atomic(self.state_dir / "stages" / f"{stage.stack}.json", dump(record.to_json()))
-        return entry
-
-    def save_release(self, release: Release) -> tuple[Release, bool]:
-        return self.releases.save(release)
-
-    def lock(self, pipeline: str) -> PromotionLock:
-        return PromotionLock(self.state_dir / "locks" / f"{pipeline}.lock")
-
-    def prune_worktrees(self) -> list[str]:
-        return []  # no worktrees: the checkout is the code
-
-    def stage_record(self, stack: str) -> StageRecord | None:
-        path = self.state_dir / "stages" / f"{stack}.json"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            return StageRecord.from_json(raw, str(path))
-        except StageRecordError as exc:
-            raise StateError(str(exc)) from None
 
 
 def dump(value: Any) -> str:

@@ -139,7 +139,7 @@ class Reconciler:
             review=result.review.to_record() if result.review is not None else None,
         )
         done = {Outcome.HEALED, Outcome.IN_SYNC}
-        return self.state.append(entry.fields(), result.record if result.outcome in done else None)
+        return self.state.append(entry, result.record if result.outcome in done else None)
 
     def _stage(self, stage: Stage) -> StageResult:
         stack, remedy = stage.stack, remedy_of(stage)

@@ -4,7 +4,8 @@ is anchored by a commit per entry like the shared one (a consistent rewrite no l
 
 Outside a project clone there are no ``stages/<stack>`` branches to move: a stage record is the
 file ``stages/<stack>.json`` of the state, written by the commit of the entry that moved the
-stage, and a stage deploys the code that is checked out (``source`` is None, as for FileState).
+stage, and a stage deploys the code that is checked out (``source`` is None, as for every
+one-machine state: pipeline.promote.state.OneMachine).
 
 A directory holding the old files (``ledger.jsonl``, ``releases/``, ``stages/``) is imported once,
 on first use: one root commit (``<Name>-Imported: <count> <last hash>``) adds them as they were,

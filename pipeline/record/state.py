@@ -124,12 +124,14 @@ class GitState(StageRecords):
                     f" ({who or 'released'}); stopped, nothing more recorded"
                 )
 
-    def append(self, fields: Mapping[str, Any], stage: StageChange | None = None) -> LedgerEntry:
+    def append(self, new: LedgerEntry, stage: StageChange | None = None) -> LedgerEntry:
         """Append one ledger entry (with a stage change: and move that stage's branch) in one
         atomic push; on refusal re-read, re-check the lock and re-chain onto the new tip."""
         self.ensure()
         # No host paths in the shared record (a runner's checkout or temporary directory).
-        fields = without_host_paths(fields, host_roots(self.git.repo, self.git_dir, _CODE_DIR))
+        fields = without_host_paths(
+            new.unchained(), host_roots(self.git.repo, self.git_dir, _CODE_DIR)
+        )
         for attempt in range(ATTEMPTS):
             stored, files, moved = self._entry_commit(fields, stage, self.index.head())
             entry = read_entry(stored)

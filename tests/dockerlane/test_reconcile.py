@@ -33,6 +33,7 @@ RECORD_BOOTSTRAP = """
 import json, sys
 from pathlib import Path
 from components.spec import read_stack
+from pipeline.promote.entries import OtherEntry
 from pipeline.promote.state import StageChange
 from pipeline.record.state import GitState
 stack, project = sys.argv[1], sys.argv[2]
@@ -41,7 +42,7 @@ release, images = values[f"{project}:release"], values[f"{project}:images"]
 images = json.loads(images) if isinstance(images, str) else images  # an object, as JSON
 change = StageChange(stack, "docker", release, images, None, "bootstrap", "forward", None)
 fields = {"stage": stack, "pipeline": "docker", "release": release, "step": "bootstrap"}
-GitState(Path(".")).append({**fields, "status": "completed"}, change)
+GitState(Path(".")).append(OtherEntry(extra={**fields, "status": "completed"}), change)
 """
 
 

@@ -17,7 +17,7 @@ from pipeline.record.local import LocalGitState
 from tests.conftest import PROJECT_DIR
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.record_reader import record
-from tests.promote.typed_entries import stored
+from tests.promote.typed_entries import stored, to_append
 
 SERVICES = ("api", "web")
 
@@ -98,4 +98,4 @@ def backdate_verification(state: Any, stage: str, release: str, hours: float) ->
     fields = {k: v for k, v in passed[-1].items() if k not in ("seq", "prev", "hash")}
     fields["time"] = hours_ago(hours).isoformat(timespec="milliseconds")
     fields["detail"] = f"backdated by the test: verified {hours} h ago"
-    state.append(fields)
+    state.append(to_append(fields))

@@ -10,14 +10,14 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.promote.ledger import Ledger
-from tests.promote.typed_entries import stored
+from tests.promote.typed_entries import stored, to_append
 
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
     book = Ledger(tmp_path / "ledger.jsonl")
     for n in range(5):
-        book.append({"stage": "dev", "step": "verify", "status": "completed", "n": n})
+        book.append(to_append({"stage": "dev", "step": "verify", "status": "completed", "n": n}))
     return book
 
 
@@ -81,7 +81,7 @@ def test_torn_last_line_is_reported_then_cut_by_the_next_append(ledger):
         handle.write('{"seq": 5, "half')
     check = ledger.verify()
     assert check.ok and any("incomplete" in n for n in check.notes), check
-    ledger.append({"step": "note"})
+    ledger.append(to_append({"step": "note"}))
     check = ledger.verify()
     assert check.ok and check.entries == 6, check.problems
 

@@ -31,7 +31,7 @@ from pipeline.record.layout import (
 )
 from pipeline.record.state import ENTRY_TRAILER, STATE_REF, GitState
 from tests.promote.gitrepos import clone, git
-from tests.promote.typed_entries import stored, typed
+from tests.promote.typed_entries import stored, to_append, typed
 
 Entries = list[dict[str, Any]]
 
@@ -109,8 +109,8 @@ def test_old_layout_verifies_is_migrated_once_and_appends_add_one_small_file(
     assert stored(reader.entries()) == old
 
     writer = GitState(clone(remote, tmp_path / "writer", checkout=False))
-    first = writer.append({"step": "note", "detail": "after the upgrade"}).stored()
-    second = writer.append({"step": "note", "detail": "and one more"}).stored()
+    first = writer.append(to_append({"step": "note", "detail": "after the upgrade"})).stored()
+    second = writer.append(to_append({"step": "note", "detail": "and one more"})).stored()
     assert [first["seq"], second["seq"], first["prev"]] == [30, 31, old[-1]["hash"]]
 
     subjects = git(remote, "log", "--format=%s%n%b", STATE_REF).split("\n")
@@ -157,11 +157,11 @@ def test_a_clone_that_verified_checks_only_the_commits_after(
     a = clone(remote, tmp_path / "a", checkout=False)
     writer = GitState(clone(remote, tmp_path / "w", checkout=False))
     for n in range(5):
-        writer.append(fields(n))
+        writer.append(to_append(fields(n)))
     assert GitState(a).verify().ok
     verified = git(a, "rev-parse", "refs/stageline/seen")
     for n in range(3):
-        writer.append(fields(n))
+        writer.append(to_append(fields(n)))
 
     asked: list[str | None] = []
     real = commits.read_history
@@ -229,7 +229,9 @@ def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
     reader = GitState(clone(remote, tmp_path / "reader", checkout=False))
     assert reader.verify().ok
     writer = GitState(clone(remote, tmp_path / "writer", checkout=False))
-    new = [writer.append(fields(n)).stored() for n in range(5)]  # migrates, fills block 1
+    new = [
+        writer.append(to_append(fields(n))).stored() for n in range(5)
+    ]  # migrates, fills block 1
     assert listing(remote) == [segment_path(0), segment_path(1)]
     subjects = git(remote, "log", "--format=%B", STATE_REF)
     assert f"{SEAL_TRAILER}: 1" in subjects and f"{SEAL_TRAILER}: 0" not in subjects
@@ -244,7 +246,7 @@ def test_a_full_block_is_sealed_into_one_segment(tmp_path: Path) -> None:
     assert [e and e.stored() for e in read] == [
         old[0], old[150], new[-1], None
     ]  # fmt: skip
-    after = reader.append(fields(9)).stored()
+    after = reader.append(to_append(fields(9))).stored()
     assert listing(remote)[-1] == entry_path(200) and after["prev"] == new[-1]["hash"]
     assert GitState(clone(remote, tmp_path / "fresh2", checkout=False)).verify().ok
 
@@ -308,7 +310,7 @@ def test_a_state_never_sealed_catches_up_one_block_per_append(tmp_path: Path) ->
     entries = chained(250)
     remote = remote_with(tmp_path, entries, legacy=False)
     writer = GitState(clone(remote, tmp_path / "w", checkout=False))
-    new = [writer.append(fields(n)).stored() for n in range(3)]
+    new = [writer.append(to_append(fields(n))).stored() for n in range(3)]
     files = listing(remote)
     assert files[:2] == [segment_path(0), segment_path(1)], files[:3]
     assert files[2:] == [entry_path(s) for s in range(200, 253)]

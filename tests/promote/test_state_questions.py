@@ -1,7 +1,8 @@
 """What the commands ask the state instead of its class (issue 25): which protected branch
 governs promotions (``governance``) and whether it holds heal proposals (``proposal_record``).
-The git state answers from a bare repository playing the remote; a directory state has
-neither, and the commands behave as they did when they asked ``isinstance``."""
+The git state answers from a bare repository playing the remote; a one-machine state (a
+directory's record, the tests' double) has neither, and the commands behave as they did when
+they asked ``isinstance``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.promote.state import FileState
+from pipeline.promote.memory import MemoryState
 from pipeline.record.state import GitState
 from tests.promote.conftest import images
 from tests.promote.gitrepos import clone, git, seed_remote
@@ -38,7 +39,7 @@ def test_the_git_state_answers_with_its_protected_branch_a_directory_with_none(
     assert (governance.branch, governance.commit) == ("main", git(repo, "rev-parse", "HEAD"))
     assert governance.reviewed(git(repo, "rev-parse", "HEAD"))
     assert state.proposal_record() is state
-    local = FileState(tmp_path / "state")
+    local = MemoryState(tmp_path / "state")
     assert local.governance(None) is None and local.governance("main") is None
     assert local.proposal_record() is None
 

@@ -106,10 +106,10 @@ class Record:
     changes: list[Any] = field(default_factory=list)
     releases: NoReleases = field(default_factory=NoReleases)
 
-    def append(self, fields: Mapping[str, Any], change: Any = None) -> LedgerEntry:
-        self.entries.append(dict(fields))
+    def append(self, entry: LedgerEntry, change: Any = None) -> LedgerEntry:
+        self.entries.append(entry.fields())
         self.changes.append(change)
-        return read_entry(fields)
+        return entry
 
     def decisive(self) -> list[LedgerEntry]:
         return [read_entry(e) for e in self.entries]

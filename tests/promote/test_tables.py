@@ -11,7 +11,7 @@ from pipeline.cli import main
 from pipeline.promote.history import LedgerView
 from pipeline.promote.insight import metrics
 from pipeline.promote.tables import history_table, metrics_table
-from tests.promote.typed_entries import filled, typed_all
+from tests.promote.typed_entries import filled, to_append, typed_all
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -155,7 +155,7 @@ def test_status_on_a_terminal_fits_the_terminal(width: int, stacks_copy, state_d
 
     ledger = record(state_dir)
     for entry in [_verified(0, s, B, 100) for s in STAGES]:
-        ledger.append({k: v for k, v in filled(entry).items() if k != "seq"})
+        ledger.append(to_append({k: v for k, v in filled(entry).items() if k != "seq"}))
     where = ["--stacks-dir", str(stacks_copy), "--state-dir", str(state_dir)]
     terminal = Terminal(columns=width)
     try:

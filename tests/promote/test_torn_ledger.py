@@ -22,13 +22,13 @@ from pipeline.definition import load_pipeline
 from pipeline.promote.ledger import Ledger, chain_entry, entry_line
 from pipeline.promote.orchestrator import EXIT_OK, Orchestrator, Request
 from pipeline.promote.release import make_release
-from pipeline.promote.state import FileState
 from pipeline.promote.verification import HealthCheck
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import SERVICES, images
 from tests.promote.fakes import FileDeployer, HealthServer
 from tests.promote.record_reader import ledger_entries, ledger_lines, record
-from tests.promote.typed_entries import stored
+from tests.promote.typed_entries import stored, to_append
+from tests.record.old_layout import OldDirectory
 
 
 def tear_an_append(ledger: Ledger) -> bytes:
@@ -51,10 +51,10 @@ def test_a_torn_last_line_is_cut_off_by_the_import_then_the_next_promotion_appen
 ) -> None:
     old = state_dir.parent / "old"
     release = make_release(PROJECT_DIR, images("a"))
-    double = FileState(old)  # the old directory layout
+    double = OldDirectory(old)  # the old directory layout
     double.save_release(release)
-    double.append({"step": "start", "release": release.id})
-    double.append({"step": "finish", "release": release.id, "outcome": "promoted"})
+    double.append(to_append({"step": "start", "release": release.id}))
+    double.append(to_append({"step": "finish", "release": release.id, "outcome": "promoted"}))
     ledger = Ledger(old / "ledger.jsonl")
     entries = stored(ledger.entries())
     torn = tear_an_append(ledger)

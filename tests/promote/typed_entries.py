@@ -1,12 +1,14 @@
-"""Ledger entries for tests: typed ones from the few fields a table test cares about, and the
-stored form of what a state hands out (for tests that read entries by key)."""
+"""Ledger entries for tests: typed ones from the few fields a table test cares about, entries
+to append written as the fields they store, and the stored form of what a state hands out (for
+tests that read entries by key)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline.promote.entries import LedgerEntry, parse_entry
+from pipeline.promote.entries import LedgerEntry, parse_entry, read_entry
 from pipeline.promote.ledger import GENESIS
 
 _CHAIN = {"seq": 0, "prev": GENESIS, "hash": "0" * 64, "time": "2026-01-01T00:00:00+00:00"}
@@ -39,6 +41,20 @@ def filled(fields: Mapping[str, Any]) -> dict[str, Any]:
 def typed(fields: Mapping[str, Any]) -> LedgerEntry:
     """The typed entry ``fields`` describe (``filled``; chained at seq 0 unless they say)."""
     return parse_entry({**_CHAIN, **filled(fields)})
+
+
+def to_append(fields: Mapping[str, Any]) -> LedgerEntry:
+    """The entry to append whose stored fields are ``fields`` (its typed kind, else an
+    ``OtherEntry``), checked to store exactly those fields, so its stored bytes are the ones
+    appending ``fields`` themselves always gave."""
+    entry = read_entry(fields)
+    if _canonical(entry.fields()) != _canonical(fields):
+        raise AssertionError(f"the typed entry does not store {dict(fields)!r}")
+    return entry
+
+
+def _canonical(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False)
 
 
 def typed_all(entries: Iterable[Mapping[str, Any]]) -> list[LedgerEntry]:

@@ -20,6 +20,7 @@ from pipeline.cli import main
 from pipeline.promote.state import StageChange
 from tests.notify.servers import recording
 from tests.promote.record_reader import record
+from tests.promote.typed_entries import to_append
 from tests.reconcile.fakes import FILE, FileDrift
 
 ENGINE = "tests.reconcile.fakes:engine"
@@ -70,7 +71,7 @@ def test_reconcile_heals_dev_proposes_live_and_says_so(
     state = record(state_dir)  # the git record the commands open
     for stack in ("dev", "live"):
         change = StageChange(stack, "aws", "r-1", IMAGES, None, "p-1", "forward", None)
-        state.append({"promotion": "p-1", "stage": stack, "step": "up"}, change)
+        state.append(to_append({"promotion": "p-1", "stage": stack, "step": "up"}), change)
     cloud = FileDrift(state_dir / FILE)
     cloud.drift_out_of_band("dev")
     cloud.drift_out_of_band("live", "update")

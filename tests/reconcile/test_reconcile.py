@@ -1,9 +1,9 @@
 """Reconcile offline: the remedy per stage setting, heal / propose / report, the lock rule and
-the ledger entries, over a local state and a drift engine whose "cloud" is a JSON file."""
+the ledger entries, over the tests' double of the state (in memory) and a drift engine whose
+"cloud" is a JSON file."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Mapping
@@ -15,11 +15,12 @@ import pytest
 from pipeline.definition import Promotion, Stage
 from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.history import LedgerView
-from pipeline.promote.state import FileState, StageChange, StateError
+from pipeline.promote.memory import MemoryState
+from pipeline.promote.state import StageChange, StateError
 from pipeline.promote.verification import VerifyResult
 from pipeline.reconcile.remedy import Remedy, remedy_of
 from pipeline.reconcile.run import Baseline, Outcome, Reconciler, drift_metrics
-from tests.promote.typed_entries import filled, stored
+from tests.promote.typed_entries import filled, stored, to_append
 from tests.reconcile.fakes import FileDrift
 
 DEV = Stage(stack="dev", auto_promote=True)
@@ -48,11 +49,11 @@ def test_the_remedy_follows_the_stage_setting_then_its_promotion(
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> FileState:
-    state = FileState(tmp_path / "state")
+def state(tmp_path: Path) -> MemoryState:
+    state = MemoryState(tmp_path / "state")
     for stack in ("dev", "test", "live"):  # each stage records r-1, as a promotion leaves it
         change = StageChange(stack, "p", "r-1", IMAGES, "c0ffee", "p-1", "forward", None)
-        state.append({"promotion": "p-1", "stage": stack, "step": "up"}, change)
+        state.append(to_append({"promotion": "p-1", "stage": stack, "step": "up"}), change)
     return state
 
 
@@ -62,7 +63,7 @@ def cloud(tmp_path: Path) -> FileDrift:
 
 
 def reconciler(
-    state: FileState, cloud: FileDrift, tmp_path: Path, ok: bool = True, **more: Any
+    state: MemoryState, cloud: FileDrift, tmp_path: Path, ok: bool = True, **more: Any
 ) -> Reconciler:
     def verify(stack: str, outputs: Mapping[str, Any], release: str) -> VerifyResult:
         return VerifyResult(ok, f"{stack} answers {release}" if ok else f"{stack} answers 500")
@@ -84,7 +85,7 @@ def reconciler(
     )
 
 
-def reconciles(state: FileState) -> list[dict[str, Any]]:
+def reconciles(state: MemoryState) -> list[dict[str, Any]]:
     return [e for e in stored(state.entries()) if e.get("step") == "reconcile"]
 
 
@@ -170,14 +171,12 @@ def test_a_stage_whose_baseline_or_preview_fails_is_not_changed(state, cloud, tm
 
 def test_a_held_pipeline_lock_leaves_every_stage_alone(state, cloud, tmp_path) -> None:
     cloud.drift_out_of_band("dev")
-    lock = tmp_path / "state" / "locks" / "p.lock"
-    lock.parent.mkdir(parents=True)
     owner = {"host": socket.gethostname(), "pid": os.getppid(), "started": "2026-01-01T00:00:00"}
-    lock.write_text(json.dumps(owner))  # a live process on this host: not stale
+    state.locks["p"] = owner  # a live process on this host: not stale
     results = reconciler(state, cloud, tmp_path).run([DEV, LIVE])
     assert [r.outcome for r in results] == [Outcome.LEFT_ALONE] * 2
     assert cloud.calls() == []  # not even previewed: a promotion may be mid-update
-    assert lock.exists() and json.loads(lock.read_text())["pid"] == os.getppid()
+    assert "p" in state.locks and state.locks["p"]["pid"] == os.getppid()
     entries = reconciles(state)
     assert [e["status"] for e in entries] == ["skipped", "skipped"]
     assert "pipeline lock" in entries[0]["detail"]
@@ -185,14 +184,16 @@ def test_a_held_pipeline_lock_leaves_every_stage_alone(state, cloud, tmp_path) -
 
 def test_an_unfinished_promotion_leaves_every_stage_alone(state, cloud, tmp_path) -> None:
     state.append(
-        filled(
-            {
-                "promotion": "p-2",
-                "pipeline": "p",
-                "release": "r-2",
-                "step": "start",
-                "target": "live",
-            }
+        to_append(
+            filled(
+                {
+                    "promotion": "p-2",
+                    "pipeline": "p",
+                    "release": "r-2",
+                    "step": "start",
+                    "target": "live",
+                }
+            )
         )
     )
     cloud.drift_out_of_band("dev")
@@ -203,16 +204,15 @@ def test_an_unfinished_promotion_leaves_every_stage_alone(state, cloud, tmp_path
 
 def test_the_reconciler_takes_and_returns_the_lock(state, cloud, tmp_path) -> None:
     seen: list[bool] = []
-    lock = tmp_path / "state" / "locks" / "p.lock"
     engine_drift = cloud.drift
 
     def drift(stack: str, source: Path) -> Any:
-        seen.append(lock.exists())  # held while it compares
+        seen.append("p" in state.locks)  # held while it compares
         return engine_drift(stack, source)
 
     cloud.drift = drift  # type: ignore[method-assign]
     reconciler(state, cloud, tmp_path).run([DEV])
-    assert seen == [True] and not lock.exists()
+    assert seen == [True] and "p" not in state.locks
 
 
 def test_metrics_count_drift_events_per_stage(state, cloud, tmp_path) -> None:

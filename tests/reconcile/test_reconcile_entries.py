@@ -10,6 +10,7 @@ from pipeline.promote.ledger import entry_hash, entry_line
 from pipeline.promote.model import StepStatus
 from pipeline.promote.state import StageChange
 from tests.promote.record_reader import ledger_lines, record
+from tests.promote.typed_entries import to_append
 from tests.reconcile.fakes import FILE, FileDrift
 from tests.reconcile.test_command import ENGINE, IMAGES, run
 from tests.reconcile.test_command import health as health  # the fixture
@@ -20,7 +21,7 @@ def test_every_reconcile_entry_round_trips(stacks_copy: Path, tmp_path: Path, he
     state = record(state_dir)  # the directory's git record, as --state-dir opens it
     for stack in ("dev", "live"):
         change = StageChange(stack, "aws", "r-1", IMAGES, None, "p-1", "forward", None)
-        state.append({"promotion": "p-1", "stage": stack, "step": "up"}, change)
+        state.append(to_append({"promotion": "p-1", "stage": stack, "step": "up"}), change)
     cloud = FileDrift(state_dir / FILE)
     cloud.drift_out_of_band("dev")
     cloud.drift_out_of_band("live", "update")

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from pipeline.promote.deployer import DeployError
-from pipeline.promote.state import FileState, StageChange
+from pipeline.promote.memory import MemoryState
+from pipeline.promote.state import StageChange
 from pipeline.reconcile.run import Outcome
 from pipeline.reconcile.strays import CONTAINER, docker_cli, find_strays, stage_labels
-from tests.promote.typed_entries import stored
+from tests.promote.typed_entries import stored, to_append
 from tests.reconcile.fakes import FileDrift
 from tests.reconcile.test_reconcile import DEV, IMAGES, reconciler
 
@@ -74,9 +75,9 @@ def test_without_the_docker_cli_the_search_fails_closed(monkeypatch: pytest.Monk
 
 
 def test_a_stray_is_never_healed_and_the_heal_says_how_to_remove_it(tmp_path: Path) -> None:
-    state, cloud = FileState(tmp_path / "state"), FileDrift(tmp_path / "cloud.json")
+    state, cloud = MemoryState(tmp_path / "state"), FileDrift(tmp_path / "cloud.json")
     change = StageChange("dev", "p", "r-1", IMAGES, "c0ffee", "p-1", "forward", None)
-    state.append({"promotion": "p-1", "stage": "dev", "step": "up"}, change)
+    state.append(to_append({"promotion": "p-1", "stage": "dev", "step": "up"}), change)
     cloud.drift_out_of_band("dev", "stray")
     cloud.fault("dev", "sticky")  # the up leaves it: the stack does not manage it
     (result,) = reconciler(state, cloud, tmp_path).run([DEV])

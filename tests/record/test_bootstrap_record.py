@@ -11,6 +11,7 @@ from pipeline.promote.state import StageChange
 from pipeline.record.state import GitState
 from tests.promote.gitrepos import clone, seed_remote
 from tests.promote.test_pull_request import AUTHOR, person
+from tests.promote.typed_entries import to_append
 
 IMAGES = {
     "api": "registry.local/api@sha256:" + "a" * 64,
@@ -23,8 +24,8 @@ def test_a_bootstrap_entry_records_its_stage_branch(tmp_path: Path) -> None:
     repo = person(clone(remote, tmp_path / "ci"), AUTHOR)
     change = StageChange("dev", "aws", "r-boot", IMAGES, None, "bootstrap", "forward", None)
     fields = {"stage": "dev", "pipeline": "aws", "release": "r-boot", "step": "bootstrap"}
-    GitState(repo).append({"step": "reconcile", "stage": "dev", "outcome": "in sync"})
-    GitState(repo).append({**fields, "status": "completed"}, change)
+    GitState(repo).append(to_append({"step": "reconcile", "stage": "dev", "outcome": "in sync"}))
+    GitState(repo).append(to_append({**fields, "status": "completed"}), change)
     again = GitState(repo)
     check = again.verify()
     assert check.ok, check.problems

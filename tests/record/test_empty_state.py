@@ -13,6 +13,7 @@ from pipeline.promote.orchestrator import EXIT_OK
 from pipeline.record.state import STATE_REF, GitState
 from tests.promote.gitrepos import clone, git, seed_remote
 from tests.promote.test_pull_request import AUTHOR, person
+from tests.promote.typed_entries import to_append
 
 
 def test_a_record_without_releases_verifies_and_lists_none(
@@ -20,7 +21,7 @@ def test_a_record_without_releases_verifies_and_lists_none(
 ) -> None:
     remote = seed_remote(tmp_path / "origin")
     repo = person(clone(remote, tmp_path / "ci"), AUTHOR)
-    GitState(repo).append({"step": "reconcile", "stage": "dev", "outcome": "in sync"})
+    GitState(repo).append(to_append({"step": "reconcile", "stage": "dev", "outcome": "in sync"}))
     listed = git(remote, "ls-tree", "-r", "--name-only", STATE_REF)
     assert "releases/" not in listed and "ledger" in listed, listed
     assert GitState(repo).releases.all() == []

@@ -15,11 +15,12 @@ import pytest
 from pipeline.promote.ledger import chain_entry, entry_line
 from pipeline.promote.lock import LockHeldError, lock_owner
 from pipeline.promote.stage_record import StageChange
-from pipeline.promote.state import FileState, StateError, dump
+from pipeline.promote.state import StateError, dump
 from pipeline.record.local import BARE, LocalGitState
 from pipeline.record.refs import IMPORT_TRAILER, STATE_REF
 from pipeline.record.trees import commit_paths
-from tests.promote.typed_entries import stored
+from tests.promote.typed_entries import stored, to_append
+from tests.record.old_layout import OldDirectory
 
 
 def change(stack: str, release: str) -> StageChange:
@@ -28,10 +29,12 @@ def change(stack: str, release: str) -> StageChange:
     )
 
 
-def fill(state: FileState | LocalGitState) -> None:
-    state.append({"step": "start", "release": "r1"})
-    state.append({"step": "up", "stage": "dev", "status": "completed"}, change("dev", "r1"))
-    state.append({"step": "finish", "outcome": "promoted"})
+def fill(state: OldDirectory | LocalGitState) -> None:
+    state.append(to_append({"step": "start", "release": "r1"}))
+    state.append(
+        to_append({"step": "up", "stage": "dev", "status": "completed"}), change("dev", "r1")
+    )
+    state.append(to_append({"step": "finish", "outcome": "promoted"}))
 
 
 def test_appends_are_commits_and_stage_records_files_of_the_state(tmp_path: Path) -> None:
@@ -56,7 +59,7 @@ def test_appends_are_commits_and_stage_records_files_of_the_state(tmp_path: Path
 
 
 def test_an_old_directory_is_imported_once_and_a_torn_last_line_cut_off(tmp_path: Path) -> None:
-    old = FileState(tmp_path)
+    old = OldDirectory(tmp_path)
     fill(old)
     old.releases.root.mkdir(parents=True, exist_ok=True)
     (old.releases.root / "r1.json").write_text('{"id": "r1"}\n')
@@ -83,7 +86,7 @@ def test_an_old_directory_is_imported_once_and_a_torn_last_line_cut_off(tmp_path
     ).stdout
     assert f"{IMPORT_TRAILER}: 3 {entries[-1]['hash']}" in root, root
 
-    state.append({"step": "start", "release": "r2"})  # migrates the import, then appends
+    state.append(to_append({"step": "start", "release": "r2"}))  # migrates the import, then appends
     again = LocalGitState(tmp_path)
     check = again.verify()
     assert check.ok and check.entries == 4, check
@@ -91,7 +94,7 @@ def test_an_old_directory_is_imported_once_and_a_torn_last_line_cut_off(tmp_path
 
 
 def test_a_ledger_that_does_not_verify_is_not_imported(tmp_path: Path) -> None:
-    fill(FileState(tmp_path))
+    fill(OldDirectory(tmp_path))
     path = tmp_path / "ledger.jsonl"
     path.write_text(path.read_text().replace('"r1"', '"r9"', 1))
     with pytest.raises(StateError, match=r"ledger\.jsonl: does not verify, not imported"):
@@ -152,12 +155,12 @@ def test_the_lock_of_a_process_gone_from_this_host_is_taken_over(tmp_path: Path)
 
 
 def test_a_directory_of_releases_only_is_imported(tmp_path: Path) -> None:
-    old = FileState(tmp_path)
+    old = OldDirectory(tmp_path)
     old.releases.root.mkdir(parents=True)
     (old.releases.root / "r1.json").write_text('{"id": "r1"}\n')
     state = LocalGitState(tmp_path)
     check = state.verify()
     assert check.ok and check.entries == 0, check.problems
     assert state.read("releases/r1.json") == b'{"id": "r1"}\n'
-    state.append({"step": "start", "release": "r1"})
+    state.append(to_append({"step": "start", "release": "r1"}))
     assert LocalGitState(tmp_path).verify().ok

@@ -3,6 +3,9 @@ with components.project, the YAML reader."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from components import project
 from pipeline import naming
 from tests.conftest import PROJECT_DIR
+from tests.test_rename import copy_project
 
 RUNTIME = "runtime:\n  name: python\n"
 
@@ -50,3 +54,20 @@ def test_a_project_file_without_a_name_is_the_yaml_reader_s_error(tmp_path: Path
     (tmp_path / "Pulumi.yaml").write_text(RUNTIME)
     with pytest.raises(project.ProjectError, match=r"Pulumi\.yaml: name: required"):
         naming.project_name(tmp_path)
+
+
+@pytest.mark.parametrize("args", [["plan"], ["diff", "--base", "HEAD"]])
+def test_a_project_file_without_a_name_is_one_line_and_exit_2(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """The early starters read the name before the CLI loads; the error is still one line."""
+    root = copy_project(tmp_path / "project")
+    text = (root / "Pulumi.yaml").read_text()
+    (root / "Pulumi.yaml").write_text(re.sub(r"(?m)^name:.*$", "name:", text))
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    path = root.resolve() / "Pulumi.yaml"
+    assert result.stderr == f"{args[0]}: {path}: name: required, a non-empty string\n"

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.naming import temp_prefix
+
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT / "tools" / "standin"))
 RUNS = 3
@@ -33,7 +35,7 @@ def run() -> str:
     from sandbox import EngineUnavailableError, Sandbox
 
     try:
-        with tempfile.TemporaryDirectory(prefix="stageline-bench-engine-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=temp_prefix("bench-engine")) as tmp:
             sandbox = Sandbox.create(PROJECT, Path(tmp))
             sandbox.init("dev")
             engine, offline = [], []

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ledger_record import PROJECT_DIR, build, run_git
+from pipeline.naming import temp_prefix
 from pipeline.promote.entries import OtherEntry
 from pipeline.record.layout import BLOCK
 from pipeline.record.state import GitState
@@ -85,7 +86,7 @@ def cli(repo: Path, *args: str) -> tuple[float, float, str]:
 
 
 def measure(entries: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="stageline-bench-ledger-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("bench-ledger")) as tmp:
         base = Path(tmp)
         started = time.perf_counter()
         remote, count = build(base, entries)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.naming import tool_identity
 from pipeline.promote.entries import read_entry
 from pipeline.promote.ledger import chain_entry, entry_line
 from pipeline.promote.release import Release, content_id, release_json
@@ -28,6 +29,7 @@ from pipeline.promote.state import StageChange
 from pipeline.record.audit import ENTRY_TRAILER
 from pipeline.record.governance import PIPELINE_PATH
 from pipeline.record.layout import BLOCK, SEAL_TRAILER, entry_path, seal_changes
+from pipeline.record.refs import COMMIT_PREFIX
 from pipeline.record.state import STATE_REF, GitState
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -97,7 +99,7 @@ def _data(content: bytes) -> bytes:
 
 def _commit(message: str, files: dict[str, bytes | None], when: int) -> bytes:
     out = b"commit " + STATE_REF.encode() + b"\n"
-    out += b"committer stageline <stageline@localhost> %d +0000\n" % when
+    out += b"committer %s <%s> %d +0000\n" % (*(s.encode() for s in tool_identity()), when)
     out += _data(message.encode())
     for path, content in files.items():
         if content is None:
@@ -116,7 +118,7 @@ def stream(entries: int, commit: str, governance: dict[str, Any]) -> Iterator[by
     while seq < entries:
         release, walks = promotions(index, commit, governance)
         when += 1
-        yield _commit(f"stageline: {release.id}\n", {
+        yield _commit(f"{COMMIT_PREFIX}{release.id}\n", {
             f"releases/{release.id}.json": release_json(release).encode()
         }, when)  # fmt: skip
         for steps in walks:
@@ -125,21 +127,22 @@ def stream(entries: int, commit: str, governance: dict[str, Any]) -> Iterator[by
             if seq + len(steps) > entries:
                 steps = [*steps[: entries - seq - 1], steps[-1]]
             lock = json.dumps({"host": "ci", "pid": index, "token": str(index)}).encode()
-            yield _commit("stageline: lock aws\n", {"locks/aws.json": lock}, when)
+            yield _commit(f"{COMMIT_PREFIX}lock aws\n", {"locks/aws.json": lock}, when)
             for fields, stage in steps:
                 if stage is not None:  # a record commit that is not in this repository
                     fields = {**fields, "record": hashlib.sha1(str(seq).encode()).hexdigest()}
                 entry = chain_entry(fields, last)
-                message = f"stageline: {fields['step']}\n\n{ENTRY_TRAILER}: {seq} {entry['hash']}\n"
+                trailer = f"{ENTRY_TRAILER}: {seq} {entry['hash']}"
+                message = f"{COMMIT_PREFIX}{fields['step']}\n\n{trailer}\n"
                 yield _commit(message, {entry_path(seq): entry_line(entry)}, when)
                 block.append(entry_line(entry))
                 last, seq = entry, seq + 1
                 if seq % BLOCK == 0:  # sealed by the commit after the one that fills the block
                     number = seq // BLOCK - 1
-                    message = f"stageline: seal\n\n{SEAL_TRAILER}: {number}\n"
+                    message = f"{COMMIT_PREFIX}seal\n\n{SEAL_TRAILER}: {number}\n"
                     yield _commit(message, seal_changes(number, block), when)
                     block = []
-            yield _commit("stageline: unlock aws\n", {"locks/aws.json": None}, when)
+            yield _commit(f"{COMMIT_PREFIX}unlock aws\n", {"locks/aws.json": None}, when)
         index += 1
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.naming import project_name, temp_prefix
 from pipeline.promote.deployer import PolicyOptions, PolicyResult, Preview, ReleaseConfig
 from pipeline.promote.memory import MemoryState
 from pipeline.promote.offline import release_config_of
@@ -71,7 +72,8 @@ class InstantDeployer:
 
 def _release(state: PromotionState, seed: int) -> str:
     images = {
-        s: f"ghcr.io/stageline/{s}@sha256:{seed:060d}{i:04d}" for i, s in enumerate(("api", "web"))
+        s: f"ghcr.io/{project_name()}/{s}@sha256:{seed:060d}{i:04d}"
+        for i, s in enumerate(("api", "web"))
     }
     release, _ = state.save_release(make_release(PROJECT_DIR, images))
     return release.id
@@ -155,7 +157,7 @@ def rehearsal(workdir: Path) -> tuple[list[float], str]:
 
 
 def run() -> str:
-    workdir = Path(tempfile.mkdtemp(prefix="stageline-bench-promote-"))
+    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix("bench-promote")))
     try:
         per_stage = orchestration(workdir, "memory", in_memory())
         recorded = orchestration(workdir, "git", LocalGitState)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.naming import cache_dir, temp_prefix
+
 PROJECT = Path(__file__).resolve().parent.parent
 AWS = ["dev", "test", "staging", "live"]
 STACK_ARGS = [a for s in AWS for a in ("--stack", s)]
@@ -95,7 +97,7 @@ def _one_render() -> float:
         "        times.append(time.perf_counter() - start)\n"
         "    print(statistics.median(times))\n"
     )
-    with tempfile.TemporaryDirectory(prefix="stageline-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("bench")) as tmp:
         path = Path(tmp) / "one_render.py"
         path.write_text(script)
         done = subprocess.run(
@@ -105,7 +107,7 @@ def _one_render() -> float:
 
 
 def _plan_ratios() -> tuple[list[Ratio], dict[str, float]]:
-    with tempfile.TemporaryDirectory(prefix="stageline-bench-cache-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("bench-cache")) as tmp:
         cache = Path(tmp) / "cache"
         floor = _median(
             [
@@ -144,7 +146,7 @@ def _plan_ratios() -> tuple[list[Ratio], dict[str, float]]:
 
 def _clone() -> Path:
     """A clone of HEAD in a temporary directory, with this checkout's virtualenv."""
-    where = Path(tempfile.mkdtemp(prefix="stageline-bench-diff-"))
+    where = Path(tempfile.mkdtemp(prefix=temp_prefix("bench-diff")))
     subprocess.run(["git", "clone", "-q", str(PROJECT), str(where)], check=True)
     return where
 
@@ -158,7 +160,7 @@ def _edit(clone: Path, run: int) -> None:
 def _diff_ratio() -> tuple[Ratio, dict[str, float]]:
     clone = _clone()
     try:
-        cache = clone / ".stageline" / "cache"
+        cache = cache_dir(clone)
         diff = [sys.executable, "-m", "pipeline", "diff", "--base", "HEAD", *STACK_ARGS]
         diff += ["--format", "json", "--cache-dir", str(cache)]
         _edit(clone, 0)

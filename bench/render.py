@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.naming import temp_prefix
+
 PROJECT = Path(__file__).resolve().parent.parent
 RUNS = 3
 
@@ -79,7 +81,7 @@ if __name__ == "__main__":
 
 
 def _warm(stacks: list[str], project: Path = PROJECT) -> tuple[float, int]:
-    with tempfile.TemporaryDirectory(prefix="stageline-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("bench")) as tmp:
         script = Path(tmp) / "warm.py"
         script.write_text(WARM.format(runs=RUNS))
         out = subprocess.run(

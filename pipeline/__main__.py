@@ -89,6 +89,15 @@ def run() -> int:
         if top in ("pipeline", "components") or not top:
             raise
         return _no_environment(top)
+    except Exception as exc:  # only Pulumi.yaml's error is expected: it names everything
+        from components.project import ProjectError
+        from pipeline import usage
+
+        if not isinstance(exc, ProjectError):
+            raise
+        command = next((w for w in sys.argv[1:] if not w.startswith("-")), "pipeline")
+        print(f"{command}: {exc}", file=sys.stderr)
+        return usage.EXIT_INVALID
     return main()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from components.spec.loader import PROJECT
+from pipeline import naming
 from pipeline.usage import CommandError, add_command, command_name
 
 
@@ -188,9 +189,9 @@ def cache_options(parser: argparse.ArgumentParser, kept: str, afresh: str) -> No
     parser.add_argument(
         "--cache-dir",
         type=state_directory,
-        default=str(PROJECT_DIR / ".stageline" / "cache"),
+        default=str(naming.cache_dir(PROJECT_DIR)),
         metavar="DIR",
-        help=f"where {kept} are kept by content (default: .stageline/cache)",
+        help=f"where {kept} are kept by content (default: {naming.cache_hint()})",
     )
     parser.add_argument("--no-cache", action="store_true", help=afresh)
 

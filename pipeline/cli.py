@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from components.spec import SpecError
-from pipeline import usage
+from components.spec.loader import PROJECT
+from components.spec.schema import SCHEMA_FILE
+from pipeline import naming, usage
 from pipeline.arguments import (
     Parser,
     UsageError,
@@ -83,7 +85,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from components import project
     from components.spec import blueprint
-    from components.spec.schema import SCHEMA_FILE, render_schema
+    from components.spec.schema import render_schema
     from pipeline import definition
 
     targets = {
@@ -105,7 +107,7 @@ def _schema(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = Parser(
         prog=usage.command_name(),
-        description="stageline: render, compare and promote the stages of one blueprint."
+        description=f"{PROJECT}: render, compare and promote the stages of one blueprint."
         " Every command takes --help.",
         epilog=usage.exit_epilog({}),
         formatter_class=usage.HelpFormatter,
@@ -153,13 +155,13 @@ def parser() -> argparse.ArgumentParser:
     cache_options(
         plan,
         "rendered stages",
-        "render every stage afresh (default: reuse .stageline/cache for unchanged stages)",
+        f"render every stage afresh (default: reuse {naming.cache_hint()} for unchanged stages)",
     )
     plan.set_defaults(func=_plan)
     schema = usage.add_command(
         commands,
         "schema",
-        help="write the JSON Schema of stack files (stacks/stageline.schema.json)",
+        help=f"write the JSON Schema of stack files (stacks/{SCHEMA_FILE})",
         description="Export the stage spec as JSON Schema, so editors complete stack files.",
         exits={0: "written (or up to date with --check)", 1: "stale (--check)"},
     )

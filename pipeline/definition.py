@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 import pipeline.windows as windows
 from components.bindings import glob_match
 from components.spec.bounded import read_yaml
-from components.spec.loader import Problem, SpecError
+from components.spec.loader import PROJECT, Problem, SpecError
 from pipeline.notify.config import Notifications
 from pipeline.reconcile.remedy import Remedy
 
@@ -45,7 +45,7 @@ class Stage(_Model):
     stack: str = Field(description="Pulumi stack name (stacks/Pulumi.<stack>.yaml).")
     stage: str | None = Field(
         default=None,
-        description="The stage this stack is (its stack file's stageline:stage must say the"
+        description=f"The stage this stack is (its stack file's {PROJECT}:stage must say the"
         " same; policy config and live's rules key on it). Default: the stack name.",
     )
     soak_minutes: int = Field(

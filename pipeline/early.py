@@ -24,6 +24,8 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline import naming
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Imported once in the fork server, so every stage process starts warm.
 PRELOAD = ["pipeline.worker", "pulumi", "pydantic", "yaml", "pipeline.mocks", "pipeline.warm"]
@@ -149,7 +151,7 @@ def _plan_options(argv: Sequence[str]) -> argparse.Namespace | None:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("--stack", action="append")
     parser.add_argument("--stacks-dir", default=str(PROJECT_DIR / "stacks"))
-    parser.add_argument("--cache-dir", default=str(PROJECT_DIR / ".stageline" / "cache"))
+    parser.add_argument("--cache-dir", default=str(naming.cache_dir(PROJECT_DIR)))
     parser.add_argument("--no-cache", action="store_true")
     known, _ = parser.parse_known_args(words)
     return known

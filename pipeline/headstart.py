@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline import naming
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -107,7 +109,7 @@ def _diff_options(argv: Sequence[str], project: Path) -> argparse.Namespace | No
     parser.add_argument("--stack", action="append")
     parser.add_argument("--jobs", type=int)
     # The default pipeline/arguments.py gives, for the checkout that runs.
-    parser.add_argument("--cache-dir", default=str(project / ".stageline" / "cache"))
+    parser.add_argument("--cache-dir", default=str(naming.cache_dir(project)))
     parser.add_argument("--no-cache", action="store_true")
     known, _ = parser.parse_known_args(words)
     return known

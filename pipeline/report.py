@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import RenderableType
 
+from components.spec.loader import PROJECT
 from pipeline import plan_table
 from pipeline.parity import Row
 from pipeline.plan import Plan
@@ -74,7 +75,7 @@ def _md_code(value: Any) -> str:
 
 
 def markdown(plan: Plan) -> str:
-    out = ["## stageline plan", "", f"**{summary(plan)}**", ""]
+    out = [f"## {PROJECT} plan", "", f"**{summary(plan)}**", ""]
     out += [
         "| stage | cloud | resources (cloud + components) | roles | policy (mandatory / advisory)"
         " |",

@@ -1,10 +1,13 @@
 """Rename the project in a copy of the repository (Pulumi.yaml ``name`` and the stack files'
 namespace, nothing in Python) and run it end to end: schema, plan with the policy pack, diff and
-a rehearsed promotion all speak the new name, and keys under the old namespace are refused."""
+a rehearsed promotion all speak the new name, and keys under the old namespace are refused.
+The old name shows up nowhere the program writes it: reports, help texts, the diff's marker, the
+cache and scratch directories the copy creates."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +31,21 @@ COPY = [
 ]
 SKIP = shutil.ignore_patterns("__pycache__", ".mypy_cache", ".ruff_cache")
 DIGEST = "sha256:" + "ab" * 32
+# Help may name these: the schema's file name is the one the stack files' editor header names
+# (stacks/ keeps it), and the example is the template's domain as its stack files hold it.
+KEPT = (f"stacks/{OLD}.schema.json", f"dev.{OLD}.example.com")
+# Every command's --help in one process. The command people type is pyproject.toml's console
+# script (pipeline.usage.command_name), not Pulumi.yaml's name: set apart as COMMAND.
+HELP = """
+from pipeline import usage
+usage.command_name = lambda: "COMMAND"
+from pipeline.cli import parser
+from pipeline.reference import _subcommands
+root = parser()
+print(root.format_help())
+for command, _ in _subcommands(root):
+    print(command.format_help())
+"""
 
 
 def rename(root: Path) -> None:
@@ -98,6 +116,27 @@ def test_plan_speaks_the_new_name_and_the_pack_passes(renamed: Path) -> None:
         assert render["roles"].keys() >= {"Database", "Services"}, "roles read from new tokens"
 
 
+def test_plan_s_report_and_cache_carry_the_new_name(renamed: Path) -> None:
+    result = run(renamed, "plan", "--stack", "dev", "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"## {NEW} plan\n"), result.stdout[:200]
+    assert OLD not in result.stdout
+    assert (renamed / f".{NEW}" / "cache").is_dir()  # the default --cache-dir
+    assert not (renamed / f".{OLD}").exists()
+
+
+def test_help_texts_speak_the_new_name(renamed: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HELP], cwd=renamed, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert f"{NEW}: render, compare and promote" in text
+    assert f".{NEW}/cache" in text  # --cache-dir's default and --no-cache's help
+    leftover = re.sub("|".join(map(re.escape, KEPT)), "", text)
+    assert OLD not in leftover, [line for line in leftover.splitlines() if OLD in line]
+
+
 def test_schema_uses_the_new_namespace(renamed: Path) -> None:
     schema = json.loads((renamed / "stacks" / "stageline.schema.json").read_text())
     keys = schema["properties"]["config"]["properties"]
@@ -122,11 +161,16 @@ def test_diff_renders_both_revisions_under_the_new_name(renamed: Path, tmp_path:
     dev = work / "stacks" / "Pulumi.dev.yaml"
     dev.write_text(dev.read_text().replace("logRetentionDays: 14", "logRetentionDays: 30"))
     out = tmp_path / "diff.json"
-    result = run(work, "diff", "--base", "HEAD", "--stack", "dev", "--json-output", str(out))
+    args = ["--stack", "dev", "--format", "markdown", "--json-output", str(out)]
+    result = run(work, "diff", "--base", "HEAD", *args)
     assert result.returncode == 0, result.stderr
     text = out.read_text()
     assert f"::{NEW}::" in text and f"::{OLD}::" not in text
     assert "retentionInDays" in text
+    # The pull-request comment: its marker (the workflow finds its comment by it) and heading.
+    assert result.stdout.startswith(f"<!-- {NEW}-diff -->\n## {NEW} diff\n"), result.stdout[:200]
+    assert OLD not in result.stdout
+    assert (work / f".{NEW}" / "cache").is_dir() and not (work / f".{OLD}").exists()
 
 
 def test_rehearsal_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
@@ -147,9 +191,11 @@ def test_rehearsal_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
     assert log == [f"{NEW}: {release}"], log
 
 
-def test_an_offline_promotion_records_under_the_new_name(renamed: Path, tmp_path: Path) -> None:
-    """The whole promotion, record included: a bare remote, a clone, ``--deployer offline``;
-    the stage's record pins the release in the new namespace."""
+@pytest.fixture(scope="module")
+def promoted(renamed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """The whole promotion, record included: a bare remote, a clone, ``--deployer offline``.
+    Returns the clone, the remote and the release."""
+    tmp_path = tmp_path_factory.mktemp("promoted")
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(renamed), str(remote)], check=True)
     work = tmp_path / "work"
@@ -164,8 +210,38 @@ def test_an_offline_promotion_records_under_the_new_name(renamed: Path, tmp_path
     release = json.loads(created.stdout.splitlines()[-1])["release"]
     result = run(work, "promote", release, "--to", "dev", "--deployer", "offline")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return work, remote, release
+
+
+def test_an_offline_promotion_records_under_the_new_name(promoted: tuple[Path, Path, str]) -> None:
+    """The stage's record pins the release in the new namespace."""
+    _, remote, release = promoted
     pinned = subprocess.run(
         ["git", "show", "stages/dev:stacks/Pulumi.dev.yaml"],
         cwd=remote, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert f"  {NEW}:release: {release}" in pinned and f"{OLD}:" not in pinned
+    # The record's commits: subjects, authors and committers.
+    log = subprocess.run(
+        ["git", "log", "--all", "--format=%an <%ae> %cn <%ce> %s"],
+        cwd=remote, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert any(line.endswith(f" {NEW}: {release} start") for line in log), log
+    assert not [line for line in log if OLD in line]
+
+
+def test_the_clone_keeps_its_scratch_under_the_new_name(promoted: tuple[Path, Path, str]) -> None:
+    work, _, _ = promoted
+    assert (work / ".git" / NEW / "governance").is_dir()  # the governing files, by commit
+
+
+@pytest.mark.xfail(
+    strict=True,  # passes once the store follows: then this marker must go
+    reason="pipeline/record/store.py still writes <git dir>/stageline (ledger-index.json, offline)",
+)
+def test_nothing_of_the_clone_s_scratch_is_under_the_old_name(
+    promoted: tuple[Path, Path, str],
+) -> None:
+    work, _, _ = promoted
+    old = work / ".git" / OLD
+    assert not old.exists(), sorted(p.name for p in old.iterdir())

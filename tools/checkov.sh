@@ -4,9 +4,12 @@
 # path of its `checkov`. Needs only PyPI.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# The project's name (Pulumi.yaml) names the cache, as tools/lanes/prebuild.sh reads it.
+project="$(awk '/^name:/ {print $2; exit}' "$here/../Pulumi.yaml")"
+[[ -n "$project" ]] || { echo "$here/../Pulumi.yaml: name: required" >&2; exit 2; }
 req="$here/checkov-requirements.txt"
 constraints="$here/checkov-constraints.txt"
-cache_root="${STAGELINE_CHECKOV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageline/checkov}"
+cache_root="${STAGELINE_CHECKOV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/$project/checkov}"
 key="$(cat "$req" "$constraints" | sha256sum | cut -c1-16)"
 venv="$cache_root/$key"
 mkdir -p "$cache_root"

@@ -167,6 +167,7 @@ def main(argv: list[str]) -> int:
     offline and write ``OUT_DIR/<stack>.json`` for ``checkov -f``."""
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
+    from components.project import key
     from components.spec import read_stack
     from pipeline.render import render_stages
     from pipeline.stages import load_stages
@@ -178,7 +179,7 @@ def main(argv: list[str]) -> int:
     stacks = argv[1:] or sorted(
         name
         for name in (p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*"))
-        if read_stack(stacks_dir, name).values.get("stageline:cloud", "aws") == "aws"
+        if read_stack(stacks_dir, name).values.get(key("cloud"), "aws") == "aws"
     )
     stages = load_stages(stacks_dir, stacks)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# The project the image was built for: its Dockerfile's PROJECT build argument (Pulumi.yaml's name,
+# tools/images/build.sh passes it); the image carries nothing else of the project.
+PROJECT = os.environ.get("APP_PROJECT", "").strip() or "sample"
+
 
 class ConfigError(ValueError):
     """An environment variable the service needs is missing or malformed."""
@@ -48,7 +52,7 @@ class Settings:
 
 def make_handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        server_version = "stageline-app"
+        server_version = f"{PROJECT}-app"
         sys_version = ""
 
         def do_GET(self) -> None:
@@ -64,7 +68,7 @@ def make_handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
                     },
                 )
             elif path == "/":
-                self._json(HTTPStatus.OK, {"service": settings.service, "hello": "stageline"})
+                self._json(HTTPStatus.OK, {"service": settings.service, "hello": PROJECT})
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": "not found", "path": path})
 

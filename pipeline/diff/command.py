@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline import naming
 from pipeline.arguments import (
     cache_directory,
     cache_options,
@@ -135,6 +136,6 @@ def register(commands: Any) -> None:
     cache_options(
         parser,
         "rendered stages and committed revisions' plans",
-        "render both revisions afresh (default: reuse what .stageline/cache holds)",
+        f"render both revisions afresh (default: reuse what {naming.cache_hint()} holds)",
     )
     parser.set_defaults(func=run)

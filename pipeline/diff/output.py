@@ -15,12 +15,13 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from components.spec.loader import PROJECT
 from pipeline.diff.compare import DiffResult, Finding, ResourceChange, StageDiff
 from pipeline.terminal import render_text
 
 COMMENT_LIMIT = 65_536
 """GitHub refuses issue and pull-request comments longer than this many characters."""
-MARKER = "<!-- stageline-diff -->"
+MARKER = f"<!-- {PROJECT}-diff -->"
 """First line of the comment; the preview workflow finds its sticky comment by it."""
 _RESERVE = 1_500  # room kept for closing tags and the note on what was cut
 
@@ -96,7 +97,7 @@ def _stage_grid(diff: StageDiff) -> Table:
 
 def renderables(result: DiffResult) -> list[RenderableType]:
     out: list[RenderableType] = [
-        Text(f"stageline diff  base {result.base}  ->  head {result.head}", style="bold"),
+        Text(f"{PROJECT} diff  base {result.base}  ->  head {result.head}", style="bold"),
         "",
     ]
     for stack, diff in result.stages.items():
@@ -180,7 +181,7 @@ def markdown(result: DiffResult, limit: int = COMMENT_LIMIT) -> str:
     comment = _Comment(limit)
     for line in (
         MARKER,
-        "## stageline diff",
+        f"## {PROJECT} diff",
         "",
         f"Base `{result.base}` → head `{result.head}`. **{_summary(result)}**",
         "",

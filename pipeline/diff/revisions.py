@@ -30,7 +30,7 @@ from typing import Any
 
 from components.spec.bounded import read_yaml
 from components.spec.loader import SpecError
-from pipeline import headstart
+from pipeline import headstart, naming
 from pipeline.definition import load_pipeline
 from pipeline.diff.masking import secrets_in
 from pipeline.diff.plans import PlanCache
@@ -120,7 +120,7 @@ def resolve(project_dir: Path, role: str, rev: str | None) -> Revision:
 def checkout(top: Path, revision: Revision) -> Iterator[Path]:
     """A temporary worktree of ``revision``, removed again however the block ends."""
     assert revision.commit is not None
-    parent = Path(tempfile.mkdtemp(prefix="stageline-diff-"))
+    parent = Path(tempfile.mkdtemp(prefix=naming.temp_prefix("diff")))
     tree = parent / revision.commit[:12]
     try:
         _git(top, "worktree", "add", "--detach", "--quiet", str(tree), revision.commit)
@@ -232,7 +232,9 @@ def _cached(
     plan = cache.get(key)
     if plan is None:
         return key, None
-    place = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="stageline-diff-")))
+    place = Path(
+        cleanup.enter_context(tempfile.TemporaryDirectory(prefix=naming.temp_prefix("diff")))
+    )
     stacks_dir = _stack_files(top, prefix, revision, place)
     if stacks_dir is None:
         return key, None

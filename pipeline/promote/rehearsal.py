@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from components.spec import SpecError
+from pipeline import naming
 from pipeline.definition import PipelineFile
 from pipeline.promote.deployer import DeployError, PolicyOptions, ReleaseConfig
 from pipeline.promote.diff import desired_state_diff, diff_lines
@@ -177,7 +178,7 @@ def rehearse(
     report = RehearsalReport(release.id, request.target, name)
     target_index = order.index(request.target)
     with (
-        tempfile.TemporaryDirectory(prefix="stageline-rehearsal-") as tmp,
+        tempfile.TemporaryDirectory(prefix=naming.temp_prefix("rehearsal")) as tmp,
         policy_checker(policy_for(request.target)) as checker,
     ):
         deployer = OfflineDeployer(project_dir, stacks_dir, Path(tmp), jobs=jobs)

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Collection
 from pathlib import Path
 
+from pipeline.naming import scratch_dir
 from pipeline.record.git import Git, GitError
 
 
@@ -19,7 +20,7 @@ class CheckoutError(Exception):
 
 def checkout(git: Git, git_dir: Path, commit: str) -> Path:
     """A detached worktree at ``commit`` (its files exactly as committed); returns its path."""
-    root = git_dir / "stageline" / "worktrees"
+    root = scratch_dir(git_dir) / "worktrees"
     path = root / commit
     if path.is_dir():
         done = git.run("-C", str(path), "rev-parse", "HEAD", check=False)
@@ -50,7 +51,7 @@ def prune(git: Git, git_dir: Path, keep: Collection[Path] = (), limit: int = KEE
     """Remove the worktrees under ``.git/stageline/worktrees`` except the ``limit`` most
     recently used and those in ``keep``, then ``git worktree prune`` (so git forgets any
     removed by other means). Returns the commits whose worktrees were removed."""
-    root = git_dir / "stageline" / "worktrees"
+    root = scratch_dir(git_dir) / "worktrees"
     found = sorted(
         (p for p in (root.iterdir() if root.is_dir() else ()) if p.is_dir()),
         key=lambda p: p.stat().st_mtime,

@@ -21,6 +21,7 @@ from typing import Any
 
 from components.spec.loader import SpecError
 from pipeline.definition import PipelineFile, load_pipeline
+from pipeline.naming import temp_prefix
 from pipeline.promote.entries import LedgerEntry, StartEntry, StepEntry
 from pipeline.promote.gates import CodeReview, FreezeOverride
 from pipeline.promote.history import LedgerView, parse_time
@@ -106,7 +107,7 @@ class Governing:
             if content.returncode != 0:
                 self._files[blob] = f"no blob {blob[:12]} in this clone"
             else:
-                with tempfile.TemporaryDirectory(prefix="stageline-audit-") as tmp:
+                with tempfile.TemporaryDirectory(prefix=temp_prefix("audit")) as tmp:
                     (Path(tmp) / "pipeline.yaml").write_bytes(content.stdout)
                     try:
                         self._files[blob] = load_pipeline(Path(tmp))

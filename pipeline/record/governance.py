@@ -17,6 +17,7 @@ from typing import Any
 
 from components.spec.loader import SpecError
 from pipeline.definition import DEFAULT_FILE, PipelineFile, load_pipeline
+from pipeline.naming import scratch_dir
 from pipeline.policy.config import config_path
 from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.entries import LedgerEntry
@@ -27,7 +28,7 @@ from pipeline.record.git import Git, GitError, blob_id
 from pipeline.record.refs import PIPELINE_PATH, PROTECTED
 
 POLICY_CONFIGS = "policies/config"
-MATERIALIZED = "governance"  # under <git dir>/stageline: the governing files, by commit
+MATERIALIZED = "governance"  # under <git dir>/<name>: the governing files, by commit
 
 
 class GovernanceError(StateError):
@@ -144,7 +145,7 @@ def read_governance(git: Git, git_dir: Path, remote: str, branch: str | None) ->
         blobs[path] = meta.split()[2]
     if PIPELINE_PATH not in blobs:
         raise GovernanceError(f"{remote}/{name} ({commit[:12]}) has no {PIPELINE_PATH}")
-    root = git_dir / "stageline" / MATERIALIZED / commit
+    root = scratch_dir(git_dir) / MATERIALIZED / commit
     contents = git.blobs(list(blobs.values()))
     for path, blob in blobs.items():
         target = root / path

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.naming import project_name
 from pipeline.promote.state import StateError
 from pipeline.record.git import Git, GitError
 
@@ -81,7 +82,9 @@ def host_roots(*paths: Path) -> list[str]:
 
 
 # A file under the clone's scratch space keeps only its path inside the checkout it belongs to.
-_SCRATCH = re.compile(r"(?:\.git/)?stageline/(?:governance|worktrees|offline)/[^/\s]+/")
+_SCRATCH = re.compile(
+    rf"(?:\.git/)?{re.escape(project_name())}/(?:governance|worktrees|offline)/[^/\s]+/"
+)
 
 
 def without_host_paths(value: Any, roots: Sequence[str]) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.naming import scratch_dir
 from pipeline.record.git import Git, GitError
 from pipeline.review.stage import ReviewError
 
@@ -19,7 +20,7 @@ def worktree(repo: Path, stack: str, commit: str) -> Path:
     git = Git(repo)
     try:
         git_dir = Path(git.text("rev-parse", "--absolute-git-dir"))
-        path = git_dir / "stageline" / "review" / stack
+        path = scratch_dir(git_dir) / "review" / stack
         if path.is_dir():
             at = git.run("-C", str(path), "rev-parse", "HEAD", check=False)
             if at.stdout.decode().strip() == commit:
@@ -41,7 +42,7 @@ def existing_worktree(repo: Path, stack: str) -> Path | None:
         git_dir = Path(Git(repo).text("rev-parse", "--absolute-git-dir"))
     except GitError:
         return None
-    path = git_dir / "stageline" / "review" / stack
+    path = scratch_dir(git_dir) / "review" / stack
     return path if (path / "stacks" / f"Pulumi.{stack}.yaml").exists() else None
 
 
@@ -75,7 +76,7 @@ def review_cidrs(repo: Path) -> dict[str, str]:
     """stack -> CIDR of every review stage with a worktree on this machine."""
     git = Git(repo)
     try:
-        root = Path(git.text("rev-parse", "--absolute-git-dir")) / "stageline" / "review"
+        root = scratch_dir(Path(git.text("rev-parse", "--absolute-git-dir"))) / "review"
     except GitError:
         return {}
     found: dict[str, str] = {}

@@ -66,6 +66,7 @@ def app() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         "STAGELINE_RELEASE": "r2026.11.22-1",
         "STAGELINE_STAGE": "local",
         "STAGELINE_SERVICE": "api",
+        "APP_PROJECT": "acme-shop",  # the image's PROJECT build argument
     }
     proc = start(env)
     try:
@@ -89,6 +90,15 @@ def test_health_path_reports_the_release_from_the_environment(
         "stage": "local",
         "status": "ok",
     }
+
+
+def test_the_greeting_and_server_header_name_the_project_the_image_was_built_for(
+    app: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base, _ = app
+    with urllib.request.urlopen(f"{base}/", timeout=5) as response:
+        assert response.headers["Server"].split() == ["acme-shop-app"]  # sys_version is ""
+        assert json.loads(response.read()) == {"service": "api", "hello": "acme-shop"}
 
 
 def test_only_the_configured_health_path_answers_health(

@@ -9,6 +9,9 @@
 # Exit codes: 0 ok, 2 bad input (requirements.txt pin, go.mod), 3 Go missing, other: build failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# The project's name (Pulumi.yaml) names the cache, as tools/lanes/prebuild.sh reads it.
+project="$(awk '/^name:/ {print $2; exit}' "$here/../../Pulumi.yaml")"
+[[ -n "$project" ]] || { echo "$here/../../Pulumi.yaml: name: required" >&2; exit 2; }
 requirements="$here/../../requirements.txt"
 upstream_path=github.com/terraform-providers/terraform-provider-docker
 # The proxy refuses the path above; it serves the same module under this one.
@@ -66,7 +69,7 @@ if [[ "${1:-}" == "tidy" ]]; then
   exit 0
 fi
 
-cache_root="${STAGELINE_PROVIDER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageline/docker-provider}"
+cache_root="${STAGELINE_PROVIDER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/$project/docker-provider}"
 key="$(
   cd "$here"
   {

@@ -4,7 +4,10 @@
 # Does nothing but print when that build is already there. Needs Go and the Go module proxy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-cache_root="${STAGELINE_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageline/engine}"
+# The project's name (Pulumi.yaml) names the cache, as tools/lanes/prebuild.sh reads it.
+project="$(awk '/^name:/ {print $2; exit}' "$here/../../Pulumi.yaml")"
+[[ -n "$project" ]] || { echo "$here/../../Pulumi.yaml: name: required" >&2; exit 2; }
+cache_root="${STAGELINE_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/$project/engine}"
 key="$(cat "$here/go.sum" "$here/go.mod" "$here/languagehost/main.go" | sha256sum | cut -c1-16)"
 bin="$cache_root/$key/bin"
 if [[ -x "$bin/pulumi" && -x "$bin/pulumi-language-python" && -f "$bin/.complete" ]]; then

@@ -99,6 +99,7 @@ ensure_base() {
 build_one() {
   local name="$1" dir repo_tag args key record ref tag start arg
   IFS='|' read -r _ dir repo_tag args <<<"$(row "$name")"
+  [[ "$dir" == app ]] && args="$args PROJECT=$project" # the sample service greets with it
   base_key
   key="$( (stage "$dir" "$cache/context/$name"; echo "$args"; echo "$base_tag") | sha256sum | cut -c1-16)"
   record="$cache/built/${registry//[:\/]/_}/$name.$key"

@@ -90,11 +90,14 @@ class Sandbox:
         """``real`` maps a package to a plugin executable installed in place of its stand-in
         (the docker lane's provider built from source, and our random and tls providers)."""
         bin_dir = bin_dir or engine_bin()
+        from pipeline.naming import cache_dir  # the project's root is on sys.path where it runs
+
+        cache_name = cache_dir(repo).parent.name  # .<name>, the render cache's folder
         project = tmp / "project"
         shutil.copytree(
             repo,
             project,
-            ignore=shutil.ignore_patterns(".git", ".venv", ".stageline", "__pycache__", "*_cache"),
+            ignore=shutil.ignore_patterns(".git", ".venv", cache_name, "__pycache__", "*_cache"),
             symlinks=True,
         )
         (project / ".venv").symlink_to((repo / ".venv").resolve())

@@ -6,8 +6,8 @@ compare-and-swap as a push with ``--force-with-lease``, all or none, without the
 ``receive-pack`` processes. A read first compares the bare repository's refs with what this
 process verified (one ``for-each-ref``) and fetches and checks again only when they moved.
 
-Measured with ``python -m bench promote`` (docs/promotion.md, "cost"): a push was about two
-thirds of an entry's time.
+Counted on one offline dev-to-live promotion (docs/promotion.md, "The anchoring costs time"):
+its 44 pushes took 2.8 s of the 4.3 s spent in git, two thirds.
 """
 
 from __future__ import annotations

@@ -48,6 +48,8 @@ class BareRemote(GitStore):
     def _refresh(self) -> bool:
         """Fetch only when the bare repository's state or stage refs are not what this process
         verified last (or wrote itself)."""
+        if not self.synced:
+            self._collect()
         refs = self._bare_refs()
         stages = {
             ref.removeprefix(STAGE_BRANCHES): sha
@@ -58,6 +60,12 @@ class BareRemote(GitStore):
             return False
         self.fetch()
         return True
+
+    def _collect(self) -> None:
+        """Pack the bare repository's loose objects when git finds too many (``gc --auto``,
+        once per process, in the foreground under the directory's lock): a push ran it on the
+        receiving side, ``update-ref`` does not."""
+        self.bare.run("-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", check=False)
 
     def _publish(self, updates: Mapping[str, tuple[str, str | None]]) -> str | None:
         """Move the bare repository's refs in one transaction, each held to its expected

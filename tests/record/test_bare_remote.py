@@ -4,12 +4,14 @@ moved, and neither hides a move made by another process or by hand."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipeline.record import git as git_module
+from pipeline.record.git import blob_id
 from pipeline.record.local import BARE, LocalGitState
 from pipeline.record.refs import ENTRY_TRAILER, STATE_REF
 
@@ -80,3 +82,37 @@ def test_a_read_of_an_unmoved_record_runs_one_git_process(
     ran.clear()
     state.append({"step": "note"})
     assert not [a for a in ran if a[0] in ("push", "fetch")], ran
+
+
+def loose_objects(state_dir: Path) -> dict[str, int]:
+    lines = bare_git(state_dir, "count-objects", "-v").splitlines()
+    return {key: int(value) for key, value in (line.split(": ") for line in lines)}
+
+
+def test_the_bare_repository_is_packed_when_its_loose_objects_pile_up(tmp_path: Path) -> None:
+    state = LocalGitState(tmp_path)
+    for k in range(10):
+        state.append({"step": "note", "k": k})
+    # git estimates the loose objects from the folder objects/17 alone: put three there, so
+    # that with gc.auto at 256 the estimate (more than one there) is over it whatever the ids.
+    planted = (str(n).encode() for n in itertools.count())
+    seventeen = []
+    for content in planted:
+        if blob_id(content).startswith("17"):
+            seventeen.append(content)
+            if len(seventeen) == 3:
+                break
+    for content in seventeen:
+        subprocess.run(
+            ["git", "-C", str(tmp_path / BARE), "hash-object", "-w", "--stdin"],
+            input=content,
+            capture_output=True,
+            check=True,
+        )
+    bare_git(tmp_path, "config", "gc.auto", "256")
+    before = loose_objects(tmp_path)
+    assert before["packs"] == 0 and before["count"] > 40, before
+    LocalGitState(tmp_path).ensure()  # a new process's first read
+    after = loose_objects(tmp_path)
+    assert after["packs"] >= 1 and after["count"] < before["count"] - 40, after
+    assert LocalGitState(tmp_path).verify().ok

@@ -180,7 +180,8 @@ def run() -> str:
             f" median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms; target"
             f" {ORCHESTRATION_TARGET * 1000:.0f} ms: {verdict}. That is over the tests' double"
             " in memory (MemoryState); over the git record `--state-dir` opens (LocalGitState: a"
-            f" commit and a local push per entry) the median is {git_median * 1000:.1f} ms,"
+            " commit per entry written into its bare repository, whose ref moves by"
+            f" compare-and-swap) the median is {git_median * 1000:.1f} ms,"
             f" {git_median / median:.1f} times the double's: {git_verdict} the target.",
             "",
             f"Rehearsal of all four stages (8 renders under the mock runtime, policy pack): first"

@@ -235,10 +235,6 @@ def test_the_clone_keeps_its_scratch_under_the_new_name(promoted: tuple[Path, Pa
     assert (work / ".git" / NEW / "governance").is_dir()  # the governing files, by commit
 
 
-@pytest.mark.xfail(
-    strict=True,  # passes once the store follows: then this marker must go
-    reason="pipeline/record/store.py still writes <git dir>/stageline (ledger-index.json, offline)",
-)
 def test_nothing_of_the_clone_s_scratch_is_under_the_old_name(
     promoted: tuple[Path, Path, str],
 ) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.naming import tool_identity
+
 
 class GitError(Exception):
     """A git command failed; the message names the command and git's own words."""
@@ -115,7 +117,7 @@ class Git:
         parents: Sequence[str],
         message: str,
         index_file: Path,
-        identity: tuple[str, str] = ("stageline", "stageline@localhost"),
+        identity: tuple[str, str] = tool_identity(),
     ) -> str:
         """A commit whose tree is ``base``'s tree with ``changes`` (path -> content, None to
         remove) applied, built in a private index so no work tree or shared index is touched.

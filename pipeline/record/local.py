@@ -35,6 +35,7 @@ from pipeline.promote.state import (
     StateUnverifiedError,
     dump,
 )
+from pipeline.record.bare import BareRemote, share_objects
 from pipeline.record.git import Git, GitError
 from pipeline.record.index import LedgerIndex
 from pipeline.record.layout import LEGACY_LEDGER, legacy_lines
@@ -48,7 +49,7 @@ IMPORTED = ".imported"  # the suffix an imported file or folder is renamed with
 _FOLDERS = ("releases", "stages")
 
 
-class LocalGitState(OneMachine, GitState):  # type: ignore[misc]  # source: no worktree here
+class LocalGitState(OneMachine, BareRemote, GitState):  # type: ignore[misc]  # source: no worktree
     """The git record of one state directory (created, and its old files imported, on first
     use); one machine only: the pipeline lock's owner is gone when its pid no longer runs."""
 
@@ -62,6 +63,8 @@ class LocalGitState(OneMachine, GitState):  # type: ignore[misc]  # source: no w
             # One machine: a holder is gone only when it names this host and a pid that no
             # longer runs, never for its age alone (pipeline.promote.lock.is_stale).
             super().__init__(clone, "origin", stale_after=timedelta.max)
+            self.bare = Git(state_dir / BARE)
+            self.objects = self.bare  # written in place, read by the clone (pipeline.record.bare)
             self._import()
 
     @contextmanager
@@ -127,9 +130,10 @@ class LocalGitState(OneMachine, GitState):  # type: ignore[misc]  # source: no w
         tip = self.git.rev(FETCHED + "state")
         if tip is None:
             changes, message = _import_commit(self.state_dir, found)
-            commit = commit_paths(self.git, None, changes, [], message, None, self.runner.identity)
+            identity = self.runner.identity
+            commit = commit_paths(self.objects, None, changes, [], message, None, identity)
             try:
-                refused = self.git.push(self.remote, {STATE_REF: (commit, None)})
+                refused = self._publish({STATE_REF: (commit, None)})
             except GitError as exc:
                 raise StateError(f"{self.state_dir}: cannot import the directory: {exc}") from None
             if refused is not None:
@@ -171,6 +175,7 @@ def _prepare(state_dir: Path) -> Path:
             Git(state_dir).run("init", "--quiet", str(clone))
             # A URL and no fetch refspec: nothing but the store's own fetch moves a ref here.
             Git(clone).run("config", "remote.origin.url", str(bare.resolve()))
+        share_objects(clone, bare)
     except GitError as exc:
         raise StateError(f"{state_dir}: cannot make its git record: {exc}") from None
     return clone

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from pipeline.naming import scratch_dir
 from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.state import StateError, StateUnverifiedError
 from pipeline.record import index as saved
@@ -25,6 +26,7 @@ from pipeline.record.layout import (
     seal_changes,
 )
 from pipeline.record.refs import (
+    COMMIT_PREFIX,
     FETCHED,
     FETCHED_STAGES,
     MIGRATION_TRAILER,
@@ -47,6 +49,7 @@ class GitStore(StateChecks):
         stale_after: timedelta = timedelta(hours=6),
     ) -> None:
         self.git = Git(repo)
+        self.objects = self.git  # where new state objects are written (pipeline.record.bare)
         self.remote = remote
         self.stale_after = stale_after
         try:
@@ -57,10 +60,10 @@ class GitStore(StateChecks):
                 f"{repo}: no git remote {remote!r} to keep the promotion state in ({exc});"
                 " pass --state-dir DIR for a local-only state"
             ) from None
-        self.index_file = self.git_dir / "stageline" / f"index-{os.getpid()}"
+        self.index_file = scratch_dir(self.git_dir) / f"index-{os.getpid()}"
         self.tip: str | None = None
         self.index = LedgerIndex()  # what the ledger at ``tip`` holds (pipeline.record.index)
-        self.index_path = self.git_dir / "stageline" / "ledger-index.json"
+        self.index_path = scratch_dir(self.git_dir) / "ledger-index.json"
         self.saved: str | None = None  # the commit of the index saved in index_path
         self.trees: Known = {}  # the trees of the last commit this process made (trees.py)
         self.stage_tips: dict[str, str] = {}
@@ -77,8 +80,8 @@ class GitStore(StateChecks):
         return self._runner
 
     def scratch_dir(self) -> Path:
-        """Local scratch of this clone's promotions: ``<git dir>/stageline``."""
-        return self.git_dir / "stageline"
+        """Local scratch of this clone's promotions: ``<git dir>/<project>``."""
+        return scratch_dir(self.git_dir)
 
     def started_by(self) -> Mapping[str, str | None] | None:
         """The runner, as a promotion's start entry records it."""
@@ -116,19 +119,39 @@ class GitStore(StateChecks):
     def _load(self) -> tuple[list[str], LedgerIndex]:
         """Fetch and check; adopt what was fetched when it verifies. Returns the problems and
         the index of the fetched ledger."""
-        self.fetch()
-        tip = self.git.rev(FETCHED + "state")
-        stages = self._fetched_stages()
+        tip, stages = self.tip, self.stage_tips
+        if self._refresh():
+            tip, stages = self.git.rev(FETCHED + "state"), self._fetched_stages()
+        if not self._moved(tip, stages):
+            self._remember()  # what this process wrote since, for the next process
+            return [], self.index
         problems, index = self.check(tip, stages)
         if problems:
             return problems, index
         self.tip, self.stage_tips, self.index, self.synced = tip, stages, index, True
         if tip:
             self.git.run("update-ref", SEEN_REF, tip)
-            if index.commit != self.saved:
-                saved.save(self.index_path, index)
-                self.saved = index.commit
+        self._remember()
         return [], index
+
+    def _refresh(self) -> bool:
+        """Bring this clone's copy of the remote's refs up to date (a fetch); False when the
+        remote is known not to have moved since this process verified it (then nothing is
+        fetched or checked again)."""
+        self.fetch()
+        return True
+
+    def _moved(self, tip: str | None, stages: Mapping[str, str]) -> bool:
+        """Whether the state (``tip``, ``stages``) differs from what this process verified
+        last (or wrote itself): the same commits verify as they did, so only a move is
+        checked (a rewrite, a force push or a deleted ref is a move)."""
+        return not self.synced or tip != self.tip or dict(stages) != self.stage_tips
+
+    def _remember(self) -> None:
+        """Save the index of what this process verified or wrote, for the next process."""
+        if self.index.commit and self.index.commit != self.saved:
+            saved.save(self.index_path, self.index)
+            self.saved = self.index.commit
 
     def _fetched_stages(self) -> dict[str, str]:
         out = self.git.text("for-each-ref", "--format=%(refname) %(objectname)", FETCHED_STAGES)
@@ -166,7 +189,7 @@ class GitStore(StateChecks):
         parent = self._migration() if self.index.legacy else self.tip
         parents = [parent] if parent else []
         commit = commit_paths(
-            self.git,
+            self.objects,
             parent,
             changes,
             parents,
@@ -182,7 +205,7 @@ class GitStore(StateChecks):
             stack, stage_commit = stage
             updates[stage_ref(stack)] = (stage_commit, self.stage_tips.get(stack))
         try:
-            refused = self.git.push(self.remote, updates)
+            refused = self._publish(updates)
         except GitError as exc:
             raise StateError(f"cannot record the promotion state on {self.remote}: {exc}") from None
         if refused is not None:
@@ -201,17 +224,22 @@ class GitStore(StateChecks):
         self.git.run("update-ref", "--stdin", stdin=("\n".join(moves) + "\n").encode())
         return True
 
+    def _publish(self, updates: Mapping[str, tuple[str, str | None]]) -> str | None:
+        """Move the remote's refs, each held to its expected value (compare-and-swap, all or
+        none): a push. None when every update landed, else the refusal in git's words."""
+        return self.git.push(self.remote, updates)
+
     def _migration(self) -> str:
         """The commit that moves the tip's ``ledger.jsonl`` into one file per entry."""
         assert self.tip is not None  # a legacy index has a commit
         text = self.git.show(self.tip, LEGACY_LEDGER) or b""
         message = (
-            f"stageline: the ledger, one file per entry\n\n"
+            f"{COMMIT_PREFIX}the ledger, one file per entry\n\n"
             f"{MIGRATION_TRAILER}: {self.index.count} {self.index.last}\n"
         )
         changes = migration_changes(text)
         return commit_paths(
-            self.git, self.tip, changes, [self.tip], message, self.trees, self.runner.identity
+            self.objects, self.tip, changes, [self.tip], message, self.trees, self.runner.identity
         )
 
     def _block_to_seal(self, seq: int) -> int | None:
@@ -223,12 +251,12 @@ class GitStore(StateChecks):
     def _seal(self, commit: str, block: int) -> str:
         """The commit after ``commit`` that seals ``block`` (all its entries are files)."""
         specs = [f"{commit}:{entry_path(block * BLOCK + k)}" for k in range(BLOCK)]
-        found = self.git.objects(specs)
+        found = self.objects.objects(specs)
         lines = [found[spec] or b"" for spec in specs]
-        message = f"stageline: seal entries {block * BLOCK} to {block * BLOCK + BLOCK - 1}\n\n"
+        message = f"{COMMIT_PREFIX}seal entries {block * BLOCK} to {block * BLOCK + BLOCK - 1}\n\n"
         message += f"{SEAL_TRAILER}: {block}\n"
         return commit_paths(
-            self.git,
+            self.objects,
             commit,
             seal_changes(block, lines),
             [commit],

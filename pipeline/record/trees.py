@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pipeline.naming import temp_prefix, tool_identity
 from pipeline.record.git import Git, GitError
 
 TREE_MODE = "40000"
 FILE_MODE = "100644"
-IDENTITY = ("stageline", "stageline@localhost")
+IDENTITY = tool_identity()
 
 Listing = dict[str, tuple[str, str]]  # name -> (mode, object id)
 Known = dict[tuple[str, str], Listing]  # (commit, folder) -> its listing
@@ -56,7 +57,7 @@ def write_blobs(git: Git, contents: Sequence[bytes]) -> list[str]:
     """Write blobs, in one ``hash-object`` call; returns their ids in order."""
     if len(contents) == 1:
         return [git.write_blob(contents[0])]
-    with tempfile.TemporaryDirectory(prefix="stageline-blobs-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("blobs")) as scratch:
         paths = []
         for number, content in enumerate(contents):
             path = Path(scratch) / str(number)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ STACKS_DIR = PROJECT_DIR / "stacks"
 # State commits are authored by git's identity (pipeline.record.identity), which a fresh CI
 # container may not have: $EMAIL is git's last fallback, below any user.email a test configures.
 os.environ.setdefault("EMAIL", "tests@example.com")
+
+
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` of a command a test interrupts with SIGINT: SIGINT's default disposition,
+    not blocked, as a terminal starts a command. An ignored or blocked SIGINT is inherited
+    across exec: a runner started in the background of a shell without job control (``cmd &``
+    in a script) ignores it, so Python installs no KeyboardInterrupt handler, and a worker
+    thread that blocked it passes the mask on. Either way the Ctrl-C such a test sends would
+    never arrive (fresh-clone `make test` runs, 2026-12-07: plan exited 0, diff 1)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @pytest.fixture

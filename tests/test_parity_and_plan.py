@@ -16,7 +16,7 @@ import pytest
 from pipeline.parity import compare_resources, parity
 from pipeline.render import StageRender
 from pipeline.stages import load_stages
-from tests.conftest import PROJECT_DIR, STACKS_DIR, edit_stack, render
+from tests.conftest import PROJECT_DIR, STACKS_DIR, as_from_a_terminal, edit_stack, render
 
 PIPELINE = ["dev", "test", "staging", "live"]
 
@@ -155,6 +155,7 @@ def test_ctrl_c_stops_plan_cleanly() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     time.sleep(1.5)  # a full plan takes several seconds: the signal lands mid-run
     process.send_signal(signal.SIGINT)

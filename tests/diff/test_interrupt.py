@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import as_from_a_terminal
 from tests.diff.conftest import DiffRepo
 
 
@@ -49,6 +50,7 @@ def test_an_interrupt_stops_both_renders_before_they_finish(
         [sys.executable, "-m", "pipeline", "diff", "--base", diff_repo.commits["scale"],
          "--stack", "dev", "--stack", "test", "--cache-dir", str(cache)],
         cwd=diff_repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_from_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120

@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.promote.entries import LedgerEntry, read_entry
+from pipeline.promote.entries import JSON, EntryError, LedgerEntry, read_entry
 from pipeline.promote.ledger_file import LedgerFile, LedgerStorage
+from pipeline.promote.stage_record import EntryRef
 
 GENESIS = "0" * 64
 CHAIN_FIELDS = ("seq", "prev", "hash")
@@ -51,6 +52,16 @@ def chain_entry(fields: Mapping[str, Any], last: Mapping[str, Any] | None) -> di
     prev, seq = (GENESIS, 0) if last is None else (last["hash"], last["seq"] + 1)
     entry: dict[str, Any] = {"seq": seq, "prev": prev, "time": now_iso(), **fields}
     entry["hash"] = entry_hash(entry)
+    return entry
+
+
+def chain(new: LedgerEntry, last: EntryRef | None, **more: JSON) -> LedgerEntry:
+    """``new`` (with the fields ``more``) as the entry after ``last`` (None: the first)."""
+    after = None if last is None else {"seq": last.seq, "hash": last.hash}
+    stored = chain_entry({**new.unchained(), **more}, after)
+    entry = read_entry(stored)
+    if entry.stored() != stored:  # its line would not verify: refuse rather than write it
+        raise EntryError(f"entry {stored['seq']}: does not read back as it would be stored")
     return entry
 
 

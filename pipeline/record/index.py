@@ -21,6 +21,7 @@ from pipeline.promote.entries import LedgerEntry, ReconcileEntry, StepEntry, rea
 from pipeline.promote.files import write_atomic
 from pipeline.promote.history import Decisive
 from pipeline.promote.ledger import GENESIS
+from pipeline.promote.stage_record import EntryRef
 
 FORMAT = 1
 
@@ -50,9 +51,9 @@ class LedgerIndex:
                 self.records[stage] = record
         self.decisive.add(entry)
 
-    def head(self) -> dict[str, Any] | None:
-        """The newest entry's seq and hash (what the next entry chains on), or None."""
-        return {"seq": self.count - 1, "hash": self.last} if self.count else None
+    def head(self) -> EntryRef | None:
+        """The newest entry (what the next entry chains on), or None."""
+        return EntryRef(self.count - 1, self.last) if self.count else None
 
     def copy(self) -> LedgerIndex:
         decisive = Decisive()

@@ -23,11 +23,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from components import project
 from pipeline.promote.entries import LedgerEntry
-from pipeline.promote.ledger import GENESIS, Ledger, chain_entry
+from pipeline.promote.ledger import GENESIS, Ledger, chain
 from pipeline.promote.stage_record import EntryRef, StageChange, StageRecord, StageRecordError
 from pipeline.promote.state import (
     OneMachine,
@@ -96,16 +95,13 @@ class LocalGitState(OneMachine, BareRemote, GitState):  # type: ignore[misc]  # 
             return super().write(changes, message, stage, entry)
 
     def _entry_commit(
-        self,
-        fields: Mapping[str, Any],
-        stage: StageChange | None,
-        last: Mapping[str, Any] | None,
-    ) -> tuple[dict[str, Any], dict[str, bytes], tuple[str, str] | None]:
+        self, new: LedgerEntry, stage: StageChange | None, last: EntryRef | None
+    ) -> tuple[LedgerEntry, dict[str, bytes], tuple[str, str] | None]:
         """The entry, and with a stage change its record as a file beside it (no branch)."""
-        entry = chain_entry(fields, last)
+        entry = chain(new, last)
         if stage is None:
             return entry, {}, None
-        record = StageRecord.of(stage, EntryRef(int(entry["seq"]), str(entry["hash"]))).to_json()
+        record = StageRecord.of(stage, EntryRef(entry.seq, entry.hash)).to_json()
         return entry, {_record_path(stage.stack): dump(record).encode()}, None
 
     def stage_record(self, stack: str) -> StageRecord | None:

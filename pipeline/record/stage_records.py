@@ -102,7 +102,7 @@ class StageRecords(GitStore):
         self,
         stage: StageChange,
         base: str,
-        last: Mapping[str, Any] | None,
+        last: EntryRef | None,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, bytes]:
         """The two files a stage record changes in ``base``: the stack file pinning the
@@ -111,14 +111,13 @@ class StageRecords(GitStore):
         text = self.git.show(base, stack_path)
         if text is None:
             raise StateError(f"commit {base[:12]} has no {stack_path}")
-        after = EntryRef(int(last["seq"]), str(last["hash"])) if last is not None else None
-        record = StageRecord.of(stage, after).to_json() | {"commit": base, **(extra or {})}
+        record = StageRecord.of(stage, last).to_json() | {"commit": base, **(extra or {})}
         return {
             stack_path: pin_stack_file(text, stage.release, stage.images),
             RECORD_FILE.format(stack=stage.stack): dump(record).encode(),
         }
 
-    def _stage_commit(self, stage: StageChange, last: Mapping[str, Any] | None) -> str:
+    def _stage_commit(self, stage: StageChange, last: EntryRef | None) -> str:
         base = self.infrastructure_commit(stage.stack, stage.release, stage.commit)
         changes = self.record_files(stage, base, last)
         previous = self.stage_tips.get(stage.stack)

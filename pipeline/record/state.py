@@ -23,15 +23,13 @@ commits after it, and the gates and ``status`` read no entry twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from pipeline.promote.entries import LedgerEntry, read_entry, stage_of
-from pipeline.promote.ledger import Verification, chain_entry, entry_line
+from pipeline.promote.ledger import Verification, chain, entry_line
 from pipeline.promote.release import Release, release_json
-from pipeline.promote.stage_record import StageChange
+from pipeline.promote.stage_record import EntryRef, StageChange
 from pipeline.promote.state import RecordRefusedError
 from pipeline.record.approval import review_of
 from pipeline.record.gitlock import GitLock
@@ -129,14 +127,12 @@ class GitState(StageRecords):
         atomic push; on refusal re-read, re-check the lock and re-chain onto the new tip."""
         self.ensure()
         # No host paths in the shared record (a runner's checkout or temporary directory).
-        fields = without_host_paths(
-            new.unchained(), host_roots(self.git.repo, self.git_dir, _CODE_DIR)
-        )
+        roots = host_roots(self.git.repo, self.git_dir, _CODE_DIR)
+        unchained = read_entry(without_host_paths(new.unchained(), roots))
         for attempt in range(ATTEMPTS):
-            stored, files, moved = self._entry_commit(fields, stage, self.index.head())
-            entry = read_entry(stored)
-            message = self._message(stored, moved[1] if moved else None)
-            changes = {entry_path(entry.seq): entry_line(stored), **files}
+            entry, files, moved = self._entry_commit(unchained, stage, self.index.head())
+            message = self._message(entry, moved[1] if moved else None)
+            changes = {entry_path(entry.seq): entry_line(entry.stored()), **files}
             pushed = self.write(changes, message, moved, entry)
             if pushed:
                 return entry
@@ -146,28 +142,25 @@ class GitState(StageRecords):
         raise RecordRefusedError(f"{self.remote}: refused {ATTEMPTS} times; nothing more recorded")
 
     def _entry_commit(
-        self,
-        fields: Mapping[str, Any],
-        stage: StageChange | None,
-        last: Mapping[str, Any] | None,
-    ) -> tuple[dict[str, Any], dict[str, bytes], tuple[str, str] | None]:
+        self, new: LedgerEntry, stage: StageChange | None, last: EntryRef | None
+    ) -> tuple[LedgerEntry, dict[str, bytes], tuple[str, str] | None]:
         """The entry chained onto ``last``, the state files its commit changes besides its own
         and the stage branch it moves (stack, commit): here a commit on ``stages/<stack>`` that
         the entry names as its ``record``."""
         if stage is None:
-            return chain_entry(fields, last), {}, None
+            return chain(new, last), {}, None
         stage_commit = self._stage_commit(stage, last)
-        entry = chain_entry({**fields, "record": stage_commit}, last)
+        entry = chain(new, last, record=stage_commit)
         return entry, {}, (stage.stack, stage_commit) if stage_commit else None
 
     @staticmethod
-    def _message(entry: Mapping[str, Any], stage_commit: str | None) -> str:
-        what = " ".join(
-            str(entry[k]) for k in ("release", "stage", "step", "status", "outcome") if entry.get(k)
-        )
-        lines = [f"{COMMIT_PREFIX}{what}", "", f"{ENTRY_TRAILER}: {entry['seq']} {entry['hash']}"]
+    def _message(entry: LedgerEntry, stage_commit: str | None) -> str:
+        stored = entry.stored()
+        keys = ("release", "stage", "step", "status", "outcome")
+        what = " ".join(str(stored[k]) for k in keys if stored.get(k))
+        lines = [f"{COMMIT_PREFIX}{what}", "", f"{ENTRY_TRAILER}: {entry.seq} {entry.hash}"]
         if stage_commit:
-            lines.append(f"{STAGE_TRAILER}: {entry.get('stage')} {stage_commit}")
+            lines.append(f"{STAGE_TRAILER}: {stored.get('stage')} {stage_commit}")
         return "\n".join(lines) + "\n"
 
     def save_release(self, release: Release) -> tuple[Release, bool]:

@@ -20,6 +20,7 @@ from tests.conftest import PROJECT_DIR
 
 OLD, NEW = "stageline", "acme-shop"
 COPY = [
+    ".gitignore",
     "Pulumi.yaml",
     "blueprint.yaml",
     "__main__.py",
@@ -123,6 +124,11 @@ def test_plan_s_report_and_cache_carry_the_new_name(renamed: Path) -> None:
     assert OLD not in result.stdout
     assert (renamed / f".{NEW}" / "cache").is_dir()  # the default --cache-dir
     assert not (renamed / f".{OLD}").exists()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=renamed, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert f".{NEW}/" not in status, status  # .gitignore keeps the scratch out, whatever its name
 
 
 def test_help_texts_speak_the_new_name(renamed: Path) -> None:
@@ -200,7 +206,7 @@ def promoted(renamed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     subprocess.run(["git", "clone", "-q", "--bare", str(renamed), str(remote)], check=True)
     work = tmp_path / "work"
     subprocess.run(["git", "clone", "-q", str(remote), str(work)], check=True)
-    if not (work / ".venv").exists():  # the renamed copy commits its .venv link
+    if not (work / ".venv").exists():  # .gitignore keeps the .venv link out of the copy
         (work / ".venv").symlink_to(PROJECT_DIR / ".venv")
     for key, value in (("user.name", "t"), ("user.email", "t@example.com")):
         git(work, "config", key, value)

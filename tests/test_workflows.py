@@ -236,3 +236,20 @@ def test_continuous_deployment_walks_every_auto_target_of_the_graph() -> None:
     ]
     assert step["env"]["TARGETS"] == "${{ join(matrix.pipeline.autoTargets, ' ') }}"
     assert "for target in $TARGETS" in step["run"] and '--to "$target"' in step["run"]
+
+
+def test_no_workflow_writes_the_project_s_name() -> None:
+    """The workflows read the name where they need it (Pulumi.yaml, through the pipeline or the
+    API): a renamed copy's comment marker, records and concurrency groups follow the rename.
+    Comments may say it; the console script is pyproject.toml's, not Pulumi.yaml's name."""
+    from pipeline.naming import project_name
+    from pipeline.usage import command_name
+
+    name, script = project_name(PROJECT_DIR), f".venv/bin/{command_name()} "
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in WORKFLOWS
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if name in line.split(" #")[0].replace(script, "") and not line.lstrip().startswith("#")
+    ]
+    assert not found, found

@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from pipeline.promote.entries import LedgerEntry, stage_of
 from pipeline.promote.ledger import ChainedLedger, Verification
-from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
+from pipeline.promote.lock import LockHeldError, LockOwner, is_stale, lock_owner
 from pipeline.promote.release import Release, parse_release, release_json, unknown_release
 from pipeline.promote.stage_record import EntryRef, StageChange, StageRecord, StageRecordError
 from pipeline.promote.state import OneMachine, StateError, dump
@@ -91,23 +90,24 @@ class MemoryLock:
     """One pipeline's lock: an owner (host, pid, user, start, a token) in the state's table,
     held against every other taker while it is not stale (pipeline.promote.lock.is_stale)."""
 
-    def __init__(self, owners: dict[str, dict[str, Any]], pipeline: str) -> None:
+    def __init__(self, owners: dict[str, LockOwner], pipeline: str) -> None:
         self.owners = owners
         self.pipeline = pipeline
         self.where = f"{MEMORY}:locks/{pipeline}"
         self.stale_after = timedelta(hours=6)
-        self.taken_over: dict[str, Any] | None = None
+        self.taken_over: LockOwner | None = None
         self.token = uuid.uuid4().hex
 
     def acquire(self) -> None:
         current = self.owners.get(self.pipeline)
-        if current and not is_stale(current, self.stale_after):
+        if current is not None and not is_stale(current, self.stale_after):
             raise LockHeldError(self.where, current)
-        self.taken_over = current or None
-        self.owners[self.pipeline] = {**lock_owner(), "token": self.token}
+        self.taken_over = current
+        self.owners[self.pipeline] = lock_owner(self.token)
 
     def release(self) -> None:
-        if self.owners.get(self.pipeline, {}).get("token") == self.token:
+        held = self.owners.get(self.pipeline)
+        if held is not None and held.token == self.token:
             del self.owners[self.pipeline]
 
 
@@ -119,7 +119,7 @@ class MemoryState(OneMachine):
         self.state_dir = scratch
         self.ledger = ChainedLedger(LedgerLines())
         self.releases = MemoryReleases()
-        self.locks: dict[str, dict[str, Any]] = {}
+        self.locks: dict[str, LockOwner] = {}
         """The owner of each pipeline's lock, as a lock file would hold it."""
         self.stages: dict[str, str] = {}
         """Each stack's stage record, as stored."""

@@ -194,8 +194,8 @@ class Orchestrator:
                 owner = lock.taken_over
                 self.emit(
                     "note",
-                    message=f"took over a stale lock of pid {owner.get('pid')} on"
-                    f" {owner.get('host')} (started {owner.get('started')})",
+                    message=f"took over a stale lock of pid {owner.pid} on"
+                    f" {owner.host} (started {owner.started})",
                 )
             if self._ledger_mark() != mark:
                 try:  # another promotion ran meanwhile: decide again on what it recorded

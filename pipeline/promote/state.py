@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pipeline.promote.entries import LedgerEntry
 from pipeline.promote.ledger import Verification
+from pipeline.promote.lock import LockOwner
 from pipeline.promote.protected_branch import ProtectedBranch
 from pipeline.promote.release import Release
 from pipeline.promote.stage_record import StageChange as StageChange
@@ -36,7 +37,7 @@ class RecordRefusedError(StateError):
 
 
 class Lock(Protocol):
-    taken_over: dict[str, Any] | None
+    taken_over: LockOwner | None
 
     def acquire(self) -> None: ...
 

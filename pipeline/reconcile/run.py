@@ -81,7 +81,7 @@ class Reconciler:
         try:
             lock.acquire()
         except LockHeldError as exc:
-            who = ", ".join(f"{k} {exc.owner.get(k)}" for k in ("host", "pid", "started"))
+            who = exc.owner.who("host", "pid", "started")
             why = f"a promotion holds the {self.pipeline} pipeline lock ({who})"
             return [self._left_alone(s, why) for s in stages]
         try:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pipeline.promote.lock import LockHeldError, is_stale, lock_owner
+from pipeline.promote.lock import LockHeldError, LockOwner, is_stale, lock_owner, read_owner
 from pipeline.promote.state import dump
 from pipeline.record.refs import ATTEMPTS, COMMIT_PREFIX, STATE_REF, backoff
 
@@ -24,42 +23,38 @@ class GitLock:
         self.pipeline = pipeline
         self.path = f"locks/{pipeline}.json"
         self.stale_after = stale_after
-        self.taken_over: dict[str, Any] | None = None
+        self.taken_over: LockOwner | None = None
         self.token = uuid.uuid4().hex
 
     @property
     def where(self) -> str:
         return f"{self.state.remote}:{STATE_REF}:{self.path}"
 
-    def current(self) -> dict[str, Any]:
-        raw = self.state.read(self.path)
-        try:
-            owner: dict[str, Any] = json.loads(raw) if raw else {}
-        except ValueError:
-            owner = {"unreadable": True}
-        return owner
+    def current(self) -> LockOwner | None:
+        return read_owner(self.state.read(self.path))
 
     def acquire(self) -> None:
-        owner = {**lock_owner(), "token": self.token}
+        owner = lock_owner(self.token)
         for attempt in range(ATTEMPTS):
             if attempt:
                 backoff(attempt)
             self.state.sync()
             current = self.current()
-            if current and not is_stale(current, self.stale_after):
+            if current is not None and not is_stale(current, self.stale_after):
                 raise LockHeldError(self.where, current)
-            self.taken_over = current or None
-            message = f"{COMMIT_PREFIX}lock {self.pipeline} ({owner['host']} pid {owner['pid']})"
-            if self.state.write({self.path: dump(owner).encode()}, message):
+            self.taken_over = current
+            message = f"{COMMIT_PREFIX}lock {self.pipeline} ({owner.host} pid {owner.pid})"
+            if self.state.write({self.path: dump(owner.to_json()).encode()}, message):
                 self.state.held[self.pipeline] = self.token
                 return
-        raise LockHeldError(self.where, self.current())
+        raise LockHeldError(self.where, self.current() or LockOwner())
 
     def release(self) -> None:
         if self.state.held.pop(self.pipeline, None) is None:
             return
         for attempt in range(ATTEMPTS):
-            if self.current().get("token") != self.token:
+            current = self.current()
+            if current is None or current.token != self.token:
                 return  # taken over meanwhile: not ours to remove
             if self.state.write({self.path: None}, f"{COMMIT_PREFIX}unlock {self.pipeline}"):
                 return

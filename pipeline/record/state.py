@@ -22,12 +22,12 @@ commits after it, and the gates and ``status`` read no entry twice.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
 from pipeline.promote.entries import LedgerEntry, read_entry, stage_of
 from pipeline.promote.ledger import Verification, chain, entry_line
+from pipeline.promote.lock import read_owner
 from pipeline.promote.release import Release, release_json
 from pipeline.promote.stage_record import EntryRef, StageChange
 from pipeline.promote.state import RecordRefusedError
@@ -113,10 +113,9 @@ class GitState(StageRecords):
     def _still_ours(self) -> None:
         """After a refused push and a re-read: stop if a lock this process held is gone."""
         for pipeline, token in self.held.items():
-            raw = self.read(f"locks/{pipeline}.json")
-            owner = json.loads(raw) if raw else {}
-            if owner.get("token") != token:
-                who = ", ".join(f"{k} {owner.get(k)}" for k in ("host", "pid", "started"))
+            owner = read_owner(self.read(f"locks/{pipeline}.json"))
+            if owner is None or owner.token != token:
+                who = owner.who("host", "pid", "started") if owner else ""
                 raise RecordRefusedError(
                     f"{self.remote}: the {pipeline} pipeline lock is no longer this promotion's"
                     f" ({who or 'released'}); stopped, nothing more recorded"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,9 +104,9 @@ def test_a_held_lock_is_held_and_the_lock_of_a_process_gone_is_taken_over(
     first.release()
     gone = subprocess.Popen(["true"])
     gone.wait()
-    state.locks["aws"] = {**lock_owner(), "pid": gone.pid}
+    state.locks["aws"] = replace(lock_owner(), pid=gone.pid)
     second = state.lock("aws")
     second.acquire()
-    assert second.taken_over is not None and second.taken_over["pid"] == gone.pid
+    assert second.taken_over is not None and second.taken_over.pid == gone.pid
     second.release()
     assert "aws" not in state.locks and "gcp" in state.locks

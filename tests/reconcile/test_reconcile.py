@@ -15,6 +15,7 @@ import pytest
 from pipeline.definition import Promotion, Stage
 from pipeline.promote.deployer import PolicyOptions
 from pipeline.promote.history import LedgerView
+from pipeline.promote.lock import LockOwner
 from pipeline.promote.memory import MemoryState
 from pipeline.promote.state import StageChange, StateError
 from pipeline.promote.verification import VerifyResult
@@ -171,12 +172,12 @@ def test_a_stage_whose_baseline_or_preview_fails_is_not_changed(state, cloud, tm
 
 def test_a_held_pipeline_lock_leaves_every_stage_alone(state, cloud, tmp_path) -> None:
     cloud.drift_out_of_band("dev")
-    owner = {"host": socket.gethostname(), "pid": os.getppid(), "started": "2026-01-01T00:00:00"}
+    owner = LockOwner(host=socket.gethostname(), pid=os.getppid(), started="2026-01-01T00:00:00")
     state.locks["p"] = owner  # a live process on this host: not stale
     results = reconciler(state, cloud, tmp_path).run([DEV, LIVE])
     assert [r.outcome for r in results] == [Outcome.LEFT_ALONE] * 2
     assert cloud.calls() == []  # not even previewed: a promotion may be mid-update
-    assert "p" in state.locks and state.locks["p"]["pid"] == os.getppid()
+    assert "p" in state.locks and state.locks["p"].pid == os.getppid()
     entries = reconciles(state)
     assert [e["status"] for e in entries] == ["skipped", "skipped"]
     assert "pipeline lock" in entries[0]["detail"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,21 +135,22 @@ def test_the_lock_of_a_process_gone_from_this_host_is_taken_over(tmp_path: Path)
     gone = subprocess.Popen(["true"])
     gone.wait()
     for owner, held in (
-        ({**lock_owner(), "pid": gone.pid}, False),
-        ({**lock_owner(), "pid": os.getpid()}, True),
-        ({**lock_owner(), "host": socket.gethostname() + "-other"}, True),
+        (replace(lock_owner(), pid=gone.pid), False),
+        (replace(lock_owner(), pid=os.getpid()), True),
+        (replace(lock_owner(), host=socket.gethostname() + "-other"), True),
         # Old, from another host: still held (a local record names no other machine's runs).
-        ({**lock_owner(), "host": "elsewhere", "started": "2001-01-01T00:00:00+00:00"}, True),
+        (replace(lock_owner(), host="elsewhere", started="2001-01-01T00:00:00+00:00"), True),
     ):
         state.sync()
-        assert state.write({"locks/aws.json": dump({**owner, "token": "x"}).encode()}, "lock\n")
+        stored = dump(replace(owner, token="x").to_json()).encode()
+        assert state.write({"locks/aws.json": stored}, "lock\n")
         lock = LocalGitState(tmp_path).lock("aws")
         if held:
             with pytest.raises(LockHeldError):
                 lock.acquire()
         else:
             lock.acquire()
-            assert lock.taken_over is not None and lock.taken_over["pid"] == gone.pid
+            assert lock.taken_over is not None and lock.taken_over.pid == gone.pid
             lock.release()
             state.sync()
             assert state.read("locks/aws.json") is None, "released"

@@ -1,17 +1,12 @@
 """Typed ledger entries: start, step, resume, interrupted and finish (a promotion's), and
 reconcile (a stage's reconcile, pipeline.reconcile.run).
 
-An entry is appended as its typed kind (``PromotionState.append``); ``fields()`` is what
-the ledger stores of it (the ledger adds ``seq``, ``prev``, ``time`` and
-``hash``); ``parse_entry`` reads a stored entry back. Optional fields that are None are left
-out, as they always were, and keys this version does not know are kept in ``extra``, so an
-entry re-serialised from its parsed form is the same bytes and keeps its hash (the ledger
-writes canonical JSON with sorted keys; tests/promote/test_entries.py checks every entry of
-real ledgers).
-
-``read_entry`` is what the ledger and the states hand out: the typed kind, or an ``OtherEntry``
-for an entry that is none of them (a kind a newer version writes, a note a tool appended), kept
-whole so that history still shows it and the chain still verifies.
+``fields()`` is what the ledger stores of an entry (it adds ``seq``, ``prev``, ``time`` and
+``hash``); ``read_entry`` reads a stored one back as its kind, or whole as an ``OtherEntry`` (a
+kind a newer version writes, a tool's note), so history shows it and the chain verifies. None
+fields are left out, as they always were, and unknown keys are kept in ``extra``: an entry
+re-serialised from its parsed form is the same bytes and keeps its hash (the ledger writes
+canonical JSON; tests/promote/test_entries.py checks every entry of real ledgers).
 """
 
 from __future__ import annotations
@@ -216,8 +211,7 @@ class OtherEntry(_Stored):
 
     @property
     def step(self) -> str | None:
-        value = self.extra.get("step")
-        return None if value is None else str(value)
+        return None if self.extra.get("step") is None else str(self.extra["step"])
 
     def stored(self) -> dict[str, JSON]:
         """As stored (an entry without the chain's fields is shown as it is)."""
@@ -252,9 +246,8 @@ def _plain(value: JSON) -> JSON:
 def _outcome(value: str) -> PromotionOutcome | StageOutcome:
     """A finish entry's "rolled back" reads as the promotion's (on request); whether it was a
     stage's (automatic), the start entry's ``rollback`` says."""
-    if value in PromotionOutcome.__members__.values():
-        return PromotionOutcome(value)
-    return StageOutcome(value)
+    known = value in PromotionOutcome.__members__.values()
+    return PromotionOutcome(value) if known else StageOutcome(value)
 
 
 def parse_entry(stored: Mapping[str, JSON]) -> Entry:
@@ -297,9 +290,8 @@ def read_entry(stored: Mapping[str, JSON]) -> LedgerEntry:
 
 
 def _chain_of(stored: Mapping[str, JSON]) -> Chain | None:
-    if not all(k in stored for k in CHAIN_KEYS):
-        return None
-    return Chain(stored["seq"], stored["prev"], stored["time"], stored["hash"])
+    chained = all(k in stored for k in CHAIN_KEYS)
+    return Chain(*(stored[k] for k in CHAIN_KEYS)) if chained else None
 
 
 def stage_of(entry: LedgerEntry) -> str | None:

@@ -27,10 +27,11 @@ class StageStatus:
     verified: str | None
     next_release: str | None
     next_verdict: str
-    record: dict[str, Any] | None = None  # the stage's record in git: digests, commit, ref
+    record: StageRecord | None = None  # the stage's record in git: digests, commit, ref
 
     def to_json(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        shown = self.record.to_json() if self.record is not None else None
+        return {**self.__dict__, "record": shown}
 
 
 def status(
@@ -69,9 +70,8 @@ def status(
                 planned = (walk or planner_alone)(stage.stack, candidate, runs.get)
                 verdict = _next_verdict(stage, planned)
         record = records(stage.stack) if records else None
-        shown = record.to_json() if record is not None else None
         rows.append(
-            StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict, shown)
+            StageStatus(stage.stack, runs[stage.stack], verified, candidate, verdict, record)
         )
     return rows
 

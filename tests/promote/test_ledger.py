@@ -10,15 +10,12 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.promote.ledger import Ledger
-from tests.promote.typed_entries import stored, to_append
+from tests.promote.typed_entries import stored, to_append, with_verifications
 
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
-    book = Ledger(tmp_path / "ledger.jsonl")
-    for n in range(5):
-        book.append(to_append({"stage": "dev", "step": "verify", "status": "completed", "n": n}))
-    return book
+    return with_verifications(Ledger(tmp_path / "ledger.jsonl"), 5)
 
 
 def rewrite(ledger: Ledger, change) -> None:

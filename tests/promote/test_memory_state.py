@@ -18,15 +18,12 @@ from pipeline.promote.release import ReleaseError, make_release
 from pipeline.promote.stage_record import StageChange
 from tests.conftest import PROJECT_DIR
 from tests.promote.conftest import images
-from tests.promote.typed_entries import stored, to_append
+from tests.promote.typed_entries import stored, to_append, with_verifications
 
 
 @pytest.fixture
 def state(tmp_path: Path) -> MemoryState:
-    state = MemoryState(tmp_path / "scratch")
-    for n in range(4):
-        state.append(to_append({"stage": "dev", "step": "verify", "status": "completed", "n": n}))
-    return state
+    return with_verifications(MemoryState(tmp_path / "scratch"), 4)
 
 
 def rewrite(state: MemoryState, line: int, field: str, value: object) -> None:

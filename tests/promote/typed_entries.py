@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pipeline.promote.entries import LedgerEntry, parse_entry, read_entry
 from pipeline.promote.ledger import GENESIS
@@ -51,6 +51,21 @@ def to_append(fields: Mapping[str, Any]) -> LedgerEntry:
     if _canonical(entry.fields()) != _canonical(fields):
         raise AssertionError(f"the typed entry does not store {dict(fields)!r}")
     return entry
+
+
+class _Appends(Protocol):
+    def append(self, new: LedgerEntry) -> LedgerEntry: ...
+
+
+Book = TypeVar("Book", bound=_Appends)
+
+
+def with_verifications(book: Book, count: int) -> Book:
+    """``book`` (a ledger or a state) after ``count`` completed verifications of dev, numbered
+    ``n``: a small ledger to tamper with."""
+    for n in range(count):
+        book.append(to_append({"stage": "dev", "step": "verify", "status": "completed", "n": n}))
+    return book
 
 
 def _canonical(fields: Mapping[str, Any]) -> str:

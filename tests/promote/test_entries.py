@@ -95,3 +95,23 @@ def test_a_git_record_round_trips(remote: Path, tmp_path: Path) -> None:
 def test_an_unknown_entry_is_refused_with_its_seq():
     with pytest.raises(EntryError, match="entry 7: not a 'launch' entry"):
         parse_entry({"seq": 7, "step": "launch", "promotion": "p"})
+
+
+def test_chain_refuses_an_entry_that_would_not_read_back_as_stored(monkeypatch) -> None:
+    """``ledger.chain`` hands out the typed entry whose stored form the record writes and
+    indexes. Should reading an entry ever lose or change a field (a parser bug), the entry
+    handed out would differ from the line written: it is refused, not chained."""
+    from pipeline.promote import ledger
+    from pipeline.promote.entries import EntryError, read_entry
+    from pipeline.promote.stage_record import EntryRef
+    from tests.promote.typed_entries import to_append
+
+    new = to_append({"stage": "dev", "step": "verify", "status": "completed"})
+    first = ledger.chain(new, None, record="c0ffee")
+    assert (first.seq, first.stored()["record"]) == (0, "c0ffee")
+    second = ledger.chain(new, EntryRef(first.seq, first.hash))
+    assert (second.seq, second.stored()["prev"]) == (1, first.hash)
+    lossy = lambda stored: read_entry({k: v for k, v in stored.items() if k != "record"})  # noqa: E731
+    monkeypatch.setattr(ledger, "read_entry", lossy)
+    with pytest.raises(EntryError, match="does not read back"):
+        ledger.chain(new, None, record="c0ffee")
